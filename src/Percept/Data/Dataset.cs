@@ -1,0 +1,77 @@
+namespace Percept.Data;
+
+/// <summary>How a dataset stores one sample.</summary>
+public enum SampleKind
+{
+    /// <summary>An image, delivered channels-last as <c>[height, width, channels]</c>.</summary>
+    Image,
+    /// <summary>An array of any shape (from <c>.npy</c>), delivered in its stored order.</summary>
+    Tensor,
+    /// <summary>A row of numeric features (from CSV), delivered as <c>[features]</c>.</summary>
+    Table,
+}
+
+/// <summary>The shape and encoding of one raw sample, before preprocessing.</summary>
+/// <param name="Kind">What the sample is.</param>
+/// <param name="Shape">Shape of one sample; for images <c>[height, width, channels]</c>.</param>
+/// <param name="IsBytes">Values are 0–255 integers (scaled by 1/255 by default).</param>
+public sealed record SampleFormat(SampleKind Kind, int[] Shape, bool IsBytes)
+{
+    /// <summary>Values per sample.</summary>
+    public int Length => Shape.Aggregate(1, (a, b) => checked(a * b));
+
+    public string ShapeText => string.Join("x", Shape);
+}
+
+/// <summary>
+/// A batch of raw samples in dataset order. The dataset owns the arrays and may reuse them for the next batch,
+/// so a consumer copies what it keeps before asking for the next one.
+/// </summary>
+public sealed class DataBatch
+{
+    public DataBatch(int capacity, int sampleLength)
+    {
+        Values = new float[capacity * sampleLength];
+        Labels = new int[capacity];
+        Ids = new string[capacity];
+    }
+
+    /// <summary>Samples in this batch.</summary>
+    public int Count { get; set; }
+
+    /// <summary><c>Count × SampleFormat.Length</c> raw values (row-major, samples first).</summary>
+    public float[] Values { get; }
+
+    /// <summary>Label of each sample, or -1 where there is none.</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Stable id of each sample (its index, or its path relative to an image folder).</summary>
+    public string[] Ids { get; }
+}
+
+/// <summary>
+/// A dataset that Percept streams in batches; nothing is decoded all at once.
+/// Implementations validate their files when opened, so a corrupt dataset fails before any work starts.
+/// </summary>
+public interface IDataset : IDisposable
+{
+    /// <summary>One line describing the source, for run metadata and messages.</summary>
+    string Description { get; }
+
+    /// <summary>Number of samples the dataset will deliver (image folders may deliver fewer when files fail to decode).</summary>
+    int Count { get; }
+
+    SampleFormat Format { get; }
+
+    /// <summary>Whether samples carry labels.</summary>
+    bool HasLabels { get; }
+
+    /// <summary>Names of the classes, index = label, when the source names them.</summary>
+    IReadOnlyList<string>? ClassNames { get; }
+
+    /// <summary>The split the samples come from (train, test, or the name the user gave).</summary>
+    string Split { get; }
+
+    /// <summary>Streams all samples in order. Each yielded batch is valid until the next one is requested.</summary>
+    IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default);
+}

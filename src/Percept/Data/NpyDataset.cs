@@ -1,0 +1,79 @@
+using System.Globalization;
+using Percept.IO;
+
+namespace Percept.Data;
+
+/// <summary>
+/// Samples stored as a NumPy array (first axis = samples), with optional integer labels in a second <c>.npy</c>.
+/// <c>[N, H, W]</c> and <c>[N, H, W, C]</c> (C ≤ 4) arrays are images; <c>[N, F]</c> is a table; other shapes pass through.
+/// </summary>
+public sealed class NpyDataset : IDataset
+{
+    readonly string _path;
+    readonly NpyHeader _header;
+    readonly int[]? _labels;
+
+    public string Description { get; }
+    public int Count { get; }
+    public SampleFormat Format { get; }
+    public bool HasLabels => _labels != null;
+    public IReadOnlyList<string>? ClassNames { get; }
+    public string Split { get; }
+
+    public NpyDataset(string path, string? labelsPath = null, IReadOnlyList<string>? classNames = null, string? split = null)
+    {
+        _path = path;
+        _header = Npy.ReadHeader(path);
+        if (_header.Shape.Length < 2)
+            throw new PerceptException($"{path} has shape {_header.ShapeText}; samples need at least 2 axes ([N, ...])");
+        Count = checked((int)_header.Shape[0]);
+        int[] sample = _header.Shape.Skip(1).Select(d => checked((int)d)).ToArray();
+        bool bytes = _header.Type is NpyType.UInt8;
+        Format = sample.Length switch
+        {
+            1 => new SampleFormat(SampleKind.Table, sample, bytes),
+            2 => new SampleFormat(SampleKind.Image, [sample[0], sample[1], 1], bytes),
+            3 when sample[2] <= 4 => new SampleFormat(SampleKind.Image, sample, bytes),
+            _ => new SampleFormat(SampleKind.Tensor, sample, bytes),
+        };
+        if (labelsPath != null)
+        {
+            var raw = Npy.ReadInt64(labelsPath, out var lshape);
+            if (lshape.Length != 1 && !(lshape.Length == 2 && lshape[1] == 1))
+                throw new PerceptException($"labels {labelsPath} have shape ({string.Join(", ", lshape)}); one label per sample ([N]) expected");
+            if (raw.Length != Count)
+                throw new PerceptException($"label count {raw.Length} in {labelsPath} does not match sample count {Count} in {path}");
+            _labels = new int[Count];
+            for (int i = 0; i < Count; i++)
+            {
+                if (raw[i] < 0 || raw[i] > int.MaxValue)
+                    throw new PerceptException($"label {raw[i]} of sample {i} in {labelsPath} is not a class index");
+                _labels[i] = (int)raw[i];
+            }
+        }
+        ClassNames = classNames;
+        Split = split ?? "all";
+        Description = $"NumPy {System.IO.Path.GetFileName(path)} ({Count} samples of {Format.ShapeText})";
+    }
+
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
+    {
+        var batch = new DataBatch(batchSize, Format.Length);
+        using var reader = new NpyRowReader(_path);
+        for (int start = 0; start < Count; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(batchSize, Count - start);
+            reader.ReadRowsAsFloat(start, count, batch.Values);
+            for (int i = 0; i < count; i++)
+            {
+                batch.Labels[i] = _labels?[start + i] ?? -1;
+                batch.Ids[i] = (start + i).ToString(CultureInfo.InvariantCulture);
+            }
+            batch.Count = count;
+            yield return batch;
+        }
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,226 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace Percept.Model;
+
+/// <summary>A graph input of a model: its name, element type and shape (-1 marks a free axis).</summary>
+public sealed record ModelInput(string Name, string ElementType, long[] Shape)
+{
+    public string ShapeText => "[" + string.Join(", ", Shape.Select(d => d < 0 ? "?" : d.ToString())) + "]";
+}
+
+/// <summary>One node of the graph as Percept shows it.</summary>
+/// <param name="Name">Short, unique name (<c>conv1</c> for a node called <c>/conv1/Conv</c>); what <c>--layers</c> takes.</param>
+/// <param name="NodeName">The node's name in the ONNX graph.</param>
+/// <param name="OpType">ONNX operator.</param>
+/// <param name="Output">The node's first output tensor.</param>
+/// <param name="ParameterCount">Elements of the initializers the node consumes (weights, biases).</param>
+/// <param name="ActivationTensor">For layers with learned parameters: the tensor Percept records, after the following nonlinearity where there is one.</param>
+/// <param name="ChannelsLast">The recorded tensor has its channel (feature) axis last (MatMul/Gemm) rather than second (Conv).</param>
+public sealed record LayerInfo(string Name, string NodeName, string OpType, string Output, long ParameterCount,
+    string? ActivationTensor, bool ChannelsLast)
+{
+    /// <summary>Whether Percept records this layer in perception vectors by default.</summary>
+    public bool IsPerceptionLayer => ActivationTensor != null;
+}
+
+/// <summary>
+/// An ONNX model read with the ONNX protobuf classes: its inputs, outputs and layers, and copies of it that expose
+/// intermediate tensors as extra outputs so one ONNX Runtime run yields outputs and activations together.
+/// </summary>
+public sealed class OnnxModel
+{
+    static readonly HashSet<string> ParameterOps = ["Conv", "ConvTranspose", "Gemm", "MatMul", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul", "LSTM", "GRU", "RNN", "Einsum"];
+    static readonly HashSet<string> AffineFollowers = ["BatchNormalization", "Add", "Mul", "InstanceNormalization", "LayerNormalization"];
+    static readonly HashSet<string> Activations = ["Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Elu", "Selu", "Celu", "Gelu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish", "Clip", "ThresholdedRelu"];
+
+    readonly ModelProto _proto;
+    readonly Dictionary<string, NodeProto> _producer = [];
+    readonly Dictionary<string, List<NodeProto>> _consumers = [];
+    readonly HashSet<string> _initializers;
+
+    public string Path { get; }
+    public IReadOnlyList<ModelInput> Inputs { get; }
+    public IReadOnlyList<string> OutputNames { get; }
+    public IReadOnlyList<LayerInfo> Layers { get; }
+    public long Opset { get; }
+    public string Producer => $"{_proto.ProducerName} {_proto.ProducerVersion}".Trim();
+
+    /// <summary>Layers with learned parameters, in graph order: the default perception layers.</summary>
+    public IReadOnlyList<LayerInfo> PerceptionLayers => Layers.Where(l => l.IsPerceptionLayer).ToArray();
+
+    OnnxModel(string path, ModelProto proto)
+    {
+        Path = path;
+        _proto = proto;
+        var g = proto.Graph;
+        _initializers = g.Initializer.Select(i => i.Name).ToHashSet();
+        foreach (var n in g.Node)
+        {
+            foreach (var o in n.Output) _producer[o] = n;
+            foreach (var i in n.Input)
+            {
+                if (!_consumers.TryGetValue(i, out var list)) _consumers[i] = list = [];
+                list.Add(n);
+            }
+        }
+        Opset = proto.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(0).Max();
+        Inputs = g.Input.Where(i => !_initializers.Contains(i.Name)).Select(ToInput).ToArray();
+        OutputNames = g.Output.Select(o => o.Name).ToArray();
+        Layers = BuildLayers();
+    }
+
+    /// <summary>Reads an ONNX model file.</summary>
+    /// <exception cref="PerceptException">The file is missing or is not an ONNX model.</exception>
+    public static OnnxModel Load(string path)
+    {
+        if (!File.Exists(path)) throw new PerceptException($"model file not found: {path}");
+        ModelProto proto;
+        try { proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)); }
+        catch (InvalidProtocolBufferException) { throw new PerceptException($"not an ONNX model: {path}"); }
+        if (proto.Graph == null || proto.Graph.Node.Count == 0 || proto.IrVersion <= 0)
+            throw new PerceptException($"not an ONNX model (no graph): {path}");
+        if (proto.Graph.Output.Count == 0) throw new PerceptException($"ONNX model {path} declares no outputs");
+        return new OnnxModel(path, proto);
+    }
+
+    static ModelInput ToInput(ValueInfoProto v)
+    {
+        var tensor = v.Type?.TensorType;
+        string elem = tensor == null ? "non-tensor" : ((TensorProto.Types.DataType)tensor.ElemType).ToString().ToLowerInvariant();
+        long[] shape = tensor?.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && d.DimValue > 0 ? d.DimValue : -1).ToArray() ?? [];
+        return new ModelInput(v.Name, elem, shape);
+    }
+
+    /// <summary>The input to feed: the only one, or the one named. Clear errors otherwise.</summary>
+    public ModelInput SelectInput(string? name)
+    {
+        if (name != null)
+            return Inputs.FirstOrDefault(i => i.Name == name)
+                   ?? throw new PerceptException($"model has no input '{name}' (inputs: {string.Join(", ", Inputs.Select(i => i.Name))})");
+        if (Inputs.Count == 1) return Inputs[0];
+        if (Inputs.Count == 0) throw new PerceptException("model has no inputs");
+        throw new PerceptException($"model has {Inputs.Count} inputs ({string.Join(", ", Inputs.Select(i => i.Name))}); choose one with --input");
+    }
+
+    /// <summary>The output to read class scores from: the one named, or the first.</summary>
+    public string SelectOutput(string? name)
+    {
+        if (name == null) return OutputNames[0];
+        if (!OutputNames.Contains(name) && !_producer.ContainsKey(name))
+            throw new PerceptException($"model has no output '{name}' (outputs: {string.Join(", ", OutputNames)})");
+        return name;
+    }
+
+    /// <summary>Whether the tensor is produced by a Softmax (possibly through shape-only ops): already probabilities.</summary>
+    public bool IsProbabilityOutput(string tensor)
+    {
+        for (int hops = 0; hops < 4 && _producer.TryGetValue(tensor, out var n); hops++)
+        {
+            if (n.OpType == "Softmax") return true;
+            if (n.OpType is not ("Identity" or "Flatten" or "Reshape" or "Squeeze")) return false;
+            tensor = n.Input[0];
+        }
+        return false;
+    }
+
+    /// <summary>Finds a layer by its short name, node name or output tensor name; lists the valid names when none matches.</summary>
+    public LayerInfo FindLayer(string name)
+    {
+        return Layers.FirstOrDefault(l => l.Name == name)
+               ?? Layers.FirstOrDefault(l => l.NodeName == name || l.Output == name || l.ActivationTensor == name)
+               ?? throw new PerceptException($"unknown layer '{name}'; layers with parameters: {string.Join(", ", PerceptionLayers.Select(l => l.Name))} (see 'percept layers')");
+    }
+
+    /// <summary>
+    /// Serialises a copy of the model whose graph also outputs <paramref name="tensors"/>; ONNX Runtime infers their types.
+    /// </summary>
+    public byte[] WithOutputs(IEnumerable<string> tensors)
+    {
+        var copy = _proto.Clone();
+        var existing = copy.Graph.Output.Select(o => o.Name).ToHashSet();
+        foreach (var t in tensors)
+            if (existing.Add(t)) copy.Graph.Output.Add(new ValueInfoProto { Name = t });
+        return copy.ToByteArray();
+    }
+
+    /// <summary>Outputs of every node (except constants), for listing layer shapes.</summary>
+    internal IEnumerable<string> AllNodeOutputs => _proto.Graph.Node.Where(n => n.OpType != "Constant").SelectMany(n => n.Output).Where(o => o.Length > 0);
+
+    List<LayerInfo> BuildLayers()
+    {
+        var nodes = _proto.Graph.Node.Where(n => n.OpType != "Constant").ToList();
+        var shortNames = ShortNames(nodes);
+        var layers = new List<LayerInfo>(nodes.Count);
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var n = nodes[i];
+            long parameters = n.Input.Where(_initializers.Contains).Sum(ElementCount);
+            string? activation = null;
+            bool channelsLast = false;
+            if (ParameterOps.Contains(n.OpType) && parameters > 0)
+            {
+                activation = FollowToActivation(n.Output[0]);
+                channelsLast = n.OpType is "Gemm" or "MatMul" or "MatMulInteger" or "QLinearMatMul" or "Einsum" or "LSTM" or "GRU" or "RNN";
+            }
+            layers.Add(new LayerInfo(shortNames[i], n.Name, n.OpType, n.Output.FirstOrDefault() ?? "", parameters, activation, channelsLast));
+        }
+        return layers;
+    }
+
+    long ElementCount(string initializer)
+    {
+        var t = _proto.Graph.Initializer.First(x => x.Name == initializer);
+        return t.Dims.Aggregate(1L, (a, b) => a * b);
+    }
+
+    /// <summary>Walks from a layer's output through a bias/normalisation to the nonlinearity that follows it, if any.</summary>
+    string FollowToActivation(string tensor)
+    {
+        string current = tensor;
+        for (int hops = 0; hops < 3; hops++)
+        {
+            if (!_consumers.TryGetValue(current, out var next) || next.Count != 1 || OutputNames.Contains(current)) break;
+            var n = next[0];
+            if (Activations.Contains(n.OpType)) return n.Output[0];
+            bool affine = AffineFollowers.Contains(n.OpType)
+                          && (n.OpType is not ("Add" or "Mul") || n.Input.Any(_initializers.Contains));
+            if (!affine) break;
+            current = n.Output[0];
+        }
+        return current;
+    }
+
+    static string[] ShortNames(List<NodeProto> nodes)
+    {
+        // "/features/features.0/Conv" → "features.0"; "/conv1/Conv" → "conv1"; unnamed nodes use their output name.
+        string[] Segments(NodeProto n)
+        {
+            var parts = n.Name.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
+            if (parts.Count > 0 && parts[^1].StartsWith(n.OpType, StringComparison.Ordinal)) parts.RemoveAt(parts.Count - 1);
+            return [.. parts];
+        }
+        var segs = nodes.Select(Segments).ToArray();
+        var names = new string[nodes.Count];
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var s = segs[i];
+            names[i] = s.Length == 0 ? (nodes[i].Name.Length > 0 ? nodes[i].Name.Trim('/') : nodes[i].Output.FirstOrDefault() ?? $"node{i}") : s[^1];
+        }
+        // Where the last segment is ambiguous, use the whole path.
+        foreach (var group in Enumerable.Range(0, nodes.Count).GroupBy(i => names[i]).Where(g => g.Count() > 1))
+            foreach (int i in group)
+                if (segs[i].Length > 1) names[i] = string.Join("/", segs[i]);
+        // Whatever still collides (several ops in one module): the op type is appended, then a counter.
+        foreach (var group in Enumerable.Range(0, nodes.Count).GroupBy(i => names[i]).Where(g => g.Count() > 1).ToList())
+            foreach (int i in group) names[i] = $"{names[i]}.{nodes[i].OpType}";
+        var seen = new Dictionary<string, int>();
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            int k = seen.TryGetValue(names[i], out int c) ? c + 1 : 1;
+            seen[names[i]] = k;
+            if (k > 1) names[i] = $"{names[i]}_{k}";
+        }
+        return names;
+    }
+}

@@ -1,0 +1,54 @@
+namespace Percept.Perception;
+
+/// <summary>
+/// Mean and variance of each feature over a whole dataset, accumulated batch by batch in double precision
+/// (the batch means and squared deviations are merged with Chan et al.'s parallel update, which stays accurate for
+/// large counts and large means). Nothing is fitted on a single batch: the statistics are used only once every
+/// sample has been seen.
+/// </summary>
+public sealed class FeatureStatistics
+{
+    readonly double[] _mean;
+    readonly double[] _m2;
+    readonly double[] _batchMean;
+
+    public FeatureStatistics(int features)
+    {
+        _mean = new double[features];
+        _m2 = new double[features];
+        _batchMean = new double[features];
+    }
+
+    public int Features => _mean.Length;
+    public long Count { get; private set; }
+
+    /// <summary>Adds <paramref name="rows"/> samples (row-major, <see cref="Features"/> values each).</summary>
+    public void Add(ReadOnlySpan<float> values, int rows)
+    {
+        if (rows == 0) return;
+        int f = Features;
+        Array.Clear(_batchMean);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = values.Slice(r * f, f);
+            for (int j = 0; j < f; j++) _batchMean[j] += row[j];
+        }
+        for (int j = 0; j < f; j++) _batchMean[j] /= rows;
+        long n = Count, m = rows, total = n + m;
+        for (int j = 0; j < f; j++)
+        {
+            double m2 = 0, bm = _batchMean[j];
+            for (int r = 0; r < rows; r++) { double d = values[r * f + j] - bm; m2 += d * d; }
+            double delta = bm - _mean[j];
+            _mean[j] += delta * m / total;
+            _m2[j] += m2 + delta * delta * n * m / total;
+        }
+        Count = total;
+    }
+
+    /// <summary>Mean of each feature.</summary>
+    public float[] Mean() => _mean.Select(v => (float)v).ToArray();
+
+    /// <summary>Population standard deviation of each feature.</summary>
+    public float[] StandardDeviation() => _m2.Select(v => Count > 0 ? (float)Math.Sqrt(v / Count) : 0f).ToArray();
+}

@@ -1,0 +1,73 @@
+namespace Percept.Perception;
+
+/// <summary>
+/// A fixed, seeded very sparse random projection (Li, Hastie and Church, 2006): each input feature is sent to about
+/// <c>k / sqrt(d)</c> output coordinates with weight ±sqrt(sqrt(d) / k). It preserves pairwise distances in
+/// expectation (Johnson–Lindenstrauss) while storing only <c>k·sqrt(d)</c> entries, so wide models need no dense
+/// <c>d × k</c> matrix. The same seed and sizes always give the same projection, on any machine.
+/// </summary>
+public sealed class SparseRandomProjection
+{
+    readonly int[] _start;   // CSR over input features
+    readonly int[] _column;
+    readonly float[] _weight;
+
+    public int InputDimensions { get; }
+    public int OutputDimensions { get; }
+
+    public SparseRandomProjection(int inputDimensions, int outputDimensions, ulong seed)
+    {
+        InputDimensions = inputDimensions;
+        OutputDimensions = outputDimensions;
+        double s = Math.Sqrt(inputDimensions);
+        double density = 1.0 / s;
+        float w = (float)Math.Sqrt(s / outputDimensions);
+        var rng = new SplitMix64(seed);
+        var start = new int[inputDimensions + 1];
+        var cols = new List<int>();
+        var weights = new List<float>();
+        for (int i = 0; i < inputDimensions; i++)
+        {
+            start[i] = cols.Count;
+            for (int j = 0; j < outputDimensions; j++)
+            {
+                if (rng.NextDouble() >= density) continue;
+                cols.Add(j);
+                weights.Add(rng.NextDouble() < 0.5 ? -w : w);
+            }
+        }
+        start[inputDimensions] = cols.Count;
+        _start = start;
+        _column = [.. cols];
+        _weight = [.. weights];
+    }
+
+    /// <summary>Projects one row: <paramref name="destination"/> = <paramref name="source"/> · R.</summary>
+    public void Project(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        destination[..OutputDimensions].Clear();
+        for (int i = 0; i < InputDimensions; i++)
+        {
+            float x = source[i];
+            if (x == 0) continue;
+            for (int k = _start[i]; k < _start[i + 1]; k++) destination[_column[k]] += x * _weight[k];
+        }
+    }
+}
+
+/// <summary>SplitMix64: a tiny, fully specified generator so seeded results do not depend on the runtime's Random.</summary>
+internal struct SplitMix64(ulong seed)
+{
+    ulong _state = seed;
+
+    public ulong Next()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+}

@@ -1,0 +1,68 @@
+namespace Percept.Store;
+
+/// <summary>
+/// Makes a run appear atomically: results are written to a hidden sibling folder (<c>.NAME.partial</c>) that is
+/// renamed to the run's folder only once everything is written. An interrupted analysis therefore never leaves a
+/// folder that looks like a run; the next analysis of the same output finds the partial folder, says so and starts clean.
+/// </summary>
+public sealed class RunFolder : IDisposable
+{
+    bool _committed;
+
+    /// <summary>Where the finished run will be.</summary>
+    public string FinalPath { get; }
+
+    /// <summary>Where results are written until <see cref="Commit"/>.</summary>
+    public string WorkPath { get; }
+
+    /// <param name="finalPath">The run's folder.</param>
+    /// <param name="overwrite">Replace an existing run at <paramref name="finalPath"/>.</param>
+    /// <param name="info">Receives one-line notes (a stale partial folder being removed).</param>
+    public RunFolder(string finalPath, bool overwrite, Action<string>? info = null)
+    {
+        FinalPath = Path.GetFullPath(finalPath.TrimEnd('/', '\\'));
+        string parent = Path.GetDirectoryName(FinalPath) ?? throw new PerceptException($"invalid output folder: {finalPath}");
+        string name = Path.GetFileName(FinalPath);
+        if (File.Exists(FinalPath)) throw new PerceptException($"--out {finalPath} is a file; give a folder for the run");
+        if (Directory.Exists(FinalPath))
+        {
+            bool isRun = File.Exists(Path.Combine(FinalPath, "run.json"));
+            bool empty = !Directory.EnumerateFileSystemEntries(FinalPath).Any();
+            if (!empty && !isRun) throw new PerceptException($"--out {finalPath} exists and is not a Percept run; choose another folder");
+            if (isRun && !overwrite) throw new PerceptException($"a run already exists at {finalPath}; add --overwrite to replace it");
+        }
+        Directory.CreateDirectory(parent);
+        WorkPath = Path.Combine(parent, $".{name}.partial");
+        if (Directory.Exists(WorkPath))
+        {
+            info?.Invoke($"found an interrupted analysis at {WorkPath}; removing it and starting clean");
+            Directory.Delete(WorkPath, recursive: true);
+        }
+        Directory.CreateDirectory(WorkPath);
+    }
+
+    /// <summary>A path inside the work folder.</summary>
+    public string PathOf(string relative) => Path.Combine(WorkPath, relative);
+
+    /// <summary>Moves the finished run into place, replacing an older run if one is there.</summary>
+    public void Commit()
+    {
+        string? old = null;
+        if (Directory.Exists(FinalPath))
+        {
+            old = Path.Combine(Path.GetDirectoryName(FinalPath)!, $".{Path.GetFileName(FinalPath)}.old-{Environment.ProcessId}");
+            Directory.Move(FinalPath, old);
+        }
+        Directory.Move(WorkPath, FinalPath);
+        _committed = true;
+        if (old != null) Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>Removes the work folder unless the run was committed.</summary>
+    public void Dispose()
+    {
+        if (_committed) return;
+        try { if (Directory.Exists(WorkPath)) Directory.Delete(WorkPath, recursive: true); }
+        catch (IOException) { /* left for the next analysis, which removes it with a message */ }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Percept.Store;
+
+/// <summary>The contents of a run's <c>run.json</c>: what was analysed, how, and where each result lies. See docs/run-format.md.</summary>
+public sealed record RunManifest
+{
+    public const string FormatName = "percept-run";
+    public const int CurrentVersion = 1;
+
+    public string Format { get; init; } = FormatName;
+    public int Version { get; init; } = CurrentVersion;
+    public required DateTimeOffset Created { get; init; }
+    public required string PerceptVersion { get; init; }
+    public required ModelSection Model { get; init; }
+    public required DataSection Data { get; init; }
+    /// <summary>Class names (index = class), or null when neither the data nor the user named them.</summary>
+    public IReadOnlyList<string>? Classes { get; init; }
+    /// <summary>Number of classes of the class-score output; 0 when the output is not a class-score vector.</summary>
+    public int NumClasses { get; init; }
+    public required PerceptionSection Perception { get; init; }
+    public required Dictionary<string, string> Files { get; init; }
+    public SummarySection? Summary { get; init; }
+    public double ElapsedSeconds { get; init; }
+
+    public sealed record ModelSection(string Path, string Sha256, string Input, long[] InputShape, string Output, long[] OutputShape, string OutputKind, long Opset, string Producer);
+    public sealed record DataSection(string Description, string Path, string? Labels, string? Metadata, string Split, int Count, int Skipped, bool HasLabels, string Preprocessing, IReadOnlyList<string> MetadataColumns);
+    public sealed record PerceptionSection(string Pooling, int MaxWidth, ulong Seed, int ConcatenatedWidth, int Width, bool Projected, IReadOnlyList<LayerEntry> Layers);
+    public sealed record LayerEntry(string Name, string Node, string Op, string Tensor, long[] Shape, int Width, float Weight, string File, string StatsFile);
+    public sealed record SummarySection(double? Accuracy, double? MeanLoss, int Labelled);
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunManifest FromJson(string json, string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunManifest>(json, Json) ?? throw new PerceptException($"{path} is empty");
+        }
+        catch (JsonException e) { throw new PerceptException($"{path} is not a valid Percept run manifest: {e.Message.Split('\n')[0]}"); }
+    }
+}
