@@ -1,1 +1,1 @@
-return 0;
+return Percept.Cli.CommandLine.Run(args, Console.Out, Console.Error);

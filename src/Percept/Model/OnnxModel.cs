@@ -145,7 +145,7 @@ public sealed class OnnxModel
     }
 
     /// <summary>Outputs of every node (except constants), for listing layer shapes.</summary>
-    internal IEnumerable<string> AllNodeOutputs => _proto.Graph.Node.Where(n => n.OpType != "Constant").SelectMany(n => n.Output).Where(o => o.Length > 0);
+    public IEnumerable<string> AllNodeOutputs => _proto.Graph.Node.Where(n => n.OpType != "Constant").SelectMany(n => n.Output).Where(o => o.Length > 0);
 
     List<LayerInfo> BuildLayers()
     {

@@ -1,0 +1,133 @@
+using Percept.Data;
+using Percept.Perception;
+using Percept.Store;
+
+namespace Percept.Cli.Commands;
+
+/// <summary><c>percept analyze</c>: the CLI face of <see cref="Analysis"/>.</summary>
+public static class AnalyzeCommand
+{
+    public const string Usage = """
+        percept analyze --model MODEL.onnx --data DATA --out RUN [options]
+
+        Runs the model over every sample and writes a run folder (see docs/run-format.md).
+
+        Data:
+          --data PATH            IDX file (.gz or plain), .npy array, .csv table, or a folder with one sub-folder per class
+          --labels PATH          labels: IDX label file (for IDX) or .npy vector (for .npy)
+          --label-column NAME    label column of a CSV table (default: 'label' if present)
+          --classes FILE         class names, one per line
+          --metadata FILE        CSV or Parquet with an 'index' or 'id' column; its columns join the samples table
+          --split NAME           split stored with each sample (default: from the file name, else 'all')
+          --strict               stop on an image that fails to decode (default: skip it with a warning)
+          --size N               image size when the model's input size is free
+        Preprocessing:
+          --scale X              multiply raw values first (default 1/255 for bytes, 1 otherwise; '1/255' works)
+          --mean A[,B,C]         per-channel mean to subtract      --std A[,B,C]   per-channel std to divide by
+          --layout auto|nchw|nhwc   --color auto|gray|rgb
+        Model:
+          --input NAME           model input to feed when there are several
+          --output NAME          output with class scores (default: the first)
+          --output-kind auto|logits|probabilities
+          --batch-size N         samples per run (default 256)    --threads N   ONNX Runtime threads (default: all cores)
+        Perception vectors:
+          --layers A,B           layers to record (default: every layer with learned parameters; see 'percept layers')
+          --pooling mean|max     how spatial axes are reduced (default mean)
+          --max-width N          random-project vectors wider than N (default 4096; 0 = never)
+          --seed N               seed of the projection (default 0)
+        Output:
+          --out RUN              run folder        --overwrite   replace an existing run
+        """;
+
+    static readonly string[] Values = ["model", "data", "labels", "label-column", "classes", "metadata", "split", "size", "scale", "mean", "std",
+        "layout", "color", "input", "output", "output-kind", "batch-size", "threads", "layers", "pooling", "max-width", "seed", "out"];
+    static readonly string[] Flags = ["strict", "overwrite"];
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var a = new Arguments(argv, Values, Flags);
+        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        var options = new AnalysisOptions
+        {
+            ModelPath = a.Require("model"),
+            Data = new DataSource
+            {
+                Path = a.Require("data"),
+                LabelsPath = a.Get("labels"),
+                LabelColumn = a.Get("label-column"),
+                ClassNamesPath = a.Get("classes"),
+                Split = a.Get("split"),
+                Strict = a.Has("strict"),
+                ImageSize = a.GetInt("size"),
+            },
+            OutputDirectory = a.Require("out"),
+            Overwrite = a.Has("overwrite"),
+            InputName = a.Get("input"),
+            OutputName = a.Get("output"),
+            OutputKind = a.GetEnum("output-kind", OutputKind.Auto),
+            Preprocess = new PreprocessOptions
+            {
+                Scale = a.GetFloat("scale"),
+                Mean = a.GetFloats("mean"),
+                Std = a.GetFloats("std"),
+                Layout = a.GetEnum("layout", InputLayout.Auto),
+                Color = a.GetEnum("color", ColorMode.Auto),
+            },
+            Layers = a.Get("layers")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            Pooling = a.GetEnum("pooling", PoolingMode.Mean),
+            MaxWidth = a.GetInt("max-width") ?? 4096,
+            Seed = (ulong)(a.GetInt("seed") ?? 0),
+            BatchSize = a.GetInt("batch-size") ?? 256,
+            Threads = a.GetInt("threads") ?? 0,
+            MetadataPath = a.Get("metadata"),
+        };
+        var run = Execute(options, stdout, stderr, ct);
+        PrintSummary(run, stdout);
+        return CommandLine.Ok;
+    }
+
+    /// <summary>Runs an analysis with console progress and warnings; shared with <c>demo</c>.</summary>
+    internal static Run Execute(AnalysisOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var warnings = new Warnings(stderr, deferred: ConsoleProgress.Interactive);
+        try { return ConsoleProgress.Run(p => Analysis.Run(options, p, warnings.Add, ct), stdout); }
+        finally { warnings.Flush(); }
+    }
+
+    internal static void PrintSummary(Run run, TextWriter stdout)
+    {
+        var m = run.Manifest;
+        stdout.WriteLine($"run: {run.Directory}");
+        stdout.WriteLine($"samples: {m.Data.Count}{(m.Data.Skipped > 0 ? $" ({m.Data.Skipped} skipped)" : "")}, perception vector: {m.Perception.Width} dims from {m.Perception.Layers.Count} layers ({string.Join(", ", m.Perception.Layers.Select(l => $"{l.Name} {l.Width}"))}){(m.Perception.Projected ? $", projected from {m.Perception.ConcatenatedWidth}" : "")}");
+        if (m.Summary?.Accuracy is double acc)
+            stdout.WriteLine($"accuracy: {acc:P2} on {m.Summary.Labelled} labelled samples, mean loss {m.Summary.MeanLoss:F4}");
+        else if (m.NumClasses == 0)
+            stdout.WriteLine($"output '{m.Model.Output}' is not a class-score vector: no probabilities or loss; perception vectors recorded");
+        stdout.WriteLine($"time: {m.ElapsedSeconds:F1}s ({m.Data.Count / Math.Max(1e-9, m.ElapsedSeconds):N0} samples/s)");
+    }
+
+    /// <summary>Collects warnings; many skip messages are folded into a count.</summary>
+    sealed class Warnings(TextWriter stderr, bool deferred)
+    {
+        const int MaxShown = 10;
+        readonly List<string> _pending = [];
+        int _shown, _folded;
+
+        public void Add(string message)
+        {
+            lock (_pending)
+            {
+                if (_shown >= MaxShown && message.StartsWith("skipped ", StringComparison.Ordinal) && !message.Contains("image(s)")) { _folded++; return; }
+                _shown++;
+                if (deferred) _pending.Add(message); else stderr.WriteLine($"warning: {message}");
+            }
+        }
+
+        public void Flush()
+        {
+            foreach (var m in _pending) stderr.WriteLine($"warning: {m}");
+            if (_folded > 0) stderr.WriteLine($"warning: … and {_folded} more skipped file(s)");
+            _pending.Clear();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Percept.Data;
+
+namespace Percept.Cli.Commands;
+
+/// <summary><c>percept demo</c>: analyses the bundled Fashion-MNIST test split with the last checkpoint of the demo CNN.</summary>
+public static partial class DemoCommand
+{
+    public const string Usage = """
+        percept demo [--out RUN]
+
+        Analyses the bundled Fashion-MNIST test split (data/fashion-mnist) with the last checkpoint of the demo CNN
+        (models/fmnist-cnn), prints accuracy, mean loss and the worst samples, and the run's path (default runs/demo
+        in the repository, replaced on every demo).
+        """;
+
+    [GeneratedRegex(@"epoch-(\d+)\.onnx$")] private static partial Regex EpochFile();
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var a = new Arguments(argv, ["out"], []);
+        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        string root = FindRepositoryRoot()
+            ?? throw new PerceptException("demo files not found: run 'percept demo' from the Percept repository (it needs data/fashion-mnist and models/fmnist-cnn)");
+        string data = Path.Combine(root, "data", "fashion-mnist");
+        string checkpoint = Directory.GetFiles(Path.Combine(root, "models", "fmnist-cnn"), "epoch-*.onnx")
+            .OrderBy(f => int.Parse(EpochFile().Match(f).Groups[1].Value, CultureInfo.InvariantCulture)).Last();
+        stdout.WriteLine($"demo: {Path.GetRelativePath(root, checkpoint)} on the Fashion-MNIST test split (10,000 images)");
+        var run = AnalyzeCommand.Execute(new AnalysisOptions
+        {
+            ModelPath = checkpoint,
+            Data = new DataSource
+            {
+                Path = Path.Combine(data, "t10k-images-idx3-ubyte.gz"),
+                LabelsPath = Path.Combine(data, "t10k-labels-idx1-ubyte.gz"),
+                ClassNamesPath = Path.Combine(data, "classes.txt"),
+            },
+            OutputDirectory = a.Get("out") ?? Path.Combine(root, "runs", "demo"),
+            Overwrite = true,
+        }, stdout, stderr, ct);
+        AnalyzeCommand.PrintSummary(run, stdout);
+        PrintWorst(run, stdout, 5);
+        stdout.WriteLine($"explore it: percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
+        return CommandLine.Ok;
+    }
+
+    /// <summary>Looks for the repository (data/fashion-mnist and models/fmnist-cnn) above the current folder and above the program.</summary>
+    static string? FindRepositoryRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "data", "fashion-mnist", "t10k-images-idx3-ubyte.gz"))
+                    && Directory.Exists(Path.Combine(dir.FullName, "models", "fmnist-cnn")))
+                    return dir.FullName;
+        return null;
+    }
+
+    /// <summary>Prints the samples with the highest loss.</summary>
+    internal static void PrintWorst(Store.Run run, TextWriter stdout, int count)
+    {
+        if (run.Manifest.Summary?.Labelled is not > 0 || run.Manifest.NumClasses == 0) return;
+        using var db = run.OpenSamples();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT "index", coalesce(label_name, CAST(label AS VARCHAR)), coalesce(prediction_name, CAST(prediction AS VARCHAR)), confidence, loss
+            FROM samples WHERE loss IS NOT NULL ORDER BY loss DESC LIMIT {count}
+            """;
+        using var r = cmd.ExecuteReader();
+        stdout.WriteLine("worst samples (highest loss):");
+        while (r.Read())
+            stdout.WriteLine($"  #{r.GetInt64(0),-6} label {r.GetString(1),-12} predicted {r.GetString(2),-12} confidence {r.GetFloat(3):P1}  loss {r.GetFloat(4):F3}");
+    }
+}

@@ -1,0 +1,28 @@
+using Percept.Store;
+
+namespace Percept.Cli.Commands;
+
+/// <summary><c>percept export</c>: one field of a run to a file.</summary>
+public static class ExportCommand
+{
+    public const string Usage = """
+        percept export RUN --field FIELD --out FILE(.npy|.csv|.parquet)
+
+        Fields (rows in dataset order):
+          logits, probabilities, embedding, outputs, layer:<name>   float32 matrices
+          prediction, label, correct                               int64 (-1 where there is none)
+          loss, confidence, margin, entropy                        float32 (NaN where there is none)
+          metadata                                                 the samples table (.csv or .parquet)
+        """;
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var a = new Arguments(argv, ["field", "out"], []);
+        if (a.Positional.Count != 1) throw new UsageException("give one run folder");
+        var run = Store.Run.Open(a.Positional[0]);
+        string field = a.Require("field"), output = a.Require("out");
+        RunExporter.Export(run, field, output);
+        stdout.WriteLine($"wrote {field} of {run.Count} samples to {output}");
+        return CommandLine.Ok;
+    }
+}

@@ -1,0 +1,66 @@
+using Microsoft.ML.OnnxRuntime;
+using Percept.Model;
+
+namespace Percept.Cli.Commands;
+
+/// <summary><c>percept layers</c>: every node with its op type, output shape and parameter count.</summary>
+public static class LayersCommand
+{
+    public const string Usage = """
+        percept layers MODEL.onnx [--input NAME]
+
+        Lists every node of the graph: name (what --layers takes), op type, output shape (from one run of a zero
+        input, batch axis shown as N), parameter count. '*' marks the layers recorded in perception vectors by
+        default, with the tensor recorded (after the following nonlinearity).
+        """;
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var a = new Arguments(argv, ["input"], []);
+        if (a.Positional.Count != 1) throw new UsageException("give one model file");
+        var model = OnnxModel.Load(a.Positional[0]);
+        var shapes = ProbeShapes(model, a.Get("input"), out string? why);
+        stdout.WriteLine($"model: {model.Path} (opset {model.Opset}{(model.Producer.Length > 0 ? ", " + model.Producer : "")})");
+        foreach (var i in model.Inputs) stdout.WriteLine($"input: {i.Name} {i.ElementType} {i.ShapeText}");
+        stdout.WriteLine($"outputs: {string.Join(", ", model.OutputNames)}");
+        if (why != null) stdout.WriteLine($"(output shapes unavailable: {why})");
+        var rows = model.Layers.Select(l => (
+            Mark: l.IsPerceptionLayer ? "*" : " ",
+            l.Name, l.OpType,
+            Shape: shapes.TryGetValue(l.Output, out var s) ? s : "?",
+            Params: l.ParameterCount > 0 ? l.ParameterCount.ToString("N0") : "",
+            Records: l.IsPerceptionLayer ? $"records {l.ActivationTensor}" : "")).ToList();
+        int wName = Math.Max(4, rows.Max(r => r.Name.Length)), wOp = Math.Max(2, rows.Max(r => r.OpType.Length)),
+            wShape = Math.Max(12, rows.Max(r => r.Shape.Length)), wParams = Math.Max(6, rows.Max(r => r.Params.Length));
+        stdout.WriteLine($"  {"name".PadRight(wName)}  {"op".PadRight(wOp)}  {"output shape".PadRight(wShape)}  {"params".PadLeft(wParams)}");
+        foreach (var r in rows)
+            stdout.WriteLine($"{r.Mark} {r.Name.PadRight(wName)}  {r.OpType.PadRight(wOp)}  {r.Shape.PadRight(wShape)}  {r.Params.PadLeft(wParams)}  {r.Records}".TrimEnd());
+        stdout.WriteLine($"{model.Layers.Count} nodes, {model.Layers.Sum(l => l.ParameterCount):N0} parameters, {model.PerceptionLayers.Count} perception layers");
+        return CommandLine.Ok;
+    }
+
+    /// <summary>Runs one zero sample with every node output exposed and reads the shapes ONNX Runtime gives them.</summary>
+    static Dictionary<string, string> ProbeShapes(OnnxModel model, string? inputName, out string? why)
+    {
+        why = null;
+        var shapes = new Dictionary<string, string>();
+        if (model.Inputs.Count > 1 && inputName == null) { why = "the model has several inputs"; return shapes; }
+        var input = model.SelectInput(inputName);
+        if (input.Shape.Length == 0 || input.Shape.Skip(1).Any(d => d <= 0)) { why = $"input shape {input.ShapeText} has free axes"; return shapes; }
+        var fetch = model.AllNodeOutputs.Distinct().ToList();
+        try
+        {
+            using var runner = new ModelRunner(model, input, input.Shape.Skip(1).Select(d => (int)d).ToArray(), fetch);
+            var buffer = new float[(runner.FixedBatch ?? 1) * input.Shape.Skip(1).Aggregate(1L, (x, y) => x * y)];
+            using var results = runner.Run(buffer, 1);
+            bool batchFree = input.Shape[0] <= 0;
+            for (int i = 0; i < fetch.Count; i++)
+            {
+                var info = results[i].GetTensorTypeAndShape();
+                shapes[fetch[i]] = "[" + string.Join(", ", info.Shape.Select((d, k) => k == 0 && batchFree && info.Shape.Length > 1 && d == 1 ? "N" : d.ToString())) + "]";
+            }
+        }
+        catch (Exception e) when (e is PerceptException or OnnxRuntimeException) { why = e.Message; }
+        return shapes;
+    }
+}
