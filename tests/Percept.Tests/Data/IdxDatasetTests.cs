@@ -1,0 +1,69 @@
+using System.IO.Compression;
+using Percept.Data;
+
+namespace Percept.Tests.Data;
+
+public class IdxDatasetTests
+{
+    [Fact]
+    public void Reads_the_bundled_fashion_mnist_test_split_in_batches()
+    {
+        using var ds = new IdxDataset(TestFiles.FashionImages, TestFiles.FashionLabels);
+        Assert.Equal(10000, ds.Count);
+        Assert.Equal(new[] { 28, 28, 1 }, ds.Format.Shape);
+        Assert.True(ds.Format.IsBytes);
+        Assert.Equal("test", ds.Split);
+        int seen = 0, batches = 0;
+        var labelCounts = new int[10];
+        foreach (var b in ds.ReadBatches(999))
+        {
+            if (seen == 0) { Assert.Equal(9, b.Labels[0]); Assert.Equal("0", b.Ids[0]); }
+            for (int i = 0; i < b.Count; i++) labelCounts[b.Labels[i]]++;
+            Assert.InRange(b.Values.AsSpan(0, b.Count * 784).ToArray().Max(), 1, 255);
+            seen += b.Count; batches++;
+        }
+        Assert.Equal(10000, seen);
+        Assert.Equal(11, batches);
+        Assert.All(labelCounts, c => Assert.Equal(1000, c));
+    }
+
+    [Fact]
+    public void Plain_and_gzip_files_read_the_same()
+    {
+        using var dir = new TempDir();
+        using (var gz = new GZipStream(File.OpenRead(TestFiles.FashionLabels), CompressionMode.Decompress))
+        using (var f = File.Create(dir["labels.idx"])) gz.CopyTo(f);
+        using var a = new IdxDataset(TestFiles.FashionImages, TestFiles.FashionLabels);
+        using var b = new IdxDataset(TestFiles.FashionImages, dir["labels.idx"]);
+        Assert.Equal(a.ReadBatches(10000).First().Labels, b.ReadBatches(10000).First().Labels);
+    }
+
+    static byte[] Idx(byte type, int[] dims, int payload)
+    {
+        var bytes = new List<byte> { 0, 0, type, (byte)dims.Length };
+        foreach (var d in dims) bytes.AddRange([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
+        bytes.AddRange(new byte[payload]);
+        return [.. bytes];
+    }
+
+    [Fact]
+    public void Corrupt_truncated_and_mismatched_files_fail_with_one_clear_line()
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir["short.idx"], Idx(8, [3, 2, 2], 10));
+        Assert.Contains("truncated IDX", Assert.Throws<PerceptException>(() => new IdxDataset(dir["short.idx"])).Message);
+
+        var gz = File.ReadAllBytes(TestFiles.FashionImages);
+        File.WriteAllBytes(dir["cut.gz"], gz[..(gz.Length / 2)]);
+        var e = Assert.Throws<PerceptException>(() => new IdxDataset(dir["cut.gz"]));
+        Assert.True(e.Message.Contains("truncated") || e.Message.Contains("corrupt"), e.Message);
+
+        File.WriteAllText(dir["text.idx"], "this is not an idx file");
+        Assert.Contains("not an IDX", Assert.Throws<PerceptException>(() => new IdxDataset(dir["text.idx"])).Message);
+
+        File.WriteAllBytes(dir["ok.idx"], Idx(8, [3, 2, 2], 12));
+        File.WriteAllBytes(dir["labels.idx"], Idx(8, [4], 4));
+        Assert.Contains("label count 4", Assert.Throws<PerceptException>(() => new IdxDataset(dir["ok.idx"], dir["labels.idx"])).Message);
+        Assert.Contains("not found", Assert.Throws<PerceptException>(() => new IdxDataset(dir["missing.idx"])).Message);
+    }
+}

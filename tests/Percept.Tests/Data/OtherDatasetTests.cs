@@ -1,0 +1,70 @@
+using Percept.Data;
+using Percept.IO;
+using SkiaSharp;
+
+namespace Percept.Tests.Data;
+
+public class OtherDatasetTests
+{
+    [Fact]
+    public void Npy_images_and_labels_stream_in_order()
+    {
+        using var dir = new TempDir();
+        var x = Enumerable.Range(0, 5 * 4 * 3).Select(i => (float)i).ToArray();
+        Npy.Write(dir["x.npy"], x, 5, 4, 3);
+        Npy.Write(dir["y.npy"], new long[] { 0, 1, 2, 1, 0 }, 5);
+        using var ds = new NpyDataset(dir["x.npy"], dir["y.npy"]);
+        Assert.Equal(SampleKind.Image, ds.Format.Kind);
+        Assert.Equal(new[] { 4, 3, 1 }, ds.Format.Shape);
+        var batches = ds.ReadBatches(2).Select(b => (b.Values.AsSpan(0, b.Count * 12).ToArray(), b.Labels[..b.Count].ToArray())).ToList();
+        Assert.Equal(x, batches.SelectMany(b => b.Item1));
+        Assert.Equal(new[] { 0, 1, 2, 1, 0 }, batches.SelectMany(b => b.Item2));
+        Npy.Write(dir["bad.npy"], new long[] { 0, 1 }, 2);
+        Assert.Contains("label count 2", Assert.Throws<PerceptException>(() => new NpyDataset(dir["x.npy"], dir["bad.npy"])).Message);
+    }
+
+    [Fact]
+    public void Csv_tables_take_integer_or_named_labels_and_reject_non_numbers()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["t.csv"], "id,a,b,label\nr1,1.5,2,cat\nr2,-3,4e-1,dog\n\nr3,0,0,cat\n");
+        using var ds = new CsvDataset(dir["t.csv"]);
+        Assert.Equal(3, ds.Count);
+        Assert.Equal(new[] { "cat", "dog" }, ds.ClassNames);
+        Assert.Equal(new[] { "a", "b" }, ds.FeatureNames);
+        var b = ds.ReadBatches(10).Single();
+        Assert.Equal(new[] { 1.5f, 2f, -3f, 0.4f, 0f, 0f }, b.Values[..6]);
+        Assert.Equal(new[] { 0, 1, 0 }, b.Labels[..3]);
+        Assert.Equal(new[] { "r1", "r2", "r3" }, b.Ids[..3]);
+        File.WriteAllText(dir["bad.csv"], "a,label\n1,0\nx,1\n");
+        Assert.Contains("row 2", Assert.Throws<PerceptException>(() => new CsvDataset(dir["bad.csv"])).Message);
+        Assert.Contains("label column 'y'", Assert.Throws<PerceptException>(() => new CsvDataset(dir["t.csv"], "y")).Message);
+    }
+
+    [Fact]
+    public void Image_folders_resize_to_the_model_and_skip_or_stop_on_broken_files()
+    {
+        using var dir = new TempDir();
+        TestFiles.WritePng(dir["imgs/cats/a.png"], 40, 30, new SKColor(255, 0, 0));
+        TestFiles.WritePng(dir["imgs/cats/b.png"], 8, 8, new SKColor(0, 255, 0));
+        TestFiles.WritePng(dir["imgs/dogs/c.png"], 16, 16, new SKColor(0, 0, 255));
+        File.WriteAllText(dir["imgs/dogs/broken.png"], "not a png");
+        var warnings = new List<string>();
+        using var ds = new ImageFolderDataset(dir["imgs"], 10, 12, 3, strict: false, warnings.Add);
+        Assert.Equal(new[] { "cats", "dogs" }, ds.ClassNames);
+        var b = ds.ReadBatches(16).Single();
+        Assert.Equal(3, b.Count);
+        Assert.Equal(new[] { "cats/a.png", "cats/b.png", "dogs/c.png" }, b.Ids[..3]);
+        Assert.Equal(new[] { 0, 0, 1 }, b.Labels[..3]);
+        int len = 12 * 10 * 3;
+        Assert.Equal(new[] { 255f, 0f, 0f }, b.Values[..3]);
+        Assert.Equal(new[] { 0f, 0f, 255f }, b.Values.AsSpan(2 * len + 57, 3).ToArray());
+        Assert.Equal(1, ds.Skipped);
+        Assert.Contains(warnings, w => w.Contains("broken.png"));
+
+        using var strict = new ImageFolderDataset(dir["imgs"], 10, 12, 1, strict: true);
+        Assert.Contains("broken.png", Assert.Throws<PerceptException>(() => strict.ReadBatches(16).ToList()).Message);
+        using var gray = new ImageFolderDataset(dir["imgs"], 4, 4, 1);
+        Assert.Equal(MathF.Round(0.299f * 255), gray.ReadBatches(2).First().Values[0]);
+    }
+}

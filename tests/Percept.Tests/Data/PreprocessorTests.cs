@@ -1,0 +1,53 @@
+using Percept.Data;
+
+namespace Percept.Tests.Data;
+
+public class PreprocessorTests
+{
+    [Fact]
+    public void Channels_last_images_become_nchw_with_scale_mean_and_std()
+    {
+        // 2x3 RGB image, channels last, values v = 100*c + pixel.
+        var format = new SampleFormat(SampleKind.Image, [2, 3, 3], IsBytes: true);
+        var raw = new float[18];
+        for (int p = 0; p < 6; p++) for (int c = 0; c < 3; c++) raw[p * 3 + c] = 100 * c + p;
+        var pre = new Preprocessor(format, [3, 2, 3], new PreprocessOptions { Mean = [0.1f, 0.2f, 0.3f], Std = [0.5f, 0.25f, 2f] });
+        Assert.Equal(new[] { 3, 2, 3 }, pre.InputShape);
+        var dst = new float[18];
+        pre.Apply(raw, 18, 1, dst);
+        float[] mean = [0.1f, 0.2f, 0.3f], std = [0.5f, 0.25f, 2f];
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 6; p++)
+                Assert.Equal((raw[p * 3 + c] / 255f - mean[c]) / std[c], dst[c * 6 + p], 1e-5);
+    }
+
+    [Fact]
+    public void Nhwc_models_keep_channels_last_and_gray_becomes_rgb()
+    {
+        var format = new SampleFormat(SampleKind.Image, [2, 2, 1], IsBytes: false);
+        var pre = new Preprocessor(format, [2, 2, 3], new PreprocessOptions());
+        var dst = new float[12];
+        pre.Apply([1, 2, 3, 4], 4, 1, dst);
+        Assert.Equal(new float[] { 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4 }, dst);
+        var gray = new Preprocessor(new SampleFormat(SampleKind.Image, [1, 1, 3], false), [1, 1, 1], new PreprocessOptions());
+        var g = new float[1];
+        gray.Apply([10, 20, 30], 3, 1, g);
+        Assert.Equal(0.299f * 10 + 0.587f * 20 + 0.114f * 30, g[0], 1e-4);
+    }
+
+    [Fact]
+    public void Tables_and_matching_tensors_pass_through_and_mismatches_are_explained()
+    {
+        var table = new Preprocessor(new SampleFormat(SampleKind.Table, [3], false), [3], new PreprocessOptions { Mean = [1, 2, 3] });
+        var d = new float[3];
+        table.Apply([1, 1, 1], 3, 1, d);
+        Assert.Equal(new float[] { 0, -1, -2 }, d);
+        // A 784-column table feeds a [1, 28, 28] model (pixels in a CSV).
+        Assert.Equal(new[] { 1, 28, 28 }, new Preprocessor(new SampleFormat(SampleKind.Table, [784], false), [1, 28, 28], new()).InputShape);
+        var e = Assert.Throws<PerceptException>(() => new Preprocessor(new SampleFormat(SampleKind.Image, [32, 32, 3], true), [1, 28, 28], new()));
+        Assert.Contains("28x28", e.Message);
+        Assert.Contains("32x32", e.Message);
+        Assert.Contains("does not fit", Assert.Throws<PerceptException>(() => new Preprocessor(new SampleFormat(SampleKind.Table, [5], false), [4], new())).Message);
+        Assert.Contains("channels", Assert.Throws<PerceptException>(() => new Preprocessor(new SampleFormat(SampleKind.Image, [2, 2, 3], false), [3, 2, 2], new() { Mean = [1, 2] })).Message);
+    }
+}

@@ -1,0 +1,118 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace Percept.Tests;
+
+/// <summary>Small ONNX models built in code, for tests that need a particular graph.</summary>
+public static class TinyModels
+{
+    static TensorProto Initializer(string name, float[] values, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims);
+        t.FloatData.AddRange(values);
+        return t;
+    }
+
+    static ValueInfoProto Value(string name, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+            shape.Dim.Add(d < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "N" } : new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+        };
+    }
+
+    static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var n = new NodeProto { OpType = op, Name = name };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        n.Attribute.AddRange(attributes);
+        return n;
+    }
+
+    static AttributeProto IntAttr(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+
+    static float[] Random(Random rng, int n, float scale = 0.5f) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+
+    static string Save(string path, GraphProto graph, int opset = 17)
+    {
+        var m = new ModelProto { IrVersion = 8, ProducerName = "percept-tests", Graph = graph };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        File.WriteAllBytes(path, m.ToByteArray());
+        return path;
+    }
+
+    /// <summary>x[N,F] → Gemm(hidden) → Relu → Gemm(classes) [→ Softmax].</summary>
+    public static string Mlp(string path, int features, int hidden, int classes, int seed = 1, bool softmax = false, long batch = -1)
+    {
+        var rng = new Random(seed);
+        var g = new GraphProto { Name = "mlp" };
+        g.Input.Add(Value("x", batch, features));
+        g.Initializer.Add(Initializer("w1", Random(rng, hidden * features), hidden, features));
+        g.Initializer.Add(Initializer("b1", Random(rng, hidden), hidden));
+        g.Initializer.Add(Initializer("w2", Random(rng, classes * hidden), classes, hidden));
+        g.Initializer.Add(Initializer("b2", Random(rng, classes), classes));
+        g.Node.Add(Node("Gemm", "/hidden/Gemm", ["x", "w1", "b1"], ["h"], IntAttr("transB", 1)));
+        g.Node.Add(Node("Relu", "/act/Relu", ["h"], ["a"]));
+        g.Node.Add(Node("Gemm", "/head/Gemm", ["a", "w2", "b2"], [softmax ? "scores" : "y"], IntAttr("transB", 1)));
+        if (softmax) g.Node.Add(Node("Softmax", "/Softmax", ["scores"], ["y"], IntAttr("axis", 1)));
+        g.Output.Add(Value("y", batch, classes));
+        return Save(path, g);
+    }
+
+    /// <summary>x[N,C,H,W] → Conv(k) → Relu → GlobalAveragePool → Flatten → Gemm(classes).</summary>
+    public static string ConvNet(string path, int channels, int size, int filters, int classes, int seed = 2)
+    {
+        var rng = new Random(seed);
+        var g = new GraphProto { Name = "conv" };
+        g.Input.Add(Value("x", -1, channels, size, size));
+        g.Initializer.Add(Initializer("wc", Random(rng, filters * channels * 9), filters, channels, 3, 3));
+        g.Initializer.Add(Initializer("bc", Random(rng, filters), filters));
+        g.Initializer.Add(Initializer("wf", Random(rng, classes * filters), classes, filters));
+        g.Initializer.Add(Initializer("bf", Random(rng, classes), classes));
+        var pads = new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints };
+        pads.Ints.AddRange([1, 1, 1, 1]);
+        g.Node.Add(Node("Conv", "/conv/Conv", ["x", "wc", "bc"], ["c"], pads));
+        g.Node.Add(Node("Relu", "/relu/Relu", ["c"], ["r"]));
+        g.Node.Add(Node("GlobalAveragePool", "/gap/GlobalAveragePool", ["r"], ["p"]));
+        g.Node.Add(Node("Flatten", "/flatten/Flatten", ["p"], ["f"]));
+        g.Node.Add(Node("Gemm", "/fc/Gemm", ["f", "wf", "bf"], ["y"], IntAttr("transB", 1)));
+        g.Output.Add(Value("y", -1, classes));
+        return Save(path, g);
+    }
+
+    /// <summary>A model whose output is one number per sample (not class scores).</summary>
+    public static string Regressor(string path, int features) => Mlp(path, features, 8, 1, seed: 3);
+
+    /// <summary>Two inputs added, then a Gemm.</summary>
+    public static string TwoInputs(string path, int features)
+    {
+        var rng = new Random(4);
+        var g = new GraphProto { Name = "two" };
+        g.Input.Add(Value("a", -1, features));
+        g.Input.Add(Value("b", -1, features));
+        g.Initializer.Add(Initializer("w", Random(rng, 3 * features), 3, features));
+        g.Node.Add(Node("Add", "/add/Add", ["a", "b"], ["s"]));
+        g.Node.Add(Node("Gemm", "/fc/Gemm", ["s", "w"], ["y"], IntAttr("transB", 1)));
+        g.Output.Add(Value("y", -1, 3));
+        return Save(path, g);
+    }
+
+    /// <summary>A graph with an operator ONNX Runtime does not have.</summary>
+    public static string UnknownOp(string path, int features)
+    {
+        var rng = new Random(5);
+        var g = new GraphProto { Name = "bad" };
+        g.Input.Add(Value("x", -1, features));
+        g.Initializer.Add(Initializer("w", Random(rng, 3 * features), 3, features));
+        g.Node.Add(Node("Gemm", "/fc/Gemm", ["x", "w"], ["h"], IntAttr("transB", 1)));
+        g.Node.Add(Node("TotallyMadeUpOp", "/odd/Op", ["h"], ["y"]));
+        g.Output.Add(Value("y", -1, 3));
+        return Save(path, g);
+    }
+}
