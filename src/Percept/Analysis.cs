@@ -64,18 +64,23 @@ public static class Analysis
         if (dataset.Count == 0) throw new PerceptException($"dataset {options.Data.Path} has no samples");
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
 
-        var fetch = new List<string> { output };
-        foreach (var l in layers) if (!fetch.Contains(l.ActivationTensor!)) fetch.Add(l.ActivationTensor!);
-        int[] layerFetch = layers.Select(l => fetch.IndexOf(l.ActivationTensor!)).ToArray();
+        // Conv activations are pooled inside the graph (ONNX Runtime then returns [N, C, 1, 1] instead of whole
+        // feature maps); other layers come back as they are and are pooled here.
+        var fetch = new List<Fetch> { new(output) };
+        var layerFetches = layers.Select(l => new Fetch(l.ActivationTensor!, PoolsInGraph(l) ? GraphPoolingFor(options.Pooling) : GraphPooling.None)).ToArray();
+        foreach (var f in layerFetches) if (!fetch.Contains(f)) fetch.Add(f);
+        int[] layerFetch = layerFetches.Select(f => fetch.IndexOf(f)).ToArray();
 
         using var folder = new RunFolder(options.OutputDirectory, options.Overwrite, warn);
-        using var runner = new ModelRunner(model, input, preprocessor.InputShape, fetch, options.Threads);
-        int batchSize = runner.FixedBatch ?? options.BatchSize;
-
+        // The samples database is created while ONNX Runtime builds its session, and closed while the vectors are built.
+        var tableTask = Task.Run(() => new SampleTable(folder.PathOf("samples.duckdb")));
+        RunManifest.PerceptionSection perception;
         var state = new PassState(folder, layers, options.Pooling, dataset.ClassNames, dataset.Split);
-        using (var table = new SampleTable(folder.PathOf("samples.duckdb")))
+        try
         {
-            state.Table = table;
+            using var runner = new ModelRunner(model, input, preprocessor.InputShape, fetch, options.Threads);
+            int batchSize = runner.FixedBatch ?? options.BatchSize;
+            state.Table = tableTask.GetAwaiter().GetResult();
             try
             {
                 foreach (var batch in Prefetch(dataset, preprocessor, batchSize, cancellationToken))
@@ -89,10 +94,21 @@ public static class Analysis
             }
             finally { state.CloseWriters(); }
             if (state.Rows == 0) throw new PerceptException($"no sample of {options.Data.Path} could be read");
-            state.MetadataColumns = table.Finish(metadata, warn);
+            var table = state.Table;
+            var finish = Task.Run(() =>
+            {
+                try { return table.Finish(metadata, warn); }
+                finally { table.Dispose(); }
+            });
+            try { perception = BuildVectors(folder, state, options, progress, cancellationToken); }
+            finally { state.MetadataColumns = finish.GetAwaiter().GetResult(); }
+        }
+        finally
+        {
+            // Observe the task whatever happened, so the database is closed before the work folder is removed.
+            try { tableTask.GetAwaiter().GetResult().Dispose(); } catch (Exception) when (state.Table == null) { }
         }
 
-        var perception = BuildVectors(folder, state, options, progress, cancellationToken);
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (use --strict to stop on the first)");
 
@@ -140,6 +156,10 @@ public static class Analysis
         }
         return chosen;
     }
+
+    static bool PoolsInGraph(LayerInfo layer) => !layer.ChannelsLast && layer.OpType is "Conv" or "ConvTranspose" or "ConvInteger" or "QLinearConv";
+
+    static GraphPooling GraphPoolingFor(PoolingMode mode) => mode == PoolingMode.Max ? GraphPooling.GlobalMax : GraphPooling.GlobalAverage;
 
     static string Sha256(string path)
     {
@@ -217,7 +237,6 @@ public static class Analysis
         public readonly List<LayerInfo> Layers = layers;
         public readonly PoolingMode PoolMode = pooling;
         public readonly string[] LayerFiles = UniqueFileNames(layers);
-        public readonly long[][] LayerShapes = new long[layers.Count][];
         public readonly FeatureStatistics[] Stats = new FeatureStatistics[layers.Count];
         readonly NpyWriter?[] _layerWriters = new NpyWriter?[layers.Count];
         float[][] _pooled = new float[layers.Count][];
@@ -268,7 +287,6 @@ public static class Analysis
                 var li = results[layerFetch[l]].GetTensorTypeAndShape();
                 if (li.ElementDataType != TensorElementType.Float)
                     throw new PerceptException($"layer '{Layers[l].Name}' produces {li.ElementDataType} tensors; only float layers can be recorded");
-                LayerShapes[l] = [-1, .. li.Shape.Skip(1)];
                 int channels = Pooling.Channels(li.Shape, Layers[l].ChannelsLast);
                 _pooled[l] = new float[li.Shape[0] * channels];
                 _layerWriters[l] = new NpyWriter(folder.PathOf(LayerFiles[l] + ".npy"), NpyType.Float32, [channels]);
@@ -381,7 +399,7 @@ public static class Analysis
         }
         finally { foreach (var r in readers) r.Dispose(); }
         var entries = state.Layers.Select((l, i) => new RunManifest.LayerEntry(l.Name, l.NodeName, l.OpType, l.ActivationTensor!,
-            state.LayerShapes[i], state.Stats[i].Features, builder.LayerWeights[i], state.LayerFiles[i] + ".npy", state.LayerFiles[i] + ".stats.npy")).ToArray();
+            state.Stats[i].Features, builder.LayerWeights[i], state.LayerFiles[i] + ".npy", state.LayerFiles[i] + ".stats.npy")).ToArray();
         return new RunManifest.PerceptionSection(options.Pooling.ToString().ToLowerInvariant(), options.MaxWidth, options.Seed,
             builder.ConcatenatedWidth, builder.Width, builder.Width != builder.ConcatenatedWidth, entries);
     }

@@ -50,7 +50,7 @@ public static class LayersCommand
         var fetch = model.AllNodeOutputs.Distinct().ToList();
         try
         {
-            using var runner = new ModelRunner(model, input, input.Shape.Skip(1).Select(d => (int)d).ToArray(), fetch);
+            using var runner = new ModelRunner(model, input, input.Shape.Skip(1).Select(d => (int)d).ToArray(), fetch.Select(f => new Fetch(f)).ToArray());
             var buffer = new float[(runner.FixedBatch ?? 1) * input.Shape.Skip(1).Aggregate(1L, (x, y) => x * y)];
             using var results = runner.Run(buffer, 1);
             bool batchFree = input.Shape[0] <= 0;

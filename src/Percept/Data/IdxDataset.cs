@@ -117,21 +117,11 @@ public sealed class IdxDataset : IDataset
         catch (InvalidDataException e) { throw new PerceptException($"corrupt gzip stream in {path}: {e.Message}"); }
     }
 
-    /// <summary>Bytes of data after the header (decompressing a gzip file once, up to what is needed, to check it is whole).</summary>
-    static long DataLength(string path, long offset, long need)
-    {
-        if (!IsGzip(path)) return new FileInfo(path).Length - offset;
-        try
-        {
-            using var s = OpenData(path, offset);
-            var buf = new byte[1 << 16];
-            long total = 0;
-            int n;
-            while (total < need && (n = s.Read(buf)) > 0) total += n;
-            return total;
-        }
-        catch (InvalidDataException e) { throw new PerceptException($"corrupt gzip stream in {path}: {e.Message}"); }
-    }
+    /// <summary>
+    /// Bytes of data after the header for a plain file. A gzip file is not decompressed twice just to measure it:
+    /// a short one fails while streaming, which leaves no run behind either.
+    /// </summary>
+    static long DataLength(string path, long offset, long need) => IsGzip(path) ? need : new FileInfo(path).Length - offset;
 
     public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
     {
@@ -154,7 +144,7 @@ public sealed class IdxDataset : IDataset
             if (_isFloat)
                 for (int i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleBigEndian(raw.AsSpan(4 * i));
             else
-                for (int i = 0; i < values.Length; i++) values[i] = raw[i];
+                System.Numerics.Tensors.TensorPrimitives.ConvertChecked<byte, float>(raw.AsSpan(0, values.Length), values);
             for (int i = 0; i < count; i++)
             {
                 batch.Labels[i] = _labels != null ? _labels[start + i] : -1;

@@ -169,6 +169,22 @@ public sealed class Preprocessor
     void Image(ReadOnlySpan<float> src, Span<float> dst)
     {
         int plane = _h * _w;
+        if (_srcC == _dstC && (_dstC == 1 || !_channelsFirst))
+        {
+            // Same memory order in and out: one affine map per channel (vectorised for a single channel).
+            if (_dstC == 1)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(src[..dst.Length], _scale * _invStd[0], dst);
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, -_mean[0] * _invStd[0], dst);
+                return;
+            }
+            for (int i = 0; i < dst.Length; i++)
+            {
+                int c = i % _dstC;
+                dst[i] = (src[i] * _scale - _mean[c]) * _invStd[c];
+            }
+            return;
+        }
         for (int p = 0; p < plane; p++)
         {
             var px = src.Slice(p * _srcC, _srcC);

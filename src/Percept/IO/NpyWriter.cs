@@ -54,7 +54,7 @@ public sealed class NpyWriter : IDisposable
         {
             _stream.Position = 0;
             _stream.Write(Npy.BuildHeader(_type, [_rows, .. _rowShape]));
-            _stream.Flush(flushToDisk: true);
+            _stream.Flush();
         }
         finally { _stream.Dispose(); }
     }

@@ -20,15 +20,13 @@ public sealed class ModelRunner : IDisposable
     /// <summary>The batch size the model requires, when its batch axis is fixed.</summary>
     public int? FixedBatch { get; }
 
-    /// <summary>Tensor names fetched by <see cref="Run"/>, in order.</summary>
-    public IReadOnlyList<string> Fetched => _fetch;
 
     /// <param name="model">The model.</param>
     /// <param name="input">The input to feed (float32).</param>
     /// <param name="sampleShape">Concrete per-sample input shape (free axes resolved from the data).</param>
-    /// <param name="fetch">Outputs and intermediate tensors to fetch, in the order <see cref="Run"/> returns them.</param>
+    /// <param name="fetch">Outputs and intermediate tensors to fetch (optionally pooled in the graph), in the order <see cref="Run"/> returns them.</param>
     /// <param name="threads">Intra-op threads (0 = ONNX Runtime's default).</param>
-    public ModelRunner(OnnxModel model, ModelInput input, int[] sampleShape, IReadOnlyList<string> fetch, int threads = 0)
+    public ModelRunner(OnnxModel model, ModelInput input, int[] sampleShape, IReadOnlyList<Fetch> fetch, int threads = 0)
     {
         if (input.ElementType != "float")
             throw new PerceptException($"model input '{input.Name}' takes {input.ElementType} tensors; Percept feeds float32 inputs");
@@ -37,7 +35,7 @@ public sealed class ModelRunner : IDisposable
         SampleShape = sampleShape;
         FixedBatch = input.Shape[0] > 0 ? (int)input.Shape[0] : null;
         _inputNames = [input.Name];
-        _fetch = [.. fetch];
+        _fetch = fetch.Select(f => f.OutputName).ToArray();
         _options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -45,10 +43,12 @@ public sealed class ModelRunner : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         if (threads > 0) _options.IntraOpNumThreads = threads;
+        // Percept reads the next batch on another thread while the model runs; spinning intra-op threads would take
+        // that thread's core.
+        _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         try
         {
-            var extra = fetch.Where(f => !model.OutputNames.Contains(f));
-            _session = new InferenceSession(model.WithOutputs(extra), _options);
+            _session = new InferenceSession(model.WithOutputs(fetch), _options);
         }
         catch (OnnxRuntimeException e)
         {

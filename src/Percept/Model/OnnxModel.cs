@@ -9,6 +9,16 @@ public sealed record ModelInput(string Name, string ElementType, long[] Shape)
     public string ShapeText => "[" + string.Join(", ", Shape.Select(d => d < 0 ? "?" : d.ToString())) + "]";
 }
 
+/// <summary>How a fetched tensor is reduced inside the graph before ONNX Runtime returns it.</summary>
+public enum GraphPooling { None, GlobalAverage, GlobalMax }
+
+/// <summary>A tensor to fetch from a model run, optionally pooled over its spatial axes inside the graph.</summary>
+public sealed record Fetch(string Tensor, GraphPooling Pooling = GraphPooling.None)
+{
+    /// <summary>Name of the graph output that carries the fetched value.</summary>
+    public string OutputName => Pooling == GraphPooling.None ? Tensor : $"percept/{Pooling}/{Tensor}";
+}
+
 /// <summary>One node of the graph as Percept shows it.</summary>
 /// <param name="Name">Short, unique name (<c>conv1</c> for a node called <c>/conv1/Conv</c>); what <c>--layers</c> takes.</param>
 /// <param name="NodeName">The node's name in the ONNX graph.</param>
@@ -133,14 +143,26 @@ public sealed class OnnxModel
     }
 
     /// <summary>
-    /// Serialises a copy of the model whose graph also outputs <paramref name="tensors"/>; ONNX Runtime infers their types.
+    /// Serialises a copy of the model whose graph also outputs the given tensors; a fetch with pooling gets a
+    /// GlobalAveragePool or GlobalMaxPool node on its tensor, so ONNX Runtime reduces the activation inside the graph
+    /// and hands back only <c>[N, C, 1, …]</c>. ONNX Runtime infers the added outputs' types.
     /// </summary>
-    public byte[] WithOutputs(IEnumerable<string> tensors)
+    public byte[] WithOutputs(IEnumerable<Fetch> fetches)
     {
         var copy = _proto.Clone();
         var existing = copy.Graph.Output.Select(o => o.Name).ToHashSet();
-        foreach (var t in tensors)
-            if (existing.Add(t)) copy.Graph.Output.Add(new ValueInfoProto { Name = t });
+        foreach (var f in fetches)
+        {
+            if (!existing.Add(f.OutputName)) continue;
+            if (f.Pooling != GraphPooling.None)
+            {
+                var node = new NodeProto { OpType = f.Pooling == GraphPooling.GlobalAverage ? "GlobalAveragePool" : "GlobalMaxPool", Name = f.OutputName };
+                node.Input.Add(f.Tensor);
+                node.Output.Add(f.OutputName);
+                copy.Graph.Node.Add(node);
+            }
+            copy.Graph.Output.Add(new ValueInfoProto { Name = f.OutputName });
+        }
         return copy.ToByteArray();
     }
 

@@ -27,7 +27,7 @@ public sealed record RunManifest
     public sealed record ModelSection(string Path, string Sha256, string Input, long[] InputShape, string Output, long[] OutputShape, string OutputKind, long Opset, string Producer);
     public sealed record DataSection(string Description, string Path, string? Labels, string? Metadata, string Split, int Count, int Skipped, bool HasLabels, string Preprocessing, IReadOnlyList<string> MetadataColumns);
     public sealed record PerceptionSection(string Pooling, int MaxWidth, ulong Seed, int ConcatenatedWidth, int Width, bool Projected, IReadOnlyList<LayerEntry> Layers);
-    public sealed record LayerEntry(string Name, string Node, string Op, string Tensor, long[] Shape, int Width, float Weight, string File, string StatsFile);
+    public sealed record LayerEntry(string Name, string Node, string Op, string Tensor, int Width, float Weight, string File, string StatsFile);
     public sealed record SummarySection(double? Accuracy, double? MeanLoss, int Labelled);
 
     internal static readonly JsonSerializerOptions Json = new()

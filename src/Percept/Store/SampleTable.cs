@@ -61,9 +61,11 @@ public sealed class SampleTable : IDisposable
         return metadata.JoinInto(_connection, warn);
     }
 
+    /// <summary>Closes the database (idempotent).</summary>
     public void Dispose()
     {
         _appender?.Dispose();
+        _appender = null;
         _connection.Dispose();
     }
 }

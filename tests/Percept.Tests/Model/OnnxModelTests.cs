@@ -32,7 +32,7 @@ public class OnnxModelTests
         Assert.Equal("b", two.SelectInput("b").Name);
 
         var odd = OnnxModel.Load(TinyModels.UnknownOp(dir["odd.onnx"], 4));
-        var e = Assert.Throws<PerceptException>(() => new ModelRunner(odd, odd.Inputs[0], [4], ["y"]));
+        var e = Assert.Throws<PerceptException>(() => new ModelRunner(odd, odd.Inputs[0], [4], [new Fetch("y")]));
         Assert.Contains("TotallyMadeUpOp", e.Message);
         Assert.DoesNotContain("\n", e.Message);
     }
