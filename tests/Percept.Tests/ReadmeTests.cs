@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+using Percept.Data;
+
+namespace Percept.Tests;
+
+/// <summary>Keeps the README true: its C# example is this test's code, run against the demo files.</summary>
+[Collection(nameof(CurrentDirectoryCollection))]
+public partial class ReadmeTests
+{
+    [GeneratedRegex(@"```csharp\n(.*?)```", RegexOptions.Singleline)] private static partial Regex CSharpBlock();
+
+    [Fact]
+    public void Readme_csharp_example_is_this_tests_code_and_runs()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestFiles.Root, "README.md"));
+        string example = CSharpBlock().Match(readme).Groups[1].Value.Trim();
+        string source = File.ReadAllText(Path.Combine(TestFiles.Root, "tests", "Percept.Tests", "ReadmeTests.cs"));
+        var region = Regex.Match(source, @"#region readme\n(.*?)\n\s*#endregion", RegexOptions.Singleline).Groups[1].Value;
+        string code = string.Join("\n", region.Split('\n').Select(l => l.Length >= 12 ? l[12..] : l.TrimStart())).Trim();
+        Assert.Equal(code, example.Replace("using Percept;\nusing Percept.Data;\n\n", ""));
+
+        // Run it where the README's relative paths resolve: a scratch folder linked to the demo files.
+        using var dir = new TempDir();
+        Directory.CreateSymbolicLink(dir["models"], Path.Combine(TestFiles.Root, "models"));
+        Directory.CreateSymbolicLink(dir["data"], Path.Combine(TestFiles.Root, "data"));
+        string previous = Environment.CurrentDirectory;
+        var output = new StringWriter();
+        var stdout = Console.Out;
+        Environment.CurrentDirectory = dir.Path;
+        Console.SetOut(output);
+        try
+        {
+            #region readme
+            var run = Analysis.Run(new AnalysisOptions
+            {
+                ModelPath = "models/fmnist-cnn/epoch-5.onnx",
+                Data = new DataSource
+                {
+                    Path = "data/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                    LabelsPath = "data/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+                },
+                OutputDirectory = "runs/fmnist",
+                Overwrite = true,
+            });
+            float[] vectors = run.ReadMatrix("embedding", out int rows, out int width);
+            Console.WriteLine($"{rows} samples, {width}-d perception vectors, accuracy {run.Manifest.Summary?.Accuracy:P1}");
+            #endregion
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+            Console.SetOut(stdout);
+        }
+        Assert.Equal("10000 samples, 250-d perception vectors, accuracy 89.7 %", output.ToString().Trim());
+    }
+}
+
+/// <summary>Tests that change the process's current directory run alone.</summary>
+[CollectionDefinition(nameof(CurrentDirectoryCollection), DisableParallelization = true)]
+public sealed class CurrentDirectoryCollection;
