@@ -16,6 +16,8 @@ public static class CommandLine
         ["export"] = (ExportCommand.Usage, ExportCommand.Run),
         ["layers"] = (LayersCommand.Usage, LayersCommand.Run),
         ["info"] = (InfoCommand.Usage, InfoCommand.Run),
+        ["project"] = (ProjectCommand.Usage, ProjectCommand.Run),
+        ["neighbors"] = (NeighborsCommand.Usage, NeighborsCommand.Run),
         ["demo"] = (DemoCommand.Usage, DemoCommand.Run),
     };
 
@@ -27,6 +29,8 @@ public static class CommandLine
           export    write one field of a run to .npy, .csv or .parquet
           layers    list a model's layers with op type, output shape and parameter count
           info      summarise a run
+          project   map any float32 .npy matrix to 2-D (UMAP, PCA)
+          neighbors k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)
           demo      analyse the bundled Fashion-MNIST demo
 
         'percept COMMAND --help' shows a command's options.

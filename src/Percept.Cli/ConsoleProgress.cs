@@ -56,9 +56,14 @@ public static class ConsoleProgress
             var now = _clock.Elapsed;
             if (!_stages.TryGetValue(p.Stage, out var s)) _stages[p.Stage] = s = (now, now);
             bool done = p.Done >= p.Total;
-            if (!done && now - s.LastPrint < TimeSpan.FromSeconds(2)) return;
+            if (!done && now - s.LastPrint < TimeSpan.FromSeconds(2) && !(p.Stage == "map" && p.Done == 0)) return;
             _stages[p.Stage] = (s.Start, now);
             double seconds = Math.Max(1e-9, (now - s.Start).TotalSeconds);
+            if (p.Stage == "map")
+            {
+                output.WriteLine(done ? $"map: done in {seconds:F1}s" : "map: building the similarity map");
+                return;
+            }
             double rate = p.Done / seconds;
             string eta = done ? $"done in {seconds:F1}s" : rate > 0 ? $"ETA {TimeSpan.FromSeconds((p.Total - p.Done) / rate):mm\\:ss}" : "";
             output.WriteLine($"{p.Stage}: {p.Done}/{p.Total} samples ({100.0 * p.Done / Math.Max(1, p.Total):F0}%), {rate:N0} samples/s, {eta}");

@@ -7,7 +7,9 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using Percept.Data;
 using Percept.IO;
 using Percept.Model;
+using Percept.Neighbors;
 using Percept.Perception;
+using Percept.Projection;
 using Percept.Store;
 
 namespace Percept;
@@ -109,10 +111,13 @@ public static class Analysis
             try { tableTask.GetAwaiter().GetResult().Dispose(); } catch (Exception) when (state.Table == null) { }
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
+        var map = BuildMap(folder, options.Map, progress, warn);
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (use --strict to stop on the first)");
 
         var files = new Dictionary<string, string> { ["samples"] = "samples.duckdb", ["embedding"] = "embedding.npy" };
+        if (map != null) { files["map"] = map.File; files["map_preservation"] = map.PreservationFile; }
         if (state.IsClassScores) { files["logits"] = "logits.npy"; files["probabilities"] = "probabilities.npy"; }
         else files["outputs"] = "outputs.npy";
         var manifest = new RunManifest
@@ -128,6 +133,7 @@ public static class Analysis
             Classes = dataset.ClassNames,
             NumClasses = state.NumClasses,
             Perception = perception,
+            Map = map,
             Files = files,
             Summary = new RunManifest.SummarySection(state.Labelled > 0 && state.IsClassScores ? (double)state.CorrectCount / state.Labelled : null,
                 state.Labelled > 0 && state.IsClassScores ? state.LossSum / state.Labelled : null, (int)state.Labelled),
@@ -155,6 +161,32 @@ public static class Analysis
             if (chosen.All(c => c.Name != l.Name)) chosen.Add(l);
         }
         return chosen;
+    }
+
+    /// <summary>The similarity map of the perception vectors, with its quality figures (per point too).</summary>
+    static RunManifest.MapSection? BuildMap(RunFolder folder, MapOptions options, IProgress<AnalysisProgress>? progress, Action<string>? warn)
+    {
+        var vectors = Npy.ReadFloat32(folder.PathOf("embedding.npy"), out var shape);
+        var x = new Matrix(vectors, (int)shape[0], (int)shape[1]);
+        var method = Maps.Resolve(options.Method, x.Rows, options.Neighbors);
+        if (method == MapMethod.None)
+        {
+            if (options.Method == MapMethod.Auto) warn?.Invoke($"{x.Rows} samples are too few for a map; the run has none");
+            return null;
+        }
+        var clock = Stopwatch.StartNew();
+        progress?.Report(new AnalysisProgress("map", 0, 1));
+        var result = Maps.Make(x, options with { Method = method });
+        Npy.Write(folder.PathOf("map.npy"), result.Coordinates.Data, result.Coordinates.Rows, result.Coordinates.Columns);
+        int k = Math.Min(10, x.Rows - 1);
+        var graph = result.Graph ?? NNDescent.Build(x, k, options.Metric, new NNDescentOptions { Seed = options.Seed, Threads = options.Threads });
+        var perPoint = MapQuality.PerPointPreservation(graph, result.Coordinates, k, options.Seed, options.Threads);
+        Npy.Write(folder.PathOf("map_preservation.npy"), perPoint, perPoint.Length);
+        var q = x.Rows >= 3 * k + 2 ? MapQuality.Evaluate(x, result.Coordinates, k, 5000, options.Seed, options.Metric, options.Threads) : null;
+        progress?.Report(new AnalysisProgress("map", 1, 1));
+        return new RunManifest.MapSection(result.Method.ToString().ToLowerInvariant(), result.Coordinates.Columns,
+            options.Neighbors, options.MinDist, options.Seed, "map.npy", "map_preservation.npy",
+            q?.Trustworthiness ?? double.NaN, q?.KnnPreservation ?? double.NaN, k, q?.SampleSize ?? 0, Math.Round(clock.Elapsed.TotalSeconds, 3));
     }
 
     static bool PoolsInGraph(LayerInfo layer) => !layer.ChannelsLast && layer.OpType is "Conv" or "ConvTranspose" or "ConvInteger" or "QLinearConv";

@@ -56,8 +56,11 @@ public sealed record AnalysisOptions
 
     /// <summary>ONNX Runtime intra-op threads (0 = all cores).</summary>
     public int Threads { get; init; }
+
+    /// <summary>The similarity map made from the perception vectors (default: UMAP, 2-D; Method None for no map).</summary>
+    public Projection.MapOptions Map { get; init; } = new();
 }
 
 /// <summary>Progress of a stage of an analysis.</summary>
-/// <param name="Stage">"analyze" (model over the data) or "vectors" (building perception vectors).</param>
+/// <param name="Stage">"analyze" (model over the data), "vectors" (building perception vectors) or "map".</param>
 public readonly record struct AnalysisProgress(string Stage, long Done, long Total);

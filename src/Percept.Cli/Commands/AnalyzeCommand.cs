@@ -35,12 +35,15 @@ public static class AnalyzeCommand
           --pooling mean|max     how spatial axes are reduced (default mean)
           --max-width N          random-project vectors wider than N (default 4096; 0 = never)
           --seed N               seed of the projection (default 0)
+        Map:
+          --map auto|umap|pca|none   similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)
+          --map-dims N           map dimensions (default 2)
         Output:
           --out RUN              run folder        --overwrite   replace an existing run
         """;
 
     static readonly string[] Values = ["model", "data", "labels", "label-column", "classes", "metadata", "split", "size", "scale", "mean", "std",
-        "layout", "color", "input", "output", "output-kind", "batch-size", "threads", "layers", "pooling", "max-width", "seed", "out"];
+        "layout", "color", "input", "output", "output-kind", "batch-size", "threads", "layers", "pooling", "max-width", "seed", "out", "map", "map-dims"];
     static readonly string[] Flags = ["strict", "overwrite"];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -80,6 +83,12 @@ public static class AnalyzeCommand
             BatchSize = a.GetInt("batch-size") ?? 256,
             Threads = a.GetInt("threads") ?? 0,
             MetadataPath = a.Get("metadata"),
+            Map = new Projection.MapOptions
+            {
+                Method = a.GetEnum("map", Projection.MapMethod.Auto),
+                Dimensions = a.GetInt("map-dims") ?? 2,
+                Seed = (ulong)(a.GetInt("seed") ?? 0),
+            },
         };
         var run = Execute(options, stdout, stderr, ct);
         PrintSummary(run, stdout);
@@ -103,6 +112,8 @@ public static class AnalyzeCommand
             stdout.WriteLine($"accuracy: {acc:P2} on {m.Summary.Labelled} labelled samples, mean loss {m.Summary.MeanLoss:F4}");
         else if (m.NumClasses == 0)
             stdout.WriteLine($"output '{m.Model.Output}' is not a class-score vector: no probabilities or loss; perception vectors recorded");
+        if (m.Map is { } map)
+            stdout.WriteLine($"map: {map.Method} {map.Dimensions}-D in {map.Seconds:F1}s, trustworthiness@{map.QualityK} {map.Trustworthiness:F3}, k-NN preservation {map.KnnPreservation:F3}");
         stdout.WriteLine($"time: {m.ElapsedSeconds:F1}s ({m.Data.Count / Math.Max(1e-9, m.ElapsedSeconds):N0} samples/s)");
     }
 

@@ -9,7 +9,8 @@ public static class ExportCommand
         percept export RUN --field FIELD --out FILE(.npy|.csv|.parquet)
 
         Fields (rows in dataset order):
-          logits, probabilities, embedding, outputs, layer:<name>   float32 matrices
+          logits, probabilities, embedding, outputs, map, layer:<name>   float32 matrices
+          map_preservation                                         float32, per point (share of 10-NN kept on the map)
           prediction, label, correct                               int64 (-1 where there is none)
           loss, confidence, margin, entropy                        float32 (NaN where there is none)
           metadata                                                 the samples table (.csv or .parquet)

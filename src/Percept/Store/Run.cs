@@ -10,7 +10,7 @@ namespace Percept.Store;
 public sealed class Run
 {
     /// <summary>Matrix fields every class-score run has, besides <c>layer:NAME</c>.</summary>
-    public static readonly string[] MatrixFields = ["logits", "probabilities", "embedding", "outputs"];
+    public static readonly string[] MatrixFields = ["logits", "probabilities", "embedding", "outputs", "map", "map_preservation"];
 
     public string Directory { get; }
     public RunManifest Manifest { get; }
@@ -69,7 +69,7 @@ public sealed class Run
         if (!Manifest.Files.TryGetValue(field, out var file))
             throw new PerceptException(field is "logits" or "probabilities"
                 ? $"run has no {field}: the model's output is not a class-score vector"
-                : $"run has no '{field}'");
+                : field.StartsWith("map", StringComparison.Ordinal) ? $"run has no map (it was analysed with --map none)" : $"run has no '{field}'");
         return PathOf(file);
     }
 

@@ -20,6 +20,8 @@ public sealed record RunManifest
     /// <summary>Number of classes of the class-score output; 0 when the output is not a class-score vector.</summary>
     public int NumClasses { get; init; }
     public required PerceptionSection Perception { get; init; }
+    /// <summary>The similarity map, or null when the run has none.</summary>
+    public MapSection? Map { get; init; }
     public required Dictionary<string, string> Files { get; init; }
     public SummarySection? Summary { get; init; }
     public double ElapsedSeconds { get; init; }
@@ -28,6 +30,8 @@ public sealed record RunManifest
     public sealed record DataSection(string Description, string Path, string? Labels, string? Metadata, string Split, int Count, int Skipped, bool HasLabels, string Preprocessing, IReadOnlyList<string> MetadataColumns);
     public sealed record PerceptionSection(string Pooling, int MaxWidth, ulong Seed, int ConcatenatedWidth, int Width, bool Projected, IReadOnlyList<LayerEntry> Layers);
     public sealed record LayerEntry(string Name, string Node, string Op, string Tensor, int Width, float Weight, string File, string StatsFile);
+    public sealed record MapSection(string Method, int Dimensions, int Neighbors, float MinDist, ulong Seed, string File,
+        string PreservationFile, double Trustworthiness, double KnnPreservation, int QualityK, int QualitySample, double Seconds);
     public sealed record SummarySection(double? Accuracy, double? MeanLoss, int Labelled);
 
     internal static readonly JsonSerializerOptions Json = new()

@@ -1,0 +1,91 @@
+using Percept.Perception;
+
+namespace Percept.Neighbors;
+
+/// <summary>
+/// An index for nearest-neighbour queries of new points: the NN-descent graph of the data, made undirected (each
+/// point also links to the points that list it, up to 2k links, closest first), searched greedily from the leaves
+/// of random projection trees with a bounded best-first search (as pynndescent does).
+/// </summary>
+public sealed class KnnIndex
+{
+    readonly Matrix _data;      // prepared (normalised for cosine)
+    readonly int[][] _links;
+    readonly List<RandomProjectionTree> _trees;
+
+    public Metric Metric { get; }
+
+    /// <summary>The all-points k-NN graph the index was built from.</summary>
+    public KnnGraph Graph { get; }
+
+    KnnIndex(Matrix data, Metric metric, KnnGraph graph, List<RandomProjectionTree> trees)
+    {
+        _data = data;
+        Metric = metric;
+        Graph = graph;
+        _trees = trees;
+        int n = data.Rows, k = graph.K;
+        var lists = new List<(float D, int J)>[n];
+        for (int i = 0; i < n; i++) lists[i] = new(2 * k);
+        for (int i = 0; i < n; i++)
+        {
+            var nb = graph.NeighborsOf(i); var ds = graph.DistancesOf(i);
+            for (int t = 0; t < k; t++) { lists[i].Add((ds[t], nb[t])); lists[nb[t]].Add((ds[t], i)); }
+        }
+        _links = lists.Select(l => l.OrderBy(e => e.D).Select(e => e.J).Distinct().Take(2 * k).ToArray()).ToArray();
+    }
+
+    /// <summary>Builds the index (NN-descent with <paramref name="k"/> neighbours).</summary>
+    public static KnnIndex Build(Matrix data, int k = 15, Metric metric = Metric.Euclidean, NNDescentOptions? options = null)
+    {
+        var prepared = Distance.Prepare(data, metric);
+        var graph = NNDescent.BuildPrepared(prepared, k, metric, options ?? new(), out var trees);
+        return new KnnIndex(prepared, metric, graph, trees);
+    }
+
+    /// <summary>The <paramref name="k"/> nearest indexed points to each query row.</summary>
+    /// <param name="epsilon">Search breadth: candidates up to (1 + ε) × the current k-th distance are explored.</param>
+    public KnnGraph Query(Matrix queries, int k, double epsilon = 0.1, int threads = 0)
+    {
+        if (queries.Columns != _data.Columns) throw new PerceptException($"queries have {queries.Columns} columns, the index {_data.Columns}");
+        if (k < 1 || k > _data.Rows) throw new PerceptException($"k = {k} needs at least {k} indexed points; there are {_data.Rows}");
+        var q = Distance.Prepare(queries, Metric);
+        var indices = new int[q.Rows * k];
+        var distances = new float[q.Rows * k];
+        Parallel.For(0, q.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount },
+            () => new int[_data.Rows], (i, _, visited) =>
+            {
+                Search(q.Row(i), k, (float)epsilon, i + 1, visited, distances.AsSpan(i * k, k), indices.AsSpan(i * k, k));
+                return visited;
+            }, _ => { });
+        return new KnnGraph(indices, distances, q.Rows, k);
+    }
+
+    void Search(ReadOnlySpan<float> query, int k, float epsilon, int stamp, int[] visited, Span<float> outD, Span<int> outI)
+    {
+        int ef = Math.Max(k, 10);
+        var resultD = new float[ef]; var resultI = new int[ef];
+        Array.Fill(resultD, float.PositiveInfinity); Array.Fill(resultI, -1);
+        var frontier = new PriorityQueue<int, float>();
+        void Visit(int j, ReadOnlySpan<float> qv)
+        {
+            if (visited[j] == stamp) return;
+            visited[j] = stamp;
+            float d = Distance.Squared(qv, _data.Row(j));
+            if (d < resultD[0] * (1 + epsilon) * (1 + epsilon) || resultI[0] < 0)
+            {
+                NeighborHeap.Push(resultD, resultI, d, j, checkDuplicate: false);
+                frontier.Enqueue(j, d);
+            }
+        }
+        foreach (var tree in _trees.Take(3))
+            foreach (var j in tree.Leaf(query)) Visit(j, query);
+        while (frontier.TryDequeue(out int c, out float dc))
+        {
+            if (resultI[0] >= 0 && dc > resultD[0] * (1 + epsilon) * (1 + epsilon)) break;
+            foreach (var j in _links[c]) Visit(j, query);
+        }
+        NeighborHeap.Sort(resultD, resultI);
+        for (int t = 0; t < k; t++) { outD[t] = Distance.Report(resultD[t], Metric); outI[t] = resultI[t]; }
+    }
+}

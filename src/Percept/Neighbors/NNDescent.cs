@@ -1,0 +1,211 @@
+using Percept.Perception;
+
+namespace Percept.Neighbors;
+
+/// <summary>Options of <see cref="NNDescent"/>.</summary>
+public sealed record NNDescentOptions
+{
+    /// <summary>Random projection trees used to seed the graph (0 = chosen from N).</summary>
+    public int Trees { get; init; }
+    /// <summary>Most points in a tree leaf (0 = max(k + 1, 30)).</summary>
+    public int LeafSize { get; init; }
+    /// <summary>Candidates sampled per point and iteration (0 = max(k, 30)).</summary>
+    public int MaxCandidates { get; init; }
+    /// <summary>Most iterations.</summary>
+    public int MaxIterations { get; init; } = 12;
+    /// <summary>Stop when fewer than Delta·N·k neighbour lists change in an iteration.</summary>
+    public double Delta { get; init; } = 0.001;
+    public ulong Seed { get; init; }
+    /// <summary>Threads (0 = all cores). The result does not depend on it.</summary>
+    public int Threads { get; init; }
+}
+
+/// <summary>
+/// Approximate all-points k-nearest-neighbour graph by NN-descent (Dong, Moses and Li, 2011), seeded with random
+/// projection trees as in pynndescent: a neighbour of a neighbour is probably a neighbour, so each iteration compares
+/// the sampled new (and old) neighbours of every point with each other, and keeps the closer ones. Distance work is
+/// spread over threads in fixed blocks and the updates are applied in block order, so the graph is the same for a seed
+/// whatever the number of threads.
+/// </summary>
+public static class NNDescent
+{
+    const int Block = 256;
+
+    /// <summary>Builds the k-NN graph of <paramref name="data"/> (a point is not its own neighbour).</summary>
+    public static KnnGraph Build(Matrix data, int k, Metric metric = Metric.Euclidean, NNDescentOptions? options = null) =>
+        BuildPrepared(Distance.Prepare(data, metric), k, metric, options ?? new(), out _);
+
+    internal static KnnGraph BuildPrepared(Matrix x, int k, Metric metric, NNDescentOptions o, out List<RandomProjectionTree> forest)
+    {
+        int n = x.Rows;
+        if (k < 1 || k >= n) throw new PerceptException($"k = {k} needs at least {k + 1} points; there are {n}");
+        int leafSize = o.LeafSize > 0 ? o.LeafSize : Math.Max(k + 1, 30);
+        int trees = o.Trees > 0 ? o.Trees : Math.Min(32, 4 + (int)Math.Round(Math.Sqrt(n) / 40));
+        int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Max(k, 30);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
+
+        var dist = new float[n * k];
+        var idx = new int[n * k];
+        var isNew = new bool[n * k];
+        Array.Fill(dist, float.PositiveInfinity);
+        Array.Fill(idx, -1);
+
+        // Seed: all pairs inside the leaves of a few random projection trees.
+        var built = new RandomProjectionTree[trees];
+        Parallel.For(0, trees, parallel, t => built[t] = new RandomProjectionTree(x, leafSize, o.Seed * 1000003UL + (ulong)t + 1));
+        forest = [.. built];
+        foreach (var tree in built)
+        {
+            var leaves = tree.Leaves;
+            var updates = new List<(int, int, float)>[leaves.Count];
+            Parallel.For(0, leaves.Count, parallel, l =>
+            {
+                var leaf = leaves[l];
+                var list = new List<(int, int, float)>(leaf.Length * (leaf.Length - 1) / 2);
+                for (int a = 0; a < leaf.Length; a++)
+                    for (int b = a + 1; b < leaf.Length; b++)
+                        list.Add((leaf[a], leaf[b], Distance.Squared(x.Row(leaf[a]), x.Row(leaf[b]))));
+                updates[l] = list;
+            });
+            foreach (var list in updates) Apply(list, dist, idx, isNew, k);
+        }
+        // Any slot still empty gets a random point.
+        var rng = new SplitMix64(o.Seed ^ 0x5EEDUL);
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < k && idx[i * k] < 0; t++)
+            {
+                int j = (int)(rng.Next() % (ulong)n);
+                if (j != i) PushBoth(i, j, Distance.Squared(x.Row(i), x.Row(j)), dist, idx, isNew, k, both: false);
+            }
+
+        var newCand = new int[n * maxCandidates];
+        var oldCand = new int[n * maxCandidates];
+        var newPri = new float[n * maxCandidates];
+        var oldPri = new float[n * maxCandidates];
+        int blocks = (n + Block - 1) / Block;
+        var blockUpdates = new List<(int, int, float)>[blocks];
+        for (int iter = 0; iter < o.MaxIterations; iter++)
+        {
+            BuildCandidates(n, k, maxCandidates, idx, isNew, newCand, oldCand, newPri, oldPri, ref rng);
+            Parallel.For(0, blocks, parallel, blk =>
+            {
+                var list = new List<(int, int, float)>();
+                int i1 = Math.Min(n, (blk + 1) * Block);
+                for (int i = blk * Block; i < i1; i++)
+                {
+                    var nc = newCand.AsSpan(i * maxCandidates, maxCandidates);
+                    var oc = oldCand.AsSpan(i * maxCandidates, maxCandidates);
+                    for (int a = 0; a < nc.Length && nc[a] >= 0; a++)
+                    {
+                        int p = nc[a];
+                        for (int b = a + 1; b < nc.Length && nc[b] >= 0; b++) Consider(p, nc[b]);
+                        for (int b = 0; b < oc.Length && oc[b] >= 0; b++) Consider(p, oc[b]);
+                    }
+                }
+                blockUpdates[blk] = list;
+
+                void Consider(int p, int q)
+                {
+                    if (p == q) return;
+                    float d = Distance.Squared(x.Row(p), x.Row(q));
+                    // Heaps are not written during the join, so these thresholds are stable.
+                    if (d < dist[p * k] || d < dist[q * k]) list.Add((p, q, d));
+                }
+            });
+            long changes = 0;
+            foreach (var list in blockUpdates) changes += Apply(list, dist, idx, isNew, k);
+            if (changes <= o.Delta * n * k) break;
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            var d = dist.AsSpan(i * k, k);
+            NeighborHeap.Sort(d, idx.AsSpan(i * k, k));
+            for (int t = 0; t < k; t++) d[t] = Distance.Report(d[t], metric);
+        }
+        return new KnnGraph(idx, dist, n, k);
+    }
+
+    static long Apply(List<(int P, int Q, float D)> updates, float[] dist, int[] idx, bool[] isNew, int k)
+    {
+        long c = 0;
+        foreach (var (p, q, d) in updates) c += PushBoth(p, q, d, dist, idx, isNew, k, both: true);
+        return c;
+    }
+
+    static int PushBoth(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k, bool both)
+    {
+        int c = Push(p, q, d, dist, idx, isNew, k);
+        if (both) c += Push(q, p, d, dist, idx, isNew, k);
+        return c;
+    }
+
+    static int Push(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k)
+    {
+        var hd = dist.AsSpan(p * k, k);
+        if (d >= hd[0]) return 0;
+        var hi = idx.AsSpan(p * k, k);
+        for (int t = 0; t < k; t++) if (hi[t] == q) return 0;
+        // Sift down from the root carrying the "new" flags along.
+        var hn = isNew.AsSpan(p * k, k);
+        int i = 0;
+        while (true)
+        {
+            int l = 2 * i + 1, r = l + 1;
+            if (l >= k) break;
+            int c = r < k && hd[r] > hd[l] ? r : l;
+            if (hd[c] <= d) break;
+            hd[i] = hd[c]; hi[i] = hi[c]; hn[i] = hn[c];
+            i = c;
+        }
+        hd[i] = d; hi[i] = q; hn[i] = true;
+        return 1;
+    }
+
+    /// <summary>
+    /// For every point, samples up to <paramref name="max"/> new and old candidates from its neighbours and its reverse
+    /// neighbours (random priorities keep the lowest), and marks sampled new neighbours as old.
+    /// </summary>
+    static void BuildCandidates(int n, int k, int max, int[] idx, bool[] isNew, int[] newCand, int[] oldCand,
+        float[] newPri, float[] oldPri, ref SplitMix64 rng)
+    {
+        Array.Fill(newCand, -1); Array.Fill(oldCand, -1);
+        Array.Fill(newPri, float.PositiveInfinity); Array.Fill(oldPri, float.PositiveInfinity);
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < k; t++)
+            {
+                int j = idx[i * k + t];
+                if (j < 0) continue;
+                float pr = (float)rng.NextDouble();
+                if (isNew[i * k + t])
+                {
+                    NeighborHeap.Push(newPri.AsSpan(i * max, max), newCand.AsSpan(i * max, max), pr, j, checkDuplicate: true);
+                    NeighborHeap.Push(newPri.AsSpan(j * max, max), newCand.AsSpan(j * max, max), pr, i, checkDuplicate: true);
+                }
+                else
+                {
+                    NeighborHeap.Push(oldPri.AsSpan(i * max, max), oldCand.AsSpan(i * max, max), pr, j, checkDuplicate: true);
+                    NeighborHeap.Push(oldPri.AsSpan(j * max, max), oldCand.AsSpan(j * max, max), pr, i, checkDuplicate: true);
+                }
+            }
+        for (int i = 0; i < n; i++)
+        {
+            var nc = newCand.AsSpan(i * max, max);
+            for (int t = 0; t < k; t++)
+            {
+                if (!isNew[i * k + t]) continue;
+                if (nc.Contains(idx[i * k + t])) isNew[i * k + t] = false;
+            }
+            Compact(nc);
+            Compact(oldCand.AsSpan(i * max, max));
+        }
+    }
+
+    /// <summary>Moves the valid (≥ 0) entries to the front so loops can stop at the first −1.</summary>
+    static void Compact(Span<int> c)
+    {
+        int w = 0;
+        for (int r = 0; r < c.Length; r++) if (c[r] >= 0) c[w++] = c[r];
+        c[w..].Fill(-1);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Numerics.Tensors;
+using Percept.Neighbors;
+using Percept.Perception;
+
+namespace Percept.Projection;
+
+/// <summary>How faithfully a map keeps the neighbourhoods of the data it was made from.</summary>
+/// <param name="Trustworthiness">Venna and Kaski's trustworthiness at k (1 = no false neighbours on the map), on a seeded sample.</param>
+/// <param name="KnnPreservation">Mean fraction of each point's k nearest high-dimensional neighbours that are among its k nearest on the map (same sample).</param>
+/// <param name="K">Neighbourhood size.</param>
+/// <param name="SampleSize">Points the two figures were computed on.</param>
+public sealed record MapQualityFigures(double Trustworthiness, double KnnPreservation, int K, int SampleSize);
+
+/// <summary>Trustworthiness and k-NN preservation of a map, and per-point preservation for every point.</summary>
+public static class MapQuality
+{
+    /// <summary>
+    /// Computes the figures on a seeded sample of at most <paramref name="sampleSize"/> points: exact neighbours in
+    /// both spaces within the sample, as scikit-learn's <c>trustworthiness</c> does on the points it is given.
+    /// </summary>
+    public static MapQualityFigures Evaluate(Matrix high, Matrix low, int k = 10, int sampleSize = 5000, ulong seed = 0,
+        Metric metric = Metric.Euclidean, int threads = 0)
+    {
+        if (high.Rows != low.Rows) throw new ArgumentException("the map and the data have different numbers of points");
+        int n = high.Rows;
+        var rows = Sample(n, sampleSize, seed);
+        int m = rows.Length;
+        if (m < 3 * k + 2) throw new PerceptException($"map quality at k = {k} needs at least {3 * k + 2} points; there are {m}");
+        var h = Distance.Prepare(Subset(high, rows), metric);
+        var l = Subset(low, rows);
+        var hn = ExactKnn.SquaredNorms(h);
+        double penalty = 0;
+        long kept = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        var gate = new object();
+        Parallel.For(0, m, parallel, () => (new float[m], new int[m], new float[m], 0.0, 0L), (i, _, s) =>
+        {
+            var (dh, rank, dl, pen, keep) = s;
+            var hi = h.Row(i);
+            for (int j = 0; j < m; j++) dh[j] = j == i ? float.NegativeInfinity : hn[i] + hn[j] - 2 * TensorPrimitives.Dot(hi, h.Row(j));
+            var order = Enumerable.Range(0, m).ToArray();
+            Array.Sort(dh.ToArray(), order);
+            for (int r = 0; r < m; r++) rank[order[r]] = r; // rank 0 is the point itself
+            var li = l.Row(i);
+            for (int j = 0; j < m; j++) dl[j] = j == i ? float.NegativeInfinity : Distance.Squared(li, l.Row(j));
+            var lowOrder = Enumerable.Range(0, m).ToArray();
+            Array.Sort(dl.ToArray(), lowOrder);
+            for (int t = 1; t <= k; t++)
+            {
+                int j = lowOrder[t];
+                if (rank[j] > k) pen += rank[j] - k; else keep++;
+            }
+            return (dh, rank, dl, pen, keep);
+        }, s => { lock (gate) { penalty += s.Item4; kept += s.Item5; } });
+        double trust = 1 - 2.0 / (m * k * (2.0 * m - 3 * k - 1)) * penalty;
+        return new MapQualityFigures(trust, (double)kept / ((long)m * k), k, m);
+    }
+
+    /// <summary>
+    /// For every point, the fraction of its <c>k</c> high-dimensional neighbours (from <paramref name="highGraph"/>)
+    /// that are among its k nearest on the map (found by NN-descent on the map).
+    /// </summary>
+    public static float[] PerPointPreservation(KnnGraph highGraph, Matrix low, int k = 10, ulong seed = 0, int threads = 0)
+    {
+        k = Math.Min(k, highGraph.K);
+        var lowGraph = NNDescent.Build(low, k, Metric.Euclidean, new NNDescentOptions { Seed = seed, Threads = threads });
+        var result = new float[low.Rows];
+        Parallel.For(0, low.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount }, i =>
+        {
+            var hi = highGraph.NeighborsOf(i)[..k];
+            int hits = 0;
+            foreach (var j in lowGraph.NeighborsOf(i)) if (hi.Contains(j)) hits++;
+            result[i] = (float)hits / k;
+        });
+        return result;
+    }
+
+    internal static int[] Sample(int n, int size, ulong seed)
+    {
+        if (n <= size) return Enumerable.Range(0, n).ToArray();
+        var rng = new SplitMix64(seed + 0x5A3);
+        var perm = Enumerable.Range(0, n).ToArray();
+        for (int i = 0; i < size; i++)
+        {
+            int j = i + (int)(rng.Next() % (ulong)(n - i));
+            (perm[i], perm[j]) = (perm[j], perm[i]);
+        }
+        var s = perm[..size];
+        Array.Sort(s);
+        return s;
+    }
+
+    internal static Matrix Subset(Matrix m, int[] rows)
+    {
+        var r = new Matrix(rows.Length, m.Columns);
+        for (int i = 0; i < rows.Length; i++) m.Row(rows[i]).CopyTo(r.Row(i));
+        return r;
+    }
+}

@@ -1,0 +1,82 @@
+using Percept.Neighbors;
+
+namespace Percept.Projection;
+
+/// <summary>Which map to make.</summary>
+public enum MapMethod
+{
+    /// <summary>UMAP when there are enough points for its neighbourhoods, else PCA, else none.</summary>
+    Auto,
+    None,
+    Pca,
+    Umap,
+    /// <summary>t-SNE: not implemented yet; asking for it is a clear error.</summary>
+    Tsne,
+}
+
+/// <summary>Options of <see cref="Maps.Make"/>.</summary>
+public sealed record MapOptions
+{
+    public MapMethod Method { get; init; } = MapMethod.Auto;
+    public int Dimensions { get; init; } = 2;
+    public int Neighbors { get; init; } = 15;
+    public float MinDist { get; init; } = 0.1f;
+    public Metric Metric { get; init; } = Metric.Euclidean;
+    public ulong Seed { get; init; }
+    public int Threads { get; init; }
+    /// <summary>Start from this layout (UMAP) — for example the map of the same samples at the previous checkpoint.</summary>
+    public Matrix? Initial { get; init; }
+    /// <summary>Rotate the result onto this map of the same samples (orthogonal Procrustes), so dots stay put.</summary>
+    public Matrix? AlignTo { get; init; }
+}
+
+/// <summary>A map and what was learnt making it.</summary>
+/// <param name="Coordinates">N × dimensions.</param>
+/// <param name="Method">The method used (Auto resolved).</param>
+/// <param name="Graph">The k-NN graph of the data the map was made from (UMAP), for per-point figures.</param>
+public sealed record MapResult(Matrix Coordinates, MapMethod Method, KnnGraph? Graph);
+
+/// <summary>One entry point for every kind of map.</summary>
+public static class Maps
+{
+    public static MapMethod Resolve(MapMethod method, int points, int neighbors) => method switch
+    {
+        MapMethod.Auto when points > Math.Max(3 * neighbors, 50) => MapMethod.Umap,
+        MapMethod.Auto when points >= 3 => MapMethod.Pca,
+        MapMethod.Auto => MapMethod.None,
+        _ => method,
+    };
+
+    public static MapResult Make(Matrix data, MapOptions o)
+    {
+        var method = Resolve(o.Method, data.Rows, o.Neighbors);
+        if (method == MapMethod.None) throw new PerceptException("no map method chosen");
+        if (o.Dimensions is < 1 or > 3 && method != MapMethod.Pca) throw new PerceptException("maps have 1 to 3 dimensions");
+        MapResult result = method switch
+        {
+            MapMethod.Pca => new MapResult(PcaMap(data, o), MapMethod.Pca, null),
+            MapMethod.Umap => UmapMap(data, o),
+            MapMethod.Tsne => throw new PerceptException("t-SNE is not implemented yet; use --method umap or pca"),
+            _ => throw new ArgumentOutOfRangeException(nameof(o)),
+        };
+        if (o.AlignTo != null) result = result with { Coordinates = Procrustes.Align(result.Coordinates, o.AlignTo) };
+        return result;
+    }
+
+    static Matrix PcaMap(Matrix data, MapOptions o)
+    {
+        if (data.Rows < o.Dimensions + 1 || data.Columns < o.Dimensions)
+            throw new PerceptException($"PCA to {o.Dimensions} dimensions needs more than {o.Dimensions} points and at least {o.Dimensions} columns ({data.Rows} x {data.Columns})");
+        return Pca.Fit(data, o.Dimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
+    }
+
+    static MapResult UmapMap(Matrix data, MapOptions o)
+    {
+        var model = Umap.Fit(data, new UmapOptions
+        {
+            Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
+            Seed = o.Seed, Threads = o.Threads, Initial = o.Initial,
+        });
+        return new MapResult(model.Embedding, MapMethod.Umap, model.Index.Graph);
+    }
+}

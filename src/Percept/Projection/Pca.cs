@@ -1,0 +1,179 @@
+using System.Numerics.Tensors;
+using Percept.Neighbors;
+using Percept.Perception;
+
+namespace Percept.Projection;
+
+/// <summary>A fitted PCA: the data mean, the principal axes (rows) and the variance along each.</summary>
+public sealed class PcaModel(float[] mean, float[] components, double[] explainedVariance, int dimensions)
+{
+    public float[] Mean { get; } = mean;
+    /// <summary><c>Count × Dimensions</c>, row-major: the unit principal axes, strongest first.</summary>
+    public float[] Components { get; } = components;
+    public double[] ExplainedVariance { get; } = explainedVariance;
+    public int Dimensions { get; } = dimensions;
+    public int Count => ExplainedVariance.Length;
+
+    /// <summary>Coordinates of <paramref name="data"/> on the principal axes.</summary>
+    public Matrix Transform(Matrix data, int threads = 0)
+    {
+        if (data.Columns != Dimensions) throw new PerceptException($"PCA was fitted on {Dimensions} columns; the data have {data.Columns}");
+        var result = new Matrix(data.Rows, Count);
+        var shift = new float[Count];
+        for (int c = 0; c < Count; c++) shift[c] = TensorPrimitives.Dot(Mean, Components.AsSpan(c * Dimensions, Dimensions));
+        Parallel.For(0, data.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount }, i =>
+        {
+            var row = data.Row(i);
+            var dst = result.Row(i);
+            for (int c = 0; c < Count; c++) dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * Dimensions, Dimensions)) - shift[c];
+        });
+        return result;
+    }
+}
+
+/// <summary>
+/// Principal component analysis by randomized SVD (Halko, Martinsson and Tropp, 2011): a Gaussian sketch of the
+/// centred data, a few power iterations with re-orthonormalisation, and an exact eigen-decomposition of the small
+/// projected problem. The data are never copied or centred in memory: the mean is subtracted inside the products.
+/// </summary>
+public static class Pca
+{
+    /// <summary>Fits <paramref name="components"/> principal axes.</summary>
+    /// <param name="powerIterations">Power iterations (more = more accurate when the spectrum decays slowly).</param>
+    /// <param name="oversampling">Extra sketch columns beyond the components.</param>
+    public static PcaModel Fit(Matrix data, int components, ulong seed = 0, int powerIterations = 4, int oversampling = 10, int threads = 0)
+    {
+        int n = data.Rows, d = data.Columns;
+        if (components < 1 || components > Math.Min(n, d)) throw new PerceptException($"PCA to {components} dimensions needs at least that many points and columns ({n} x {d})");
+        int l = Math.Min(Math.Min(n, d), components + oversampling);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        var mean = new float[d];
+        var sums = new double[d];
+        for (int i = 0; i < n; i++) { var r = data.Row(i); for (int j = 0; j < d; j++) sums[j] += r[j]; }
+        for (int j = 0; j < d; j++) mean[j] = (float)(sums[j] / n);
+
+        // Omega: l × d Gaussian (rows are the sketch directions).
+        var omega = new float[l * d];
+        var rng = new SplitMix64(seed + 0x9CA);
+        for (int i = 0; i < omega.Length; i++) omega[i] = Gaussian(ref rng);
+        var q = CentredTimes(data, mean, omega, l, parallel);      // n × l, row-major
+        Orthonormalise(q, n, l);
+        for (int it = 0; it < powerIterations; it++)
+        {
+            var z = CentredTransposeTimes(data, mean, q, l, parallel);  // l × d (rows = columns of Xcᵀ Q)
+            Orthonormalise(z, d, l, rowsAreVectors: true);
+            q = CentredTimes(data, mean, z, l, parallel);
+            Orthonormalise(q, n, l);
+        }
+        var b = CentredTransposeTimes(data, mean, q, l, parallel);      // l × d: B = Qᵀ Xc
+        var bbt = new double[l * l];
+        for (int i = 0; i < l; i++)
+            for (int j = i; j < l; j++)
+                bbt[i * l + j] = bbt[j * l + i] = Dot(b.AsSpan(i * d, d), b.AsSpan(j * d, d));
+        var values = SymmetricEigen.Decompose(bbt, l, out var u);
+        var comps = new float[components * d];
+        var variance = new double[components];
+        for (int c = 0; c < components; c++)
+        {
+            double sigma = Math.Sqrt(Math.Max(values[c], 0));
+            var axis = new double[d];
+            for (int r = 0; r < l; r++)
+            {
+                double w = u[c * l + r];
+                var br = b.AsSpan(r * d, d);
+                for (int j = 0; j < d; j++) axis[j] += w * br[j];
+            }
+            double norm = Math.Sqrt(axis.Sum(v => v * v));
+            // Deterministic sign: the largest coordinate is positive.
+            int big = 0;
+            for (int j = 1; j < d; j++) if (Math.Abs(axis[j]) > Math.Abs(axis[big])) big = j;
+            double sign = axis[big] < 0 ? -1 : 1;
+            for (int j = 0; j < d; j++) comps[c * d + j] = (float)(sign * axis[j] / Math.Max(norm, 1e-300));
+            variance[c] = sigma * sigma / Math.Max(1, n - 1);
+        }
+        return new PcaModel(mean, comps, variance, d);
+    }
+
+    static float Gaussian(ref SplitMix64 rng)
+    {
+        double u1 = Math.Max(rng.NextDouble(), 1e-300), u2 = rng.NextDouble();
+        return (float)(Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+    }
+
+    static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
+        return s;
+    }
+
+    /// <summary>(X − 1μᵀ) Wᵀ for W given as l rows of length d; returns n × l row-major.</summary>
+    static float[] CentredTimes(Matrix x, float[] mean, float[] w, int l, ParallelOptions parallel)
+    {
+        int n = x.Rows, d = x.Columns;
+        var shift = new float[l];
+        for (int c = 0; c < l; c++) shift[c] = TensorPrimitives.Dot(mean, w.AsSpan(c * d, d));
+        var y = new float[n * l];
+        Parallel.For(0, n, parallel, i =>
+        {
+            var row = x.Row(i);
+            for (int c = 0; c < l; c++) y[i * l + c] = TensorPrimitives.Dot(row, w.AsSpan(c * d, d)) - shift[c];
+        });
+        return y;
+    }
+
+    /// <summary>(X − 1μᵀ)ᵀ Y for Y n × l row-major; returns l × d row-major (each row one column of the product).</summary>
+    static float[] CentredTransposeTimes(Matrix x, float[] mean, float[] y, int l, ParallelOptions parallel)
+    {
+        int n = x.Rows, d = x.Columns;
+        var result = new float[l * d];
+        var gate = new object();
+        int chunks = Math.Max(1, Math.Min(64, n / 512));
+        Parallel.For(0, chunks, parallel, ch =>
+        {
+            var acc = new float[l * d];
+            var colSum = new double[l];
+            int i0 = (int)((long)n * ch / chunks), i1 = (int)((long)n * (ch + 1) / chunks);
+            for (int i = i0; i < i1; i++)
+            {
+                var row = x.Row(i);
+                for (int c = 0; c < l; c++)
+                {
+                    float yc = y[i * l + c];
+                    colSum[c] += yc;
+                    TensorPrimitives.MultiplyAdd(row, yc, acc.AsSpan(c * d, d), acc.AsSpan(c * d, d));
+                }
+            }
+            for (int c = 0; c < l; c++) TensorPrimitives.MultiplyAdd(mean, (float)-colSum[c], acc.AsSpan(c * d, d), acc.AsSpan(c * d, d));
+            lock (gate) TensorPrimitives.Add(result, acc, result);
+        });
+        return result;
+    }
+
+    /// <summary>Modified Gram–Schmidt, twice for stability, on l vectors of length m (columns of an m × l row-major array, or rows).</summary>
+    static void Orthonormalise(float[] a, int m, int l, bool rowsAreVectors = false)
+    {
+        var v = new double[l][];
+        for (int c = 0; c < l; c++)
+        {
+            v[c] = new double[m];
+            for (int i = 0; i < m; i++) v[c][i] = rowsAreVectors ? a[c * m + i] : a[i * l + c];
+        }
+        for (int pass = 0; pass < 2; pass++)
+            for (int c = 0; c < l; c++)
+            {
+                for (int p = 0; p < c; p++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < m; i++) dot += v[c][i] * v[p][i];
+                    for (int i = 0; i < m; i++) v[c][i] -= dot * v[p][i];
+                }
+                double norm = Math.Sqrt(v[c].Sum(t => t * t));
+                if (norm < 1e-300) { v[c] = new double[m]; continue; }
+                for (int i = 0; i < m; i++) v[c][i] /= norm;
+            }
+        for (int c = 0; c < l; c++)
+            for (int i = 0; i < m; i++)
+                if (rowsAreVectors) a[c * m + i] = (float)v[c][i]; else a[i * l + c] = (float)v[c][i];
+    }
+}

@@ -1,0 +1,328 @@
+using Percept.Neighbors;
+using Percept.Perception;
+
+namespace Percept.Projection;
+
+/// <summary>Options of <see cref="Umap"/>; defaults follow umap-learn.</summary>
+public sealed record UmapOptions
+{
+    public int Dimensions { get; init; } = 2;
+    /// <summary>Neighbourhood size, counting the point itself as umap-learn does (so 14 neighbours for 15).</summary>
+    public int Neighbors { get; init; } = 15;
+    public float MinDist { get; init; } = 0.1f;
+    public float Spread { get; init; } = 1f;
+    /// <summary>Epochs (0 = 500 up to 10,000 points, 200 above, as umap-learn).</summary>
+    public int Epochs { get; init; }
+    public float LearningRate { get; init; } = 1f;
+    public int NegativeSampleRate { get; init; } = 5;
+    public float RepulsionStrength { get; init; } = 1f;
+    public Metric Metric { get; init; } = Metric.Euclidean;
+    /// <summary>Inputs wider than this are first reduced by PCA to this many dimensions (0 = never).</summary>
+    public int PcaDimensions { get; init; } = 50;
+    /// <summary>Initial layout (N × Dimensions) to start from instead of PCA, e.g. the map of the previous checkpoint.</summary>
+    public Matrix? Initial { get; init; }
+    public ulong Seed { get; init; }
+    /// <summary>Threads (0 = all cores). With one thread the map is the same for a seed; with more, optimisation is lock-free and may differ.</summary>
+    public int Threads { get; init; }
+}
+
+/// <summary>A fitted UMAP: the map of the training points, and what <see cref="Transform"/> needs to place new ones.</summary>
+public sealed class UmapModel
+{
+    internal UmapModel(Matrix embedding, KnnIndex index, PcaModel? pca, UmapOptions options, float a, float b)
+    {
+        Embedding = embedding; Index = index; Pca = pca; Options = options; A = a; B = b;
+    }
+
+    /// <summary>N × Dimensions coordinates.</summary>
+    public Matrix Embedding { get; }
+    /// <summary>The k-NN index of the (PCA-reduced) training data.</summary>
+    public KnnIndex Index { get; }
+    public PcaModel? Pca { get; }
+    public UmapOptions Options { get; }
+    public float A { get; }
+    public float B { get; }
+
+    /// <summary>Places new points on the map: neighbours in the training data, a weighted start, then optimisation with the training map fixed.</summary>
+    public Matrix Transform(Matrix data)
+    {
+        var x = Pca != null ? Pca.Transform(data, Options.Threads) : data;
+        int k = Options.Neighbors;
+        var knn = Index.Query(x, k, threads: Options.Threads);
+        var graph = Umap.FuzzyGraph(knn, k, symmetrise: false);
+        int dims = Options.Dimensions;
+        var y = new Matrix(data.Rows, dims);
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = y.Row(i);
+            float total = 0;
+            for (int e = graph.RowStart[i]; e < graph.RowStart[i + 1]; e++)
+            {
+                var t = Embedding.Row(graph.Columns[e]);
+                for (int d = 0; d < dims; d++) row[d] += graph.Weights[e] * t[d];
+                total += graph.Weights[e];
+            }
+            if (total > 0) for (int d = 0; d < dims; d++) row[d] /= total;
+        }
+        int epochs = Math.Max(30, (Options.Epochs > 0 ? Options.Epochs : Umap.DefaultEpochs(Embedding.Rows)) / 3);
+        Umap.Optimise(y, Embedding, graph, epochs, A, B, Options with { LearningRate = Options.LearningRate / 4 }, moveOther: false);
+        return y;
+    }
+}
+
+/// <summary>
+/// UMAP (McInnes, Healy and Melville, 2018): a fuzzy simplicial set built from the k-NN graph (smooth k-NN distances,
+/// fuzzy union of the directed graph and its transpose), then a layout optimised by stochastic gradient descent with
+/// negative sampling on the cross-entropy between the graph and the map's membership curve 1 / (1 + a d^2b), whose a and
+/// b are fitted to <c>min_dist</c> and <c>spread</c>. The k-NN graph comes from NN-descent, wide inputs are first reduced
+/// by PCA, and the layout starts from PCA coordinates (or a given layout, for aligned maps across checkpoints).
+/// </summary>
+public static class Umap
+{
+    internal static int DefaultEpochs(int n) => n <= 10000 ? 500 : 200;
+
+    /// <summary>Fits a map of <paramref name="data"/>.</summary>
+    public static UmapModel Fit(Matrix data, UmapOptions? options = null)
+    {
+        var o = options ?? new UmapOptions();
+        int n = data.Rows;
+        if (o.Neighbors < 2) throw new PerceptException("UMAP needs at least 2 neighbours");
+        if (n < o.Neighbors + 1) throw new PerceptException($"UMAP with {o.Neighbors} neighbours needs at least {o.Neighbors + 1} points; there are {n}");
+        if (o.Dimensions < 1) throw new PerceptException("a map needs at least one dimension");
+        if (o.Initial != null && (o.Initial.Rows != n || o.Initial.Columns != o.Dimensions))
+            throw new PerceptException($"the initial layout is {o.Initial.Rows} x {o.Initial.Columns}; {n} x {o.Dimensions} expected");
+        PcaModel? pca = null;
+        var x = data;
+        if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
+        {
+            pca = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads);
+            x = pca.Transform(data, o.Threads);
+        }
+        var index = KnnIndex.Build(x, o.Neighbors - 1, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
+        var graph = FuzzyGraph(index.Graph, o.Neighbors, symmetrise: true);
+        var (a, b) = FitAB(o.Spread, o.MinDist);
+        var y = o.Initial != null ? new Matrix((float[])o.Initial.Data.Clone(), n, o.Dimensions) : InitialLayout(x, o);
+        Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true);
+        return new UmapModel(y, index, pca, o, a, b);
+    }
+
+    /// <summary>A sparse weighted graph in CSR form.</summary>
+    internal sealed record SparseGraph(int[] RowStart, int[] Columns, float[] Weights, int Rows);
+
+    /// <summary>
+    /// Membership strengths exp(−(d − ρ) / σ) per directed k-NN edge, with ρ the distance to the nearest neighbour and σ
+    /// chosen by bisection so the strengths sum to log2(k); then (when symmetrising) the fuzzy union A + Aᵀ − A∘Aᵀ.
+    /// </summary>
+    internal static SparseGraph FuzzyGraph(KnnGraph knn, int neighbors, bool symmetrise)
+    {
+        int n = knn.Count, k = knn.K;
+        double target = Math.Log2(neighbors);
+        double meanAll = 0;
+        for (int i = 0; i < knn.Distances.Length; i++) meanAll += knn.Distances[i];
+        meanAll /= Math.Max(1, knn.Distances.Length);
+        var weights = new float[n * k];
+        Parallel.For(0, n, i =>
+        {
+            var d = knn.DistancesOf(i);
+            double rho = 0;
+            for (int t = 0; t < k; t++) if (d[t] > 0) { rho = d[t]; break; }
+            double lo = 0, hi = double.PositiveInfinity, mid = 1;
+            for (int it = 0; it < 64; it++)
+            {
+                double s = 0;
+                for (int t = 0; t < k; t++) { double r = d[t] - rho; s += r > 0 ? Math.Exp(-r / mid) : 1; }
+                if (Math.Abs(s - target) < 1e-5) break;
+                if (s > target) { hi = mid; mid = (lo + hi) / 2; }
+                else { lo = mid; mid = double.IsPositiveInfinity(hi) ? mid * 2 : (lo + hi) / 2; }
+            }
+            double meanI = 0;
+            for (int t = 0; t < k; t++) meanI += d[t];
+            meanI /= k;
+            double minSigma = 1e-3 * (rho > 0 ? meanI : meanAll);
+            double sigma = Math.Max(mid, minSigma);
+            for (int t = 0; t < k; t++)
+            {
+                double r = d[t] - rho;
+                weights[i * k + t] = r <= 0 ? 1f : (float)Math.Exp(-r / sigma);
+            }
+        });
+        // Directed edges (i → j, w), then optionally the fuzzy union with the transpose.
+        var edges = new Dictionary<long, (float Forward, float Backward)>(symmetrise ? 2 * n * k : 0);
+        if (!symmetrise)
+        {
+            var start = new int[n + 1];
+            for (int i = 0; i <= n; i++) start[i] = i * k;
+            return new SparseGraph(start, (int[])knn.Indices.Clone(), weights, n);
+        }
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < k; t++)
+            {
+                int j = knn.Indices[i * k + t];
+                if (j < 0 || j == i) continue;
+                float w = weights[i * k + t];
+                long key = i < j ? (long)i * n + j : (long)j * n + i;
+                edges.TryGetValue(key, out var e);
+                edges[key] = i < j ? (Math.Max(e.Forward, w), e.Backward) : (e.Forward, Math.Max(e.Backward, w));
+            }
+        var counts = new int[n + 1];
+        foreach (var key in edges.Keys) { counts[(int)(key / n)]++; counts[(int)(key % n)]++; }
+        var rowStart = new int[n + 1];
+        for (int i = 0; i < n; i++) rowStart[i + 1] = rowStart[i] + counts[i];
+        var fill = (int[])rowStart.Clone();
+        var cols = new int[rowStart[n]];
+        var ws = new float[rowStart[n]];
+        foreach (var (key, (f, b)) in edges.OrderBy(e => e.Key))
+        {
+            int i = (int)(key / n), j = (int)(key % n);
+            float w = f + b - f * b;
+            cols[fill[i]] = j; ws[fill[i]++] = w;
+            cols[fill[j]] = i; ws[fill[j]++] = w;
+        }
+        return new SparseGraph(rowStart, cols, ws, n);
+    }
+
+    /// <summary>Least-squares fit of 1 / (1 + a x^2b) to the curve that is 1 up to min_dist and decays as exp(−(x − min_dist)/spread) after.</summary>
+    public static (float A, float B) FitAB(float spread, float minDist)
+    {
+        if (!(spread > 0) || minDist < 0 || minDist > spread) throw new PerceptException("UMAP needs spread > 0 and 0 <= min_dist <= spread");
+        const int m = 300;
+        var xs = new double[m]; var ys = new double[m];
+        for (int i = 0; i < m; i++)
+        {
+            xs[i] = 3.0 * spread * i / (m - 1);
+            ys[i] = xs[i] < minDist ? 1 : Math.Exp(-(xs[i] - minDist) / spread);
+        }
+        double a = 1, b = 1, lambda = 1e-3;
+        double Cost(double aa, double bb)
+        {
+            double c = 0;
+            for (int i = 1; i < m; i++) { double r = 1 / (1 + aa * Math.Pow(xs[i], 2 * bb)) - ys[i]; c += r * r; }
+            return c;
+        }
+        double cost = Cost(a, b);
+        for (int it = 0; it < 500; it++)
+        {
+            // Levenberg–Marquardt on (a, b); x = 0 contributes nothing to the gradient.
+            double jaa = 0, jab = 0, jbb = 0, ga = 0, gb = 0;
+            for (int i = 1; i < m; i++)
+            {
+                double p = Math.Pow(xs[i], 2 * b), f = 1 / (1 + a * p), r = f - ys[i];
+                double da = -p * f * f, db = -a * p * 2 * Math.Log(xs[i]) * f * f;
+                jaa += da * da; jab += da * db; jbb += db * db; ga += da * r; gb += db * r;
+            }
+            double haa = jaa * (1 + lambda), hbb = jbb * (1 + lambda), det = haa * hbb - jab * jab;
+            if (Math.Abs(det) < 1e-300) break;
+            double stepA = -(hbb * ga - jab * gb) / det, stepB = -(haa * gb - jab * ga) / det;
+            double na = a + stepA, nb = b + stepB, nc = na > 0 && nb > 0 ? Cost(na, nb) : double.PositiveInfinity;
+            if (nc < cost)
+            {
+                bool done = cost - nc < 1e-15;
+                a = na; b = nb; cost = nc; lambda /= 3;
+                if (done) break;
+            }
+            else lambda *= 4;
+        }
+        return ((float)a, (float)b);
+    }
+
+    static Matrix InitialLayout(Matrix x, UmapOptions o)
+    {
+        Matrix y;
+        if (x.Columns >= o.Dimensions && x.Rows > o.Dimensions)
+            y = Pca.Fit(x, o.Dimensions, o.Seed, threads: o.Threads).Transform(x, o.Threads);
+        else
+        {
+            y = new Matrix(x.Rows, o.Dimensions);
+            var r = new SplitMix64(o.Seed + 17);
+            for (int i = 0; i < y.Data.Length; i++) y.Data[i] = (float)(r.NextDouble() * 20 - 10);
+            return y;
+        }
+        // Scale to [−10, 10] as umap-learn's PCA initialisation, with a little noise to separate duplicates.
+        float max = 0;
+        foreach (var v in y.Data) max = Math.Max(max, Math.Abs(v));
+        var rng = new SplitMix64(o.Seed + 31);
+        for (int i = 0; i < y.Data.Length; i++) y.Data[i] = y.Data[i] / Math.Max(max, 1e-12f) * 10 + (float)(rng.NextDouble() - 0.5) * 1e-4f;
+        return y;
+    }
+
+    /// <summary>
+    /// SGD on the layout <paramref name="y"/> (heads) against <paramref name="tails"/> (the same matrix when fitting,
+    /// the fixed training map when transforming), umap-learn's schedule: each edge is sampled in proportion to its
+    /// weight, with negative samples, and a linearly decaying learning rate. Heads are split into fixed chunks, each
+    /// with its own random stream, so one thread gives a reproducible map.
+    /// </summary>
+    internal static void Optimise(Matrix y, Matrix tails, SparseGraph g, int epochs, float a, float b, UmapOptions o, bool moveOther)
+    {
+        int n = g.Rows, dims = y.Columns;
+        float maxW = 0;
+        foreach (var w in g.Weights) maxW = Math.Max(maxW, w);
+        int edgeCount = g.Columns.Length;
+        var epochsPerSample = new float[edgeCount];
+        var nextSample = new float[edgeCount];
+        var nextNegative = new float[edgeCount];
+        float negRate = Math.Max(1, o.NegativeSampleRate);
+        for (int e = 0; e < edgeCount; e++)
+        {
+            float w = g.Weights[e];
+            // Edges too weak to be sampled once in the whole run are dropped (umap-learn prunes them the same way).
+            epochsPerSample[e] = w < maxW / epochs ? float.PositiveInfinity : maxW / w;
+            nextSample[e] = epochsPerSample[e];
+            nextNegative[e] = epochsPerSample[e] / negRate;
+        }
+        int chunk = 512, chunks = (n + chunk - 1) / chunk;
+        int tailCount = tails.Rows;
+        float gamma = o.RepulsionStrength;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            float alpha = o.LearningRate * (1f - (float)epoch / epochs);
+            int ep = epoch;
+            Parallel.For(0, chunks, parallel, c =>
+            {
+                var rng = new SplitMix64(o.Seed * 0x9E3779B97F4A7C15UL + (ulong)ep * 1000003UL + (ulong)c);
+                int i1 = Math.Min(n, (c + 1) * chunk);
+                for (int i = c * chunk; i < i1; i++)
+                {
+                    var yi = y.Row(i);
+                    for (int e = g.RowStart[i]; e < g.RowStart[i + 1]; e++)
+                    {
+                        if (nextSample[e] > ep + 1) continue;
+                        int j = g.Columns[e];
+                        var yj = tails.Row(j);
+                        float d2 = 0;
+                        for (int d = 0; d < dims; d++) { float t = yi[d] - yj[d]; d2 += t * t; }
+                        float coeff = 0;
+                        if (d2 > 0)
+                        {
+                            float p = MathF.Pow(d2, b);
+                            coeff = -2f * a * b * p / d2 / (a * p + 1f);
+                        }
+                        for (int d = 0; d < dims; d++)
+                        {
+                            float grad = Math.Clamp(coeff * (yi[d] - yj[d]), -4f, 4f) * alpha;
+                            yi[d] += grad;
+                            if (moveOther) yj[d] -= grad;
+                        }
+                        nextSample[e] += epochsPerSample[e];
+                        int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
+                        for (int s = 0; s < negatives; s++)
+                        {
+                            int k = (int)(rng.Next() % (ulong)tailCount);
+                            if (k == i && moveOther) continue;
+                            var yk = tails.Row(k);
+                            d2 = 0;
+                            for (int d = 0; d < dims; d++) { float t = yi[d] - yk[d]; d2 += t * t; }
+                            if (d2 > 0)
+                            {
+                                float p = MathF.Pow(d2, b);
+                                coeff = 2f * gamma * b / ((0.001f + d2) * (a * p + 1f));
+                                for (int d = 0; d < dims; d++) yi[d] += Math.Clamp(coeff * (yi[d] - yk[d]), -4f, 4f) * alpha;
+                            }
+                        }
+                        nextNegative[e] += negatives * epochsPerSample[e] / negRate;
+                    }
+                }
+            });
+        }
+    }
+}
