@@ -41,6 +41,50 @@ public class CliTests
     }
 
     [Fact]
+    public void Project_and_neighbors_work_on_any_matrix_and_reject_bad_input()
+    {
+        using var dir = new TempDir();
+        var x = global::Percept.Tests.Neighbors.NeighborsTests.RandomMatrix(120, 6, 1);
+        Npy.Write(dir["x.npy"], x.Data, 120, 6);
+        var (code, output, err) = Percept("project", "--input", dir["x.npy"], "--method", "umap", "--out", dir["y.npy"], "--quality", "--threads", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("trustworthiness@10", output);
+        Npy.ReadFloat32(dir["y.npy"], out var shape);
+        Assert.Equal(new long[] { 120, 2 }, shape);
+        (code, _, err) = Percept("project", "--input", dir["x.npy"], "--method", "pca", "--dims", "3", "--out", dir["p.npy"], "--align-to", dir["y.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "cannot align");
+        (code, _, err) = Percept("neighbors", "--input", dir["x.npy"], "--k", "7", "--out", dir["i.npy"], "--distances", dir["d.npy"], "--exact");
+        Assert.True(code == 0, err);
+        var idx = Npy.ReadInt64(dir["i.npy"], out shape);
+        Assert.Equal(new long[] { 120, 7 }, shape);
+        Assert.DoesNotContain(0L, idx.Take(7));
+
+        (code, _, err) = Percept("neighbors", "--input", dir["x.npy"], "--k", "120", "--out", dir["i.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "--k 120");
+        Npy.Write(dir["few.npy"], x.Data[..(10 * 6)], 10, 6);
+        (code, _, err) = Percept("project", "--input", dir["few.npy"], "--method", "umap", "--out", dir["y.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "needs more than 15 points");
+        Npy.Write(dir["vec.npy"], x.Data[..6], 6);
+        (code, _, err) = Percept("neighbors", "--input", dir["vec.npy"], "--k", "2", "--out", dir["i.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "2-D float32");
+        Npy.Write(dir["ints.npy"], new long[] { 1, 2, 3, 4 }, 2, 2);
+        (code, _, err) = Percept("project", "--input", dir["ints.npy"], "--method", "pca", "--out", dir["y.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "2-D float32");
+        var bad = (float[])x.Data.Clone();
+        bad[3 * 6 + 2] = float.NaN; bad[77 * 6] = float.PositiveInfinity;
+        Npy.Write(dir["nan.npy"], bad, 120, 6);
+        (code, _, err) = Percept("neighbors", "--input", dir["nan.npy"], "--k", "3", "--out", dir["i.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "2 row(s): 3, 77");
+        (code, output, err) = Percept("neighbors", "--input", dir["nan.npy"], "--k", "3", "--out", dir["i.npy"], "--drop-nonfinite");
+        Assert.True(code == 0, err);
+        Assert.Contains("dropped 2 row(s) with NaN/Inf (3, 77)", output);
+        Npy.ReadInt64(dir["i.npy"], out shape);
+        Assert.Equal(118, shape[0]);
+        (code, _, err) = Percept("project", "--input", dir["x.npy"], "--method", "tsne", "--out", dir["y.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "not implemented");
+    }
+
+    [Fact]
     public void Layers_lists_names_ops_shapes_and_parameters()
     {
         var (code, output, _) = Percept("layers", TestFiles.DemoModel);

@@ -51,6 +51,7 @@ public class DemoRunTests(DemoRunFixture fixture) : IClassFixture<DemoRunFixture
             OutputDirectory = dir["max"],
             Layers = ["conv1", "conv3"],
             Pooling = Percept.Perception.PoolingMode.Max,
+            Map = new() { Method = Percept.Projection.MapMethod.None },
         });
         Assert.Equal(new[] { "conv1", "conv3" }, run.Manifest.Perception.Layers.Select(l => l.Name));
         foreach (var layer in new[] { "conv1", "conv3" })
@@ -143,10 +144,29 @@ public class DemoRunTests(DemoRunFixture fixture) : IClassFixture<DemoRunFixture
             Data = new DataSource { Path = TestFiles.FashionImages, LabelsPath = TestFiles.FashionLabels },
             OutputDirectory = dir["b37"],
             BatchSize = 37,
+            Map = new() { Method = Percept.Projection.MapMethod.None },
         });
         var a = _run.ReadMatrix("embedding", out _, out _);
         var b = small.ReadMatrix("embedding", out _, out _);
         AssertClose(a, b, 1e-4, "embedding");
+    }
+
+    [Fact]
+    public void The_run_has_a_trustworthy_umap_with_per_point_preservation()
+    {
+        var map = _run.Manifest.Map!;
+        Assert.Equal("umap", map.Method);
+        Assert.True(map.Trustworthiness >= 0.95, $"trustworthiness {map.Trustworthiness}");
+        Assert.Equal(5000, map.QualitySample);
+        var y = _run.ReadMatrix("map", out int rows, out int dims);
+        Assert.Equal((10000, 2), (rows, dims));
+        Assert.All(y, v => Assert.True(float.IsFinite(v)));
+        var keep = _run.ReadMatrix("map_preservation", out rows, out _);
+        Assert.Equal(10000, rows);
+        Assert.All(keep, v => Assert.InRange(v, 0f, 1f));
+        Assert.InRange(keep.Average(), 0.2, 1.0);
+        RunExporter.Export(_run, "map", fixture.Scratch("map.npy"));
+        Assert.Equal(y, Npy.ReadFloat32(fixture.Scratch("map.npy"), out _));
     }
 
     [Fact]

@@ -1,0 +1,113 @@
+using Percept.Data;
+using Percept.Neighbors;
+
+namespace Percept.Tests.Neighbors;
+
+public class NeighborsTests
+{
+    internal static Matrix RandomMatrix(int rows, int cols, int seed)
+    {
+        var rng = new Random(seed);
+        return new Matrix(Enumerable.Range(0, rows * cols).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), rows, cols);
+    }
+
+    /// <summary>The first <paramref name="n"/> Fashion-MNIST test images, pixels / 255, and their labels.</summary>
+    internal static (Matrix X, int[] Labels) Fashion(int n)
+    {
+        using var ds = new IdxDataset(TestFiles.FashionImages, TestFiles.FashionLabels);
+        var b = ds.ReadBatches(n).First();
+        return (new Matrix(b.Values.Take(n * 784).Select(v => v / 255f).ToArray(), n, 784), b.Labels[..n].ToArray());
+    }
+
+    static (int[] Idx, double[] Dist) Naive(Matrix x, Matrix q, int k, Metric metric, bool self)
+    {
+        var idx = new int[q.Rows * k];
+        var dist = new double[q.Rows * k];
+        for (int i = 0; i < q.Rows; i++)
+        {
+            var all = Enumerable.Range(0, x.Rows).Where(j => !self || j != i).Select(j =>
+            {
+                double dd;
+                if (metric == Metric.Euclidean) dd = Math.Sqrt(Enumerable.Range(0, x.Columns).Sum(c => Math.Pow(q.Row(i)[c] - x.Row(j)[c], 2)));
+                else
+                {
+                    double dot = 0, nq = 0, nx = 0;
+                    for (int c = 0; c < x.Columns; c++) { dot += q.Row(i)[c] * x.Row(j)[c]; nq += q.Row(i)[c] * q.Row(i)[c]; nx += x.Row(j)[c] * x.Row(j)[c]; }
+                    dd = 1 - dot / Math.Sqrt(nq * nx);
+                }
+                return (j, dd);
+            }).OrderBy(p => p.dd).ThenBy(p => p.j).Take(k).ToArray();
+            for (int t = 0; t < k; t++) { idx[i * k + t] = all[t].j; dist[i * k + t] = all[t].dd; }
+        }
+        return (idx, dist);
+    }
+
+    [Theory]
+    [InlineData(1, 7)]
+    [InlineData(3, 33)]
+    [InlineData(8, 40)]
+    [InlineData(9, 17)]
+    [InlineData(15, 64)]
+    [InlineData(16, 5)]
+    [InlineData(17, 130)]
+    [InlineData(31, 29)]
+    [InlineData(33, 50)]
+    public void Exact_knn_matches_a_naive_reference_for_every_width(int dims, int rows)
+    {
+        foreach (var metric in new[] { Metric.Euclidean, Metric.Cosine })
+        {
+            var x = RandomMatrix(rows, dims, dims * 100 + rows);
+            int k = Math.Min(5, rows - 1);
+            var g = ExactKnn.Search(x, k, metric);
+            var (idx, dist) = Naive(x, x, k, metric, self: true);
+            for (int i = 0; i < rows * k; i++) Assert.Equal(dist[i], g.Distances[i], 1e-4);
+            // Where distances tie, any of the tied points is right: check each returned point's true distance.
+            var all = Naive(x, x, rows - 1, metric, self: true);
+            for (int i = 0; i < rows; i++)
+                for (int t = 0; t < k; t++)
+                {
+                    int j = g.Indices[i * k + t];
+                    int pos = Array.IndexOf(all.Idx, j, i * (rows - 1), rows - 1);
+                    Assert.Equal(dist[i * k + t], all.Dist[pos], 1e-4);
+                }
+            var q = RandomMatrix(11, dims, 3);
+            var gq = ExactKnn.Search(x, q, k, metric);
+            var (_, qd) = Naive(x, q, k, metric, self: false);
+            for (int i = 0; i < 11 * k; i++) Assert.Equal(qd[i], gq.Distances[i], 1e-4);
+        }
+    }
+
+    [Fact]
+    public void NN_descent_reaches_high_recall_on_fashion_mnist_whatever_the_thread_count()
+    {
+        var (x, _) = Fashion(3000);
+        var exact = ExactKnn.Search(x, 15);
+        var one = NNDescent.Build(x, 15, options: new NNDescentOptions { Seed = 3, Threads = 1 });
+        var two = NNDescent.Build(x, 15, options: new NNDescentOptions { Seed = 3, Threads = 2 });
+        double recall = one.Recall(exact);
+        Assert.True(recall >= 0.95, $"recall@15 {recall:F4}");
+        Assert.Equal(one.Indices, two.Indices);
+        for (int i = 0; i < 3000; i++) Assert.True(one.DistancesOf(i)[0] <= one.DistancesOf(i)[14]);
+        Assert.True(NNDescent.Build(x, 15, Metric.Cosine).Recall(ExactKnn.Search(x, 15, Metric.Cosine)) >= 0.95);
+    }
+
+    [Fact]
+    public void The_index_answers_new_queries_with_high_recall()
+    {
+        var (all, _) = Fashion(2500);
+        var data = new Matrix(all.Data[..(2000 * 784)], 2000, 784);
+        var queries = new Matrix(all.Data[(2000 * 784)..], 500, 784);
+        var index = KnnIndex.Build(data, 15);
+        var approx = index.Query(queries, 10);
+        var exact = ExactKnn.Search(data, queries, 10);
+        Assert.True(approx.Recall(exact) >= 0.9, $"recall@10 {approx.Recall(exact):F4}");
+    }
+
+    [Fact]
+    public void Too_few_points_for_k_is_a_clear_error()
+    {
+        var x = RandomMatrix(5, 3, 1);
+        Assert.Contains("k = 5", Assert.Throws<PerceptException>(() => ExactKnn.Search(x, 5)).Message);
+        Assert.Contains("k = 5", Assert.Throws<PerceptException>(() => NNDescent.Build(x, 5)).Message);
+    }
+}

@@ -1,0 +1,124 @@
+using Percept.Neighbors;
+using Percept.Projection;
+using Percept.Tests.Neighbors;
+
+namespace Percept.Tests.Projection;
+
+public class ProjectionTests
+{
+    [Fact]
+    public void Randomized_pca_matches_a_dense_eigendecomposition()
+    {
+        // Data with a decaying spectrum: 400 points in 23 dimensions.
+        var rng = new Random(5);
+        int n = 400, d = 23;
+        var x = new Matrix(n, d);
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) x.Row(i)[j] = (float)((rng.NextDouble() - 0.5) * 10 / (1 + j) + 3);
+        var model = Pca.Fit(x, 4, seed: 1);
+        var mean = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => (double)x.Row(i)[j])).ToArray();
+        var cov = new double[d * d];
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+                cov[a * d + b] = Enumerable.Range(0, n).Sum(i => (x.Row(i)[a] - mean[a]) * (x.Row(i)[b] - mean[b])) / (n - 1);
+        var values = SymmetricEigen.Decompose(cov, d, out var vectors);
+        for (int c = 0; c < 4; c++)
+        {
+            Assert.Equal(values[c], model.ExplainedVariance[c], values[c] * 1e-3);
+            double cos = Enumerable.Range(0, d).Sum(j => vectors[c * d + j] * model.Components[c * d + j]);
+            Assert.True(Math.Abs(cos) > 0.999, $"component {c}: |cos| {Math.Abs(cos)}");
+        }
+        var y = model.Transform(x);
+        Assert.Equal(0, Enumerable.Range(0, n).Average(i => y.Row(i)[0]), 1e-3);
+        Assert.Equal(values[0], Enumerable.Range(0, n).Sum(i => (double)y.Row(i)[0] * y.Row(i)[0]) / (n - 1), values[0] * 1e-3);
+    }
+
+    [Fact]
+    public void The_membership_curve_fit_gives_umap_learns_a_and_b()
+    {
+        var (a, b) = Umap.FitAB(1f, 0.1f);
+        // umap-learn's find_ab_params(1.0, 0.1) = (1.5769434604, 0.8950608781).
+        Assert.Equal(1.5769, a, 2e-3);
+        Assert.Equal(0.8951, b, 2e-3);
+    }
+
+    static double KnnClassifierAccuracy(Matrix map, int[] labels, int k = 10)
+    {
+        var g = ExactKnn.Search(map, k);
+        int right = 0;
+        for (int i = 0; i < map.Rows; i++)
+        {
+            int vote = g.NeighborsOf(i).ToArray().GroupBy(j => labels[j]).OrderByDescending(v => v.Count()).First().Key;
+            if (vote == labels[i]) right++;
+        }
+        return (double)right / map.Rows;
+    }
+
+    [Fact]
+    public void Umap_of_fashion_mnist_is_trustworthy_separates_classes_and_is_reproducible()
+    {
+        var (x, labels) = NeighborsTests.Fashion(2000);
+        var options = new UmapOptions { Seed = 4, Threads = 1, Epochs = 200 };
+        var model = Umap.Fit(x, options);
+        var y = model.Embedding;
+        Assert.All(y.Data, v => Assert.True(float.IsFinite(v)));
+        var q = MapQuality.Evaluate(x, y, 10, 2000);
+        Assert.True(q.Trustworthiness >= 0.95, $"trustworthiness {q.Trustworthiness:F4}");
+        double acc = KnnClassifierAccuracy(y, labels);
+        Assert.True(acc >= 0.70, $"10-NN accuracy on the map {acc:F3}");
+        Assert.Equal(y.Data, Umap.Fit(x, options).Embedding.Data);
+        // A PCA map of the same data is far less trustworthy: the figure discriminates.
+        var pca = Pca.Fit(x, 2).Transform(x);
+        Assert.True(MapQuality.Evaluate(x, pca, 10, 2000).Trustworthiness < q.Trustworthiness - 0.03);
+    }
+
+    [Fact]
+    public void Umap_places_new_points_among_their_neighbours()
+    {
+        var (all, labels) = NeighborsTests.Fashion(2300);
+        var train = new Matrix(all.Data[..(2000 * 784)], 2000, 784);
+        var test = new Matrix(all.Data[(2000 * 784)..], 300, 784);
+        var model = Umap.Fit(train, new UmapOptions { Seed = 1, Epochs = 200 });
+        var placed = model.Transform(test);
+        Assert.All(placed.Data, v => Assert.True(float.IsFinite(v)));
+        var g = ExactKnn.Search(model.Embedding, placed, 10);
+        int right = 0;
+        for (int i = 0; i < 300; i++)
+            if (g.NeighborsOf(i).ToArray().GroupBy(j => labels[j]).OrderByDescending(v => v.Count()).First().Key == labels[2000 + i]) right++;
+        Assert.True(right / 300.0 >= 0.65, $"accuracy of transformed points {right / 300.0:F3}");
+    }
+
+    [Fact]
+    public void Trustworthiness_equals_a_direct_implementation_of_its_definition()
+    {
+        var x = NeighborsTests.RandomMatrix(60, 5, 2);
+        var y = NeighborsTests.RandomMatrix(60, 2, 3);
+        int n = 60, k = 5;
+        double Dist(Matrix m, int i, int j) => Enumerable.Range(0, m.Columns).Sum(c => Math.Pow(m.Row(i)[c] - m.Row(j)[c], 2));
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var high = Enumerable.Range(0, n).Where(j => j != i).OrderBy(j => Dist(x, i, j)).ToList();
+            var low = Enumerable.Range(0, n).Where(j => j != i).OrderBy(j => Dist(y, i, j)).Take(k);
+            foreach (var j in low) { int rank = high.IndexOf(j) + 1; if (rank > k) sum += rank - k; }
+        }
+        double expected = 1 - 2.0 / (n * k * (2.0 * n - 3 * k - 1)) * sum;
+        Assert.Equal(expected, MapQuality.Evaluate(x, y, k).Trustworthiness, 1e-9);
+        Assert.Equal(1.0, MapQuality.Evaluate(x, x, k).Trustworthiness, 1e-9);
+    }
+
+    [Fact]
+    public void Procrustes_undoes_a_rotation_and_shift()
+    {
+        var y = NeighborsTests.RandomMatrix(50, 2, 9);
+        double t = 0.7;
+        var moved = new Matrix(50, 2);
+        for (int i = 0; i < 50; i++)
+        {
+            float a = y.Row(i)[0], b = y.Row(i)[1];
+            moved.Row(i)[0] = (float)(Math.Cos(t) * a - Math.Sin(t) * b + 5);
+            moved.Row(i)[1] = (float)(Math.Sin(t) * a + Math.Cos(t) * b - 2);
+        }
+        var back = Procrustes.Align(moved, y);
+        for (int i = 0; i < y.Data.Length; i++) Assert.Equal(y.Data[i], back.Data[i], 1e-4);
+    }
+}
