@@ -81,6 +81,10 @@ static class MapsBench
         Console.WriteLine($"umap: {sw.Elapsed.TotalSeconds:F2}s");
         sw.Restart();
         Console.WriteLine($"umap quality: {Percept.Projection.MapQuality.Evaluate(data, umap.Embedding)} in {sw.Elapsed.TotalSeconds:F2}s");
+        sw.Restart();
+        var ts = Percept.Projection.TSne.Fit(data);
+        Console.WriteLine($"tsne: {sw.Elapsed.TotalSeconds:F2}s");
+        Console.WriteLine($"tsne quality: {Percept.Projection.MapQuality.Evaluate(data, ts)}");
         return 0;
     }
 }

@@ -18,6 +18,7 @@ public static class CommandLine
         ["info"] = (InfoCommand.Usage, InfoCommand.Run),
         ["project"] = (ProjectCommand.Usage, ProjectCommand.Run),
         ["neighbors"] = (NeighborsCommand.Usage, NeighborsCommand.Run),
+        ["bench"] = (BenchCommand.Usage, BenchCommand.Run),
         ["demo"] = (DemoCommand.Usage, DemoCommand.Run),
     };
 
@@ -31,6 +32,7 @@ public static class CommandLine
           info      summarise a run
           project   map any float32 .npy matrix to 2-D (UMAP, PCA)
           neighbors k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)
+          bench     'percept bench maps': neighbours and maps of all 70k Fashion-MNIST images, timed and scored
           demo      analyse the bundled Fashion-MNIST demo
 
         'percept COMMAND --help' shows a command's options.

@@ -64,6 +64,8 @@ public static class Analysis
 
         using var dataset = options.Data.Open(modelSample, options.Preprocess, warn);
         if (dataset.Count == 0) throw new PerceptException($"dataset {options.Data.Path} has no samples");
+        if (options.Map.Initial is { } initial && initial.Rows != dataset.Count)
+            throw new PerceptException($"the map to start from has {initial.Rows} points; the dataset has {dataset.Count}");
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
 
         // Conv activations are pooled inside the graph (ONNX Runtime then returns [N, C, 1, 1] instead of whole
@@ -174,6 +176,8 @@ public static class Analysis
             if (options.Method == MapMethod.Auto) warn?.Invoke($"{x.Rows} samples are too few for a map; the run has none");
             return null;
         }
+        if (options.Initial != null && options.Initial.Rows != x.Rows)
+            throw new PerceptException($"the map to start from has {options.Initial.Rows} points; this run has {x.Rows}");
         var clock = Stopwatch.StartNew();
         progress?.Report(new AnalysisProgress("map", 0, 1));
         var result = Maps.Make(x, options with { Method = method });

@@ -38,12 +38,13 @@ public static class AnalyzeCommand
         Map:
           --map auto|umap|pca|none   similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)
           --map-dims N           map dimensions (default 2)
+          --map-from RUN         start the map from RUN's map of the same samples and align to it (checkpoints)
         Output:
           --out RUN              run folder        --overwrite   replace an existing run
         """;
 
     static readonly string[] Values = ["model", "data", "labels", "label-column", "classes", "metadata", "split", "size", "scale", "mean", "std",
-        "layout", "color", "input", "output", "output-kind", "batch-size", "threads", "layers", "pooling", "max-width", "seed", "out", "map", "map-dims"];
+        "layout", "color", "input", "output", "output-kind", "batch-size", "threads", "layers", "pooling", "max-width", "seed", "out", "map", "map-dims", "map-from"];
     static readonly string[] Flags = ["strict", "overwrite"];
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -90,6 +91,13 @@ public static class AnalyzeCommand
                 Seed = (ulong)(a.GetInt("seed") ?? 0),
             },
         };
+        if (a.Get("map-from") is { } previous)
+        {
+            var prior = Store.Run.Open(previous);
+            var map = prior.ReadMatrix("map", out int rows, out int dims);
+            var layout = new Neighbors.Matrix(map, rows, dims);
+            options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = dims } };
+        }
         var run = Execute(options, stdout, stderr, ct);
         PrintSummary(run, stdout);
         return CommandLine.Ok;

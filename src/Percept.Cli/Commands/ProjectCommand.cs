@@ -22,7 +22,7 @@ public static class ProjectCommand
           --quality             print trustworthiness and k-NN preservation (k=10, seeded sample of 5,000)
           --drop-nonfinite      drop rows with NaN/Inf instead of failing (their row numbers are printed)
           --threads N           threads (default: all cores)
-        t-SNE is not implemented yet.
+        t-SNE makes 2-D maps (Barnes–Hut gradient, perplexity 30).
         """;
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)

@@ -10,7 +10,7 @@ public enum MapMethod
     None,
     Pca,
     Umap,
-    /// <summary>t-SNE: not implemented yet; asking for it is a clear error.</summary>
+    /// <summary>t-SNE with a Barnes–Hut gradient (2-D only).</summary>
     Tsne,
 }
 
@@ -56,7 +56,8 @@ public static class Maps
         {
             MapMethod.Pca => new MapResult(PcaMap(data, o), MapMethod.Pca, null),
             MapMethod.Umap => UmapMap(data, o),
-            MapMethod.Tsne => throw new PerceptException("t-SNE is not implemented yet; use --method umap or pca"),
+            MapMethod.Tsne when o.Dimensions != 2 => throw new PerceptException("t-SNE makes 2-D maps; use --dims 2, or UMAP for 3-D"),
+            MapMethod.Tsne => new MapResult(TSne.Fit(data, new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial }), MapMethod.Tsne, null),
             _ => throw new ArgumentOutOfRangeException(nameof(o)),
         };
         if (o.AlignTo != null) result = result with { Coordinates = Procrustes.Align(result.Coordinates, o.AlignTo) };

@@ -126,9 +126,9 @@ public static class Pca
     static float[] CentredTransposeTimes(Matrix x, float[] mean, float[] y, int l, ParallelOptions parallel)
     {
         int n = x.Rows, d = x.Columns;
-        var result = new float[l * d];
-        var gate = new object();
-        int chunks = Math.Max(1, Math.Min(64, n / 512));
+        // Fixed chunks summed in chunk order: the result does not depend on the number of threads.
+        int chunks = Math.Max(1, Math.Min(16, n / 512));
+        var partial = new float[chunks][];
         Parallel.For(0, chunks, parallel, ch =>
         {
             var acc = new float[l * d];
@@ -145,8 +145,10 @@ public static class Pca
                 }
             }
             for (int c = 0; c < l; c++) TensorPrimitives.MultiplyAdd(mean, (float)-colSum[c], acc.AsSpan(c * d, d), acc.AsSpan(c * d, d));
-            lock (gate) TensorPrimitives.Add(result, acc, result);
+            partial[ch] = acc;
         });
+        var result = partial[0];
+        for (int ch = 1; ch < chunks; ch++) TensorPrimitives.Add(result, partial[ch], result);
         return result;
     }
 

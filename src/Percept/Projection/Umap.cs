@@ -146,39 +146,13 @@ public static class Umap
                 weights[i * k + t] = r <= 0 ? 1f : (float)Math.Exp(-r / sigma);
             }
         });
-        // Directed edges (i → j, w), then optionally the fuzzy union with the transpose.
-        var edges = new Dictionary<long, (float Forward, float Backward)>(symmetrise ? 2 * n * k : 0);
         if (!symmetrise)
         {
             var start = new int[n + 1];
             for (int i = 0; i <= n; i++) start[i] = i * k;
             return new SparseGraph(start, (int[])knn.Indices.Clone(), weights, n);
         }
-        for (int i = 0; i < n; i++)
-            for (int t = 0; t < k; t++)
-            {
-                int j = knn.Indices[i * k + t];
-                if (j < 0 || j == i) continue;
-                float w = weights[i * k + t];
-                long key = i < j ? (long)i * n + j : (long)j * n + i;
-                edges.TryGetValue(key, out var e);
-                edges[key] = i < j ? (Math.Max(e.Forward, w), e.Backward) : (e.Forward, Math.Max(e.Backward, w));
-            }
-        var counts = new int[n + 1];
-        foreach (var key in edges.Keys) { counts[(int)(key / n)]++; counts[(int)(key % n)]++; }
-        var rowStart = new int[n + 1];
-        for (int i = 0; i < n; i++) rowStart[i + 1] = rowStart[i] + counts[i];
-        var fill = (int[])rowStart.Clone();
-        var cols = new int[rowStart[n]];
-        var ws = new float[rowStart[n]];
-        foreach (var (key, (f, b)) in edges.OrderBy(e => e.Key))
-        {
-            int i = (int)(key / n), j = (int)(key % n);
-            float w = f + b - f * b;
-            cols[fill[i]] = j; ws[fill[i]++] = w;
-            cols[fill[j]] = i; ws[fill[j]++] = w;
-        }
-        return new SparseGraph(rowStart, cols, ws, n);
+        return SparseSymmetric.FromKnn(knn, weights, (f, b) => f + b - f * b);
     }
 
     /// <summary>Least-squares fit of 1 / (1 + a x^2b) to the curve that is 1 up to min_dist and decays as exp(−(x − min_dist)/spread) after.</summary>

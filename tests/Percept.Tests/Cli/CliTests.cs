@@ -80,8 +80,11 @@ public class CliTests
         Assert.Contains("dropped 2 row(s) with NaN/Inf (3, 77)", output);
         Npy.ReadInt64(dir["i.npy"], out shape);
         Assert.Equal(118, shape[0]);
-        (code, _, err) = Percept("project", "--input", dir["x.npy"], "--method", "tsne", "--out", dir["y.npy"]);
-        Assert.Equal(1, code); AssertOneLineError(err, "not implemented");
+        (code, _, err) = Percept("project", "--input", dir["x.npy"], "--method", "tsne", "--dims", "3", "--out", dir["y.npy"]);
+        Assert.Equal(1, code); AssertOneLineError(err, "t-SNE makes 2-D maps");
+        (code, output, err) = Percept("project", "--input", dir["x.npy"], "--method", "tsne", "--out", dir["t.npy"], "--quality");
+        Assert.True(code == 0, err);
+        Assert.Contains("tsne: 120 x 6 → 120 x 2", output);
     }
 
     [Fact]

@@ -88,6 +88,38 @@ public class ProjectionTests
     }
 
     [Fact]
+    public void Tsne_of_fashion_mnist_is_trustworthy_separates_classes_and_ignores_the_thread_count()
+    {
+        var (x, labels) = NeighborsTests.Fashion(2000);
+        var options = new TSneOptions { Seed = 2, Threads = 1, Iterations = 300 };
+        var y = TSne.Fit(x, options);
+        Assert.All(y.Data, v => Assert.True(float.IsFinite(v)));
+        var q = MapQuality.Evaluate(x, y, 10, 2000);
+        Assert.True(q.Trustworthiness >= 0.95, $"trustworthiness {q.Trustworthiness:F4}");
+        Assert.True(KnnClassifierAccuracy(y, labels) >= 0.70);
+        Assert.Equal(y.Data, TSne.Fit(x, options with { Threads = 2 }).Data);
+    }
+
+    [Fact]
+    public void Perplexity_calibration_gives_rows_of_the_requested_entropy()
+    {
+        var x = NeighborsTests.RandomMatrix(300, 4, 8);
+        var knn = ExactKnn.Search(x, 90);
+        var conditional = TSne.Conditional(knn, 30);
+        for (int i = 0; i < 300; i++)
+        {
+            var row = conditional.AsSpan(i * 90, 90).ToArray();
+            Assert.Equal(1.0, row.Sum(v => (double)v), 1e-4);
+            double entropy = -row.Where(v => v > 0).Sum(v => v * Math.Log(v));
+            Assert.Equal(30.0, Math.Exp(entropy), 0.01);
+        }
+        // Symmetrised: P_ij = (p(j|i) + p(i|j)) / 2N, listed under both points, summing to 1.
+        var p = TSne.Affinities(knn, 30);
+        Assert.Equal(1.0, p.Weights.Sum(w => (double)w), 1e-3);
+        Assert.All(p.Weights, w => Assert.True(w > 0));
+    }
+
+    [Fact]
     public void Trustworthiness_equals_a_direct_implementation_of_its_definition()
     {
         var x = NeighborsTests.RandomMatrix(60, 5, 2);
