@@ -13,7 +13,6 @@ return args.FirstOrDefault() switch
     "analyze" => AnalyzeBench.Run(args[1..]),
     "memory" => MemoryBench.Run(args[1..]),
     "child" => MemoryBench.Child(args[1..]),
-    "maps" => MapsBench.Run(args[1..]),
     _ => Usage(),
 };
 

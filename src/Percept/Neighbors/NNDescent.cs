@@ -9,7 +9,7 @@ public sealed record NNDescentOptions
     public int Trees { get; init; }
     /// <summary>Most points in a tree leaf (0 = max(k + 1, 30)).</summary>
     public int LeafSize { get; init; }
-    /// <summary>Candidates sampled per point and iteration (0 = max(k, 30)).</summary>
+    /// <summary>Candidates sampled per point and iteration (0 = k clamped to 30..60).</summary>
     public int MaxCandidates { get; init; }
     /// <summary>Most iterations.</summary>
     public int MaxIterations { get; init; } = 12;
@@ -30,6 +30,7 @@ public sealed record NNDescentOptions
 public static class NNDescent
 {
     const int Block = 256;
+    const int GroupSize = 8;   // blocks joined before their updates are applied (fixed: results must not depend on threads)
 
     /// <summary>Builds the k-NN graph of <paramref name="data"/> (a point is not its own neighbour).</summary>
     public static KnnGraph Build(Matrix data, int k, Metric metric = Metric.Euclidean, NNDescentOptions? options = null) =>
@@ -41,7 +42,7 @@ public static class NNDescent
         if (k < 1 || k >= n) throw new PerceptException($"k = {k} needs at least {k + 1} points; there are {n}");
         int leafSize = o.LeafSize > 0 ? o.LeafSize : Math.Max(k + 1, 30);
         int trees = o.Trees > 0 ? o.Trees : Math.Min(32, 4 + (int)Math.Round(Math.Sqrt(n) / 40));
-        int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Max(k, 30);
+        int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Clamp(k, 30, 60);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
 
         var dist = new float[n * k];
@@ -83,37 +84,43 @@ public static class NNDescent
         var newPri = new float[n * maxCandidates];
         var oldPri = new float[n * maxCandidates];
         int blocks = (n + Block - 1) / Block;
+        // Blocks are joined a group at a time and the group's updates applied before the next group, which bounds the
+        // memory held by pending updates and lets later groups prune against tighter thresholds.
         var blockUpdates = new List<(int, int, float)>[blocks];
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
             BuildCandidates(n, k, maxCandidates, idx, isNew, newCand, oldCand, newPri, oldPri, ref rng);
-            Parallel.For(0, blocks, parallel, blk =>
-            {
-                var list = new List<(int, int, float)>();
-                int i1 = Math.Min(n, (blk + 1) * Block);
-                for (int i = blk * Block; i < i1; i++)
-                {
-                    var nc = newCand.AsSpan(i * maxCandidates, maxCandidates);
-                    var oc = oldCand.AsSpan(i * maxCandidates, maxCandidates);
-                    for (int a = 0; a < nc.Length && nc[a] >= 0; a++)
-                    {
-                        int p = nc[a];
-                        for (int b = a + 1; b < nc.Length && nc[b] >= 0; b++) Consider(p, nc[b]);
-                        for (int b = 0; b < oc.Length && oc[b] >= 0; b++) Consider(p, oc[b]);
-                    }
-                }
-                blockUpdates[blk] = list;
-
-                void Consider(int p, int q)
-                {
-                    if (p == q) return;
-                    float d = Distance.Squared(x.Row(p), x.Row(q));
-                    // Heaps are not written during the join, so these thresholds are stable.
-                    if (d < dist[p * k] || d < dist[q * k]) list.Add((p, q, d));
-                }
-            });
             long changes = 0;
-            foreach (var list in blockUpdates) changes += Apply(list, dist, idx, isNew, k);
+            for (int g0 = 0; g0 < blocks; g0 += GroupSize)
+            {
+                int g1 = Math.Min(blocks, g0 + GroupSize);
+                Parallel.For(g0, g1, parallel, blk =>
+                {
+                    var list = new List<(int, int, float)>();
+                    int i1 = Math.Min(n, (blk + 1) * Block);
+                    for (int i = blk * Block; i < i1; i++)
+                    {
+                        var nc = newCand.AsSpan(i * maxCandidates, maxCandidates);
+                        var oc = oldCand.AsSpan(i * maxCandidates, maxCandidates);
+                        for (int a = 0; a < nc.Length && nc[a] >= 0; a++)
+                        {
+                            int p = nc[a];
+                            for (int b = a + 1; b < nc.Length && nc[b] >= 0; b++) Consider(p, nc[b]);
+                            for (int b = 0; b < oc.Length && oc[b] >= 0; b++) Consider(p, oc[b]);
+                        }
+                    }
+                    blockUpdates[blk] = list;
+
+                    void Consider(int p, int q)
+                    {
+                        if (p == q) return;
+                        float d = Distance.Squared(x.Row(p), x.Row(q));
+                        // Heaps are not written while a group is joined, so these thresholds are stable.
+                        if (d < dist[p * k] || d < dist[q * k]) list.Add((p, q, d));
+                    }
+                });
+                for (int blk = g0; blk < g1; blk++) { changes += Apply(blockUpdates[blk], dist, idx, isNew, k); blockUpdates[blk] = null!; }
+            }
             if (changes <= o.Delta * n * k) break;
         }
 
