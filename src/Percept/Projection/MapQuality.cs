@@ -32,26 +32,32 @@ public static class MapQuality
         double penalty = 0;
         long kept = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
-        var gate = new object();
-        Parallel.For(0, m, parallel, () => (new float[m], new int[m], new float[m], 0.0, 0L), (i, _, s) =>
+        var penalties = new double[m];
+        var keeps = new int[m];
+        // Per thread: distances, their order and the ranks, reused for every point.
+        Parallel.For(0, m, parallel, () => (new float[m], new int[m], new int[m]), (i, _, s) =>
         {
-            var (dh, rank, dl, pen, keep) = s;
+            var (dist, order, rank) = s;
             var hi = h.Row(i);
-            for (int j = 0; j < m; j++) dh[j] = j == i ? float.NegativeInfinity : hn[i] + hn[j] - 2 * TensorPrimitives.Dot(hi, h.Row(j));
-            var order = Enumerable.Range(0, m).ToArray();
-            Array.Sort(dh.ToArray(), order);
+            for (int j = 0; j < m; j++) { dist[j] = j == i ? float.NegativeInfinity : hn[i] + hn[j] - 2 * TensorPrimitives.Dot(hi, h.Row(j)); order[j] = j; }
+            Array.Sort(dist, order);
             for (int r = 0; r < m; r++) rank[order[r]] = r; // rank 0 is the point itself
             var li = l.Row(i);
-            for (int j = 0; j < m; j++) dl[j] = j == i ? float.NegativeInfinity : Distance.Squared(li, l.Row(j));
-            var lowOrder = Enumerable.Range(0, m).ToArray();
-            Array.Sort(dl.ToArray(), lowOrder);
+            for (int j = 0; j < m; j++) { dist[j] = j == i ? float.NegativeInfinity : Distance.Squared(li, l.Row(j)); order[j] = j; }
+            Array.Sort(dist, order);
+            double pen = 0;
+            int keep = 0;
             for (int t = 1; t <= k; t++)
             {
-                int j = lowOrder[t];
+                int j = order[t];
                 if (rank[j] > k) pen += rank[j] - k; else keep++;
             }
-            return (dh, rank, dl, pen, keep);
-        }, s => { lock (gate) { penalty += s.Item4; kept += s.Item5; } });
+            penalties[i] = pen;
+            keeps[i] = keep;
+            return s;
+        }, _ => { });
+        foreach (var pen in penalties) penalty += pen;
+        foreach (var keep in keeps) kept += keep;
         double trust = 1 - 2.0 / (m * k * (2.0 * m - 3 * k - 1)) * penalty;
         return new MapQualityFigures(trust, (double)kept / ((long)m * k), k, m);
     }

@@ -61,13 +61,16 @@ public static class TSne
         Array.Fill(gains, 1f);
         var grad = new float[n * Dims];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
+        var tree = new QuadTree(n);
+        var rep = new float[n * Dims];
         int total = o.EarlyExaggerationIterations + o.Iterations;
         for (int it = 0; it < total; it++)
         {
             bool early = it < o.EarlyExaggerationIterations;
             float exaggeration = early ? o.EarlyExaggeration : 1f;
             float momentum = early ? 0.5f : 0.8f;
-            Gradient(y, p, exaggeration, o.Theta, grad, parallel);
+            tree.Build(y);
+            Gradient(y, p, tree, rep, exaggeration, o.Theta, grad, parallel);
             for (int i = 0; i < n * Dims; i++)
             {
                 bool sameSign = (grad[i] > 0) == (update[i] > 0);
@@ -116,14 +119,12 @@ public static class TSne
         return w;
     }
 
-    static void Gradient(float[] y, Umap.SparseGraph p, float exaggeration, float theta, float[] grad, ParallelOptions parallel)
+    static void Gradient(float[] y, Umap.SparseGraph p, QuadTree tree, float[] rep, float exaggeration, float theta, float[] grad, ParallelOptions parallel)
     {
         int n = p.Rows;
-        var tree = new QuadTree(y, n);
         const int chunk = 256;
         int chunks = (n + chunk - 1) / chunk;
         var zParts = new double[chunks];
-        var rep = new float[n * Dims];
         Parallel.For(0, chunks, parallel, () => new int[4 * 64 + 8], (c, _, stack) =>
         {
             double z = 0;
@@ -162,12 +163,13 @@ public static class TSne
         });
     }
 
-    /// <summary>A quadtree over the current layout, stored in flat arrays; leaves hold up to a few points.</summary>
+    /// <summary>A quadtree over the current layout, stored in flat arrays reused from one iteration to the next; leaves hold up to a few points.</summary>
     sealed class QuadTree
     {
         const int LeafSize = 8;
-        readonly float[] _y;
+        float[] _y = [];
         readonly int[] _order;
+        readonly int[] _scratch;
         readonly List<Node> _nodes = new();
 
         /// <summary>The points in the order of the tree's leaves.</summary>
@@ -179,10 +181,18 @@ public static class TSne
             public int Count, FirstChild, Start, End; // FirstChild < 0: leaf over _order[Start..End)
         }
 
-        public QuadTree(float[] y, int n)
+        public QuadTree(int n)
+        {
+            _order = Enumerable.Range(0, n).ToArray();
+            _scratch = new int[n];
+        }
+
+        /// <summary>Rebuilds the tree over layout <paramref name="y"/> (interleaved x, y).</summary>
+        public void Build(float[] y)
         {
             _y = y;
-            _order = Enumerable.Range(0, n).ToArray();
+            int n = _order.Length;
+            _nodes.Clear();
             float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue;
             for (int i = 0; i < n; i++)
             {
@@ -191,7 +201,7 @@ public static class TSne
             }
             float half = Math.Max(maxX - minX, maxY - minY) / 2 * 1.0001f + 1e-12f;
             _nodes.Add(default);
-            Build(0, 0, n, (minX + maxX) / 2, (minY + maxY) / 2, half, new int[n], 0);
+            Build(0, 0, n, (minX + maxX) / 2, (minY + maxY) / 2, half, _scratch, 0);
         }
 
         void Build(int node, int start, int end, float cx, float cy, float half, int[] scratch, int depth)
