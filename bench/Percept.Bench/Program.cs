@@ -118,6 +118,7 @@ static class AnalyzeBench
             Data = new DataSource { Path = images, LabelsPath = labels },
             OutputDirectory = Path.Combine(scratch, "run"),
             Overwrite = true,
+            Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None },
         }, progress);
         double total = clock.Elapsed.TotalSeconds;
         marks.Add($"store and commit {1000 * (total - progress.LastMark):F0} ms");
@@ -223,6 +224,7 @@ static class MemoryBench
             Data = new DataSource { Path = args[0], LabelsPath = args[1] },
             OutputDirectory = args[2],
             Overwrite = true,
+            Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None },
         });
         double seconds = clock.Elapsed.TotalSeconds;
         long bytes = new DirectoryInfo(run.Directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);

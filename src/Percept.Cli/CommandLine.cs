@@ -19,6 +19,7 @@ public static class CommandLine
         ["project"] = (ProjectCommand.Usage, ProjectCommand.Run),
         ["neighbors"] = (NeighborsCommand.Usage, NeighborsCommand.Run),
         ["bench"] = (BenchCommand.Usage, BenchCommand.Run),
+        ["plot"] = (PlotCommand.Usage, PlotCommand.Run),
         ["demo"] = (DemoCommand.Usage, DemoCommand.Run),
     };
 
@@ -30,6 +31,7 @@ public static class CommandLine
           export    write one field of a run to .npy, .csv or .parquet
           layers    list a model's layers with op type, output shape and parameter count
           info      summarise a run
+          plot      draw a run's map as a PNG, coloured by any column
           project   map any float32 .npy matrix to 2-D (UMAP, PCA)
           neighbors k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)
           bench     'percept bench maps': neighbours and maps of all 70k Fashion-MNIST images, timed and scored

@@ -72,6 +72,17 @@ public class ProjectionTests
     }
 
     [Fact]
+    public void Umap_makes_three_dimensional_maps_too()
+    {
+        var (x, labels) = NeighborsTests.Fashion(800);
+        var y = Umap.Fit(x, new UmapOptions { Dimensions = 3, Seed = 2, Epochs = 150 }).Embedding;
+        Assert.Equal(3, y.Columns);
+        Assert.All(y.Data, v => Assert.True(float.IsFinite(v)));
+        Assert.True(MapQuality.Evaluate(x, y, 10, 800).Trustworthiness >= 0.95);
+        Assert.True(KnnClassifierAccuracy(y, labels) >= 0.65);
+    }
+
+    [Fact]
     public void Umap_places_new_points_among_their_neighbours()
     {
         var (all, labels) = NeighborsTests.Fashion(2300);

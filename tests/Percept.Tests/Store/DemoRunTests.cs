@@ -170,6 +170,23 @@ public class DemoRunTests(DemoRunFixture fixture) : IClassFixture<DemoRunFixture
     }
 
     [Fact]
+    public void The_map_plots_to_a_png_coloured_by_any_column()
+    {
+        foreach (var column in new[] { "label", "loss", "correct" })
+        {
+            string png = fixture.Scratch($"map-{column}.png");
+            Percept.Report.MapImage.Render(_run, column, png, 640, 480);
+            using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+            Assert.Equal((640, 480), (bitmap.Width, bitmap.Height));
+            // Dots were drawn: a good share of the pixels are not white.
+            int coloured = 0;
+            for (int y = 0; y < 480; y += 4) for (int x = 0; x < 640; x += 4) if (bitmap.GetPixel(x, y) != SkiaSharp.SKColors.White) coloured++;
+            Assert.InRange(coloured, 500, 640 * 480 / 16);
+        }
+        Assert.Contains("nonsense", Assert.Throws<PerceptException>(() => Percept.Report.MapImage.Render(_run, "nonsense", fixture.Scratch("x.png"))).Message);
+    }
+
+    [Fact]
     public void Exports_round_trip_in_every_format()
     {
         string npy = fixture.Scratch("emb.npy"), csv = fixture.Scratch("pred.csv"), parquet = fixture.Scratch("meta.parquet");
