@@ -114,7 +114,7 @@ public static class Analysis
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var map = BuildMap(folder, options.Map, progress, warn);
+        var map = BuildMap(folder, options.Map with { Threads = options.Map.Threads > 0 ? options.Map.Threads : options.Threads }, progress, warn, cancellationToken);
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (use --strict to stop on the first)");
 
@@ -166,7 +166,8 @@ public static class Analysis
     }
 
     /// <summary>The similarity map of the perception vectors, with its quality figures (per point too).</summary>
-    static RunManifest.MapSection? BuildMap(RunFolder folder, MapOptions options, IProgress<AnalysisProgress>? progress, Action<string>? warn)
+    static RunManifest.MapSection? BuildMap(RunFolder folder, MapOptions options, IProgress<AnalysisProgress>? progress, Action<string>? warn,
+        CancellationToken cancellationToken)
     {
         var vectors = Npy.ReadFloat32(folder.PathOf("embedding.npy"), out var shape);
         var x = new Matrix(vectors, (int)shape[0], (int)shape[1]);
@@ -180,7 +181,7 @@ public static class Analysis
             throw new PerceptException($"the map to start from has {options.Initial.Rows} points; this run has {x.Rows}");
         var clock = Stopwatch.StartNew();
         progress?.Report(new AnalysisProgress("map", 0, 1));
-        var result = Maps.Make(x, options with { Method = method });
+        var result = Maps.Make(x, options with { Method = method }, cancellationToken);
         Npy.Write(folder.PathOf("map.npy"), result.Coordinates.Data, result.Coordinates.Rows, result.Coordinates.Columns);
         int k = Math.Min(10, x.Rows - 1);
         var graph = result.Graph ?? NNDescent.Build(x, k, options.Metric, new NNDescentOptions { Seed = options.Seed, Threads = options.Threads });

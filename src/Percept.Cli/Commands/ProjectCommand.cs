@@ -50,7 +50,7 @@ public static class ProjectCommand
         if (method == MapMethod.Umap && x.Rows <= options.Neighbors)
             throw new PerceptException($"UMAP with {options.Neighbors} neighbours needs more than {options.Neighbors} points; the input has {x.Rows}");
         var clock = Stopwatch.StartNew();
-        var map = Maps.Make(x, options);
+        var map = Maps.Make(x, options, ct);
         Npy.Write(output, map.Coordinates.Data, map.Coordinates.Rows, map.Coordinates.Columns);
         stdout.WriteLine($"{method.ToString().ToLowerInvariant()}: {x.Rows} x {x.Columns} → {map.Coordinates.Rows} x {map.Coordinates.Columns} in {clock.Elapsed.TotalSeconds:F1}s, written to {output}");
         if (a.Has("quality"))

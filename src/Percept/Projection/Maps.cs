@@ -47,7 +47,8 @@ public static class Maps
         _ => method,
     };
 
-    public static MapResult Make(Matrix data, MapOptions o)
+    /// <param name="cancellationToken">Stops UMAP and t-SNE between epochs.</param>
+    public static MapResult Make(Matrix data, MapOptions o, CancellationToken cancellationToken = default)
     {
         var method = Resolve(o.Method, data.Rows, o.Neighbors);
         if (method == MapMethod.None) throw new PerceptException("no map method chosen");
@@ -55,9 +56,9 @@ public static class Maps
         MapResult result = method switch
         {
             MapMethod.Pca => new MapResult(PcaMap(data, o), MapMethod.Pca, null),
-            MapMethod.Umap => UmapMap(data, o),
+            MapMethod.Umap => UmapMap(data, o, cancellationToken),
             MapMethod.Tsne when o.Dimensions != 2 => throw new PerceptException("t-SNE makes 2-D maps; use --dims 2, or UMAP for 3-D"),
-            MapMethod.Tsne => new MapResult(TSne.Fit(data, new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial }), MapMethod.Tsne, null),
+            MapMethod.Tsne => new MapResult(TSne.Fit(data, new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial }, cancellationToken), MapMethod.Tsne, null),
             _ => throw new ArgumentOutOfRangeException(nameof(o)),
         };
         if (o.AlignTo != null) result = result with { Coordinates = Procrustes.Align(result.Coordinates, o.AlignTo) };
@@ -71,13 +72,13 @@ public static class Maps
         return Pca.Fit(data, o.Dimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
     }
 
-    static MapResult UmapMap(Matrix data, MapOptions o)
+    static MapResult UmapMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
     {
         var model = Umap.Fit(data, new UmapOptions
         {
             Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
             Seed = o.Seed, Threads = o.Threads, Initial = o.Initial,
-        });
+        }, cancellationToken);
         return new MapResult(model.Embedding, MapMethod.Umap, model.Index.Graph);
     }
 }

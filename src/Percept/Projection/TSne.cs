@@ -33,7 +33,8 @@ public static class TSne
 {
     const int Dims = 2;
 
-    public static Matrix Fit(Matrix data, TSneOptions? options = null)
+    /// <param name="cancellationToken">Checked between iterations.</param>
+    public static Matrix Fit(Matrix data, TSneOptions? options = null, CancellationToken cancellationToken = default)
     {
         var o = options ?? new TSneOptions();
         int n = data.Rows;
@@ -66,6 +67,7 @@ public static class TSne
         int total = o.EarlyExaggerationIterations + o.Iterations;
         for (int it = 0; it < total; it++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             bool early = it < o.EarlyExaggerationIterations;
             float exaggeration = early ? o.EarlyExaggeration : 1f;
             float momentum = early ? 0.5f : 0.8f;

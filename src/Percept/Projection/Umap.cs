@@ -82,7 +82,8 @@ public static class Umap
     internal static int DefaultEpochs(int n) => n <= 10000 ? 500 : 200;
 
     /// <summary>Fits a map of <paramref name="data"/>.</summary>
-    public static UmapModel Fit(Matrix data, UmapOptions? options = null)
+    /// <param name="cancellationToken">Checked between epochs.</param>
+    public static UmapModel Fit(Matrix data, UmapOptions? options = null, CancellationToken cancellationToken = default)
     {
         var o = options ?? new UmapOptions();
         int n = data.Rows;
@@ -102,7 +103,7 @@ public static class Umap
         var graph = FuzzyGraph(index.Graph, o.Neighbors, symmetrise: true);
         var (a, b) = FitAB(o.Spread, o.MinDist);
         var y = o.Initial != null ? new Matrix((float[])o.Initial.Data.Clone(), n, o.Dimensions) : InitialLayout(x, o);
-        Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true);
+        Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true, cancellationToken);
         return new UmapModel(y, index, pca, o, a, b);
     }
 
@@ -225,7 +226,8 @@ public static class Umap
     /// weight, with negative samples, and a linearly decaying learning rate. Heads are split into fixed chunks, each
     /// with its own random stream, so one thread gives a reproducible map.
     /// </summary>
-    internal static void Optimise(Matrix y, Matrix tails, SparseGraph g, int epochs, float a, float b, UmapOptions o, bool moveOther)
+    internal static void Optimise(Matrix y, Matrix tails, SparseGraph g, int epochs, float a, float b, UmapOptions o, bool moveOther,
+        CancellationToken cancellationToken = default)
     {
         int n = g.Rows, dims = y.Columns;
         float maxW = 0;
@@ -249,6 +251,7 @@ public static class Umap
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
         for (int epoch = 0; epoch < epochs; epoch++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             float alpha = o.LearningRate * (1f - (float)epoch / epochs);
             int ep = epoch;
             Parallel.For(0, chunks, parallel, c =>

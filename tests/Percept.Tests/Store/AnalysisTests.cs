@@ -140,6 +140,13 @@ public class AnalysisTests
         Assert.False(Directory.Exists(dir["run"]));
         Assert.False(Directory.Exists(dir[".run.partial"]));
 
+        // Interrupted while the map is being made: still nothing.
+        using var mapCancel = new CancellationTokenSource();
+        var atMap = new CallbackProgress(p => { if (p.Stage == "map") mapCancel.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => Analysis.Run(Options(model, x, y, dir["run"]), atMap, null, mapCancel.Token));
+        Assert.False(Directory.Exists(dir["run"]));
+        Assert.False(Directory.Exists(dir[".run.partial"]));
+
         // A label beyond the model's classes in a late batch fails the run as a whole.
         Npy.Write(dir["badlabels.npy"], Enumerable.Range(0, 100).Select(i => i == 90 ? 7L : 0L).ToArray(), 100);
         Assert.Contains("label 7 of sample 90", Assert.Throws<PerceptException>(() => Analysis.Run(Options(model, x, dir["badlabels.npy"], dir["run"]))).Message);
