@@ -169,14 +169,15 @@ public static class Analysis
     static RunManifest.MapSection? BuildMap(RunFolder folder, MapOptions options, IProgress<AnalysisProgress>? progress, Action<string>? warn,
         CancellationToken cancellationToken)
     {
-        var vectors = Npy.ReadFloat32(folder.PathOf("embedding.npy"), out var shape);
-        var x = new Matrix(vectors, (int)shape[0], (int)shape[1]);
-        var method = Maps.Resolve(options.Method, x.Rows, options.Neighbors);
+        int rows = (int)Npy.ReadHeader(folder.PathOf("embedding.npy")).Shape[0];
+        var method = Maps.Resolve(options.Method, rows, options.Neighbors);
         if (method == MapMethod.None)
         {
-            if (options.Method == MapMethod.Auto) warn?.Invoke($"{x.Rows} samples are too few for a map; the run has none");
+            if (options.Method == MapMethod.Auto) warn?.Invoke($"{rows} samples are too few for a map; the run has none");
             return null;
         }
+        var vectors = Npy.ReadFloat32(folder.PathOf("embedding.npy"), out var shape);
+        var x = new Matrix(vectors, (int)shape[0], (int)shape[1]);
         if (options.Initial != null && options.Initial.Rows != x.Rows)
             throw new PerceptException($"the map to start from has {options.Initial.Rows} points; this run has {x.Rows}");
         var clock = Stopwatch.StartNew();
