@@ -86,6 +86,22 @@ public static class TinyModels
         return Save(path, g);
     }
 
+    /// <summary>x[N,1,H,W] → Flatten → Gemm(classes): logits linear in the pixels, weights returned.</summary>
+    public static string LinearImage(string path, int size, int classes, out float[] weights, out float[] bias, int seed = 6)
+    {
+        var rng = new Random(seed);
+        weights = Random(rng, classes * size * size);
+        bias = Random(rng, classes);
+        var g = new GraphProto { Name = "linear" };
+        g.Input.Add(Value("x", -1, 1, size, size));
+        g.Initializer.Add(Initializer("w", weights, classes, size * size));
+        g.Initializer.Add(Initializer("b", bias, classes));
+        g.Node.Add(Node("Flatten", "/flatten/Flatten", ["x"], ["f"], IntAttr("axis", 1)));
+        g.Node.Add(Node("Gemm", "/fc/Gemm", ["f", "w", "b"], ["y"], IntAttr("transB", 1)));
+        g.Output.Add(Value("y", -1, classes));
+        return Save(path, g);
+    }
+
     /// <summary>A model whose output is one number per sample (not class scores).</summary>
     public static string Regressor(string path, int features) => Mlp(path, features, 8, 1, seed: 3);
 

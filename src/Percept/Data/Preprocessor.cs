@@ -65,7 +65,7 @@ public sealed class Preprocessor
         return (h, w, channels);
     }
 
-    static (int C, int H, int W, bool ChannelsFirst) ImageAxes(int[] shape, InputLayout layout)
+    internal static (int C, int H, int W, bool ChannelsFirst) ImageAxes(int[] shape, InputLayout layout)
     {
         if (shape.Length == 2) return (1, shape[0], shape[1], true);
         if (shape.Length != 3) return (0, 0, 0, true);

@@ -27,6 +27,9 @@ public static class MapImage
         "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
     ];
 
+    /// <summary>A TrueType font from the machine, or null when it has none (then no text is drawn).</summary>
+    internal static SKTypeface? Typeface() => FontFiles.Where(File.Exists).Select(SKTypeface.FromFile).FirstOrDefault(t => t != null);
+
     /// <summary>Renders the map of <paramref name="run"/> coloured by <paramref name="column"/> into a PNG file.</summary>
     public static void Render(Run run, string column, string outPath, int width = 1200, int height = 900)
     {
@@ -40,7 +43,7 @@ public static class MapImage
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var typeface = FontFiles.Where(File.Exists).Select(SKTypeface.FromFile).FirstOrDefault(t => t != null);
+        using var typeface = Typeface();
         using var font = typeface != null ? new SKFont(typeface, 15) : null;
         using var text = new SKPaint { Color = new SKColor(40, 40, 40), IsAntialias = true };
 

@@ -88,6 +88,28 @@ public class CliTests
     }
 
     [Fact]
+    public void Explain_writes_maps_and_a_picture_and_rejects_bad_requests()
+    {
+        using var dir = new TempDir();
+        string[] common = ["explain", "--model", TestFiles.DemoModel, "--data", TestFiles.FashionImages, "--labels", TestFiles.FashionLabels, "--classes", TestFiles.FashionClasses];
+        var (code, output, err) = Percept([.. common, "--sample", "417", "--target", "all", "--out", dir["h.npy"], "--png", dir["h.png"]]);
+        Assert.True(code == 0, err);
+        Assert.Contains("sample 417", output);
+        Npy.ReadFloat32(dir["h.npy"], out var shape);
+        Assert.Equal(new long[] { 11, 28, 28 }, shape);
+        Assert.True(new FileInfo(dir["h.png"]).Length > 1000);
+
+        (code, _, err) = Percept([.. common, "--sample", "10000", "--out", dir["x.npy"]]);
+        Assert.Equal(1, code); AssertOneLineError(err, "sample 10000 is out of range");
+        (code, _, err) = Percept([.. common, "--sample", "1", "--target", "12", "--out", dir["x.npy"]]);
+        Assert.Equal(1, code); AssertOneLineError(err, "target class 12 is out of range");
+        (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--out", dir["x.npy"]]);
+        Assert.Equal(1, code); AssertOneLineError(err, "--method occlusion works for any model");
+        (code, _, err) = Percept(["explain", "--model", TestFiles.DemoModel, "--data", TestFiles.FashionImages, "--sample", "1", "--target", "loss", "--out", dir["x.npy"]]);
+        Assert.Equal(1, code); AssertOneLineError(err, "needs a labelled sample");
+    }
+
+    [Fact]
     public void Layers_lists_names_ops_shapes_and_parameters()
     {
         var (code, output, _) = Percept("layers", TestFiles.DemoModel);

@@ -1,0 +1,152 @@
+using System.Globalization;
+using Percept.Attribution;
+using Percept.Data;
+using Percept.IO;
+using Percept.Model;
+using Percept.Perception;
+using Percept.Report;
+
+namespace Percept.Cli.Commands;
+
+/// <summary><c>percept explain</c>: heat maps of what drives a model's output for one sample.</summary>
+public static class ExplainCommand
+{
+    public const string Usage = """
+        percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method occlusion
+                        --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]
+
+        Heat maps over the input of one sample: for each target, how much each region supports it. Written as a
+        float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
+        the sample has a label) and, with --png, as the input overlaid with each map (warm = supports the target,
+        blue = works against it).
+          --method occlusion    slide a patch set to 0 over the input (gradient-free: any model)
+          --patch N, --stride N occluding square and its step (default 4 and 2 input pixels)
+          --classes FILE        class names for the picture
+          --scale, --mean, --std, --layout, --color, --size, --input, --output   as for 'analyze'
+        Gradient methods (saliency, gradcam, layercam, gradxinput, ig, smoothgrad) need the gradient engine, which
+        is not built yet.
+        """;
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var a = new Arguments(argv, ["model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
+            "scale", "mean", "std", "layout", "color", "size", "input", "output"], []);
+        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        string method = a.Get("method") ?? "occlusion";
+        if (method != "occlusion")
+            throw new PerceptException(method is "saliency" or "gradcam" or "layercam" or "gradxinput" or "ig" or "smoothgrad"
+                ? $"--method {method} needs gradients through the model, which Percept cannot compute yet; --method occlusion works for any model"
+                : $"unknown --method '{method}' (occlusion; gradient methods are not built yet)");
+        string output = a.Require("out");
+        if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .npy file");
+        int sample = a.GetInt("sample") ?? throw new UsageException("--sample is required");
+        var preprocess = new PreprocessOptions
+        {
+            Scale = a.GetFloat("scale"), Mean = a.GetFloats("mean"), Std = a.GetFloats("std"),
+            Layout = a.GetEnum("layout", InputLayout.Auto), Color = a.GetEnum("color", ColorMode.Auto),
+        };
+        var model = OnnxModel.Load(a.Require("model"));
+        var input = model.SelectInput(a.Get("input"));
+        string outputName = model.SelectOutput(a.Get("output"));
+        int[] modelSample = input.Shape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
+        using var dataset = new DataSource
+        {
+            Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
+        }.Open(modelSample, preprocess);
+        if (sample < 0 || sample >= dataset.Count)
+            throw new PerceptException($"sample {sample} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
+        var pre = new Preprocessor(dataset.Format, modelSample, preprocess);
+        var (raw, label, id) = ReadSample(dataset, sample, ct);
+        var x = new float[pre.InputLength];
+        pre.Apply(raw, raw.Length, 1, x);
+
+        using var runner = new ModelRunner(model, input, pre.InputShape, [new Fetch(outputName)]);
+        bool isProbability = model.IsProbabilityOutput(outputName);
+        var buffer = new float[(runner.FixedBatch ?? 1) * x.Length];
+        x.CopyTo(buffer, 0);
+        float[] scores;
+        using (var r = runner.Run(buffer, 1))
+        {
+            var shape = r[0].GetTensorTypeAndShape().Shape;
+            long classes = shape.Skip(1).Aggregate(1L, (p, q) => p * q);
+            if (shape.Skip(1).Count(d => d != 1) != 1 || classes < 2)
+                throw new PerceptException($"output '{outputName}' of shape [{string.Join(", ", shape)}] is not a class-score vector; there is no class to explain");
+            scores = r[0].GetTensorDataAsSpan<float>()[..(int)classes].ToArray();
+        }
+        var probs = new float[scores.Length];
+        var s = ClassScores.Compute(scores, isProbability, label, probs);
+        var targets = ParseTargets(a.Get("target") ?? "pred", s.Prediction, label, scores.Length);
+        var result = Occlusion.Explain(runner, x, pre.InputShape, targets, isProbability, a.GetInt("patch") ?? 4, a.GetInt("stride") ?? 2, cancellationToken: ct);
+        Npy.Write(output, result.Maps, targets.Count, result.Height, result.Width);
+        var names = dataset.ClassNames;
+        string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
+        stdout.WriteLine($"sample {sample} (id {id}): {(label >= 0 ? $"label {Name(label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(label >= 0 ? $", loss {s.Loss:F3}" : "")}");
+        stdout.WriteLine($"occlusion ({a.GetInt("patch") ?? 4}px patch, stride {a.GetInt("stride") ?? 2}) for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output} [{targets.Count}, {result.Height}, {result.Width}]");
+        if (a.Get("png") is { } png)
+        {
+            var background = Gray(x, pre.InputShape, result.Height, result.Width);
+            HeatmapImage.Render(result, background, names, png);
+            stdout.WriteLine($"picture: {png}");
+        }
+        return CommandLine.Ok;
+    }
+
+    static (float[] Raw, int Label, string Id) ReadSample(IDataset dataset, int index, CancellationToken ct)
+    {
+        int seen = 0, len = dataset.Format.Length;
+        foreach (var b in dataset.ReadBatches(512, ct))
+        {
+            if (index < seen + b.Count)
+            {
+                int i = index - seen;
+                return (b.Values.AsSpan(i * len, len).ToArray(), b.Labels[i], b.Ids[i]);
+            }
+            seen += b.Count;
+        }
+        throw new PerceptException($"sample {index} could not be read (the dataset delivered {seen})");
+    }
+
+    static List<AttributionTarget> ParseTargets(string text, int prediction, int label, int classes)
+    {
+        var targets = new List<AttributionTarget>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            switch (part)
+            {
+                case "pred": targets.Add(new("class", prediction)); break;
+                case "label":
+                    if (label < 0) throw new PerceptException("--target label needs a labelled sample (give --labels)");
+                    targets.Add(new("class", label)); break;
+                case "loss":
+                    if (label < 0) throw new PerceptException("--target loss needs a labelled sample (give --labels)");
+                    targets.Add(new("loss", label)); break;
+                case "all":
+                    for (int c = 0; c < classes; c++) targets.Add(new("class", c));
+                    if (label >= 0) targets.Add(new("loss", label));
+                    break;
+                default:
+                    if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k))
+                        throw new UsageException($"--target takes pred, label, loss, all or a class index, not '{part}'");
+                    if (k < 0 || k >= classes) throw new PerceptException($"target class {k} is out of range: the model has {classes} classes (0 to {classes - 1})");
+                    targets.Add(new("class", k)); break;
+            }
+        }
+        if (targets.Count == 0) throw new UsageException("--target is empty");
+        return targets;
+    }
+
+    /// <summary>The preprocessed input averaged over channels, H × W, as the picture's background.</summary>
+    static float[] Gray(float[] x, int[] shape, int h, int w)
+    {
+        var g = new float[h * w];
+        int channels = x.Length / (h * w);
+        bool first = shape.Length != 3 || !(shape[2] is 1 or 3 or 4 && shape[0] is not (1 or 3 or 4));
+        for (int p = 0; p < h * w; p++)
+        {
+            float s = 0;
+            for (int c = 0; c < channels; c++) s += first ? x[c * h * w + p] : x[p * channels + c];
+            g[p] = s / channels;
+        }
+        return g;
+    }
+}
