@@ -132,6 +132,12 @@ public static class Analysis
             Data = new RunManifest.DataSection(dataset.Description, Path.GetFullPath(options.Data.Path),
                 options.Data.LabelsPath is { } lp ? Path.GetFullPath(lp) : null, metadata?.Path, dataset.Split,
                 (int)state.Rows, skipped, dataset.HasLabels, preprocessor.Description, state.MetadataColumns),
+            Source = new RunManifest.SourceSection(options.Data with
+            {
+                Path = Path.GetFullPath(options.Data.Path),
+                LabelsPath = options.Data.LabelsPath is { } labels ? Path.GetFullPath(labels) : null,
+                ClassNamesPath = options.Data.ClassNamesPath is { } names ? Path.GetFullPath(names) : null,
+            }, options.Preprocess),
             Classes = dataset.ClassNames,
             NumClasses = state.NumClasses,
             Perception = perception,

@@ -14,6 +14,7 @@ public static class ExplainCommand
     public const string Usage = """
         percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method occlusion
                         --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]
+        percept explain --run RUN --sample N ...        (the run's model, data and preprocessing)
 
         Heat maps over the input of one sample: for each target, how much each region supports it. Written as a
         float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
@@ -29,7 +30,7 @@ public static class ExplainCommand
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        var a = new Arguments(argv, ["model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
+        var a = new Arguments(argv, ["run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
             "scale", "mean", "std", "layout", "color", "size", "input", "output"], []);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string method = a.Get("method") ?? "occlusion";
@@ -40,22 +41,40 @@ public static class ExplainCommand
         string output = a.Require("out");
         if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .npy file");
         int sample = a.GetInt("sample") ?? throw new UsageException("--sample is required");
-        var preprocess = new PreprocessOptions
+        OnnxModel model;
+        ModelInput input;
+        string outputName;
+        IDataset dataset;
+        Preprocessor pre;
+        if (a.Get("run") is { } runPath)
         {
-            Scale = a.GetFloat("scale"), Mean = a.GetFloats("mean"), Std = a.GetFloats("std"),
-            Layout = a.GetEnum("layout", InputLayout.Auto), Color = a.GetEnum("color", ColorMode.Auto),
-        };
-        var model = OnnxModel.Load(a.Require("model"));
-        var input = model.SelectInput(a.Get("input"));
-        string outputName = model.SelectOutput(a.Get("output"));
-        int[] modelSample = input.Shape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
-        using var dataset = new DataSource
+            if (a.Has("model") || a.Has("data")) throw new UsageException("--run takes the model and data of the run; drop --model and --data");
+            var run = Store.Run.Open(runPath);
+            model = OnnxModel.Load(run.Manifest.Model.Path);
+            input = model.SelectInput(run.Manifest.Model.Input);
+            outputName = model.SelectOutput(run.Manifest.Model.Output);
+            (dataset, pre) = run.OpenData();
+        }
+        else
         {
-            Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
-        }.Open(modelSample, preprocess);
+            var preprocess = new PreprocessOptions
+            {
+                Scale = a.GetFloat("scale"), Mean = a.GetFloats("mean"), Std = a.GetFloats("std"),
+                Layout = a.GetEnum("layout", InputLayout.Auto), Color = a.GetEnum("color", ColorMode.Auto),
+            };
+            model = OnnxModel.Load(a.Require("model"));
+            input = model.SelectInput(a.Get("input"));
+            outputName = model.SelectOutput(a.Get("output"));
+            int[] modelSample = input.Shape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
+            dataset = new DataSource
+            {
+                Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
+            }.Open(modelSample, preprocess);
+            pre = new Preprocessor(dataset.Format, modelSample, preprocess);
+        }
+        using var _ = dataset;
         if (sample < 0 || sample >= dataset.Count)
             throw new PerceptException($"sample {sample} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
-        var pre = new Preprocessor(dataset.Format, modelSample, preprocess);
         var (raw, label, id) = ReadSample(dataset, sample, ct);
         var x = new float[pre.InputLength];
         pre.Apply(raw, raw.Length, 1, x);

@@ -83,6 +83,22 @@ public sealed class Run
         return data;
     }
 
+    /// <summary>
+    /// Reopens the analysed dataset with the source and preprocessing the analysis used. The caller disposes the dataset.
+    /// </summary>
+    /// <exception cref="PerceptException">The run does not record its source, or the data are no longer where they were.</exception>
+    public (Data.IDataset Dataset, Data.Preprocessor Preprocessor) OpenData()
+    {
+        var source = Manifest.Source ?? throw new PerceptException($"run {Directory} does not record how to read its data again; analyse it again");
+        int[] modelSample = Manifest.Model.InputShape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
+        var dataset = source.Data.Open(modelSample, source.Preprocess);
+        try
+        {
+            return (dataset, new Data.Preprocessor(dataset.Format, modelSample, source.Preprocess));
+        }
+        catch { dataset.Dispose(); throw; }
+    }
+
     /// <summary>Opens the samples database read-only. The caller disposes the connection.</summary>
     public DuckDBConnection OpenSamples()
     {

@@ -15,6 +15,8 @@ public sealed record RunManifest
     public required string PerceptVersion { get; init; }
     public required ModelSection Model { get; init; }
     public required DataSection Data { get; init; }
+    /// <summary>How to read the samples again exactly as analysed (null in runs written before it existed).</summary>
+    public SourceSection? Source { get; init; }
     /// <summary>Class names (index = class), or null when neither the data nor the user named them.</summary>
     public IReadOnlyList<string>? Classes { get; init; }
     /// <summary>Number of classes of the class-score output; 0 when the output is not a class-score vector.</summary>
@@ -28,6 +30,7 @@ public sealed record RunManifest
 
     public sealed record ModelSection(string Path, string Sha256, string Input, long[] InputShape, string Output, long[] OutputShape, string OutputKind, long Opset, string Producer);
     public sealed record DataSection(string Description, string Path, string? Labels, string? Metadata, string Split, int Count, int Skipped, bool HasLabels, string Preprocessing, IReadOnlyList<string> MetadataColumns);
+    public sealed record SourceSection(Data.DataSource Data, Data.PreprocessOptions Preprocess);
     public sealed record PerceptionSection(string Pooling, int MaxWidth, ulong Seed, int ConcatenatedWidth, int Width, bool Projected, IReadOnlyList<LayerEntry> Layers);
     public sealed record LayerEntry(string Name, string Node, string Op, string Tensor, int Width, float Weight, string File, string StatsFile);
     public sealed record MapSection(string Method, int Dimensions, int Neighbors, float MinDist, ulong Seed, string File,
@@ -40,6 +43,7 @@ public sealed record RunManifest
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);

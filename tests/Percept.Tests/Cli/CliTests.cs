@@ -99,6 +99,14 @@ public class CliTests
         Assert.Equal(new long[] { 11, 28, 28 }, shape);
         Assert.True(new FileInfo(dir["h.png"]).Length > 1000);
 
+        // The same sample through a run: the run's model, data and preprocessing, the same maps.
+        (code, _, err) = Percept(["analyze", "--model", TestFiles.DemoModel, "--data", TestFiles.FashionImages, "--labels", TestFiles.FashionLabels,
+            "--out", dir["run"], "--map", "none"]);
+        Assert.True(code == 0, err);
+        (code, _, err) = Percept(["explain", "--run", dir["run"], "--sample", "417", "--target", "all", "--out", dir["r.npy"]]);
+        Assert.True(code == 0, err);
+        Assert.Equal(Npy.ReadFloat32(dir["h.npy"], out _), Npy.ReadFloat32(dir["r.npy"], out _));
+
         (code, _, err) = Percept([.. common, "--sample", "10000", "--out", dir["x.npy"]]);
         Assert.Equal(1, code); AssertOneLineError(err, "sample 10000 is out of range");
         (code, _, err) = Percept([.. common, "--sample", "1", "--target", "12", "--out", dir["x.npy"]]);
