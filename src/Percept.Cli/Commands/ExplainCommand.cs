@@ -12,32 +12,39 @@ namespace Percept.Cli.Commands;
 public static class ExplainCommand
 {
     public const string Usage = """
-        percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method occlusion
+        percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method METHOD
                         --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]
         percept explain --run RUN --sample N ...        (the run's model, data and preprocessing)
 
         Heat maps over the input of one sample: for each target, how much each region supports it. Written as a
         float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
-        the sample has a label) and, with --png, as the input overlaid with each map (warm = supports the target,
-        blue = works against it).
-          --method occlusion    slide a patch set to 0 over the input (gradient-free: any model)
-          --patch N, --stride N occluding square and its step (default 4 and 2 input pixels)
+        the sample has a label; with --raw, [targets, channels, height, width] in the input's channel order) and,
+        with --png, as the input overlaid with each map (warm = supports the target, blue = works against it).
+          --method gradcam      Grad-CAM at --layer (default: the last convolution), upsampled to the input
+                   layercam     LayerCAM at --layer
+                   saliency     |∂target/∂input|, the largest over channels (--raw: signed, every channel)
+                   gradxinput   ∂target/∂input × input, summed over channels
+                   ig           integrated gradients from a black baseline, --steps N (default 64); prints the completeness gap
+                   smoothgrad   mean |gradient| over 25 noisy copies (σ = 15% of the input's range)
+                   occlusion    slide a patch set to 0 over the input (gradient-free: any model); --patch, --stride
+          --layer NAME          layer for Grad-CAM/LayerCAM (a name from 'percept layers', or a tensor name)
+          --resolution input|layer   Grad-CAM at the input's size (default) or the layer's own grid
           --classes FILE        class names for the picture
           --scale, --mean, --std, --layout, --color, --size, --input, --output   as for 'analyze'
-        Gradient methods (saliency, gradcam, layercam, gradxinput, ig, smoothgrad) need the gradient engine, which
-        is not built yet.
+        Gradients are computed by ONNX Runtime on a backward graph Percept adds to the model; an operator without a
+        gradient rule is named in the error, and occlusion still works then.
         """;
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var a = new Arguments(argv, ["run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
-            "scale", "mean", "std", "layout", "color", "size", "input", "output"], []);
+            "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps"], ["raw"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
-        string method = a.Get("method") ?? "occlusion";
-        if (method != "occlusion")
-            throw new PerceptException(method is "saliency" or "gradcam" or "layercam" or "gradxinput" or "ig" or "smoothgrad"
-                ? $"--method {method} needs gradients through the model, which Percept cannot compute yet; --method occlusion works for any model"
-                : $"unknown --method '{method}' (occlusion; gradient methods are not built yet)");
+        string method = a.Get("method") ?? "gradcam";
+        if (method is not ("occlusion" or "saliency" or "gradcam" or "layercam" or "gradxinput" or "ig" or "smoothgrad"))
+            throw new UsageException($"unknown --method '{method}' (gradcam, layercam, saliency, gradxinput, ig, smoothgrad, occlusion)");
+        string resolution = a.Get("resolution") ?? "input";
+        if (resolution is not ("input" or "layer")) throw new UsageException("--resolution takes input or layer");
         string output = a.Require("out");
         if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .npy file");
         int sample = a.GetInt("sample") ?? throw new UsageException("--sample is required");
@@ -95,12 +102,16 @@ public static class ExplainCommand
         var probs = new float[scores.Length];
         var s = ClassScores.Compute(scores, isProbability, label, probs);
         var targets = ParseTargets(a.Get("target") ?? "pred", s.Prediction, label, scores.Length);
-        var result = Occlusion.Explain(runner, x, pre.InputShape, targets, isProbability, a.GetInt("patch") ?? 4, a.GetInt("stride") ?? 2, cancellationToken: ct);
-        Npy.Write(output, result.Maps, targets.Count, result.Height, result.Width);
+        var (result, rawMaps, rawShape) = method == "occlusion"
+            ? (Occlusion.Explain(runner, x, pre.InputShape, targets, isProbability, a.GetInt("patch") ?? 4, a.GetInt("stride") ?? 2, cancellationToken: ct), null, null)
+            : GradientExplain(model, input, outputName, pre.InputShape, x, scores, isProbability, targets, method, a, stdout, dataset.ClassNames);
+        bool writeRaw = method is "gradcam" or "layercam" ? resolution == "layer" : a.Has("raw") && method != "occlusion";
+        if (writeRaw) Npy.Write(output, rawMaps!, rawShape!);
+        else Npy.Write(output, result.Maps, targets.Count, result.Height, result.Width);
         var names = dataset.ClassNames;
         string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
         stdout.WriteLine($"sample {sample} (id {id}): {(label >= 0 ? $"label {Name(label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(label >= 0 ? $", loss {s.Loss:F3}" : "")}");
-        stdout.WriteLine($"occlusion ({a.GetInt("patch") ?? 4}px patch, stride {a.GetInt("stride") ?? 2}) for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output} [{targets.Count}, {result.Height}, {result.Width}]");
+        stdout.WriteLine($"{method} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");
         if (a.Get("png") is { } png)
         {
             var background = Gray(x, pre.InputShape, result.Height, result.Width);
@@ -108,6 +119,62 @@ public static class ExplainCommand
             stdout.WriteLine($"picture: {png}");
         }
         return CommandLine.Ok;
+    }
+
+    /// <summary>The gradient methods: maps at the input's resolution, and the raw form (--raw, or Grad-CAM at the layer's grid).</summary>
+    static (AttributionResult Result, float[] Raw, long[] RawShape) GradientExplain(OnnxModel model, ModelInput input, string outputName, int[] inputShape,
+        float[] x, float[] scores, bool isProbability, List<AttributionTarget> targets, string method, Arguments a, TextWriter stdout, IReadOnlyList<string>? names)
+    {
+        var (channels, h, w, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
+        int plane = h * w;
+        int Index(int c, int p) => channelsFirst ? c * plane + p : p * channels + c;
+        var scoreOf = targets.Select(t => t.Kind == "loss" ? ClassScores.Compute(scores, isProbability, t.Class, new float[scores.Length]).Loss : scores[t.Class]).ToArray();
+        if (method is "gradcam" or "layercam")
+        {
+            var layer = a.Get("layer") is { } name ? model.FindLayer(name)
+                : model.PerceptionLayers.LastOrDefault(l => l.OpType is "Conv" or "ConvTranspose")
+                  ?? throw new PerceptException("the model has no convolution; name a layer with spatial axes with --layer");
+            if (layer.ChannelsLast || layer.OpType is "Gemm" or "MatMul")
+            {
+                var conv = model.PerceptionLayers.LastOrDefault(l => l.OpType is "Conv" or "ConvTranspose");
+                throw new PerceptException($"layer '{layer.Name}' ({layer.OpType}) has no spatial axes; Grad-CAM needs a convolutional layer{(conv != null ? $" such as '{conv.Name}'" : "")}");
+            }
+            using var graph = GradientGraph.Build(model, input, inputShape, outputName, [layer.ActivationTensor ?? layer.Output]);
+            var (maps, lh, lw) = GradientMethods.Cam(graph, x, targets, scores, isProbability, method == "layercam");
+            stdout.WriteLine($"{method} at layer {layer.Name} ({lh}x{lw})");
+            return (new AttributionResult(GradientMethods.Resize(maps, targets.Count, lh, lw, h, w), h, w, targets, scoreOf), maps, [targets.Count, lh, lw]);
+        }
+        using var g = GradientGraph.Build(model, input, inputShape, outputName, []);
+        float[] perChannel;
+        switch (method)
+        {
+            case "ig":
+            {
+                int steps = a.GetInt("steps") ?? 64;
+                var (attr, gap, diff) = GradientMethods.IntegratedGradients(g, x, targets, isProbability, steps);
+                perChannel = attr;
+                for (int k = 0; k < targets.Count; k++)
+                    stdout.WriteLine($"integrated gradients, {steps} steps, {targets[k].Name(names)}: sum {diff[k] + gap[k]:G5}, output difference {diff[k]:G5}, completeness gap {gap[k]:G3} ({100 * Math.Abs(gap[k]) / Math.Max(Math.Abs(diff[k]), 1e-12):F2}%)");
+                break;
+            }
+            case "smoothgrad": perChannel = GradientMethods.SmoothGrad(g, x, targets, scores, isProbability); break;
+            default: perChannel = GradientMethods.InputGradients(g, x, targets, scores, isProbability); break;
+        }
+        if (method == "gradxinput")
+            for (int k = 0; k < targets.Count; k++) for (int i = 0; i < x.Length; i++) perChannel[k * x.Length + i] *= x[i];
+        var result = new float[targets.Count * plane];
+        for (int k = 0; k < targets.Count; k++)
+            for (int p = 0; p < plane; p++)
+            {
+                float v = 0;
+                for (int c = 0; c < channels; c++)
+                {
+                    float gv = perChannel[k * x.Length + Index(c, p)];
+                    if (method is "saliency" or "smoothgrad") v = Math.Max(v, Math.Abs(gv)); else v += gv;
+                }
+                result[k * plane + p] = v;
+            }
+        return (new AttributionResult(result, h, w, targets, scoreOf), perChannel, [targets.Count, .. inputShape.Select(d => (long)d)]);
     }
 
     static (float[] Raw, int Label, string Id) ReadSample(IDataset dataset, int index, CancellationToken ct)

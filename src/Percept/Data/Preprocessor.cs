@@ -65,7 +65,8 @@ public sealed class Preprocessor
         return (h, w, channels);
     }
 
-    internal static (int C, int H, int W, bool ChannelsFirst) ImageAxes(int[] shape, InputLayout layout)
+    /// <summary>Channels, height, width and axis order of an image input of the given per-sample shape (0s when it is not an image).</summary>
+    public static (int C, int H, int W, bool ChannelsFirst) ImageAxes(int[] shape, InputLayout layout)
     {
         if (shape.Length == 2) return (1, shape[0], shape[1], true);
         if (shape.Length != 3) return (0, 0, 0, true);

@@ -166,6 +166,9 @@ public sealed class OnnxModel
         return copy.ToByteArray();
     }
 
+    /// <summary>The parsed model (read-only use: builders clone it).</summary>
+    internal ModelProto Proto => _proto;
+
     /// <summary>Outputs of every node (except constants), for listing layer shapes.</summary>
     public IEnumerable<string> AllNodeOutputs => _proto.Graph.Node.Where(n => n.OpType != "Constant").SelectMany(n => n.Output).Where(o => o.Length > 0);
 

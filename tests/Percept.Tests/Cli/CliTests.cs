@@ -92,7 +92,7 @@ public class CliTests
     {
         using var dir = new TempDir();
         string[] common = ["explain", "--model", TestFiles.DemoModel, "--data", TestFiles.FashionImages, "--labels", TestFiles.FashionLabels, "--classes", TestFiles.FashionClasses];
-        var (code, output, err) = Percept([.. common, "--sample", "417", "--target", "all", "--out", dir["h.npy"], "--png", dir["h.png"]]);
+        var (code, output, err) = Percept([.. common, "--sample", "417", "--method", "occlusion", "--target", "all", "--out", dir["h.npy"], "--png", dir["h.png"]]);
         Assert.True(code == 0, err);
         Assert.Contains("sample 417", output);
         Npy.ReadFloat32(dir["h.npy"], out var shape);
@@ -103,7 +103,7 @@ public class CliTests
         (code, _, err) = Percept(["analyze", "--model", TestFiles.DemoModel, "--data", TestFiles.FashionImages, "--labels", TestFiles.FashionLabels,
             "--out", dir["run"], "--map", "none"]);
         Assert.True(code == 0, err);
-        (code, _, err) = Percept(["explain", "--run", dir["run"], "--sample", "417", "--target", "all", "--out", dir["r.npy"]]);
+        (code, _, err) = Percept(["explain", "--run", dir["run"], "--sample", "417", "--method", "occlusion", "--target", "all", "--out", dir["r.npy"]]);
         Assert.True(code == 0, err);
         Assert.Equal(Npy.ReadFloat32(dir["h.npy"], out _), Npy.ReadFloat32(dir["r.npy"], out _));
 
@@ -111,8 +111,25 @@ public class CliTests
         Assert.Equal(1, code); AssertOneLineError(err, "sample 10000 is out of range");
         (code, _, err) = Percept([.. common, "--sample", "1", "--target", "12", "--out", dir["x.npy"]]);
         Assert.Equal(1, code); AssertOneLineError(err, "target class 12 is out of range");
-        (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--out", dir["x.npy"]]);
-        Assert.Equal(1, code); AssertOneLineError(err, "--method occlusion works for any model");
+        // Gradient methods: Grad-CAM at the last convolution by default, at the layer's grid on request, raw saliency.
+        (code, output, err) = Percept([.. common, "--sample", "5", "--method", "gradcam", "--target", "pred,loss", "--resolution", "layer", "--out", dir["g.npy"]]);
+        Assert.True(code == 0, err);
+        Assert.Contains("gradcam at layer conv3 (7x7)", output);
+        Npy.ReadFloat32(dir["g.npy"], out shape);
+        Assert.Equal(new long[] { 2, 7, 7 }, shape);
+        (code, _, err) = Percept([.. common, "--sample", "5", "--method", "saliency", "--raw", "--out", dir["s.npy"], "--png", dir["s.png"]]);
+        Assert.True(code == 0, err);
+        Npy.ReadFloat32(dir["s.npy"], out shape);
+        Assert.Equal(new long[] { 1, 1, 28, 28 }, shape);
+        (code, output, err) = Percept([.. common, "--sample", "5", "--method", "ig", "--out", dir["i.npy"]]);
+        Assert.True(code == 0, err);
+        Assert.Contains("completeness gap", output);
+        (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--layer", "fc1", "--out", dir["x.npy"]]);
+        Assert.Equal(1, code); AssertOneLineError(err, "such as 'conv3'");
+        (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--layer", "conv9", "--out", dir["x.npy"]]);
+        Assert.Equal(1, code); AssertOneLineError(err, "unknown layer 'conv9'; layers with parameters: conv1");
+        (code, _, err) = Percept([.. common, "--sample", "1", "--method", "magic", "--out", dir["x.npy"]]);
+        Assert.Equal(2, code);
         (code, _, err) = Percept(["explain", "--model", TestFiles.DemoModel, "--data", TestFiles.FashionImages, "--sample", "1", "--target", "loss", "--out", dir["x.npy"]]);
         Assert.Equal(1, code); AssertOneLineError(err, "needs a labelled sample");
     }

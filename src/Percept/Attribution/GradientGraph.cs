@@ -1,0 +1,330 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+using Percept.Model;
+
+namespace Percept.Attribution;
+
+/// <summary>
+/// Gradients through an ONNX model, computed by ONNX Runtime itself: the model's graph is extended with a backward
+/// graph made of standard operators (ConvTranspose for a Conv's input gradient, MatMul for Gemm, Where/Greater for
+/// Relu, the pooling indices with ScatterElements for MaxPool, ReduceSum over broadcast axes for Add and Mul, …),
+/// seeded by a new graph input holding ∂target/∂output. One run yields the outputs, the gradient with respect to the
+/// input and, for chosen intermediate tensors, their values and gradients (for Grad-CAM). An operator without a
+/// gradient rule is a clear error naming it.
+/// </summary>
+public sealed class GradientGraph : IDisposable
+{
+    public const string SeedName = "percept.seed";
+
+    readonly InferenceSession _session;
+    readonly SessionOptions _options;
+    readonly string[] _fetch;
+    readonly string _inputName;
+
+    /// <summary>Per-sample input shape fed.</summary>
+    public int[] SampleShape { get; }
+    /// <summary>Per-sample output shape (the seed has the same).</summary>
+    public long[] OutputShape { get; }
+    public IReadOnlyList<string> Activations { get; }
+
+    GradientGraph(InferenceSession session, SessionOptions options, string input, string[] fetch, int[] sampleShape, long[] outputShape, IReadOnlyList<string> activations)
+    {
+        _session = session; _options = options; _inputName = input; _fetch = fetch;
+        SampleShape = sampleShape; OutputShape = outputShape; Activations = activations;
+    }
+
+    /// <summary>Builds the forward + backward model.</summary>
+    /// <param name="activations">Intermediate tensors whose values and gradients to return (e.g. a Grad-CAM layer).</param>
+    public static GradientGraph Build(OnnxModel model, ModelInput input, int[] sampleShape, string output, IReadOnlyList<string> activations)
+    {
+        var shapes = ProbeShapes(model, input, sampleShape);
+        var builder = new Builder(model, input.Name, output, shapes);
+        var proto = builder.Build(activations);
+        var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        try
+        {
+            var session = new InferenceSession(proto.ToByteArray(), options);
+            string[] fetch = [output, "percept.grad/" + input.Name, .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
+            return new GradientGraph(session, options, input.Name, fetch, sampleShape, shapes[output][1..], activations);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            options.Dispose();
+            throw new PerceptException($"ONNX Runtime cannot run the gradient graph of {Path.GetFileName(model.Path)}: {ModelRunner.FirstLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>Shapes of every tensor for one sample (batch axis 1), from a run of a zero input.</summary>
+    static Dictionary<string, long[]> ProbeShapes(OnnxModel model, ModelInput input, int[] sampleShape)
+    {
+        var names = model.AllNodeOutputs.Distinct().ToList();
+        using var runner = new ModelRunner(model, input, sampleShape, names.Select(n => new Fetch(n)).ToArray());
+        var x = new float[(runner.FixedBatch ?? 1) * sampleShape.Aggregate(1, (a, b) => a * b)];
+        using var r = runner.Run(x, 1);
+        var shapes = new Dictionary<string, long[]> { [input.Name] = [1, .. sampleShape.Select(d => (long)d)] };
+        for (int i = 0; i < names.Count; i++) shapes[names[i]] = r[i].GetTensorTypeAndShape().Shape;
+        return shapes;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="count"/> samples with their seeds (∂target/∂output, one row per sample).
+    /// Returns the output, the input gradient, and each activation with its gradient, all as flat arrays.
+    /// </summary>
+    public GradientResult Run(float[] inputs, float[] seeds, int count)
+    {
+        long[] xShape = [count, .. SampleShape.Select(d => (long)d)];
+        long[] sShape = [count, .. OutputShape];
+        using var x = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape);
+        using var s = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, seeds.AsMemory(0, (int)sShape.Aggregate(1L, (a, b) => a * b)), sShape);
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var r = _session.Run(runOptions, [_inputName, SeedName], [x, s], _fetch);
+            var acts = new List<(float[] Value, long[] Shape, float[] Gradient)>();
+            for (int i = 0; i < Activations.Count; i++)
+                acts.Add((r[2 + 2 * i].GetTensorDataAsSpan<float>().ToArray(), r[2 + 2 * i].GetTensorTypeAndShape().Shape, r[3 + 2 * i].GetTensorDataAsSpan<float>().ToArray()));
+            return new GradientResult(r[0].GetTensorDataAsSpan<float>().ToArray(), r[1].GetTensorDataAsSpan<float>().ToArray(), acts);
+        }
+        catch (OnnxRuntimeException e) { throw new PerceptException($"ONNX Runtime failed on the gradient graph: {ModelRunner.FirstLine(e.Message)}", e); }
+    }
+
+    public void Dispose() { _session.Dispose(); _options.Dispose(); }
+
+    /// <summary>Writes the backward graph.</summary>
+    sealed class Builder(OnnxModel model, string input, string output, Dictionary<string, long[]> shapes)
+    {
+        readonly ModelProto _proto = model.Proto.Clone();
+        readonly Dictionary<string, string> _grad = [];
+        readonly HashSet<string> _initializers = model.Proto.Graph.Initializer.Select(i => i.Name).ToHashSet();
+        int _counter;
+        long Opset => model.Opset;
+        GraphProto G => _proto.Graph;
+
+        public ModelProto Build(IReadOnlyList<string> activations)
+        {
+            var nodes = G.Node.ToList();
+            var requires = new HashSet<string> { input };
+            foreach (var n in nodes) if (n.Input.Any(requires.Contains)) foreach (var o in n.Output) requires.Add(o);
+            var producer = new Dictionary<string, NodeProto>();
+            foreach (var n in nodes) foreach (var o in n.Output) producer[o] = n;
+            // Nodes between the input and the output.
+            var needed = new HashSet<NodeProto>();
+            var stack = new Stack<string>([output]);
+            while (stack.Count > 0)
+                if (producer.TryGetValue(stack.Pop(), out var p) && requires.Contains(p.Output[0]) && needed.Add(p))
+                    foreach (var i in p.Input) stack.Push(i);
+            if (!requires.Contains(output)) throw new PerceptException($"output '{output}' does not depend on input '{input}'");
+
+            var seedShape = new TensorShapeProto();
+            seedShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
+            foreach (var d in shapes[output].Skip(1)) seedShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            G.Input.Add(new ValueInfoProto { Name = SeedName, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = seedShape } } });
+            _grad[output] = SeedName;
+            foreach (var n in nodes.AsEnumerable().Reverse())
+            {
+                if (!needed.Contains(n) || !_grad.TryGetValue(n.Output[0], out var dy)) continue;
+                Backward(n, dy, requires);
+            }
+            if (!_grad.ContainsKey(input)) throw new PerceptException("no gradient reaches the input");
+            AddOutput(Emit("Identity", [_grad[input]], name: "percept.grad/" + input));
+            foreach (var a in activations)
+            {
+                if (!_grad.TryGetValue(a, out var ga)) throw new PerceptException($"tensor '{a}' is not between the input and the output; no gradient reaches it");
+                AddOutput(a);
+                AddOutput(Emit("Identity", [ga], name: "percept.grad/" + a));
+            }
+            return _proto;
+        }
+
+        void AddOutput(string name)
+        {
+            if (G.Output.All(o => o.Name != name)) G.Output.Add(new ValueInfoProto { Name = name });
+        }
+
+        string Emit(string op, string[] inputs, IEnumerable<AttributeProto>? attributes = null, string? name = null)
+        {
+            string outName = name ?? $"percept.g{_counter++}";
+            var node = new NodeProto { OpType = op, Name = outName + "/" + op };
+            node.Input.AddRange(inputs);
+            node.Output.Add(outName);
+            if (attributes != null) node.Attribute.AddRange(attributes);
+            G.Node.Add(node);
+            return outName;
+        }
+
+        string Const(float[] values, params long[] dims)
+        {
+            var t = new TensorProto { Name = $"percept.c{_counter++}", DataType = (int)TensorProto.Types.DataType.Float };
+            t.Dims.AddRange(dims);
+            t.FloatData.AddRange(values);
+            G.Initializer.Add(t);
+            return t.Name;
+        }
+
+        string ConstLong(long[] values, params long[] dims)
+        {
+            var t = new TensorProto { Name = $"percept.c{_counter++}", DataType = (int)TensorProto.Types.DataType.Int64 };
+            t.Dims.AddRange(dims);
+            t.Int64Data.AddRange(values);
+            G.Initializer.Add(t);
+            return t.Name;
+        }
+
+        static AttributeProto Int(string n, long v) => new() { Name = n, Type = AttributeProto.Types.AttributeType.Int, I = v };
+        static AttributeProto Ints(string n, IEnumerable<long> v) { var a = new AttributeProto { Name = n, Type = AttributeProto.Types.AttributeType.Ints }; a.Ints.AddRange(v); return a; }
+        static AttributeProto Str(string n, string v) => new() { Name = n, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
+
+        static AttributeProto? Attr(NodeProto n, string name) => n.Attribute.FirstOrDefault(a => a.Name == name);
+        static long AttrInt(NodeProto n, string name, long fallback) => Attr(n, name) is { } a ? a.I : fallback;
+        static float AttrFloat(NodeProto n, string name, float fallback) => Attr(n, name) is { } a ? a.F : fallback;
+        static long[] AttrInts(NodeProto n, string name, long[] fallback) => Attr(n, name) is { } a ? [.. a.Ints] : fallback;
+
+        void Accumulate(string tensor, string g)
+        {
+            _grad[tensor] = _grad.TryGetValue(tensor, out var prev) ? Emit("Add", [prev, g]) : g;
+        }
+
+        string ShapeOf(string tensor) => Emit("Shape", [tensor]);
+
+        /// <summary>Sums a broadcast gradient back to the shape of <paramref name="operand"/>.</summary>
+        string Unbroadcast(string g, string operand, string result)
+        {
+            var os = shapes[operand]; var rs = shapes[result];
+            if (os.SequenceEqual(rs)) return g;
+            var axes = new List<long>();
+            int lead = rs.Length - os.Length;
+            for (int i = 0; i < rs.Length; i++)
+                if (i < lead || (os[i - lead] == 1 && rs[i] != 1)) axes.Add(i);
+            if (axes.Count == 0) return Emit("Reshape", [g, ShapeOf(operand)]);
+            string summed = Opset >= 13
+                ? Emit("ReduceSum", [g, ConstLong([.. axes], axes.Count)], [Int("keepdims", 1)])
+                : Emit("ReduceSum", [g], [Ints("axes", axes), Int("keepdims", 1)]);
+            return Emit("Reshape", [summed, ShapeOf(operand)]);
+        }
+
+        void Backward(NodeProto n, string dy, HashSet<string> requires)
+        {
+            bool Needs(int i) => i < n.Input.Count && n.Input[i].Length > 0 && requires.Contains(n.Input[i]);
+            string x = n.Input[0], y = n.Output[0];
+            switch (n.OpType)
+            {
+                case "Identity" or "Dropout":
+                    Accumulate(x, dy); break;
+                case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
+                    Accumulate(x, Emit("Reshape", [dy, ShapeOf(x)])); break;
+                case "Relu":
+                {
+                    string zero = Const([0f]);
+                    Accumulate(x, Emit("Where", [Emit("Greater", [x, zero]), dy, zero])); break;
+                }
+                case "LeakyRelu":
+                {
+                    string zero = Const([0f]);
+                    Accumulate(x, Emit("Where", [Emit("Greater", [x, zero]), dy, Emit("Mul", [dy, Const([AttrFloat(n, "alpha", 0.01f)])])])); break;
+                }
+                case "Sigmoid":
+                    Accumulate(x, Emit("Mul", [dy, Emit("Mul", [y, Emit("Sub", [Const([1f]), y])])])); break;
+                case "Tanh":
+                    Accumulate(x, Emit("Mul", [dy, Emit("Sub", [Const([1f]), Emit("Mul", [y, y])])])); break;
+                case "Gemm":
+                {
+                    if (AttrInt(n, "transA", 0) != 0) throw Unsupported(n, "transA = 1");
+                    if (Needs(1)) throw Unsupported(n, "a weight that depends on the input");
+                    string b = n.Input[1];
+                    string bt = AttrInt(n, "transB", 0) != 0 ? b : Emit("Transpose", [b], [Ints("perm", [1, 0])]);
+                    string g = Emit("MatMul", [dy, bt]);
+                    float alpha = AttrFloat(n, "alpha", 1f);
+                    Accumulate(x, alpha == 1f ? g : Emit("Mul", [g, Const([alpha])]));
+                    break;
+                }
+                case "MatMul":
+                {
+                    if (Needs(1) || shapes[n.Input[1]].Length != 2) throw Unsupported(n, "a second operand that depends on the input or is not a 2-D weight");
+                    Accumulate(x, Emit("MatMul", [dy, Emit("Transpose", [n.Input[1]], [Ints("perm", [1, 0])])]));
+                    break;
+                }
+                case "Add" or "Sub":
+                    if (Needs(0)) Accumulate(n.Input[0], Unbroadcast(dy, n.Input[0], y));
+                    if (Needs(1)) Accumulate(n.Input[1], Unbroadcast(n.OpType == "Sub" ? Emit("Neg", [dy]) : dy, n.Input[1], y));
+                    break;
+                case "Mul":
+                    if (Needs(0)) Accumulate(n.Input[0], Unbroadcast(Emit("Mul", [dy, n.Input[1]]), n.Input[0], y));
+                    if (Needs(1)) Accumulate(n.Input[1], Unbroadcast(Emit("Mul", [dy, n.Input[0]]), n.Input[1], y));
+                    break;
+                case "Div":
+                    if (Needs(0)) Accumulate(n.Input[0], Unbroadcast(Emit("Div", [dy, n.Input[1]]), n.Input[0], y));
+                    if (Needs(1)) Accumulate(n.Input[1], Unbroadcast(Emit("Neg", [Emit("Div", [Emit("Mul", [dy, y]), n.Input[1]])]), n.Input[1], y));
+                    break;
+                case "Conv":
+                {
+                    if (Needs(1)) throw Unsupported(n, "weights that depend on the input");
+                    if (Attr(n, "auto_pad") is { } ap && ap.S.ToStringUtf8() is not ("" or "NOTSET")) throw Unsupported(n, "auto_pad");
+                    var xs = shapes[x]; var ys = shapes[y]; var ws = shapes.TryGetValue(n.Input[1], out var wsh) ? wsh : InitializerShape(n.Input[1]);
+                    int spatial = xs.Length - 2;
+                    var strides = AttrInts(n, "strides", Enumerable.Repeat(1L, spatial).ToArray());
+                    var dil = AttrInts(n, "dilations", Enumerable.Repeat(1L, spatial).ToArray());
+                    var pads = AttrInts(n, "pads", new long[2 * spatial]);
+                    var outPad = new long[spatial];
+                    for (int d = 0; d < spatial; d++)
+                        outPad[d] = xs[2 + d] - ((ys[2 + d] - 1) * strides[d] - pads[d] - pads[spatial + d] + dil[d] * (ws[2 + d] - 1) + 1);
+                    Accumulate(x, Emit("ConvTranspose", [dy, n.Input[1]],
+                        [Ints("strides", strides), Ints("dilations", dil), Ints("pads", pads), Int("group", AttrInt(n, "group", 1)), Ints("output_padding", outPad)]));
+                    break;
+                }
+                case "MaxPool":
+                {
+                    if (AttrInt(n, "storage_order", 0) != 0) throw Unsupported(n, "storage_order = 1");
+                    string indices = n.Output.Count > 1 && n.Output[1].Length > 0 ? n.Output[1] : AddIndicesOutput(n);
+                    string flatShape = ConstLong([-1], 1);
+                    string zeros = Emit("ConstantOfShape", [Emit("Reshape", [Emit("Size", [x]), flatShape])]);
+                    var scatterAttrs = new List<AttributeProto> { Int("axis", 0) };
+                    if (Opset >= 16) scatterAttrs.Add(Str("reduction", "add"));
+                    string scattered = Emit("ScatterElements", [zeros, Emit("Reshape", [indices, flatShape]), Emit("Reshape", [dy, flatShape])], scatterAttrs);
+                    Accumulate(x, Emit("Reshape", [scattered, ShapeOf(x)]));
+                    break;
+                }
+                case "GlobalAveragePool":
+                {
+                    long area = shapes[x].Skip(2).Aggregate(1L, (a, b) => a * b);
+                    Accumulate(x, Emit("Expand", [Emit("Mul", [dy, Const([1f / area])]), ShapeOf(x)]));
+                    break;
+                }
+                case "BatchNormalization":
+                {
+                    if (n.Input.Skip(1).Any(requires.Contains)) throw Unsupported(n, "statistics that depend on the input");
+                    var scale = InitializerValues(n.Input[1]); var variance = InitializerValues(n.Input[4]);
+                    float eps = AttrFloat(n, "epsilon", 1e-5f);
+                    var k = scale.Select((s, c) => s / MathF.Sqrt(variance[c] + eps)).ToArray();
+                    long[] dims = [1, k.Length, .. Enumerable.Repeat(1L, shapes[x].Length - 2)];
+                    Accumulate(x, Emit("Mul", [dy, Const(k, dims)]));
+                    break;
+                }
+                default:
+                    throw Unsupported(n, null);
+            }
+        }
+
+        string AddIndicesOutput(NodeProto n)
+        {
+            string name = $"percept.indices{_counter++}";
+            if (n.Output.Count == 1) n.Output.Add(name); else n.Output[1] = name;
+            return name;
+        }
+
+        long[] InitializerShape(string name) => [.. G.Initializer.First(i => i.Name == name).Dims];
+
+        float[] InitializerValues(string name)
+        {
+            var t = G.Initializer.FirstOrDefault(i => i.Name == name) ?? throw new PerceptException($"'{name}' is not a constant of the model");
+            if (t.FloatData.Count > 0) return [.. t.FloatData];
+            return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        }
+
+        static PerceptException Unsupported(NodeProto n, string? detail) =>
+            new($"the gradient of {n.OpType}{(detail != null ? $" with {detail}" : "")} (node '{n.Name}') is not supported yet; --method occlusion works for any model");
+    }
+}
+
+/// <summary>What one gradient run returns.</summary>
+public sealed record GradientResult(float[] Output, float[] InputGradient, IReadOnlyList<(float[] Value, long[] Shape, float[] Gradient)> Activations);
