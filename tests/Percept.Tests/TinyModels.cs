@@ -6,7 +6,7 @@ namespace Percept.Tests;
 /// <summary>Small ONNX models built in code, for tests that need a particular graph.</summary>
 public static class TinyModels
 {
-    static TensorProto Initializer(string name, float[] values, params long[] dims)
+    public static TensorProto Initializer(string name, float[] values, params long[] dims)
     {
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         t.Dims.AddRange(dims);
@@ -26,7 +26,7 @@ public static class TinyModels
         };
     }
 
-    static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    public static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
     {
         var n = new NodeProto { OpType = op, Name = name };
         n.Input.AddRange(inputs);
@@ -35,9 +35,15 @@ public static class TinyModels
         return n;
     }
 
-    static AttributeProto IntAttr(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+    public static AttributeProto Ints(string name, params long[] v) { var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints }; a.Ints.AddRange(v); return a; }
 
-    static float[] Random(Random rng, int n, float scale = 0.5f) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+    public static AttributeProto FloatAttr(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
+
+    public static TensorProto LongInitializer(string name, params long[] values) { var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 }; t.Dims.Add(values.Length); t.Int64Data.AddRange(values); return t; }
+
+    public static AttributeProto IntAttr(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+
+    public static float[] Random(Random rng, int n, float scale = 0.5f) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
 
     static string Save(string path, GraphProto graph, int opset = 17)
     {
@@ -84,6 +90,24 @@ public static class TinyModels
         g.Node.Add(Node("Gemm", "/fc/Gemm", ["f", "wf", "bf"], ["y"], IntAttr("transB", 1)));
         g.Output.Add(Value("y", -1, classes));
         return Save(path, g);
+    }
+
+    /// <summary>
+    /// x[N, sampleShape] → whatever <paramref name="body"/> adds (it returns its output tensor and that tensor's size per
+    /// sample) → Flatten → Gemm(3 classes, random weights): a graph for testing one operator's gradient.
+    /// </summary>
+    public static string Chain(string path, long[] sampleShape, Func<GraphProto, Random, (string Output, long Size)> body, int opset = 17, int seed = 7)
+    {
+        var rng = new Random(seed);
+        var g = new GraphProto { Name = "chain" };
+        g.Input.Add(Value("x", [-1, .. sampleShape]));
+        var (output, size) = body(g, rng);
+        g.Initializer.Add(Initializer("head.w", Random(rng, (int)(3 * size)), 3, size));
+        g.Initializer.Add(Initializer("head.b", Random(rng, 3), 3));
+        g.Node.Add(Node("Flatten", "/head/Flatten", [output], ["head.f"], IntAttr("axis", 1)));
+        g.Node.Add(Node("Gemm", "/head/Gemm", ["head.f", "head.w", "head.b"], ["y"], IntAttr("transB", 1)));
+        g.Output.Add(Value("y", -1, 3));
+        return Save(path, g, opset);
     }
 
     /// <summary>x[N,1,H,W] → Flatten → Gemm(classes): logits linear in the pixels, weights returned.</summary>

@@ -240,7 +240,8 @@ public sealed class GradientGraph : IDisposable
                 }
                 case "MatMul":
                 {
-                    if (Needs(1) || shapes[n.Input[1]].Length != 2) throw Unsupported(n, "a second operand that depends on the input or is not a 2-D weight");
+                    if (Needs(1) || (shapes.TryGetValue(n.Input[1], out var bs) ? bs : InitializerShape(n.Input[1])).Length != 2)
+                        throw Unsupported(n, "a second operand that depends on the input or is not a 2-D weight");
                     Accumulate(x, Emit("MatMul", [dy, Emit("Transpose", [n.Input[1]], [Ints("perm", [1, 0])])]));
                     break;
                 }
@@ -300,6 +301,122 @@ public sealed class GradientGraph : IDisposable
                     Accumulate(x, Emit("Mul", [dy, Const(k, dims)]));
                     break;
                 }
+                case "Softmax" or "LogSoftmax":
+                {
+                    long axis = AttrInt(n, "axis", Opset >= 13 ? -1 : 1);
+                    int rank = shapes[x].Length;
+                    if (axis < 0) axis += rank;
+                    if (Opset < 13 && axis != rank - 1) throw Unsupported(n, "opset < 13 on an inner axis");
+                    string Sum(string t) => Opset >= 13
+                        ? Emit("ReduceSum", [t, ConstLong([axis], 1)], [Int("keepdims", 1)])
+                        : Emit("ReduceSum", [t], [Ints("axes", [axis]), Int("keepdims", 1)]);
+                    if (n.OpType == "Softmax")
+                        Accumulate(x, Emit("Mul", [y, Emit("Sub", [dy, Sum(Emit("Mul", [dy, y]))])]));
+                    else
+                        Accumulate(x, Emit("Sub", [dy, Emit("Mul", [Emit("Exp", [y]), Sum(dy)])]));
+                    break;
+                }
+                case "Transpose":
+                {
+                    var perm = AttrInts(n, "perm", Enumerable.Range(0, shapes[x].Length).Reverse().Select(i => (long)i).ToArray());
+                    var inverse = new long[perm.Length];
+                    for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+                    Accumulate(x, Emit("Transpose", [dy], [Ints("perm", inverse)]));
+                    break;
+                }
+                case "Concat":
+                {
+                    long axis = AttrInt(n, "axis", 0);
+                    if (axis < 0) axis += shapes[y].Length;
+                    if (axis == 0) throw Unsupported(n, "concatenation along the batch axis");
+                    long offset = 0;
+                    for (int i = 0; i < n.Input.Count; i++)
+                    {
+                        long size = shapes[n.Input[i]][axis];
+                        if (Needs(i))
+                            Accumulate(n.Input[i], Emit("Slice", [dy, ConstLong([offset], 1), ConstLong([offset + size], 1), ConstLong([axis], 1)]));
+                        offset += size;
+                    }
+                    break;
+                }
+                case "Clip":
+                {
+                    string? lo = Opset >= 11 ? (n.Input.Count > 1 && n.Input[1].Length > 0 ? n.Input[1] : null) : Attr(n, "min") is { } mn ? Const([mn.F]) : null;
+                    string? hi = Opset >= 11 ? (n.Input.Count > 2 && n.Input[2].Length > 0 ? n.Input[2] : null) : Attr(n, "max") is { } mx ? Const([mx.F]) : null;
+                    string? mask = null;
+                    if (lo != null) mask = Emit("Greater", [x, lo]);
+                    if (hi != null) { string below = Emit("Less", [x, hi]); mask = mask == null ? below : Emit("And", [mask, below]); }
+                    Accumulate(x, mask == null ? dy : Emit("Where", [mask, dy, Const([0f])]));
+                    break;
+                }
+                case "Erf":
+                    Accumulate(x, Emit("Mul", [dy, Emit("Mul", [Const([2f / MathF.Sqrt(MathF.PI)]), Emit("Exp", [Emit("Neg", [Emit("Mul", [x, x])])])])]));
+                    break;
+                case "ReduceMean":
+                {
+                    int rank = shapes[x].Length;
+                    var axes = (Opset >= 18 && n.Input.Count > 1 && n.Input[1].Length > 0 ? ConstantLongs(n.Input[1]) : AttrInts(n, "axes", Enumerable.Range(0, rank).Select(i => (long)i).ToArray()))
+                        .Select(a => a < 0 ? a + rank : a).ToArray();
+                    if (axes.Contains(0)) throw Unsupported(n, "a mean over the batch axis");
+                    long count = axes.Aggregate(1L, (acc, a) => acc * shapes[x][a]);
+                    long[] kept = [.. shapes[x].Select((d, i) => axes.Contains(i) ? 1 : d)];
+                    kept[0] = -1;
+                    string g = Emit("Reshape", [dy, ConstLong(kept, kept.Length)]);
+                    Accumulate(x, Emit("Expand", [Emit("Mul", [g, Const([1f / count])]), ShapeOf(x)]));
+                    break;
+                }
+                case "AveragePool":
+                {
+                    var xs = shapes[x]; var ys = shapes[y];
+                    int spatial = xs.Length - 2;
+                    var kernel = AttrInts(n, "kernel_shape", []);
+                    var strides = AttrInts(n, "strides", Enumerable.Repeat(1L, spatial).ToArray());
+                    var pads = AttrInts(n, "pads", new long[2 * spatial]);
+                    if (pads.Any(v => v != 0) && AttrInt(n, "count_include_pad", 0) == 0) throw Unsupported(n, "padding that is not counted");
+                    if (Attr(n, "auto_pad") is { } ap && ap.S.ToStringUtf8() is not ("" or "NOTSET")) throw Unsupported(n, "auto_pad");
+                    long area = kernel.Aggregate(1L, (a, b) => a * b);
+                    long channels = xs[1];
+                    string w = Const(Enumerable.Repeat(1f / area, (int)(channels * area)).ToArray(), [channels, 1, .. kernel]);
+                    var outPad = new long[spatial];
+                    for (int d = 0; d < spatial; d++) outPad[d] = xs[2 + d] - ((ys[2 + d] - 1) * strides[d] - pads[d] - pads[spatial + d] + kernel[d]);
+                    Accumulate(x, Emit("ConvTranspose", [dy, w], [Ints("strides", strides), Ints("pads", pads), Int("group", channels), Ints("output_padding", outPad)]));
+                    break;
+                }
+                case "Pad":
+                {
+                    string mode = Attr(n, "mode") is { } m ? m.S.ToStringUtf8() : "constant";
+                    if (mode != "constant") throw Unsupported(n, $"mode '{mode}'");
+                    var pads = Opset >= 11 ? ConstantLongs(n.Input[1]) : AttrInts(n, "pads", []);
+                    if (Opset >= 18 && n.Input.Count > 3 && n.Input[3].Length > 0) throw Unsupported(n, "an axes input");
+                    int rank = shapes[x].Length;
+                    var starts = pads.Take(rank).ToArray();
+                    var ends = starts.Select((b, i) => b + shapes[x][i]).ToArray();
+                    ends[0] = long.MaxValue;
+                    Accumulate(x, Emit("Slice", [dy, ConstLong(starts, rank), ConstLong(ends, rank)]));
+                    break;
+                }
+                case "Slice":
+                {
+                    if (Opset < 10) throw Unsupported(n, "opset < 10");
+                    int rank = shapes[x].Length;
+                    var starts = ConstantLongs(n.Input[1]); var ends = ConstantLongs(n.Input[2]);
+                    var axes = n.Input.Count > 3 && n.Input[3].Length > 0 ? ConstantLongs(n.Input[3]) : Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+                    var steps = n.Input.Count > 4 && n.Input[4].Length > 0 ? ConstantLongs(n.Input[4]) : Enumerable.Repeat(1L, starts.Length).ToArray();
+                    if (steps.Any(v => v != 1)) throw Unsupported(n, "steps other than 1");
+                    var padding = new long[2 * rank];
+                    for (int i = 0; i < axes.Length; i++)
+                    {
+                        int ax = (int)(axes[i] < 0 ? axes[i] + rank : axes[i]);
+                        if (ax == 0) throw Unsupported(n, "slicing the batch axis");
+                        long size = shapes[x][ax];
+                        long b = Math.Clamp(starts[i] < 0 ? starts[i] + size : starts[i], 0, size);
+                        long e = Math.Clamp(ends[i] < 0 ? ends[i] + size : ends[i], 0, size);
+                        padding[ax] = b;
+                        padding[rank + ax] = size - Math.Max(b, e);
+                    }
+                    Accumulate(x, Opset >= 11 ? Emit("Pad", [dy, ConstLong(padding, 2 * rank)]) : Emit("Pad", [dy], [Ints("pads", padding)]));
+                    break;
+                }
                 default:
                     throw Unsupported(n, null);
             }
@@ -310,6 +427,19 @@ public sealed class GradientGraph : IDisposable
             string name = $"percept.indices{_counter++}";
             if (n.Output.Count == 1) n.Output.Add(name); else n.Output[1] = name;
             return name;
+        }
+
+        /// <summary>Integer values of a constant operand: an initializer or the output of a Constant node.</summary>
+        long[] ConstantLongs(string name)
+        {
+            var t = G.Initializer.FirstOrDefault(i => i.Name == name)
+                    ?? G.Node.FirstOrDefault(c => c.OpType == "Constant" && c.Output[0] == name)?.Attribute.FirstOrDefault(a => a.Name == "value")?.T
+                    ?? throw new PerceptException($"'{name}' is not a constant; its gradient rule needs one");
+            if (t.Int64Data.Count > 0) return [.. t.Int64Data];
+            if (t.Int32Data.Count > 0) return [.. t.Int32Data.Select(v => (long)v)];
+            return t.DataType == (int)TensorProto.Types.DataType.Int32
+                ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(t.RawData.Span).ToArray().Select(v => (long)v).ToArray()
+                : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray();
         }
 
         long[] InitializerShape(string name) => [.. G.Initializer.First(i => i.Name == name).Dims];

@@ -1,0 +1,132 @@
+using Onnx;
+using Percept.Attribution;
+using Percept.Model;
+using static Percept.Tests.TinyModels;
+
+namespace Percept.Tests.Attribution;
+
+/// <summary>Every operator's gradient rule against central finite differences, on small random graphs built in code.</summary>
+public class GradientRulesTests
+{
+    static (string Out, long Size) Op(GraphProto g, string op, string[] inputs, long size, params AttributeProto[] attributes)
+    {
+        g.Node.Add(Node(op, $"/{op}", inputs, ["o"], attributes));
+        return ("o", size);
+    }
+
+    static string Weights(GraphProto g, Random rng, string name, params long[] dims)
+    {
+        g.Initializer.Add(Initializer(name, TinyModels.Random(rng, (int)dims.Aggregate(1L, (a, b) => a * b)), dims));
+        return name;
+    }
+
+    public static TheoryData<string> Operators => new()
+    {
+        "Conv", "ConvStridedDilated", "ConvGrouped", "Gemm", "MatMul", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax",
+        "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "AddBroadcast", "SubBroadcast", "MulBroadcast", "DivBroadcast",
+        "Flatten", "Reshape", "Transpose", "Concat", "Slice", "Squeeze", "Unsqueeze", "Pad", "Clip", "ReduceMean", "Identity", "Dropout", "Residual",
+    };
+
+    [Theory]
+    [MemberData(nameof(Operators))]
+    public void Gradient_agrees_with_finite_differences(string name)
+    {
+        using var dir = new TempDir();
+        long[] shape = name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" ? [2, 3, 4] : [2, 5, 5];
+        string path = Chain(dir["m.onnx"], shape, (g, rng) => name switch
+        {
+            "Conv" => Op(g, "Conv", ["x", Weights(g, rng, "w", 3, 2, 3, 3), Weights(g, rng, "b", 3)], 3 * 25, Ints("pads", 1, 1, 1, 1)),
+            "ConvStridedDilated" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 2, 2, 2)], 4 * 2 * 2, Ints("strides", 2, 2), Ints("dilations", 2, 2), Ints("pads", 0, 1, 1, 0)),
+            "ConvGrouped" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 1, 3, 3)], 4 * 9, IntAttr("group", 2), Ints("pads", 0, 0, 0, 0)),
+            "Gemm" => Op(g, "Gemm", ["x", Weights(g, rng, "w", 6, 4), Weights(g, rng, "b", 4)], 4, FloatAttr("alpha", 0.7f)),
+            "MatMul" => Op(g, "MatMul", ["x", Weights(g, rng, "w", 6, 5)], 5),
+            "Relu" or "Sigmoid" or "Tanh" or "Erf" or "Identity" => Op(g, name, ["x"], 50),
+            "LeakyRelu" => Op(g, "LeakyRelu", ["x"], 50, FloatAttr("alpha", 0.2f)),
+            "Dropout" => Op(g, "Dropout", ["x"], 50),
+            "Softmax" or "LogSoftmax" => Op(g, name, ["x"], 6, IntAttr("axis", 1)),
+            "MaxPool" => Op(g, "MaxPool", ["x"], 2 * 2 * 2, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)),
+            "AveragePool" => Op(g, "AveragePool", ["x"], 2 * 2 * 2, Ints("kernel_shape", 3, 3), Ints("strides", 2, 2)),
+            "GlobalAveragePool" => Op(g, "GlobalAveragePool", ["x"], 2),
+            "BatchNormalization" => Op(g, "BatchNormalization", ["x", Weights(g, rng, "s", 2), Weights(g, rng, "bb", 2), Weights(g, rng, "m", 2), AbsWeights(g, "v", 0.5f, 2)], 50),
+            "AddBroadcast" => Op(g, "Add", ["x", Weights(g, rng, "c", 5)], 50),
+            "SubBroadcast" => Op(g, "Sub", [Weights(g, rng, "c", 2, 1, 1), "x"], 50),
+            "MulBroadcast" => Op(g, "Mul", ["x", Weights(g, rng, "c", 1, 5, 1)], 50),
+            "DivBroadcast" => Op(g, "Div", ["x", AbsWeights(g, "c", 1f, 5)], 50),
+            "Flatten" => Op(g, "Flatten", ["x"], 50, IntAttr("axis", 1)),
+            "Reshape" => Op(g, "Reshape", ["x", LongConst(g, "s", 0, 10, 5)], 50),
+            "Transpose" => Op(g, "Transpose", ["x"], 24, Ints("perm", 0, 3, 1, 2)),
+            "Concat" => Op(g, "Concat", ["x", "x"], 48, IntAttr("axis", 2)),
+            "Slice" => Op(g, "Slice", ["x", LongConst(g, "st", 1, 0), LongConst(g, "en", 3, -1), LongConst(g, "ax", 2, 3)], 2 * 2 * 3),
+            "Squeeze" => SqueezeUnsqueeze(g),
+            "Unsqueeze" => Op(g, "Unsqueeze", ["x", LongConst(g, "ax", 2)], 50),
+            "Pad" => Op(g, "Pad", ["x", LongConst(g, "p", 0, 0, 1, 2, 0, 1, 0, 0)], 3 * 6 * 7),
+            "Clip" => Op(g, "Clip", ["x", FloatConst(g, "lo", -0.3f), FloatConst(g, "hi", 0.4f)], 50),
+            "ReduceMean" => Op(g, "ReduceMean", ["x"], 2 * 4, Ints("axes", 2), IntAttr("keepdims", 0)),
+            "Residual" => ResidualBlock(g, rng),
+            _ => throw new ArgumentException(name),
+        });
+        var model = OnnxModel.Load(path);
+        int[] sample = shape.Select(d => (int)d).ToArray();
+        using var graph = GradientGraph.Build(model, model.Inputs[0], sample, "y", []);
+        using var runner = new ModelRunner(model, model.Inputs[0], sample, [new Fetch("y")]);
+        var rng2 = new Random(name.Length * 31 + 5);
+        int len = sample.Aggregate(1, (a, b) => a * b);
+        // Inputs kept away from the kinks of Relu, Clip and MaxPool so a finite-difference step does not cross one.
+        var x = Enumerable.Range(0, len).Select(i => (float)((rng2.NextDouble() * 0.6 + 0.2) * (i % 2 == 0 ? 1 : -1) + 0.01 * (i % 7))).ToArray();
+        for (int cls = 0; cls < 3; cls++)
+        {
+            var seed = new float[3];
+            seed[cls] = 1;
+            var g = graph.Run((float[])x.Clone(), seed, 1).InputGradient;
+            const float eps = 1e-3f;
+            for (int p = 0; p < len; p++)
+            {
+                var plus = (float[])x.Clone(); plus[p] += eps;
+                var minus = (float[])x.Clone(); minus[p] -= eps;
+                double fd;
+                using (var rp = runner.Run(plus, 1))
+                using (var rm = runner.Run(minus, 1))
+                    fd = (rp[0].GetTensorDataAsSpan<float>()[cls] - rm[0].GetTensorDataAsSpan<float>()[cls]) / (2.0 * eps);
+                Assert.True(Math.Abs(fd - g[p]) <= 5e-3 * Math.Max(1, Math.Abs(fd)), $"{name}: class {cls}, position {p}: finite difference {fd:G6}, gradient {g[p]:G6}");
+            }
+        }
+    }
+
+    static string AbsWeights(GraphProto g, string name, float offset, params long[] dims)
+    {
+        var rng = new Random(9);
+        g.Initializer.Add(Initializer(name, Enumerable.Range(0, (int)dims.Aggregate(1L, (a, b) => a * b)).Select(_ => offset + (float)rng.NextDouble()).ToArray(), dims));
+        return name;
+    }
+
+    static string LongConst(GraphProto g, string name, params long[] values)
+    {
+        g.Initializer.Add(LongInitializer(name, values));
+        return name;
+    }
+
+    static string FloatConst(GraphProto g, string name, float value)
+    {
+        g.Initializer.Add(Initializer(name, [value]));
+        return name;
+    }
+
+    static (string, long) SqueezeUnsqueeze(GraphProto g)
+    {
+        g.Node.Add(Node("Unsqueeze", "/Unsqueeze", ["x", LongConst(g, "a1", 1)], ["u"]));
+        g.Node.Add(Node("Squeeze", "/Squeeze", ["u", LongConst(g, "a2", 1)], ["o"]));
+        return ("o", 24);
+    }
+
+    /// <summary>Conv → BN → Relu → Conv, plus the input (a residual connection), → Relu.</summary>
+    static (string, long) ResidualBlock(GraphProto g, Random rng)
+    {
+        g.Node.Add(Node("Conv", "/c1", ["x", Weights(g, rng, "w1", 2, 2, 3, 3)], ["c1"], Ints("pads", 1, 1, 1, 1)));
+        g.Node.Add(Node("BatchNormalization", "/bn", ["c1", Weights(g, rng, "s", 2), Weights(g, rng, "bb", 2), Weights(g, rng, "m", 2), AbsWeights(g, "v", 0.5f, 2)], ["n1"]));
+        g.Node.Add(Node("Relu", "/r1", ["n1"], ["r1"]));
+        g.Node.Add(Node("Conv", "/c2", ["r1", Weights(g, rng, "w2", 2, 2, 3, 3)], ["c2"], Ints("pads", 1, 1, 1, 1)));
+        g.Node.Add(Node("Add", "/add", ["c2", "x"], ["sum"]));
+        g.Node.Add(Node("Tanh", "/out", ["sum"], ["o"]));
+        return ("o", 50);
+    }
+}
