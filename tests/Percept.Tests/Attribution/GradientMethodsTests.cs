@@ -80,9 +80,14 @@ public class GradientMethodsTests
     public void Unsupported_operators_are_named()
     {
         using var dir = new TempDir();
-        var model = OnnxModel.Load(TinyModels.Mlp(dir["m.onnx"], 4, 5, 3, softmax: true));
+        var model = OnnxModel.Load(TinyModels.Chain(dir["m.onnx"], [4], (g, _) =>
+        {
+            g.Node.Add(TinyModels.Node("Sin", "/odd/Sin", ["x"], ["s"]));
+            return ("s", 4);
+        }));
         var e = Assert.Throws<PerceptException>(() => GradientGraph.Build(model, model.Inputs[0], [4], "y", []));
-        Assert.Contains("Softmax", e.Message);
+        Assert.Contains("Sin", e.Message);
+        Assert.Contains("/odd/Sin", e.Message);
         Assert.Contains("occlusion", e.Message);
     }
 }
