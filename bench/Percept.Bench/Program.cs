@@ -13,6 +13,7 @@ return args.FirstOrDefault() switch
     "analyze" => AnalyzeBench.Run(args[1..]),
     "memory" => MemoryBench.Run(args[1..]),
     "child" => MemoryBench.Child(args[1..]),
+    "explain" => ExplainBench.Run(),
     _ => Usage(),
 };
 

@@ -8,7 +8,7 @@ namespace Percept.Attribution;
 /// <summary>
 /// Gradients through an ONNX model, computed by ONNX Runtime itself: the model's graph is extended with a backward
 /// graph made of standard operators (ConvTranspose for a Conv's input gradient, MatMul for Gemm, Where/Greater for
-/// Relu, the pooling indices with ScatterElements for MaxPool, ReduceSum over broadcast axes for Add and Mul, …),
+/// Relu, MaxUnpool with the pooling's own indices for MaxPool, ReduceSum over broadcast axes for Add and Mul, …),
 /// seeded by a new graph input holding ∂target/∂output. One run yields the outputs, the gradient with respect to the
 /// input and, for chosen intermediate tensors, their values and gradients (for Grad-CAM). An operator without a
 /// gradient rule is a clear error naming it.
@@ -215,8 +215,9 @@ public sealed class GradientGraph : IDisposable
                     Accumulate(x, Emit("Reshape", [dy, ShapeOf(x)])); break;
                 case "Relu":
                 {
+                    // The mask from the output (y > 0 exactly where x > 0) leaves Conv+Relu fusable in the forward part.
                     string zero = Const([0f]);
-                    Accumulate(x, Emit("Where", [Emit("Greater", [x, zero]), dy, zero])); break;
+                    Accumulate(x, Emit("Where", [Emit("Greater", [y, zero]), dy, zero])); break;
                 }
                 case "LeakyRelu":
                 {
@@ -277,12 +278,10 @@ public sealed class GradientGraph : IDisposable
                 {
                     if (AttrInt(n, "storage_order", 0) != 0) throw Unsupported(n, "storage_order = 1");
                     string indices = n.Output.Count > 1 && n.Output[1].Length > 0 ? n.Output[1] : AddIndicesOutput(n);
-                    string flatShape = ConstLong([-1], 1);
-                    string zeros = Emit("ConstantOfShape", [Emit("Reshape", [Emit("Size", [x]), flatShape])]);
-                    var scatterAttrs = new List<AttributeProto> { Int("axis", 0) };
-                    if (Opset >= 16) scatterAttrs.Add(Str("reduction", "add"));
-                    string scattered = Emit("ScatterElements", [zeros, Emit("Reshape", [indices, flatShape]), Emit("Reshape", [dy, flatShape])], scatterAttrs);
-                    Accumulate(x, Emit("Reshape", [scattered, ShapeOf(x)]));
+                    // MaxUnpool puts each output gradient back where its maximum came from (the pooling's own indices).
+                    Accumulate(x, Emit("MaxUnpool", [dy, indices, ShapeOf(x)],
+                        [Ints("kernel_shape", AttrInts(n, "kernel_shape", [])), Ints("strides", AttrInts(n, "strides", Enumerable.Repeat(1L, shapes[x].Length - 2).ToArray())),
+                         Ints("pads", AttrInts(n, "pads", new long[2 * (shapes[x].Length - 2)]))]));
                     break;
                 }
                 case "GlobalAveragePool":
