@@ -29,6 +29,8 @@ public static class ExplainCommand
                    occlusion    slide a patch set to 0 over the input (gradient-free: any model); --patch, --stride
           --layer NAME          layer for Grad-CAM/LayerCAM (a name from 'percept layers', or a tensor name)
           --resolution input|layer   Grad-CAM at the input's size (default) or the layer's own grid
+          --faithfulness        print deletion/insertion areas against a random order, and the rank correlation
+                                with the maps of a copy of the model whose last layer has random weights
           --classes FILE        class names for the picture
           --scale, --mean, --std, --layout, --color, --size, --input, --output   as for 'analyze'
         Gradients are computed by ONNX Runtime on a backward graph Percept adds to the model; an operator without a
@@ -38,7 +40,7 @@ public static class ExplainCommand
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var a = new Arguments(argv, ["run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
-            "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps"], ["raw"]);
+            "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps"], ["raw", "faithfulness"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string method = a.Get("method") ?? "gradcam";
         if (method is not ("occlusion" or "saliency" or "gradcam" or "layercam" or "gradxinput" or "ig" or "smoothgrad"))
@@ -109,6 +111,30 @@ public static class ExplainCommand
         if (writeRaw) Npy.Write(output, rawMaps!, rawShape!);
         else Npy.Write(output, result.Maps, targets.Count, result.Height, result.Width);
         var names = dataset.ClassNames;
+        if (a.Has("faithfulness"))
+        {
+            for (int k = 0; k < targets.Count; k++)
+            {
+                if (targets[k].Kind != "class") continue;
+                var f = Faithfulness.Curves(runner, x, pre.InputShape, result.Maps[(k * result.Height * result.Width)..((k + 1) * result.Height * result.Width)],
+                    result.Height, result.Width, targets[k].Class, isProbability);
+                stdout.WriteLine($"faithfulness, {targets[k].Name(names)}: deletion area {f.Deletion:F3} (random order {f.RandomDeletion:F3}, lower is better), insertion area {f.Insertion:F3} (random order {f.RandomInsertion:F3}, higher is better)");
+            }
+            string scratch = Path.Combine(Path.GetTempPath(), $"percept-randomised-{Environment.ProcessId}.onnx");
+            try
+            {
+                string layer = Faithfulness.RandomiseLastLayer(model, scratch);
+                var randomModel = OnnxModel.Load(scratch);
+                using var randomRunner = new ModelRunner(randomModel, randomModel.SelectInput(input.Name), pre.InputShape, [new Fetch(outputName)]);
+                var randomResult = method == "occlusion"
+                    ? Occlusion.Explain(randomRunner, x, pre.InputShape, targets, isProbability, a.GetInt("patch") ?? 4, a.GetInt("stride") ?? 2, cancellationToken: ct)
+                    : GradientExplain(randomModel, randomModel.SelectInput(input.Name), outputName, pre.InputShape, x, scores, isProbability, targets, method, a, TextWriter.Null, names).Result;
+                int plane = result.Height * result.Width;
+                for (int k = 0; k < targets.Count; k++)
+                    stdout.WriteLine($"sanity, {targets[k].Name(names)}: rank correlation with the map of a model whose layer '{layer}' has random weights: {Faithfulness.RankCorrelation(result.Maps.AsSpan(k * plane, plane), randomResult.Maps.AsSpan(k * plane, plane)):F3} (far below 1: the map depends on what the model learnt)");
+            }
+            finally { File.Delete(scratch); }
+        }
         string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
         stdout.WriteLine($"sample {sample} (id {id}): {(label >= 0 ? $"label {Name(label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(label >= 0 ? $", loss {s.Loss:F3}" : "")}");
         stdout.WriteLine($"{method} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");

@@ -56,7 +56,7 @@ public sealed class SparseRandomProjection
 }
 
 /// <summary>SplitMix64: a tiny, fully specified generator so seeded results do not depend on the runtime's Random.</summary>
-internal struct SplitMix64(ulong seed)
+public struct SplitMix64(ulong seed)
 {
     ulong _state = seed;
 

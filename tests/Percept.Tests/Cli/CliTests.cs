@@ -121,9 +121,11 @@ public class CliTests
         Assert.True(code == 0, err);
         Npy.ReadFloat32(dir["s.npy"], out shape);
         Assert.Equal(new long[] { 1, 1, 28, 28 }, shape);
-        (code, output, err) = Percept([.. common, "--sample", "5", "--method", "ig", "--out", dir["i.npy"]]);
+        (code, output, err) = Percept([.. common, "--sample", "5", "--method", "ig", "--out", dir["i.npy"], "--faithfulness"]);
         Assert.True(code == 0, err);
         Assert.Contains("completeness gap", output);
+        Assert.Contains("deletion area", output);
+        Assert.Contains("rank correlation", output);
         (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--layer", "fc1", "--out", dir["x.npy"]]);
         Assert.Equal(1, code); AssertOneLineError(err, "such as 'conv3'");
         (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--layer", "conv9", "--out", dir["x.npy"]]);
