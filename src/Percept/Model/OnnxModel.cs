@@ -188,6 +188,8 @@ public sealed class OnnxModel
                 activation = FollowToActivation(n.Output[0]);
                 channelsLast = n.OpType is "Gemm" or "MatMul" or "MatMulInteger" or "QLinearMatMul" or "Einsum" or "LSTM" or "GRU" or "RNN";
             }
+            // Two layers merging into one activation (a residual block with a projection shortcut): the first keeps it.
+            if (activation != null && layers.Any(l => l.ActivationTensor == activation)) activation = null;
             layers.Add(new LayerInfo(shortNames[i], n.Name, n.OpType, n.Output.FirstOrDefault() ?? "", parameters, activation, channelsLast));
         }
         return layers;
@@ -208,8 +210,10 @@ public sealed class OnnxModel
             if (!_consumers.TryGetValue(current, out var next) || next.Count != 1 || OutputNames.Contains(current)) break;
             var n = next[0];
             if (Activations.Contains(n.OpType)) return n.Output[0];
+            // A bias or scale (Add/Mul with a constant), a normalisation, or a residual Add: the nonlinearity after
+            // it is the layer's (block's) activation.
             bool affine = AffineFollowers.Contains(n.OpType)
-                          && (n.OpType is not ("Add" or "Mul") || n.Input.Any(_initializers.Contains));
+                          && (n.OpType != "Mul" || n.Input.Any(_initializers.Contains));
             if (!affine) break;
             current = n.Output[0];
         }
