@@ -15,6 +15,9 @@ public static class ExplainCommand
         percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method METHOD
                         --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]
         percept explain --run RUN --sample N ...        (the run's model, data and preprocessing)
+        percept explain --run RUN --sample A --similar-to B --out PAIR.npy [--png PAIR.png]
+                        what makes A and B alike to the model: gradient × input of the cosine similarity of their
+                        perception vectors, for each of the two ([2, height, width])
 
         Heat maps over the input of one sample: for each target, how much each region supports it. Written as a
         float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
@@ -39,7 +42,7 @@ public static class ExplainCommand
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        var a = new Arguments(argv, ["run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
+        var a = new Arguments(argv, ["similar-to", "run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
             "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps"], ["raw", "faithfulness"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string method = a.Get("method") ?? "gradcam";
@@ -50,6 +53,19 @@ public static class ExplainCommand
         string output = a.Require("out");
         if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .npy file");
         int sample = a.GetInt("sample") ?? throw new UsageException("--sample is required");
+        if (a.GetInt("similar-to") is int other)
+        {
+            var pairRun = Store.Run.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"));
+            var (pair, cosine, pairInputs) = Similarity.Explain(pairRun, sample, other);
+            Npy.Write(output, pair.Maps, 2, pair.Height, pair.Width);
+            stdout.WriteLine($"samples {sample} and {other}: cosine similarity of their perception vectors {cosine:F4} → {output} [2, {pair.Height}, {pair.Width}]");
+            if (a.Get("png") is { } pairPng)
+            {
+                HeatmapImage.Render(pair, pairInputs, null, pairPng);
+                stdout.WriteLine($"picture: {pairPng}");
+            }
+            return CommandLine.Ok;
+        }
         OnnxModel model;
         ModelInput input;
         string outputName;

@@ -28,6 +28,9 @@ public sealed class GradientGraph : IDisposable
     public long[] OutputShape { get; }
     public IReadOnlyList<string> Activations { get; }
 
+    /// <summary>The seeded intermediate tensors and their per-sample shapes.</summary>
+    public IReadOnlyList<(string Tensor, long[] Shape)> ExtraSeeds { get; private init; } = [];
+
     GradientGraph(InferenceSession session, SessionOptions options, string input, string[] fetch, int[] sampleShape, long[] outputShape, IReadOnlyList<string> activations)
     {
         _session = session; _options = options; _inputName = input; _fetch = fetch;
@@ -36,17 +39,22 @@ public sealed class GradientGraph : IDisposable
 
     /// <summary>Builds the forward + backward model.</summary>
     /// <param name="activations">Intermediate tensors whose values and gradients to return (e.g. a Grad-CAM layer).</param>
-    public static GradientGraph Build(OnnxModel model, ModelInput input, int[] sampleShape, string output, IReadOnlyList<string> activations)
+    /// <param name="extraSeeds">Intermediate tensors that get seeds of their own (graph inputs <c>percept.seed/NAME</c>), for targets that depend on activations rather than on the output.</param>
+    public static GradientGraph Build(OnnxModel model, ModelInput input, int[] sampleShape, string output, IReadOnlyList<string> activations,
+        IReadOnlyList<string>? extraSeeds = null)
     {
         var shapes = ProbeShapes(model, input, sampleShape);
         var builder = new Builder(model, input.Name, output, shapes);
-        var proto = builder.Build(activations);
+        var proto = builder.Build(activations, extraSeeds ?? []);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         try
         {
             var session = new InferenceSession(proto.ToByteArray(), options);
             string[] fetch = [output, "percept.grad/" + input.Name, .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
-            return new GradientGraph(session, options, input.Name, fetch, sampleShape, shapes[output][1..], activations);
+            return new GradientGraph(session, options, input.Name, fetch, sampleShape, shapes[output][1..], activations)
+            {
+                ExtraSeeds = (extraSeeds ?? []).Select(t => (t, shapes[t][1..])).ToArray(),
+            };
         }
         catch (OnnxRuntimeException e)
         {
@@ -71,22 +79,34 @@ public sealed class GradientGraph : IDisposable
     /// Runs <paramref name="count"/> samples with their seeds (∂target/∂output, one row per sample).
     /// Returns the output, the input gradient, and each activation with its gradient, all as flat arrays.
     /// </summary>
-    public GradientResult Run(float[] inputs, float[] seeds, int count)
+    public GradientResult Run(float[] inputs, float[] seeds, int count, IReadOnlyList<float[]>? extraSeeds = null)
     {
         long[] xShape = [count, .. SampleShape.Select(d => (long)d)];
         long[] sShape = [count, .. OutputShape];
-        using var x = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape);
-        using var s = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, seeds.AsMemory(0, (int)sShape.Aggregate(1L, (a, b) => a * b)), sShape);
+        var values = new List<OrtValue>
+        {
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape),
+            OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, seeds.AsMemory(0, (int)sShape.Aggregate(1L, (a, b) => a * b)), sShape),
+        };
+        var names = new List<string> { _inputName, SeedName };
+        for (int e = 0; e < ExtraSeeds.Count; e++)
+        {
+            long[] shape = [count, .. ExtraSeeds[e].Shape];
+            var data = extraSeeds?[e] ?? new float[shape.Aggregate(1L, (a, b) => a * b)];
+            values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data.AsMemory(0, (int)shape.Aggregate(1L, (a, b) => a * b)), shape));
+            names.Add(SeedName + "/" + ExtraSeeds[e].Tensor);
+        }
         try
         {
             using var runOptions = new RunOptions();
-            using var r = _session.Run(runOptions, [_inputName, SeedName], [x, s], _fetch);
+            using var r = _session.Run(runOptions, names, values, _fetch);
             var acts = new List<(float[] Value, long[] Shape, float[] Gradient)>();
             for (int i = 0; i < Activations.Count; i++)
                 acts.Add((r[2 + 2 * i].GetTensorDataAsSpan<float>().ToArray(), r[2 + 2 * i].GetTensorTypeAndShape().Shape, r[3 + 2 * i].GetTensorDataAsSpan<float>().ToArray()));
             return new GradientResult(r[0].GetTensorDataAsSpan<float>().ToArray(), r[1].GetTensorDataAsSpan<float>().ToArray(), acts);
         }
         catch (OnnxRuntimeException e) { throw new PerceptException($"ONNX Runtime failed on the gradient graph: {ModelRunner.FirstLine(e.Message)}", e); }
+        finally { foreach (var v in values) v.Dispose(); }
     }
 
     public void Dispose() { _session.Dispose(); _options.Dispose(); }
@@ -101,7 +121,7 @@ public sealed class GradientGraph : IDisposable
         long Opset => model.Opset;
         GraphProto G => _proto.Graph;
 
-        public ModelProto Build(IReadOnlyList<string> activations)
+        public ModelProto Build(IReadOnlyList<string> activations, IReadOnlyList<string> extraSeeds)
         {
             var nodes = G.Node.ToList();
             var requires = new HashSet<string> { input };
@@ -110,7 +130,7 @@ public sealed class GradientGraph : IDisposable
             foreach (var n in nodes) foreach (var o in n.Output) producer[o] = n;
             // Nodes between the input and the output.
             var needed = new HashSet<NodeProto>();
-            var stack = new Stack<string>([output]);
+            var stack = new Stack<string>([output, .. extraSeeds]);
             while (stack.Count > 0)
                 if (producer.TryGetValue(stack.Pop(), out var p) && requires.Contains(p.Output[0]) && needed.Add(p))
                     foreach (var i in p.Input) stack.Push(i);
@@ -121,6 +141,15 @@ public sealed class GradientGraph : IDisposable
             foreach (var d in shapes[output].Skip(1)) seedShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
             G.Input.Add(new ValueInfoProto { Name = SeedName, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = seedShape } } });
             _grad[output] = SeedName;
+            foreach (var t in extraSeeds)
+            {
+                if (!requires.Contains(t)) throw new PerceptException($"tensor '{t}' does not depend on input '{input}'");
+                var shape = new TensorShapeProto();
+                shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
+                foreach (var d in shapes[t].Skip(1)) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+                G.Input.Add(new ValueInfoProto { Name = SeedName + "/" + t, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } });
+                Accumulate(t, SeedName + "/" + t);
+            }
             foreach (var n in nodes.AsEnumerable().Reverse())
             {
                 if (!needed.Contains(n) || !_grad.TryGetValue(n.Output[0], out var dy)) continue;

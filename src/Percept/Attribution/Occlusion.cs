@@ -5,11 +5,16 @@ using Percept.Perception;
 namespace Percept.Attribution;
 
 /// <summary>What an attribution explains.</summary>
-/// <param name="Kind">"class" (a class score), "loss" (cross-entropy against the label).</param>
-/// <param name="Class">The class for "class" targets; the label for "loss".</param>
+/// <param name="Kind">"class" (a class score), "loss" (cross-entropy against the label), "similarity" (to another sample).</param>
+/// <param name="Class">The class for "class" targets; the label for "loss"; the sample for "similarity".</param>
 public sealed record AttributionTarget(string Kind, int Class)
 {
-    public string Name(IReadOnlyList<string>? classes) => Kind == "loss" ? "loss" : classes != null && Class < classes.Count ? classes[Class] : $"class {Class}";
+    public string Name(IReadOnlyList<string>? classes) => Kind switch
+    {
+        "loss" => "loss",
+        "similarity" => $"sample {Class}",
+        _ => classes != null && Class < classes.Count ? classes[Class] : $"class {Class}",
+    };
 }
 
 /// <summary>A heat map per target over the input's spatial grid.</summary>

@@ -42,6 +42,17 @@ public sealed class SparseRandomProjection
         _weight = [.. weights];
     }
 
+    /// <summary>The transpose: <paramref name="destination"/> = R · <paramref name="source"/> (gradients flow back through the projection this way).</summary>
+    public void ProjectTranspose(ReadOnlySpan<float> source, Span<float> destination)
+    {
+        for (int i = 0; i < InputDimensions; i++)
+        {
+            float s = 0;
+            for (int k = _start[i]; k < _start[i + 1]; k++) s += _weight[k] * source[_column[k]];
+            destination[i] = s;
+        }
+    }
+
     /// <summary>Projects one row: <paramref name="destination"/> = <paramref name="source"/> · R.</summary>
     public void Project(ReadOnlySpan<float> source, Span<float> destination)
     {

@@ -9,7 +9,7 @@ namespace Percept.Report;
 /// </summary>
 public static class HeatmapImage
 {
-    /// <param name="background">Gray values of the input, H × W, any range (scaled to its min..max).</param>
+    /// <param name="background">Gray values of the input, H × W (or one per tile, targets × H × W), any range (scaled to its min..max).</param>
     public static void Render(AttributionResult result, float[] background, IReadOnlyList<string>? classNames, string outPath, int tileScale = 6)
     {
         int h = result.Height, w = result.Width, t = result.Targets.Count;
@@ -31,7 +31,8 @@ public static class HeatmapImage
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                 {
-                    float g = (background[y * w + x] - bmin) / Math.Max(bmax - bmin, 1e-12f);
+                    int bo = background.Length >= t * h * w && t > 1 ? k * h * w : 0;
+                    float g = (background[bo + y * w + x] - bmin) / Math.Max(bmax - bmin, 1e-12f);
                     float a = scale > 0 ? map[y * w + x] / scale : 0;
                     var (r, gg, b) = a >= 0 ? (1f, 0.35f + 0.55f * (1 - a), 0.1f) : (0.15f, 0.45f, 1f);
                     float alpha = Math.Min(1, Math.Abs(a)) * 0.75f;
