@@ -100,7 +100,7 @@ public static class ExplainCommand
         using var _ = dataset;
         if (sample < 0 || sample >= dataset.Count)
             throw new PerceptException($"sample {sample} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
-        var (raw, label, id) = ReadSample(dataset, sample, ct);
+        var (raw, label, id) = dataset.ReadSample(sample, ct);
         var x = new float[pre.InputLength];
         pre.Apply(raw, raw.Length, 1, x);
 
@@ -217,21 +217,6 @@ public static class ExplainCommand
                 result[k * plane + p] = v;
             }
         return (new AttributionResult(result, h, w, targets, scoreOf), perChannel, [targets.Count, .. inputShape.Select(d => (long)d)]);
-    }
-
-    static (float[] Raw, int Label, string Id) ReadSample(IDataset dataset, int index, CancellationToken ct)
-    {
-        int seen = 0, len = dataset.Format.Length;
-        foreach (var b in dataset.ReadBatches(512, ct))
-        {
-            if (index < seen + b.Count)
-            {
-                int i = index - seen;
-                return (b.Values.AsSpan(i * len, len).ToArray(), b.Labels[i], b.Ids[i]);
-            }
-            seen += b.Count;
-        }
-        throw new PerceptException($"sample {index} could not be read (the dataset delivered {seen})");
     }
 
     static List<AttributionTarget> ParseTargets(string text, int prediction, int label, int classes)

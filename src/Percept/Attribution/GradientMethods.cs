@@ -25,8 +25,8 @@ public static class GradientMethods
         return graph.Run((float[])x.Clone(), seeds, 1).Output;
     }
 
-    /// <summary>Input gradients for each target: <c>[targets, input length]</c>.</summary>
-    public static float[] InputGradients(GradientGraph graph, float[] x, IReadOnlyList<AttributionTarget> targets, float[] output, bool isProbability)
+    /// <summary>One copy of the sample per target, with that target's seed: one batched run answers them all.</summary>
+    static (float[] Inputs, float[] Seeds) PerTarget(float[] x, IReadOnlyList<AttributionTarget> targets, float[] output, bool isProbability)
     {
         int t = targets.Count, len = x.Length, classes = output.Length;
         var inputs = new float[t * len];
@@ -36,7 +36,14 @@ public static class GradientMethods
             x.CopyTo(inputs, k * len);
             Seed(targets[k], output, isProbability).CopyTo(seeds, k * classes);
         }
-        return graph.Run(inputs, seeds, t).InputGradient;
+        return (inputs, seeds);
+    }
+
+    /// <summary>Input gradients for each target: <c>[targets, input length]</c>.</summary>
+    public static float[] InputGradients(GradientGraph graph, float[] x, IReadOnlyList<AttributionTarget> targets, float[] output, bool isProbability)
+    {
+        var (inputs, seeds) = PerTarget(x, targets, output, isProbability);
+        return graph.Run(inputs, seeds, targets.Count).InputGradient;
     }
 
     /// <summary>
@@ -108,14 +115,8 @@ public static class GradientMethods
     public static (float[] Maps, int Height, int Width) Cam(GradientGraph graph, float[] x, IReadOnlyList<AttributionTarget> targets, float[] output,
         bool isProbability, bool layerCam)
     {
-        int t = targets.Count, len = x.Length, classes = output.Length;
-        var inputs = new float[t * len];
-        var seeds = new float[t * classes];
-        for (int k = 0; k < t; k++)
-        {
-            x.CopyTo(inputs, k * len);
-            Seed(targets[k], output, isProbability).CopyTo(seeds, k * classes);
-        }
+        int t = targets.Count;
+        var (inputs, seeds) = PerTarget(x, targets, output, isProbability);
         var (a, shape, g) = graph.Run(inputs, seeds, t).Activations[0];
         if (shape.Length != 4) throw new PerceptException($"Grad-CAM needs a layer with two spatial axes; this one has shape [{string.Join(", ", shape)}]");
         int c = (int)shape[1], h = (int)shape[2], w = (int)shape[3], plane = h * w;

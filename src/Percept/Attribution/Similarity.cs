@@ -1,3 +1,4 @@
+using Percept.Data;
 using Percept.IO;
 using Percept.Model;
 using Percept.Perception;
@@ -62,18 +63,10 @@ public static class Similarity
 
     static float[] ReadInput(Data.IDataset dataset, Data.Preprocessor pre, int index)
     {
-        int seen = 0, len = dataset.Format.Length;
-        foreach (var batch in dataset.ReadBatches(512))
-        {
-            if (index < seen + batch.Count)
-            {
-                var x = new float[pre.InputLength];
-                pre.Apply(batch.Values.AsSpan((index - seen) * len, len), len, 1, x);
-                return x;
-            }
-            seen += batch.Count;
-        }
-        throw new PerceptException($"sample {index} could not be read");
+        var (raw, _, _) = dataset.ReadSample(index);
+        var x = new float[pre.InputLength];
+        pre.Apply(raw, raw.Length, 1, x);
+        return x;
     }
 
     /// <summary>Gradient × input of cos(v_self, v_other) with respect to this sample's input, summed over channels.</summary>

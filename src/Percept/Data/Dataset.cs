@@ -75,3 +75,26 @@ public interface IDataset : IDisposable
     /// <summary>Streams all samples in order. Each yielded batch is valid until the next one is requested.</summary>
     IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Helpers over any <see cref="IDataset"/>.</summary>
+public static class DatasetExtensions
+{
+    /// <summary>Raw values, label and id of the sample at <paramref name="index"/> (streams up to it).</summary>
+    /// <exception cref="PerceptException">The index is outside the dataset.</exception>
+    public static (float[] Raw, int Label, string Id) ReadSample(this IDataset dataset, int index, CancellationToken cancellationToken = default)
+    {
+        if (index < 0 || index >= dataset.Count)
+            throw new PerceptException($"sample {index} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
+        int seen = 0, len = dataset.Format.Length;
+        foreach (var b in dataset.ReadBatches(512, cancellationToken))
+        {
+            if (index < seen + b.Count)
+            {
+                int i = index - seen;
+                return (b.Values.AsSpan(i * len, len).ToArray(), b.Labels[i], b.Ids[i]);
+            }
+            seen += b.Count;
+        }
+        throw new PerceptException($"sample {index} could not be read (the dataset delivered {seen})");
+    }
+}
