@@ -377,6 +377,15 @@ public sealed class GradientGraph : IDisposable
                     Accumulate(x, mask == null ? dy : Emit("Where", [mask, dy, Const([0f])]));
                     break;
                 }
+                case "Gelu":
+                {
+                    // d/dx x·Φ(x) = Φ(x) + x·φ(x) (exact form); the tanh approximation is not handled.
+                    if (Attr(n, "approximate") is { } ap && ap.S.ToStringUtf8() == "tanh") throw Unsupported(n, "approximate = tanh");
+                    string cdf = Emit("Mul", [Const([0.5f]), Emit("Add", [Const([1f]), Emit("Erf", [Emit("Mul", [x, Const([1f / MathF.Sqrt(2f)])])])])]);
+                    string pdf = Emit("Mul", [Const([1f / MathF.Sqrt(2f * MathF.PI)]), Emit("Exp", [Emit("Mul", [Const([-0.5f]), Emit("Mul", [x, x])])])]);
+                    Accumulate(x, Emit("Mul", [dy, Emit("Add", [cdf, Emit("Mul", [x, pdf])])]));
+                    break;
+                }
                 case "Erf":
                     Accumulate(x, Emit("Mul", [dy, Emit("Mul", [Const([2f / MathF.Sqrt(MathF.PI)]), Emit("Exp", [Emit("Neg", [Emit("Mul", [x, x])])])])]));
                     break;

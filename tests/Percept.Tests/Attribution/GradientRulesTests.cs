@@ -24,7 +24,7 @@ public class GradientRulesTests
     {
         "Conv", "ConvStridedDilated", "ConvGrouped", "Gemm", "MatMul", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax",
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "AddBroadcast", "SubBroadcast", "MulBroadcast", "DivBroadcast",
-        "Flatten", "Reshape", "Transpose", "Concat", "Slice", "Squeeze", "Unsqueeze", "Pad", "Clip", "ReduceMean", "Identity", "Dropout", "Residual",
+        "Flatten", "Reshape", "Transpose", "Concat", "Slice", "Squeeze", "Unsqueeze", "Pad", "Clip", "ReduceMean", "Identity", "Dropout", "Residual", "Gelu",
     };
 
     [Theory]
@@ -33,14 +33,14 @@ public class GradientRulesTests
     {
         using var dir = new TempDir();
         long[] shape = name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" ? [2, 3, 4] : [2, 5, 5];
-        string path = Chain(dir["m.onnx"], shape, (g, rng) => name switch
+        string path = Chain(dir["m.onnx"], shape, opset: name == "Gelu" ? 20 : 17, body: (g, rng) => name switch
         {
             "Conv" => Op(g, "Conv", ["x", Weights(g, rng, "w", 3, 2, 3, 3), Weights(g, rng, "b", 3)], 3 * 25, Ints("pads", 1, 1, 1, 1)),
             "ConvStridedDilated" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 2, 2, 2)], 4 * 2 * 2, Ints("strides", 2, 2), Ints("dilations", 2, 2), Ints("pads", 0, 1, 1, 0)),
             "ConvGrouped" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 1, 3, 3)], 4 * 9, IntAttr("group", 2), Ints("pads", 0, 0, 0, 0)),
             "Gemm" => Op(g, "Gemm", ["x", Weights(g, rng, "w", 6, 4), Weights(g, rng, "b", 4)], 4, FloatAttr("alpha", 0.7f)),
             "MatMul" => Op(g, "MatMul", ["x", Weights(g, rng, "w", 6, 5)], 5),
-            "Relu" or "Sigmoid" or "Tanh" or "Erf" or "Identity" => Op(g, name, ["x"], 50),
+            "Relu" or "Sigmoid" or "Tanh" or "Erf" or "Identity" or "Gelu" => Op(g, name, ["x"], 50),
             "LeakyRelu" => Op(g, "LeakyRelu", ["x"], 50, FloatAttr("alpha", 0.2f)),
             "Dropout" => Op(g, "Dropout", ["x"], 50),
             "Softmax" or "LogSoftmax" => Op(g, name, ["x"], 6, IntAttr("axis", 1)),
