@@ -98,8 +98,6 @@ public static class ExplainCommand
             pre = new Preprocessor(dataset.Format, modelSample, preprocess);
         }
         using var _ = dataset;
-        if (sample < 0 || sample >= dataset.Count)
-            throw new PerceptException($"sample {sample} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
         var (raw, label, id) = dataset.ReadSample(sample, ct);
         var x = new float[pre.InputLength];
         pre.Apply(raw, raw.Length, 1, x);

@@ -47,18 +47,11 @@ public static class LayersCommand
         if (model.Inputs.Count > 1 && inputName == null) { why = "the model has several inputs"; return shapes; }
         var input = model.SelectInput(inputName);
         if (input.Shape.Length == 0 || input.Shape.Skip(1).Any(d => d <= 0)) { why = $"input shape {input.ShapeText} has free axes"; return shapes; }
-        var fetch = model.AllNodeOutputs.Distinct().ToList();
         try
         {
-            using var runner = new ModelRunner(model, input, input.Shape.Skip(1).Select(d => (int)d).ToArray(), fetch.Select(f => new Fetch(f)).ToArray());
-            var buffer = new float[(runner.FixedBatch ?? 1) * input.Shape.Skip(1).Aggregate(1L, (x, y) => x * y)];
-            using var results = runner.Run(buffer, 1);
             bool batchFree = input.Shape[0] <= 0;
-            for (int i = 0; i < fetch.Count; i++)
-            {
-                var info = results[i].GetTensorTypeAndShape();
-                shapes[fetch[i]] = "[" + string.Join(", ", info.Shape.Select((d, k) => k == 0 && batchFree && info.Shape.Length > 1 && d == 1 ? "N" : d.ToString())) + "]";
-            }
+            foreach (var (tensor, shape) in model.ProbeShapes(input, input.Shape.Skip(1).Select(d => (int)d).ToArray()))
+                shapes[tensor] = "[" + string.Join(", ", shape.Select((d, k) => k == 0 && batchFree && shape.Length > 1 && d == 1 ? "N" : d.ToString())) + "]";
         }
         catch (Exception e) when (e is PerceptException or OnnxRuntimeException) { why = e.Message; }
         return shapes;

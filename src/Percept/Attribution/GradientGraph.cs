@@ -43,7 +43,7 @@ public sealed class GradientGraph : IDisposable
     public static GradientGraph Build(OnnxModel model, ModelInput input, int[] sampleShape, string output, IReadOnlyList<string> activations,
         IReadOnlyList<string>? extraSeeds = null)
     {
-        var shapes = ProbeShapes(model, input, sampleShape);
+        var shapes = model.ProbeShapes(input, sampleShape);
         var builder = new Builder(model, input.Name, output, shapes);
         var proto = builder.Build(activations, extraSeeds ?? []);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
@@ -61,18 +61,6 @@ public sealed class GradientGraph : IDisposable
             options.Dispose();
             throw new PerceptException($"ONNX Runtime cannot run the gradient graph of {Path.GetFileName(model.Path)}: {ModelRunner.FirstLine(e.Message)}", e);
         }
-    }
-
-    /// <summary>Shapes of every tensor for one sample (batch axis 1), from a run of a zero input.</summary>
-    static Dictionary<string, long[]> ProbeShapes(OnnxModel model, ModelInput input, int[] sampleShape)
-    {
-        var names = model.AllNodeOutputs.Distinct().ToList();
-        using var runner = new ModelRunner(model, input, sampleShape, names.Select(n => new Fetch(n)).ToArray());
-        var x = new float[(runner.FixedBatch ?? 1) * sampleShape.Aggregate(1, (a, b) => a * b)];
-        using var r = runner.Run(x, 1);
-        var shapes = new Dictionary<string, long[]> { [input.Name] = [1, .. sampleShape.Select(d => (long)d)] };
-        for (int i = 0; i < names.Count; i++) shapes[names[i]] = r[i].GetTensorTypeAndShape().Shape;
-        return shapes;
     }
 
     /// <summary>

@@ -166,6 +166,21 @@ public sealed class OnnxModel
         return copy.ToByteArray();
     }
 
+    /// <summary>
+    /// Shape of every node output (and of the input) for one sample, batch axis 1, from one run of a zero input with
+    /// every node output exposed.
+    /// </summary>
+    public Dictionary<string, long[]> ProbeShapes(ModelInput input, int[] sampleShape)
+    {
+        var names = AllNodeOutputs.Distinct().ToList();
+        using var runner = new ModelRunner(this, input, sampleShape, names.Select(n => new Fetch(n)).ToArray());
+        var x = new float[(runner.FixedBatch ?? 1) * sampleShape.Aggregate(1, (a, b) => a * b)];
+        using var r = runner.Run(x, 1);
+        var shapes = new Dictionary<string, long[]> { [input.Name] = [1, .. sampleShape.Select(d => (long)d)] };
+        for (int i = 0; i < names.Count; i++) shapes[names[i]] = r[i].GetTensorTypeAndShape().Shape;
+        return shapes;
+    }
+
     /// <summary>The parsed model (read-only use: builders clone it).</summary>
     internal ModelProto Proto => _proto;
 

@@ -13,13 +13,7 @@ public class GradientMethodsTests
     static float[] Sample(int index)
     {
         using var ds = new IdxDataset(TestFiles.FashionImages);
-        int seen = 0;
-        foreach (var b in ds.ReadBatches(1000))
-        {
-            if (index < seen + b.Count) return b.Values.AsSpan((index - seen) * 784, 784).ToArray().Select(v => v / 255f).ToArray();
-            seen += b.Count;
-        }
-        throw new InvalidOperationException();
+        return ds.ReadSample(index).Raw.Select(v => v / 255f).ToArray();
     }
 
     static void AssertCloseRelative(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double relative, string what)
