@@ -42,6 +42,7 @@ public static class TinyModels
     public static TensorProto LongInitializer(string name, params long[] values) { var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 }; t.Dims.Add(values.Length); t.Int64Data.AddRange(values); return t; }
 
     public static AttributeProto IntAttr(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+    public static AttributeProto StringAttr(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(v) };
 
     public static float[] Random(Random rng, int n, float scale = 0.5f) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
 

@@ -18,6 +18,7 @@ public sealed class GradientGraph : IDisposable
     public const string SeedName = "percept.seed";
 
     readonly InferenceSession _session;
+    readonly InferenceSession _forward;
     readonly SessionOptions _options;
     readonly string[] _fetch;
     readonly string _inputName;
@@ -31,9 +32,9 @@ public sealed class GradientGraph : IDisposable
     /// <summary>The seeded intermediate tensors and their per-sample shapes.</summary>
     public IReadOnlyList<(string Tensor, long[] Shape)> ExtraSeeds { get; private init; } = [];
 
-    GradientGraph(InferenceSession session, SessionOptions options, string input, string[] fetch, int[] sampleShape, long[] outputShape, IReadOnlyList<string> activations)
+    GradientGraph(InferenceSession session, InferenceSession forward, SessionOptions options, string input, string[] fetch, int[] sampleShape, long[] outputShape, IReadOnlyList<string> activations)
     {
-        _session = session; _options = options; _inputName = input; _fetch = fetch;
+        _session = session; _forward = forward; _options = options; _inputName = input; _fetch = fetch;
         SampleShape = sampleShape; OutputShape = outputShape; Activations = activations;
     }
 
@@ -47,11 +48,14 @@ public sealed class GradientGraph : IDisposable
         var builder = new Builder(model, input.Name, output, shapes);
         var proto = builder.Build(activations, extraSeeds ?? []);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (Environment.GetEnvironmentVariable("PERCEPT_ORT_PROFILE") is { Length: > 0 } prefix) { options.ProfileOutputPathPrefix = prefix; options.EnableProfiling = true; }
         try
         {
             var session = new InferenceSession(proto.ToByteArray(), options);
+            // ONNX Runtime runs every node of a session whatever is fetched, so forward-only passes get the model's own graph.
+            var forward = new InferenceSession(model.Proto.ToByteArray(), options);
             string[] fetch = [output, "percept.grad/" + input.Name, .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
-            return new GradientGraph(session, options, input.Name, fetch, sampleShape, shapes[output][1..], activations)
+            return new GradientGraph(session, forward, options, input.Name, fetch, sampleShape, shapes[output][1..], activations)
             {
                 ExtraSeeds = (extraSeeds ?? []).Select(t => (t, shapes[t][1..])).ToArray(),
             };
@@ -97,7 +101,21 @@ public sealed class GradientGraph : IDisposable
         finally { foreach (var v in values) v.Dispose(); }
     }
 
-    public void Dispose() { _session.Dispose(); _options.Dispose(); }
+    /// <summary>The outputs alone for <paramref name="count"/> samples, from a session of the model's own graph (no backward nodes).</summary>
+    public float[] Forward(float[] inputs, int count)
+    {
+        long[] xShape = [count, .. SampleShape.Select(d => (long)d)];
+        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape);
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var r = _forward.Run(runOptions, [_inputName], [value], [_fetch[0]]);
+            return r[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        catch (OnnxRuntimeException e) { throw new PerceptException($"ONNX Runtime failed on the model: {ModelRunner.FirstLine(e.Message)}", e); }
+    }
+
+    public void Dispose() { _session.Dispose(); _forward.Dispose(); _options.Dispose(); }
 
     /// <summary>Writes the backward graph.</summary>
     sealed class Builder(OnnxModel model, string input, string output, Dictionary<string, long[]> shapes)
@@ -220,6 +238,20 @@ public sealed class GradientGraph : IDisposable
             return Emit("Reshape", [summed, ShapeOf(operand)]);
         }
 
+        /// <summary>Sums the gradient of a MatMul operand over the leading axes it was broadcast along; the last two axes are its own.</summary>
+        string UnbroadcastMatMul(string g, string operand, long[] os, long[] rs)
+        {
+            var axes = new List<long>();
+            int lead = rs.Length - os.Length;
+            for (int i = 0; i < rs.Length - 2; i++)
+                if (i < lead || (os[i - lead] == 1 && rs[i] != 1)) axes.Add(i);
+            if (axes.Count == 0 && lead == 0) return g;
+            string summed = axes.Count == 0 ? g : Opset >= 13
+                ? Emit("ReduceSum", [g, ConstLong([.. axes], axes.Count)], [Int("keepdims", 1)])
+                : Emit("ReduceSum", [g], [Ints("axes", axes), Int("keepdims", 1)]);
+            return Emit("Reshape", [summed, ConstLong([.. os.Select((d, i) => i == 0 && lead == 0 ? 0 : d)], os.Length)]);
+        }
+
         void Backward(NodeProto n, string dy, HashSet<string> requires)
         {
             bool Needs(int i) => i < n.Input.Count && n.Input[i].Length > 0 && requires.Contains(n.Input[i]);
@@ -258,9 +290,14 @@ public sealed class GradientGraph : IDisposable
                 }
                 case "MatMul":
                 {
-                    if (Needs(1) || (shapes.TryGetValue(n.Input[1], out var bs) ? bs : InitializerShape(n.Input[1])).Length != 2)
-                        throw Unsupported(n, "a second operand that depends on the input or is not a 2-D weight");
-                    Accumulate(x, Emit("MatMul", [dy, Emit("Transpose", [n.Input[1]], [Ints("perm", [1, 0])])]));
+                    long[] Shape(string t) => shapes.TryGetValue(t, out var known) ? known : InitializerShape(t);
+                    string a = n.Input[0], b = n.Input[1];
+                    long[] sa = Shape(a), sb = Shape(b);
+                    if (sa.Length < 2 || sb.Length < 2) throw Unsupported(n, "a 1-D operand");
+                    // Y = A·B over broadcast leading axes: dA = dY·Bᵀ, dB = Aᵀ·dY, each summed back over the axes it was broadcast along.
+                    string SwapLast(string t, int rank) => Emit("Transpose", [t], [Ints("perm", [.. Enumerable.Range(0, rank - 2).Select(i => (long)i), rank - 1, rank - 2])]);
+                    if (Needs(0)) Accumulate(a, UnbroadcastMatMul(Emit("MatMul", [dy, SwapLast(b, sb.Length)]), a, sa, shapes[y]));
+                    if (Needs(1)) Accumulate(b, UnbroadcastMatMul(Emit("MatMul", [SwapLast(a, sa.Length), dy]), b, sb, shapes[y]));
                     break;
                 }
                 case "Add" or "Sub":
@@ -287,8 +324,9 @@ public sealed class GradientGraph : IDisposable
                     var outPad = new long[spatial];
                     for (int d = 0; d < spatial; d++)
                         outPad[d] = xs[2 + d] - ((ys[2 + d] - 1) * strides[d] - pads[d] - pads[spatial + d] + dil[d] * (ws[2 + d] - 1) + 1);
+                    long group = AttrInt(n, "group", 1);
                     Accumulate(x, Emit("ConvTranspose", [dy, n.Input[1]],
-                        [Ints("strides", strides), Ints("dilations", dil), Ints("pads", pads), Int("group", AttrInt(n, "group", 1)), Ints("output_padding", outPad)]));
+                        [Ints("strides", strides), Ints("dilations", dil), Ints("pads", pads), Int("group", group), Ints("output_padding", outPad)]));
                     break;
                 }
                 case "MaxPool":
@@ -367,8 +405,19 @@ public sealed class GradientGraph : IDisposable
                 }
                 case "Gelu":
                 {
-                    // d/dx x·Φ(x) = Φ(x) + x·φ(x) (exact form); the tanh approximation is not handled.
-                    if (Attr(n, "approximate") is { } ap && ap.S.ToStringUtf8() == "tanh") throw Unsupported(n, "approximate = tanh");
+                    if (Attr(n, "approximate") is { } ap && ap.S.ToStringUtf8() == "tanh")
+                    {
+                        // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³): dy/dx = ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
+                        float c = MathF.Sqrt(2f / MathF.PI);
+                        string x2 = Emit("Mul", [x, x]);
+                        string t = Emit("Tanh", [Emit("Mul", [Emit("Mul", [x, Emit("Add", [Const([1f]), Emit("Mul", [x2, Const([0.044715f])])])]), Const([c])])]);
+                        string du = Emit("Mul", [Const([c]), Emit("Add", [Const([1f]), Emit("Mul", [x2, Const([3 * 0.044715f])])])]);
+                        string left = Emit("Mul", [Const([0.5f]), Emit("Add", [Const([1f]), t])]);
+                        string right = Emit("Mul", [Emit("Mul", [Const([0.5f]), x]), Emit("Mul", [Emit("Sub", [Const([1f]), Emit("Mul", [t, t])]), du])]);
+                        Accumulate(x, Emit("Mul", [dy, Emit("Add", [left, right])]));
+                        break;
+                    }
+                    // d/dx x·Φ(x) = Φ(x) + x·φ(x) (exact form).
                     string cdf = Emit("Mul", [Const([0.5f]), Emit("Add", [Const([1f]), Emit("Erf", [Emit("Mul", [x, Const([1f / MathF.Sqrt(2f)])])])])]);
                     string pdf = Emit("Mul", [Const([1f / MathF.Sqrt(2f * MathF.PI)]), Emit("Exp", [Emit("Mul", [Const([-0.5f]), Emit("Mul", [x, x])])])]);
                     Accumulate(x, Emit("Mul", [dy, Emit("Add", [cdf, Emit("Mul", [x, pdf])])]));

@@ -25,6 +25,7 @@ public class GradientRulesTests
         "Conv", "ConvStridedDilated", "ConvGrouped", "Gemm", "MatMul", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Softmax", "LogSoftmax",
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "AddBroadcast", "SubBroadcast", "MulBroadcast", "DivBroadcast",
         "Flatten", "Reshape", "Transpose", "Concat", "Slice", "Squeeze", "Unsqueeze", "Pad", "Clip", "ReduceMean", "Identity", "Dropout", "Residual", "Gelu",
+        "GeluTanh", "Attention", "MatMulBatched", "ConvDilatedGroupedAsymmetric",
     };
 
     [Theory]
@@ -32,8 +33,9 @@ public class GradientRulesTests
     public void Gradient_agrees_with_finite_differences(string name)
     {
         using var dir = new TempDir();
-        long[] shape = name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" ? [2, 3, 4] : [2, 5, 5];
-        string path = Chain(dir["m.onnx"], shape, opset: name == "Gelu" ? 20 : 17, body: (g, rng) => name switch
+        long[] shape = name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Attention" ? [3, 4]
+            : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" or "MatMulBatched" ? [2, 3, 4] : [2, 5, 5];
+        string path = Chain(dir["m.onnx"], shape, opset: name is "Gelu" or "GeluTanh" ? 20 : 17, body: (g, rng) => name switch
         {
             "Conv" => Op(g, "Conv", ["x", Weights(g, rng, "w", 3, 2, 3, 3), Weights(g, rng, "b", 3)], 3 * 25, Ints("pads", 1, 1, 1, 1)),
             "ConvStridedDilated" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 2, 2, 2)], 4 * 2 * 2, Ints("strides", 2, 2), Ints("dilations", 2, 2), Ints("pads", 0, 1, 1, 0)),
@@ -63,6 +65,10 @@ public class GradientRulesTests
             "Clip" => Op(g, "Clip", ["x", FloatConst(g, "lo", -0.3f), FloatConst(g, "hi", 0.4f)], 50),
             "ReduceMean" => Op(g, "ReduceMean", ["x"], 2 * 4, Ints("axes", 2), IntAttr("keepdims", 0)),
             "Residual" => ResidualBlock(g, rng),
+            "ConvDilatedGroupedAsymmetric" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 1, 2, 3)], 4 * 5 * 3, IntAttr("group", 2), Ints("dilations", 2, 1), Ints("pads", 1, 0, 1, 0)),
+            "GeluTanh" => Op(g, "Gelu", ["x"], 50, StringAttr("approximate", "tanh")),
+            "Attention" => Attention(g, rng),
+            "MatMulBatched" => Op(g, "MatMul", ["x", Weights(g, rng, "w", 2, 4, 5)], 2 * 3 * 5),
             _ => throw new ArgumentException(name),
         });
         var model = OnnxModel.Load(path);
@@ -116,6 +122,20 @@ public class GradientRulesTests
         g.Node.Add(Node("Unsqueeze", "/Unsqueeze", ["x", LongConst(g, "a1", 1)], ["u"]));
         g.Node.Add(Node("Squeeze", "/Squeeze", ["u", LongConst(g, "a2", 1)], ["o"]));
         return ("o", 24);
+    }
+
+    /// <summary>Self-attention over 3 tokens of width 4: softmax(q·kᵀ / 2)·v, where both operands of two MatMuls depend on the input.</summary>
+    static (string, long) Attention(GraphProto g, Random rng)
+    {
+        g.Node.Add(Node("MatMul", "/q", ["x", Weights(g, rng, "wq", 4, 4)], ["q"]));
+        g.Node.Add(Node("MatMul", "/k", ["x", Weights(g, rng, "wk", 4, 4)], ["k"]));
+        g.Node.Add(Node("MatMul", "/v", ["x", Weights(g, rng, "wv", 4, 4)], ["v"]));
+        g.Node.Add(Node("Transpose", "/kt", ["k"], ["kt"], Ints("perm", 0, 2, 1)));
+        g.Node.Add(Node("MatMul", "/scores", ["q", "kt"], ["s"]));
+        g.Node.Add(Node("Div", "/scale", ["s", FloatConst(g, "two", 2f)], ["ss"]));
+        g.Node.Add(Node("Softmax", "/softmax", ["ss"], ["a"], IntAttr("axis", -1)));
+        g.Node.Add(Node("MatMul", "/mix", ["a", "v"], ["o"]));
+        return ("o", 12);
     }
 
     /// <summary>Conv → BN → Relu → Conv, plus the input (a residual connection), → Relu.</summary>
