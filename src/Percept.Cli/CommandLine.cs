@@ -22,6 +22,7 @@ public static class CommandLine
         ["plot"] = (PlotCommand.Usage, PlotCommand.Run),
         ["explain"] = (ExplainCommand.Usage, ExplainCommand.Run),
         ["demo"] = (DemoCommand.Usage, DemoCommand.Run),
+        ["serve"] = (ServeCommand.Usage, ServeCommand.Run),
     };
 
     const string Overview = """

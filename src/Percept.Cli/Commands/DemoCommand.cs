@@ -8,18 +8,19 @@ namespace Percept.Cli.Commands;
 public static partial class DemoCommand
 {
     public const string Usage = """
-        percept demo [--out RUN]
+        percept demo [--out RUN] [--no-serve] [--host HOST] [--port PORT]
 
         Analyses the bundled Fashion-MNIST test split (data/fashion-mnist) with the last checkpoint of the demo CNN
         (models/fmnist-cnn), prints accuracy, mean loss and the worst samples, and the run's path (default runs/demo
-        in the repository, replaced on every demo).
+        in the repository, replaced on every demo); then serves the dashboard on it (as 'percept serve') until
+        Ctrl+C, unless --no-serve.
         """;
 
     [GeneratedRegex(@"epoch-(\d+)\.onnx$")] private static partial Regex EpochFile();
 
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        var a = new Arguments(argv, ["out"], []);
+        var a = new Arguments(argv, ["out", "host", "port"], ["no-serve"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string root = FindRepositoryRoot()
             ?? throw new PerceptException("demo files not found: run 'percept demo' from the Percept repository (it needs data/fashion-mnist and models/fmnist-cnn)");
@@ -41,7 +42,8 @@ public static partial class DemoCommand
         }, stdout, stderr, ct);
         AnalyzeCommand.PrintSummary(run, stdout);
         PrintWorst(run, stdout, 5);
-        stdout.WriteLine($"explore it: percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
+        stdout.WriteLine($"explore it: percept serve {run.Directory}  ·  percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
+        if (!a.Has("no-serve")) ServeCommand.Serve([run.Directory], a.Get("host") ?? "127.0.0.1", a.GetInt("port"), stdout, ct);
         return CommandLine.Ok;
     }
 

@@ -154,68 +154,16 @@ public static class ExplainCommand
         stdout.WriteLine($"{method} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");
         if (a.Get("png") is { } png)
         {
-            var background = Gray(x, pre.InputShape, result.Height, result.Width);
+            var background = Explainer.Gray(x, pre.InputShape, result.Height, result.Width);
             HeatmapImage.Render(result, background, names, png);
             stdout.WriteLine($"picture: {png}");
         }
         return CommandLine.Ok;
     }
 
-    /// <summary>The gradient methods: maps at the input's resolution, and the raw form (--raw, or Grad-CAM at the layer's grid).</summary>
     static (AttributionResult Result, float[] Raw, long[] RawShape) GradientExplain(OnnxModel model, ModelInput input, string outputName, int[] inputShape,
         float[] x, float[] scores, bool isProbability, List<AttributionTarget> targets, string method, Arguments a, TextWriter stdout, IReadOnlyList<string>? names)
-    {
-        var (channels, h, w, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
-        int plane = h * w;
-        int Index(int c, int p) => channelsFirst ? c * plane + p : p * channels + c;
-        var scoreOf = targets.Select(t => t.Kind == "loss" ? ClassScores.Compute(scores, isProbability, t.Class, new float[scores.Length]).Loss : scores[t.Class]).ToArray();
-        if (method is "gradcam" or "layercam")
-        {
-            var layer = a.Get("layer") is { } name ? model.FindLayer(name)
-                : model.PerceptionLayers.LastOrDefault(l => l.OpType is "Conv" or "ConvTranspose")
-                  ?? throw new PerceptException("the model has no convolution; name a layer with spatial axes with --layer");
-            if (layer.ChannelsLast || layer.OpType is "Gemm" or "MatMul")
-            {
-                var conv = model.PerceptionLayers.LastOrDefault(l => l.OpType is "Conv" or "ConvTranspose");
-                throw new PerceptException($"layer '{layer.Name}' ({layer.OpType}) has no spatial axes; Grad-CAM needs a convolutional layer{(conv != null ? $" such as '{conv.Name}'" : "")}");
-            }
-            using var graph = GradientGraph.Build(model, input, inputShape, outputName, [layer.ActivationTensor ?? layer.Output]);
-            var (maps, lh, lw) = GradientMethods.Cam(graph, x, targets, scores, isProbability, method == "layercam");
-            stdout.WriteLine($"{method} at layer {layer.Name} ({lh}x{lw})");
-            return (new AttributionResult(GradientMethods.Resize(maps, targets.Count, lh, lw, h, w), h, w, targets, scoreOf), maps, [targets.Count, lh, lw]);
-        }
-        using var g = GradientGraph.Build(model, input, inputShape, outputName, []);
-        float[] perChannel;
-        switch (method)
-        {
-            case "ig":
-            {
-                int steps = a.GetInt("steps") ?? 64;
-                var (attr, gap, diff) = GradientMethods.IntegratedGradients(g, x, targets, isProbability, steps);
-                perChannel = attr;
-                for (int k = 0; k < targets.Count; k++)
-                    stdout.WriteLine($"integrated gradients, {steps} steps, {targets[k].Name(names)}: sum {diff[k] + gap[k]:G5}, output difference {diff[k]:G5}, completeness gap {gap[k]:G3} ({100 * Math.Abs(gap[k]) / Math.Max(Math.Abs(diff[k]), 1e-12):F2}%)");
-                break;
-            }
-            case "smoothgrad": perChannel = GradientMethods.SmoothGrad(g, x, targets, scores, isProbability); break;
-            default: perChannel = GradientMethods.InputGradients(g, x, targets, scores, isProbability); break;
-        }
-        if (method == "gradxinput")
-            for (int k = 0; k < targets.Count; k++) for (int i = 0; i < x.Length; i++) perChannel[k * x.Length + i] *= x[i];
-        var result = new float[targets.Count * plane];
-        for (int k = 0; k < targets.Count; k++)
-            for (int p = 0; p < plane; p++)
-            {
-                float v = 0;
-                for (int c = 0; c < channels; c++)
-                {
-                    float gv = perChannel[k * x.Length + Index(c, p)];
-                    if (method is "saliency" or "smoothgrad") v = Math.Max(v, Math.Abs(gv)); else v += gv;
-                }
-                result[k * plane + p] = v;
-            }
-        return (new AttributionResult(result, h, w, targets, scoreOf), perChannel, [targets.Count, .. inputShape.Select(d => (long)d)]);
-    }
+        => Explainer.Gradient(model, input, outputName, inputShape, x, scores, isProbability, targets, method, a.Get("layer"), a.GetInt("steps") ?? 64, stdout.WriteLine, names);
 
     static List<AttributionTarget> ParseTargets(string text, int prediction, int label, int classes)
     {
@@ -244,20 +192,5 @@ public static class ExplainCommand
         }
         if (targets.Count == 0) throw new UsageException("--target is empty");
         return targets;
-    }
-
-    /// <summary>The preprocessed input averaged over channels, H × W, as the picture's background.</summary>
-    static float[] Gray(float[] x, int[] shape, int h, int w)
-    {
-        var g = new float[h * w];
-        int channels = x.Length / (h * w);
-        bool first = shape.Length != 3 || !(shape[2] is 1 or 3 or 4 && shape[0] is not (1 or 3 or 4));
-        for (int p = 0; p < h * w; p++)
-        {
-            float s = 0;
-            for (int c = 0; c < channels; c++) s += first ? x[c * h * w + p] : x[p * channels + c];
-            g[p] = s / channels;
-        }
-        return g;
     }
 }

@@ -1,0 +1,47 @@
+using Percept.Server;
+
+namespace Percept.Cli.Commands;
+
+/// <summary><c>percept serve</c>: the dashboard over one or more runs.</summary>
+public static class ServeCommand
+{
+    public const string Usage = """
+        percept serve RUN [RUN ...] [--host HOST] [--port PORT]
+
+        Serves the dashboard for the runs (several runs of the same data, e.g. one per epoch, get a checkpoint
+        selector) and prints its address; Ctrl+C stops it. Listens on 127.0.0.1 (this machine only) unless --host
+        says otherwise (0.0.0.0: every interface); --port 0 (default 5080 when free, else any) picks a free port.
+        The API is documented at /api/openapi/v1.json.
+        """;
+
+    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var a = new Arguments(argv, ["host", "port"], []);
+        if (a.Positional.Count == 0) throw new UsageException("name the run to serve (a folder made by 'percept analyze')");
+        int? port = a.GetInt("port");
+        if (port is < 0 or > 65535) throw new UsageException("--port must be from 0 to 65535");
+        Serve(a.Positional, a.Get("host") ?? "127.0.0.1", port, stdout, ct);
+        return CommandLine.Ok;
+    }
+
+    /// <summary>Starts the dashboard, prints its address and waits for Ctrl+C.</summary>
+    internal static void Serve(IReadOnlyList<string> runs, string host, int? port, TextWriter stdout, CancellationToken ct)
+    {
+        DashboardServer server;
+        try { server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = port ?? 5080 }, ct).GetAwaiter().GetResult(); }
+        catch (IOException) when (port == null)
+        {
+            // 5080 is taken: any free port.
+            server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = 0 }, ct).GetAwaiter().GetResult();
+        }
+        using var _ = new Disposer(server);
+        stdout.WriteLine($"dashboard: {server.Url}  (Ctrl+C to stop)");
+        stdout.Flush();
+        server.WaitAsync(ct).GetAwaiter().GetResult();
+    }
+
+    sealed class Disposer(DashboardServer server) : IDisposable
+    {
+        public void Dispose() => server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Percept.Attribution;
+using Percept.IO;
+
+namespace Percept.Server;
+
+public sealed record RunListItem(string Id, string Description, int Count, string Model, DateTimeOffset Created, double? Accuracy);
+public sealed record MapInfo(string Method, int Dimensions, double Trustworthiness);
+public sealed record RunSummary(string Id, string Description, int Count, string Model, DateTimeOffset Created, IReadOnlyList<string>? Classes,
+    int NumClasses, bool HasLabels, double? Accuracy, double? MeanLoss, MapInfo? Map, IReadOnlyList<FieldInfo> Fields, IReadOnlyList<string> Methods,
+    IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs);
+public sealed record ClassProbability(int Class, string Name, float Probability);
+public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image);
+public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image);
+public sealed record Explanation(int Sample, string Method, string? Layer, double Seconds, IReadOnlyList<HeatmapTarget> Targets, string Image);
+public sealed record Neighbor(int Index, float Similarity, Dictionary<string, object?> Values, string Image, string Heatmap);
+public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbors);
+
+/// <summary>The dashboard's endpoints under <c>/api/</c>.</summary>
+static class Api
+{
+    const int DefaultSize = 112, MaxSize = 512, MaxK = 200;
+    static readonly ConcurrentDictionary<string, SampleExplanation> Explanations = new();
+
+    public static void Map(WebApplication app, IReadOnlyDictionary<string, RunEntry> runs)
+    {
+        RunEntry Find(string run) => runs.TryGetValue(run, out var e) ? e : throw new ApiError(404, $"unknown run '{run}' (runs: {string.Join(", ", runs.Keys)})");
+        int Sample(RunEntry e, string text)
+        {
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int i)) throw new ApiError(400, $"sample must be a non-negative integer, not '{text}'");
+            if (i >= e.Run.Count) throw new ApiError(404, $"sample {i} is out of range: run '{e.Id}' has {e.Run.Count} samples (0 to {e.Run.Count - 1})");
+            return i;
+        }
+        int IntQuery(HttpContext c, string name, int fallback, int min, int max)
+        {
+            if (!c.Request.Query.TryGetValue(name, out var v)) return fallback;
+            if (!int.TryParse(v.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+                throw new ApiError(400, $"'{name}' must be an integer from {min} to {max}, not '{v}'");
+            return n;
+        }
+        string Method(HttpContext c)
+        {
+            string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s : "gradcam";
+            return Explainer.Methods.Contains(m) ? m : throw new ApiError(400, $"unknown method '{m}' ({string.Join(", ", Explainer.Methods)})");
+        }
+        string? Layer(HttpContext c, RunEntry e, string method)
+        {
+            if (method is not ("gradcam" or "layercam")) return null;
+            string? layer = c.Request.Query["layer"].ToString() is { Length: > 0 } s ? s : null;
+            var cam = CamLayers(e);
+            if (layer != null && !cam.Contains(layer)) throw new ApiError(400, $"layer '{layer}' is not a convolutional layer of this model ({string.Join(", ", cam)})");
+            return layer ?? cam.LastOrDefault() ?? throw new ApiError(422, "the model has no convolutional layer for Grad-CAM; pick another method");
+        }
+
+        var api = app.MapGroup("/api");
+        api.MapGet("/runs", () => runs.Values.Select(e => new RunListItem(e.Id, e.Run.Manifest.Data.Description, e.Run.Count,
+            Path.GetFileName(e.Run.Manifest.Model.Path), e.Run.Manifest.Created, e.Run.Manifest.Summary?.Accuracy)).ToArray())
+            .WithSummary("The runs this server serves.");
+
+        api.MapGet("/runs/{run}", (string run) =>
+        {
+            var e = Find(run);
+            var m = e.Run.Manifest;
+            return new RunSummary(e.Id, m.Data.Description, e.Run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses, m.Data.HasLabels,
+                m.Summary?.Accuracy, m.Summary?.MeanLoss, m.Map is { } map ? new MapInfo(map.Method, map.Dimensions, map.Trustworthiness) : null, e.Fields,
+                m.NumClasses >= 2 ? Explainer.Methods : ["occlusion"], CamLayers(e), runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray());
+        }).WithSummary("A run: its classes, its map, the fields the map can be coloured by, the explanation methods and layers.");
+
+        api.MapGet("/runs/{run}/map", (string run) =>
+        {
+            var e = Find(run);
+            var map = e.Map(out int dims) ?? throw new ApiError(404, $"run '{e.Id}' has no map (it was analysed with --map none)");
+            return Binary(map, e.Run.Count, dims);
+        }).WithSummary("The map's coordinates: little-endian float32, N × dimensions, row-major (header X-Percept-Shape).");
+
+        api.MapGet("/runs/{run}/columns/{field}", (string run, string field) =>
+        {
+            var e = Find(run);
+            try { return Binary(e.Column(field), e.Run.Count, 1); }
+            catch (KeyNotFoundException ex) { throw new ApiError(404, ex.Message); }
+        }).WithSummary("One field as little-endian float32 per sample: the value, or the category's index into the field's categories; NaN for null.");
+
+        api.MapGet("/runs/{run}/ids", (string run) =>
+        {
+            var e = Find(run);
+            return Results.Text(string.Join('\n', e.Ids()), "text/plain; charset=utf-8");
+        }).WithSummary("Every sample's id, one per line, in dataset order (for exporting selections).");
+
+        api.MapGet("/runs/{run}/samples/{sample}", (string run, string sample) =>
+        {
+            var e = Find(run);
+            int i = Sample(e, sample);
+            return Details(e, i);
+        }).WithSummary("One sample: its row of the samples table and its top-5 class probabilities.");
+
+        api.MapGet("/runs/{run}/samples/{sample}/image.png", (HttpContext c, string run, string sample) =>
+        {
+            var e = Find(run);
+            int i = Sample(e, sample);
+            int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
+            string path = Path.Combine(e.CacheDirectory, "thumbnails", $"{i}-{size}.png");
+            return Png(path, () => { var (x, shape) = e.Input(i); return Images.Thumbnail(x, shape, size); });
+        }).WithSummary("The sample as the model saw it, as a PNG (size = pixels on the longer side, default 112).");
+
+        api.MapGet("/runs/{run}/samples/{sample}/explain", (HttpContext c, string run, string sample) =>
+        {
+            var e = Find(run);
+            int i = Sample(e, sample);
+            string method = Method(c);
+            string? layer = Layer(c, e, method);
+            var sw = Stopwatch.StartNew();
+            var ex = Explain(e, i, method, layer);
+            string query = $"method={method}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}";
+            var classes = e.Run.Manifest.Classes;
+            return new Explanation(i, method, ex.Layer, sw.Elapsed.TotalSeconds,
+                ex.Result.Targets.Select((t, k) => new HeatmapTarget(t.Kind == "loss" ? "Loss" : t.Name(classes), t.Kind, t.Class, ex.Result.Scores[k],
+                    $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}")).ToArray(),
+                $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
+        }).WithSummary("Heat maps of a sample for every class and the loss (computed on first request, then cached in the run's cache/ folder).");
+
+        api.MapGet("/runs/{run}/samples/{sample}/heatmap.png", (HttpContext c, string run, string sample) =>
+        {
+            var e = Find(run);
+            int i = Sample(e, sample);
+            string method = Method(c);
+            string? layer = Layer(c, e, method);
+            int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
+            int target = IntQuery(c, "target", 0, 0, int.MaxValue);
+            var ex = Explain(e, i, method, layer);
+            if (target >= ex.Result.Targets.Count) throw new ApiError(404, $"target {target} is out of range (0 to {ex.Result.Targets.Count - 1})");
+            int plane = ex.Result.Height * ex.Result.Width;
+            string path = Path.Combine(e.CacheDirectory, "heatmaps", $"{i}-{method}-{Safe(layer)}-{target}-{size}.png");
+            return Png(path, () => Images.Overlay(ex.Result.Maps.AsSpan(target * plane, plane), ex.Result.Height, ex.Result.Width, size));
+        }).WithSummary("One target's heat map as a transparent PNG overlay (warm: supports the target; blue: works against it).");
+
+        api.MapGet("/runs/{run}/samples/{sample}/similar", (HttpContext c, string run, string sample) =>
+        {
+            var e = Find(run);
+            int i = Sample(e, sample);
+            int k = IntQuery(c, "k", 12, 1, Math.Min(MaxK, e.Run.Count - 1));
+            var emb = e.Embedding(out int width);
+            var best = Nearest(emb, width, e.Run.Count, i, k);
+            string id = Uri.EscapeDataString(e.Id);
+            return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, Brief(e, b.Index),
+                $"/api/runs/{id}/samples/{b.Index}/image.png", $"/api/runs/{id}/samples/{i}/similar/{b.Index}.png")).ToArray());
+        }).WithSummary("The k samples nearest in perception space (cosine similarity of perception vectors), most similar first.");
+
+        api.MapGet("/runs/{run}/samples/{sample}/similar/{other}.png", (HttpContext c, string run, string sample, string other) =>
+        {
+            var e = Find(run);
+            int i = Sample(e, sample), j = Sample(e, other);
+            int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
+            string path = Path.Combine(e.CacheDirectory, "similar", $"{i}-{j}-{size}.png");
+            return Png(path, () =>
+            {
+                var (maps, _, _) = Similarity.Explain(e.Run, i, j);
+                int plane = maps.Height * maps.Width;
+                return Images.Overlay(maps.Maps.AsSpan(plane, plane), maps.Height, maps.Width, size);
+            });
+        }).WithSummary("What in sample `other` makes the model see it as like `sample`: gradient × input of their perception vectors' cosine, as an overlay.");
+    }
+
+    static string Safe(string? s) => s == null ? "-" : string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '_' or '.' ? ch : '_'));
+
+    static IReadOnlyList<string> CamLayers(RunEntry e) => e.Run.Manifest.Perception.Layers.Where(l => l.Op is "Conv" or "ConvTranspose").Select(l => l.Name).ToArray();
+
+    static SampleExplanation Explain(RunEntry e, int sample, string method, string? layer)
+    {
+        if (e.Run.Manifest.NumClasses < 2 && method != "occlusion") throw new ApiError(422, "this run's model does not output class scores; there is no class to explain");
+        return Explanations.GetOrAdd($"{e.Run.Directory}\0{sample}\0{method}\0{layer}", _ => e.Explainer.Explain(sample, method, layer));
+    }
+
+    static IResult Binary(float[] values, int rows, int columns)
+    {
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        return new BinaryResult(bytes, $"{rows},{columns}");
+    }
+
+    static IResult Png(string cachePath, Func<byte[]> make)
+    {
+        byte[] png;
+        if (File.Exists(cachePath)) png = File.ReadAllBytes(cachePath);
+        else
+        {
+            png = make();
+            Directory.CreateDirectory(Path.GetDirectoryName(cachePath)!);
+            string tmp = cachePath + $".{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+            File.WriteAllBytes(tmp, png);
+            File.Move(tmp, cachePath, overwrite: true);
+        }
+        return Results.Bytes(png, "image/png");
+    }
+
+    static SampleDetails Details(RunEntry e, int i)
+    {
+        var values = Row(e, i, "*");
+        var top = new List<ClassProbability>();
+        if (e.Run.Manifest.NumClasses >= 2 && e.Run.Manifest.Files.TryGetValue("probabilities", out var file))
+        {
+            using var reader = new NpyRowReader(e.Run.PathOf(file));
+            var p = new float[e.Run.Manifest.NumClasses];
+            reader.ReadRowsAsFloat(i, 1, p);
+            var classes = e.Run.Manifest.Classes;
+            top.AddRange(Enumerable.Range(0, p.Length).OrderByDescending(c => p[c]).Take(5)
+                .Select(c => new ClassProbability(c, classes != null && c < classes.Count ? classes[c] : c.ToString(CultureInfo.InvariantCulture), p[c])));
+        }
+        return new SampleDetails(i, values.GetValueOrDefault("id")?.ToString() ?? i.ToString(CultureInfo.InvariantCulture), values, top,
+            $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
+    }
+
+    static Dictionary<string, object?> Brief(RunEntry e, int i) =>
+        Row(e, i, "\"label\", \"label_name\", \"prediction\", \"prediction_name\", \"correct\", \"loss\", \"confidence\"");
+
+    static Dictionary<string, object?> Row(RunEntry e, int i, string columns)
+    {
+        using var db = e.Run.OpenSamples();
+        using var cmd = db.CreateCommand();
+        var cols = columns;
+        if (columns != "*")
+        {
+            var have = e.Fields.Select(f => f.Name).Concat(["label_name", "prediction_name"]).ToHashSet();
+            cols = string.Join(", ", columns.Split(", ").Where(c => have.Contains(c.Trim('"'))));
+            if (cols.Length == 0) cols = "\"index\"";
+        }
+        cmd.CommandText = $"SELECT {cols} FROM samples WHERE \"index\" = {i}";
+        using var r = cmd.ExecuteReader();
+        var row = new Dictionary<string, object?>();
+        if (!r.Read()) return row;
+        for (int c = 0; c < r.FieldCount; c++)
+        {
+            object? v = r.IsDBNull(c) ? null : r.GetValue(c);
+            row[r.GetName(c)] = v switch
+            {
+                float f when !float.IsFinite(f) => null,
+                double d when !double.IsFinite(d) => null,
+                DateTime or DateTimeOffset or DateOnly or TimeOnly => Convert.ToString(v, CultureInfo.InvariantCulture),
+                System.Numerics.BigInteger b => b.ToString(CultureInfo.InvariantCulture),
+                decimal m => (double)m,
+                _ => v,
+            };
+        }
+        return row;
+    }
+
+    /// <summary>The k rows most cosine-similar to row <paramref name="query"/> (itself excluded), most similar first.</summary>
+    internal static (int Index, float Similarity)[] Nearest(float[] vectors, int width, int count, int query, int k)
+    {
+        var q = vectors.AsSpan(query * width, width).ToArray();
+        float qn = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(q, q));
+        var sims = new float[count];
+        Parallel.For(0, count, j =>
+        {
+            var v = vectors.AsSpan(j * width, width);
+            float d = System.Numerics.Tensors.TensorPrimitives.Dot(q, v), n = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(v, v));
+            sims[j] = d / Math.Max(qn * n, 1e-30f);
+        });
+        sims[query] = float.NegativeInfinity;
+        return Enumerable.Range(0, count).OrderByDescending(j => sims[j]).ThenBy(j => j).Take(k).Select(j => (j, sims[j])).ToArray();
+    }
+
+    /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>
+    sealed class BinaryResult(byte[] bytes, string shape) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.Headers["X-Percept-Shape"] = shape;
+            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.ContentLength = bytes.Length;
+            return context.Response.Body.WriteAsync(bytes).AsTask();
+        }
+    }
+}

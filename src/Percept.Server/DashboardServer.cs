@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
+using Percept.Attribution;
+using Percept.IO;
+using Percept.Store;
+
+namespace Percept.Server;
+
+/// <summary>Where and how the dashboard listens.</summary>
+public sealed record DashboardOptions
+{
+    /// <summary>Interface to bind; loopback by default, so the dashboard is reachable from this machine only.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+    /// <summary>Port; 0 picks a free one.</summary>
+    public int Port { get; init; }
+    /// <summary>The built front end; default: <c>wwwroot</c> next to the assembly.</summary>
+    public string? WebRoot { get; init; }
+}
+
+/// <summary>
+/// The dashboard's server: one process serving a JSON + binary API under <c>/api/</c> over one or more runs, and the
+/// built front end as static files. Every user mistake (unknown run, sample out of range, malformed query) is a 4xx
+/// with a JSON <c>{"error": …}</c>; no URL reaches a file outside the run or the front end.
+/// </summary>
+public sealed class DashboardServer : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly Dictionary<string, RunEntry> _runs;
+
+    public Uri Url { get; }
+    public IReadOnlyDictionary<string, RunEntry> Runs => _runs;
+
+    DashboardServer(WebApplication app, Dictionary<string, RunEntry> runs, Uri url) { _app = app; _runs = runs; Url = url; }
+
+    /// <summary>Opens the runs and starts listening; the returned server runs until disposed.</summary>
+    /// <exception cref="PerceptException">A folder is not a complete run, or no front end was built.</exception>
+    public static async Task<DashboardServer> StartAsync(IEnumerable<string> runDirectories, DashboardOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new DashboardOptions();
+        var runs = new Dictionary<string, RunEntry>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var dir in runDirectories)
+            {
+                var run = Run.Open(dir);
+                string id = Path.GetFileName(run.Directory);
+                for (int n = 2; runs.ContainsKey(id); n++) id = $"{Path.GetFileName(run.Directory)}-{n}";
+                runs[id] = new RunEntry(id, run);
+            }
+            if (runs.Count == 0) throw new PerceptException("no run to serve");
+            string webRoot = Path.GetFullPath(options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
+            if (!File.Exists(Path.Combine(webRoot, "index.html")))
+                throw new PerceptException($"the dashboard's front end is not built ({webRoot} has no index.html); build Percept with Node.js and npm installed");
+
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, WebRootPath = webRoot });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+            builder.Services.AddOpenApi("v1");
+            builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
+            var app = builder.Build();
+            app.Use(async (context, next) =>
+            {
+                try { await next(context); }
+                catch (ApiError e) when (!context.Response.HasStarted) { await Error(e.Status, e.Message).ExecuteAsync(context); }
+                catch (PerceptException e) when (!context.Response.HasStarted) { await Error(422, e.Message).ExecuteAsync(context); }
+            });
+            var files = new PhysicalFileProvider(webRoot);
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+            app.MapOpenApi("/api/openapi/{documentName}.json");
+            Api.Map(app, runs);
+            app.MapFallback("/api/{**rest}", () => Error(404, "no such API endpoint (see /api/openapi/v1.json)"));
+            app.MapFallbackToFile("index.html", new StaticFileOptions { FileProvider = files });
+            await app.StartAsync(cancellationToken);
+            var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")));
+        }
+        catch
+        {
+            foreach (var r in runs.Values) r.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits until the server stops (Ctrl+C on the command line cancels <paramref name="cancellationToken"/>).</summary>
+    public Task WaitAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        foreach (var r in _runs.Values) r.Dispose();
+    }
+
+    internal static IResult Error(int status, string message) => Results.Json(new ErrorBody(message), statusCode: status);
+}
+
+/// <summary>The body of every 4xx answer.</summary>
+public sealed record ErrorBody(string Error);
+
+/// <summary>A user's mistake, answered with its status and message.</summary>
+sealed class ApiError(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}

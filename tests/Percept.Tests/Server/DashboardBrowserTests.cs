@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace Percept.Tests.Server;
+
+/// <summary>
+/// The front end's own tests, run from here so the README's one test command covers them: the Vitest unit tests, and
+/// the end-to-end tests (web/e2e) that drive a real headless Chromium against the server over the demo run, and
+/// refresh the screenshots under docs/.
+/// </summary>
+[Collection("dashboard")]
+public class DashboardBrowserTests(DashboardFixture fixture)
+{
+    static string Web => Path.Combine(TestFiles.Root, "web");
+
+    static (int Code, string Output) Node(string arguments, IDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo("node", arguments) { WorkingDirectory = Web, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        using var p = Process.Start(start) ?? throw new InvalidOperationException("cannot start node");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException($"node {arguments} ran over {timeout}"); }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    [Fact]
+    public void Vitest_unit_tests_pass()
+    {
+        Assert.True(File.Exists(Path.Combine(Web, "node_modules", "vitest", "vitest.mjs")), "web/node_modules is missing: building Percept.Server runs 'npm ci' in web/");
+        var (code, output) = Node("node_modules/vitest/vitest.mjs run", new Dictionary<string, string> { ["NO_COLOR"] = "1" }, TimeSpan.FromMinutes(3));
+        Assert.True(code == 0, output);
+        Assert.Contains("passed", output);
+    }
+
+    [SkippableFact]
+    public void Dashboard_works_end_to_end_in_chromium()
+    {
+        string chromium = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium";
+        Skip.IfNot(File.Exists(chromium), $"end-to-end dashboard tests SKIPPED: no Chromium at {chromium} (apt-get install chromium, or set CHROMIUM)");
+        var (code, output) = Node("e2e/dashboard.e2e.mjs", new Dictionary<string, string>
+        {
+            ["PERCEPT_URL"] = fixture.Server.Url.ToString(),
+            ["CHROMIUM"] = chromium,
+            ["SCREENSHOTS"] = Path.Combine(TestFiles.Root, "docs"),
+        }, TimeSpan.FromMinutes(5));
+        Skip.If(code == 77, $"end-to-end dashboard tests SKIPPED: {output.Trim()}");
+        Assert.True(code == 0, output);
+        Assert.DoesNotContain("FAIL", output);
+    }
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { categoricalColors, encode, normalizeMap, ramp, type Field } from '../src/scales';
+
+const numeric = (min: number | null, max: number | null): Field => ({ name: 'v', kind: 'numeric', min, max, categories: null });
+
+describe('ramp', () => {
+  it('runs from the first anchor to the last, as hex colours', () => {
+    const r = ramp(7);
+    expect(r).toHaveLength(7);
+    expect(r[0]).toBe('#440154');
+    expect(r[6]).toBe('#fde725');
+    r.forEach((c) => expect(c).toMatch(/^#[0-9a-f]{6}$/));
+  });
+  it('gets lighter from low to high', () => {
+    const lum = (c: string) => [1, 3, 5].reduce((s, i, k) => s + [0.2126, 0.7152, 0.0722][k] * parseInt(c.slice(i, i + 2), 16), 0);
+    const r = ramp(32).map(lum);
+    for (let i = 1; i < r.length; i++) expect(r[i]).toBeGreaterThanOrEqual(r[i - 1] - 1e-9);
+  });
+});
+
+describe('encode', () => {
+  it('scales numbers into [0, 1] by the field range, NaN to 0 and counted', () => {
+    const e = encode(new Float32Array([2, 4, NaN, 6, 10]), numeric(2, 10));
+    expect([...e.data]).toEqual([0, 0.25, 0, 0.5, 1]);
+    expect(e.missing).toBe(1);
+  });
+  it('finds the range itself when the field has none, and survives a constant column', () => {
+    expect([...encode(new Float32Array([5, 7, 9]), numeric(null, null)).data]).toEqual([0, 0.5, 1]);
+    expect([...encode(new Float32Array([3, 3, 3]), numeric(null, null)).data]).toEqual([0, 0, 0]);
+  });
+  it('keeps category codes and sends missing values to an extra category', () => {
+    const f: Field = { name: 'c', kind: 'categorical', min: null, max: null, categories: ['a', 'b', 'c'] };
+    const e = encode(new Float32Array([2, NaN, 0]), f);
+    expect([...e.data]).toEqual([2, 3, 0]);
+    expect(e.missing).toBe(1);
+  });
+});
+
+describe('categoricalColors', () => {
+  it('gives distinct colours up to the palette size, then repeats in order', () => {
+    const c = categoricalColors(25);
+    expect(new Set(c.slice(0, 20)).size).toBe(20);
+    expect(c[20]).toBe(c[0]);
+  });
+});
+
+describe('normalizeMap', () => {
+  it('fits the map into [-1, 1] keeping its aspect ratio', () => {
+    const { x, y } = normalizeMap(new Float32Array([0, 0, 10, 5, 4, 1]), 2);
+    const maxAbs = Math.max(...[...x, ...y].map(Math.abs));
+    expect(maxAbs).toBeLessThanOrEqual(1);
+    expect(maxAbs).toBeGreaterThan(0.9);
+    // Distances keep their ratio: |p1 - p0| along x is twice along y.
+    expect((x[1] - x[0]) / (y[1] - y[0])).toBeCloseTo(2, 5);
+  });
+  it('reads only the first two of three dimensions', () => {
+    const { x, y } = normalizeMap(new Float32Array([0, 0, 100, 2, 2, -100]), 3);
+    expect(x).toHaveLength(2);
+    expect(y[1] - y[0]).toBeCloseTo(x[1] - x[0], 5);
+  });
+});
