@@ -23,6 +23,7 @@ public static class CommandLine
         ["explain"] = (ExplainCommand.Usage, ExplainCommand.Run),
         ["demo"] = (DemoCommand.Usage, DemoCommand.Run),
         ["serve"] = (ServeCommand.Usage, ServeCommand.Run),
+        ["report"] = (ReportCommand.Usage, ReportCommand.Run),
     };
 
     const string Overview = """

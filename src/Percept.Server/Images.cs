@@ -12,12 +12,19 @@ public static class Images
     /// </summary>
     public static byte[] Thumbnail(float[] x, int[] shape, int size)
     {
+        using var bitmap = Picture(x, shape);
+        return Encode(bitmap, size, bitmap.Height, bitmap.Width, smooth: false);
+    }
+
+    /// <summary>The preprocessed input as a bitmap at its own size (gray or colour, scaled to its min..max).</summary>
+    public static SKBitmap Picture(float[] x, int[] shape)
+    {
         if (shape.Length < 2) throw new PerceptException("the samples of this run are not images; there is no thumbnail");
         var (c, h, w, first) = Preprocessor.ImageAxes(shape, InputLayout.Auto);
         float min = float.MaxValue, max = float.MinValue;
         foreach (var v in x) { if (v < min) min = v; if (v > max) max = v; }
         float range = Math.Max(max - min, 1e-12f);
-        using var bitmap = new SKBitmap(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         for (int y = 0; y < h; y++)
             for (int xx = 0; xx < w; xx++)
             {
@@ -25,7 +32,7 @@ public static class Images
                 byte Channel(int ch) => (byte)Math.Clamp((int)(255 * (x[first ? ch * h * w + p : p * c + ch] - min) / range + 0.5f), 0, 255);
                 bitmap.SetPixel(xx, y, c >= 3 ? new SKColor(Channel(0), Channel(1), Channel(2)) : new SKColor(Channel(0), Channel(0), Channel(0)));
             }
-        return Encode(bitmap, size, h, w, smooth: false);
+        return bitmap;
     }
 
     /// <summary>

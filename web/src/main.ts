@@ -2,7 +2,7 @@
 // (heat maps per class and for the loss) and Fetch Similar.
 import createScatterplot from 'regl-scatterplot';
 import './style.css';
-import { api, rel, type RunSummary, type SampleDetails } from './api';
+import { api, isReport, rel, withQuery, type RunSummary, type SampleDetails } from './api';
 import { applyFilters, maskIndices, selectionCsv, type Filter } from './filters';
 import { categoricalColors, encode, normalizeMap, ramp, type Field } from './scales';
 
@@ -107,6 +107,9 @@ function renderSelectors() {
   layer.replaceChildren(...state.run.camLayers.map((l) => el('option', { value: l, textContent: l })));
   layer.value = state.run.camLayers[state.run.camLayers.length - 1] ?? '';
   layer.hidden = !['gradcam', 'layercam'].includes(method.value);
+  // A report has no server to compute heat maps; Fetch Similar uses its precomputed neighbours.
+  $('analysis').hidden = state.run.methods.length === 0;
+  if (isReport) document.title = `Percept report · ${state.run.id}`;
 }
 
 /** Draws the map with the current encodings; `animate` moves the dots from where they were (checkpoint change). */
@@ -264,7 +267,7 @@ async function showDetails(i: number) {
   let d: SampleDetails;
   try { d = await api.sample(state.run.id, i); } catch (e) { body.replaceChildren(el('p', { className: 'error', textContent: String(e) })); return; }
   const v = d.values;
-  const head = el('div', { className: 'sample-head' }, el('img', { src: rel(d.image) + '?size=224', alt: `sample ${i}` }));
+  const head = el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=224'), alt: `sample ${i}` }));
   const facts = el('div');
   facts.append(el('div', {}, el('strong', { textContent: `Sample ${i}` }), ` (id ${d.id})`));
   if (v.label != null) facts.append(el('div', { textContent: `Ground truth: ${v.label_name ?? v.label}` }));
@@ -300,9 +303,9 @@ $('analyze').addEventListener('click', async () => {
     const opacity = $<HTMLInputElement>('opacity');
     const show = (k: number) => {
       const t = ex.targets[k];
-      const overlay = el('img', { className: 'overlay', src: rel(t.image) + '&size=224', alt: `${t.name} heat map` });
+      const overlay = el('img', { className: 'overlay', src: withQuery(rel(t.image), 'size=224'), alt: `${t.name} heat map` });
       overlay.style.opacity = opacity.value;
-      view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: rel(ex.image) + '?size=224', alt: 'input' }), overlay),
+      view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: withQuery(rel(ex.image), 'size=224'), alt: 'input' }), overlay),
         el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: regions that drive the error' : `Class ${t.name}: regions that support it`} · score ${formatNumber(t.score)}${ex.layer ? ` · layer ${ex.layer}` : ''}` }));
       [...tabs.children].forEach((b, j) => b.classList.toggle('active', j === k));
     };
@@ -382,6 +385,7 @@ function testHooks() {
     selection: () => state.selection,
     screenPosition: (i: number) => scatterplot.getScreenPosition(i),
     pointsDrawn: () => (scatterplot.get('points') as unknown[]).length,
+    open: (i: number) => { scatterplot.select([i]); },
   };
 }
 

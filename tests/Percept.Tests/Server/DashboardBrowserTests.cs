@@ -47,4 +47,20 @@ public class DashboardBrowserTests(DashboardFixture fixture)
         Assert.True(code == 0, output);
         Assert.DoesNotContain("FAIL", output);
     }
+
+    [SkippableFact]
+    public void A_report_opens_from_disk_without_a_server()
+    {
+        string chromium = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium";
+        Skip.IfNot(File.Exists(chromium), $"report browser test SKIPPED: no Chromium at {chromium}");
+        using var dir = new TempDir();
+        long bytes = Percept.Server.ReportWriter.Write(fixture.Run.Directory, dir["report.html"]);
+        Assert.InRange(bytes, 1_000_000, 30_000_000);
+        string html = File.ReadAllText(dir["report.html"]);
+        Assert.DoesNotContain("src=\"./assets/", html);
+        Assert.DoesNotContain("href=\"./assets/", html);
+        var (code, output) = Node("e2e/report.e2e.mjs", new Dictionary<string, string> { ["REPORT"] = dir["report.html"], ["CHROMIUM"] = chromium }, TimeSpan.FromMinutes(3));
+        Skip.If(code == 77, $"report browser test SKIPPED: {output.Trim()}");
+        Assert.True(code == 0, output);
+    }
 }

@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Percept.Store;
+using SkiaSharp;
+
+namespace Percept.Server;
+
+/// <summary>
+/// <c>percept report</c>: the dashboard as one self-contained HTML file — the built front end inlined, the map and
+/// every field embedded as base64 float32, thumbnails in one atlas image (WebP), and each sample's nearest neighbours in
+/// perception space precomputed. No server and no network are needed to open it; heat maps (computed on demand by the
+/// server) are not in it.
+/// </summary>
+public static partial class ReportWriter
+{
+    /// <summary>Above this many samples the report carries no thumbnails (the atlas would be too large to embed).</summary>
+    public const int MaxThumbnails = 100_000;
+    const int Neighbors = 12;
+
+    [GeneratedRegex("<script type=\"module\" crossorigin src=\"\\./(assets/[^\"]+\\.js)\"></script>")] private static partial Regex ScriptTag();
+    [GeneratedRegex("<link rel=\"stylesheet\" crossorigin href=\"\\./(assets/[^\"]+\\.css)\">")] private static partial Regex StyleTag();
+
+    /// <summary>Writes the report of <paramref name="runDirectory"/> to <paramref name="outPath"/>; returns its size in bytes.</summary>
+    /// <exception cref="PerceptException">Not a run, a run without a map, or no built front end.</exception>
+    public static long Write(string runDirectory, string outPath, string? webRoot = null, Action<string>? log = null)
+    {
+        var run = Run.Open(runDirectory);
+        if (run.Manifest.Map == null) throw new PerceptException($"run {runDirectory} has no map (analyse it with --map umap, pca or tsne)");
+        webRoot = Path.GetFullPath(webRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
+        string indexPath = Path.Combine(webRoot, "index.html");
+        if (!File.Exists(indexPath)) throw new PerceptException($"the dashboard's front end is not built ({webRoot} has no index.html)");
+        string html = File.ReadAllText(indexPath);
+
+        using var entry = new RunEntry(Path.GetFileName(run.Directory), run);
+        var m = run.Manifest;
+        var summary = new RunSummary(entry.Id, m.Data.Description, run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses,
+            m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map.Method, m.Map.Dimensions, m.Map.Trustworthiness), entry.Fields,
+            [], [], [entry.Id]);
+        var map = entry.Map(out int dims)!;
+        var data = new Dictionary<string, object?>
+        {
+            ["summary"] = summary,
+            ["map"] = new { data = Base64(map), rows = run.Count, columns = dims },
+            ["columns"] = entry.Fields.ToDictionary(f => f.Name, f => Base64(entry.Column(f.Name))),
+            ["ids"] = entry.Ids(),
+        };
+        if (m.NumClasses >= 2 && m.Files.ContainsKey("probabilities"))
+            data["probabilities"] = new { data = Base64(run.ReadMatrix("probabilities", out _, out int classes)), columns = classes };
+        var embedding = entry.Embedding(out int width);
+        int k = Math.Min(Neighbors, run.Count - 1);
+        if (k >= 1)
+        {
+            log?.Invoke($"neighbours: {k} per sample");
+            var (indices, similarities) = AllNearest(embedding, width, run.Count, k);
+            data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(indices.AsSpan())), similarities = Base64(similarities), k };
+        }
+        if (run.Count <= MaxThumbnails)
+        {
+            log?.Invoke($"thumbnails: {run.Count}");
+            data["atlas"] = Atlas(run, out int tile, out int perRow) is { } image ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;
+        }
+        else log?.Invoke($"thumbnails: left out ({run.Count:N0} samples, more than {MaxThumbnails:N0})");
+
+        string json = JsonSerializer.Serialize(data, new JsonSerializerOptions(JsonSerializerDefaults.Web)).Replace("</", "<\\/");
+        html = ScriptTag().Replace(html, match =>
+        {
+            string js = File.ReadAllText(Path.Combine(webRoot, match.Groups[1].Value)).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
+            return $"<script>window.__PERCEPT_REPORT__ = {json};</script>\n<script type=\"module\">{js}</script>";
+        });
+        html = StyleTag().Replace(html, match => $"<style>{File.ReadAllText(Path.Combine(webRoot, match.Groups[1].Value))}</style>");
+        if (!html.Contains("__PERCEPT_REPORT__", StringComparison.Ordinal)) throw new PerceptException($"{indexPath} does not load a script bundle the report can inline");
+
+        string full = Path.GetFullPath(outPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string tmp = full + ".partial";
+        File.WriteAllText(tmp, html, new UTF8Encoding(false));
+        File.Move(tmp, full, overwrite: true);
+        return new FileInfo(full).Length;
+    }
+
+    static string Base64(float[] values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values.AsSpan()));
+
+    /// <summary>Each row's k most cosine-similar rows (itself excluded), exactly, most similar first.</summary>
+    internal static (int[] Indices, float[] Similarities) AllNearest(float[] vectors, int width, int count, int k)
+    {
+        var graph = Percept.Neighbors.ExactKnn.Search(new Percept.Neighbors.Matrix(vectors, count, width), k, Percept.Neighbors.Metric.Cosine);
+        // Cosine distance is 1 − cosine similarity.
+        var sims = new float[count * k];
+        for (int i = 0; i < sims.Length; i++) sims[i] = 1 - graph.Distances[i];
+        return (graph.Indices, sims);
+    }
+
+    /// <summary>Every sample's thumbnail (the model's input, at most 32 pixels a side) in one WebP image, row by row, read in one pass over the data.</summary>
+    static byte[]? Atlas(Run run, out int tile, out int perRow)
+    {
+        tile = perRow = 0;
+        var (dataset, pre) = run.OpenData();
+        using var _ = dataset;
+        var shape = pre.InputShape;
+        if (shape.Length < 2) return null;
+        var (_, h, w, _) = Data.Preprocessor.ImageAxes(shape, Data.InputLayout.Auto);
+        tile = Math.Min(32, Math.Max(h, w));
+        int count = run.Count, t = tile;
+        perRow = (int)Math.Ceiling(Math.Sqrt(count));
+        int rows = (count + perRow - 1) / perRow, columns = perRow;
+        var (channels, _, _, channelsFirst) = Data.Preprocessor.ImageAxes(shape, Data.InputLayout.Auto);
+        int atlasW = perRow * t, atlasH = rows * t;
+        var pixels = new byte[atlasW * atlasH * 4];
+        int i = 0;
+        var x = new float[pre.InputLength];
+        foreach (var batch in dataset.ReadBatches(256))
+            for (int b = 0; b < batch.Count && i < count; b++, i++)
+            {
+                int raw = dataset.Format.Length;
+                pre.Apply(batch.Values.AsSpan(b * raw, raw), raw, 1, x);
+                float min = float.MaxValue, max = float.MinValue;
+                foreach (var v in x) { if (v < min) min = v; if (v > max) max = v; }
+                float range = Math.Max(max - min, 1e-12f);
+                int left = i % columns * t, top = i / columns * t;
+                // Nearest-neighbour sampling into the tile (the tile is the image's own size for small inputs).
+                for (int ty = 0; ty < t; ty++)
+                    for (int tx = 0; tx < t; tx++)
+                    {
+                        int p = ty * h / t * w + tx * w / t;
+                        int o = ((top + ty) * atlasW + left + tx) * 4;
+                        for (int ch = 0; ch < 3; ch++)
+                        {
+                            int c = channels >= 3 ? ch : 0;
+                            pixels[o + ch] = (byte)Math.Clamp((int)(255 * (x[channelsFirst ? c * h * w + p : p * channels + c] - min) / range + 0.5f), 0, 255);
+                        }
+                        pixels[o + 3] = 255;
+                    }
+            }
+        using var image = SKImage.FromPixelCopy(new SKImageInfo(atlasW, atlasH, SKColorType.Rgba8888, SKAlphaType.Opaque), pixels);
+        using var webp = image.Encode(SKEncodedImageFormat.Webp, 85);
+        return webp.ToArray();
+    }
+}
