@@ -39,7 +39,9 @@ public static class CommandLine
           project   map any float32 .npy matrix to 2-D or 3-D (UMAP, t-SNE, PCA)
           neighbors k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)
           bench     'percept bench maps': neighbours and maps of all 70k Fashion-MNIST images, timed and scored
-          demo      analyse the bundled Fashion-MNIST demo
+          serve     the web dashboard over one or more runs
+          report    the dashboard as one self-contained HTML file
+          demo      analyse the bundled Fashion-MNIST demo and open its dashboard
 
         'percept COMMAND --help' shows a command's options.
         """;
@@ -49,6 +51,8 @@ public static class CommandLine
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (a service manager, `kill`) stops the same way as Ctrl+C: the dashboard shuts down, an analysis leaves no partial run.
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
         try { return Run(args, stdout, stderr, cancel.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
     }

@@ -74,7 +74,8 @@ async function loadRun(id: string, keepView: boolean) {
   state = {
     run, columns: new Map(), x, y,
     colorBy: previous?.colorBy ?? (run.fields.some((f) => f.name === 'loss') ? 'loss' : run.fields[0]?.name ?? ''),
-    sizeBy: previous?.sizeBy ?? (run.fields.some((f) => f.name === 'loss') ? 'loss' : 'none'),
+    // Above 200,000 dots, one size for all by default: drawing is then cheapest.
+    sizeBy: previous?.sizeBy ?? (run.fields.some((f) => f.name === 'loss') && run.count <= 200_000 ? 'loss' : 'none'),
     hidden: previous?.hidden ?? new Set(), filters: previous?.filters ?? [],
     mask: new Uint8Array(run.count).fill(1), shown: run.count, selection: previous?.selection ?? [], current: previous?.current ?? null, ids: null,
   };
@@ -126,7 +127,7 @@ async function draw(animate = false) {
   const palette = categorical ? [...categoricalColors(colorField.categories!.length), '#c8ccd4'] : ramp(64);
   scatterplot.set({
     colorBy: 'valueA', pointColor: palette,
-    sizeBy: 'valueB', pointSize: state.sizeBy === 'none' ? 4 : Array.from({ length: 24 }, (_, i) => 3 + i * 0.45),
+    sizeBy: 'valueB', pointSize: state.sizeBy === 'none' ? baseSize() : Array.from({ length: 24 }, (_, i) => 2.5 + i * 0.35),
   });
   await applyAll(false);
   await scatterplot.draw({ x: state.x, y: state.y, valueA: c.data, valueB: w }, {
@@ -138,6 +139,9 @@ async function draw(animate = false) {
   renderLegend(c.min, c.max, c.missing);
   (window as unknown as { perceptTest: unknown }).perceptTest = testHooks();
 }
+
+/** Dot size without a size encoding: smaller as the population grows, so dense maps stay readable and fast. */
+const baseSize = () => (state.run.count > 200_000 ? 1.5 : state.run.count > 50_000 ? 2.5 : 4);
 
 function renderLegend(min: number, max: number, missing: number) {
   const f = field(state.colorBy);
