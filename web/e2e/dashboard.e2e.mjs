@@ -159,6 +159,19 @@ try {
     assert(lines.length === selected + 1, `${lines.length - 1} rows for ${selected} selected`);
   });
 
+  await check('the checkpoint selector moves the dots to the other run\'s map', async () => {
+    const options = await page.locator('[data-testid=checkpoint] option').allTextContents();
+    assert(options.length >= 2, `checkpoint options: ${options.join(', ')}`);
+    const before = await page.evaluate(() => window.perceptTest.screenPosition(100));
+    const title = await page.locator('#run-title').textContent();
+    await page.getByTestId('checkpoint').selectOption(options[1]);
+    await page.waitForFunction((t) => document.getElementById('run-title').textContent !== t, title, { timeout: 30000 });
+    await page.waitForTimeout(1000); // the 0.7 s transition
+    const after = await page.evaluate(() => window.perceptTest.screenPosition(100));
+    assert(after && Math.hypot(after[0] - before[0], after[1] - before[1]) > 0.5, `dot 100 stayed at ${before} → ${after}`);
+    assert(await page.getByTestId('legend').getAttribute('data-field') === 'label', 'the colour field was not kept');
+  });
+
   await check('no errors in the page', async () => {
     assert(errors.length === 0, errors.join(' / '));
   });

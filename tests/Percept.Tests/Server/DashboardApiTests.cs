@@ -27,6 +27,7 @@ public class DashboardApiTests(DashboardFixture fixture)
     {
         var runs = await Json("api/runs");
         Assert.Equal(RunId, runs[0].GetProperty("id").GetString());
+        Assert.Equal("epoch-1", runs[1].GetProperty("id").GetString());
         var run = await Json($"api/runs/{RunId}");
         Assert.Equal(10000, run.GetProperty("count").GetInt32());
         Assert.Equal("umap", run.GetProperty("map").GetProperty("method").GetString());
@@ -36,6 +37,8 @@ public class DashboardApiTests(DashboardFixture fixture)
         Assert.Equal("Trouser", fields["label"].GetProperty("categories")[1].GetString());
         Assert.Equal(["incorrect", "correct"], fields["correct"].GetProperty("categories").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal(["conv1", "conv2", "conv3"], run.GetProperty("camLayers").EnumerateArray().Select(c => c.GetString()));
+        // Runs of the same size are offered as checkpoints of one another.
+        Assert.Equal([RunId, "epoch-1"], run.GetProperty("runs").EnumerateArray().Select(c => c.GetString()));
     }
 
     [Fact]

@@ -1,8 +1,12 @@
+using Percept.Data;
 using Percept.Server;
 
 namespace Percept.Tests.Server;
 
-/// <summary>The dashboard server over a fresh analysis of the demo, on a free loopback port, shared by the server tests.</summary>
+/// <summary>
+/// The dashboard server on a free loopback port over a fresh analysis of the demo and, as a second checkpoint, the
+/// first epoch's model on the same images with its map aligned to the demo's; shared by the server tests.
+/// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
     readonly DemoRunFixture _demo = new();
@@ -10,10 +14,21 @@ public sealed class DashboardFixture : IAsyncLifetime
     public DashboardServer Server { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
     public Percept.Store.Run Run => _demo.Run;
+    public Percept.Store.Run FirstEpoch { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        Server = await DashboardServer.StartAsync([_demo.Run.Directory]);
+        var map = _demo.Run.ReadMatrix("map", out int rows, out int dims);
+        var layout = new Percept.Neighbors.Matrix(map, rows, dims);
+        FirstEpoch = Analysis.Run(new AnalysisOptions
+        {
+            ModelPath = Path.Combine(TestFiles.Root, "models", "fmnist-cnn", "epoch-1.onnx"),
+            Data = new DataSource { Path = TestFiles.FashionImages, LabelsPath = TestFiles.FashionLabels, ClassNamesPath = TestFiles.FashionClasses },
+            OutputDirectory = _demo.Scratch("epoch-1"),
+            BatchSize = 500,
+            Map = new Percept.Projection.MapOptions { Initial = layout, AlignTo = layout, Dimensions = dims },
+        });
+        Server = await DashboardServer.StartAsync([_demo.Run.Directory, FirstEpoch.Directory]);
         Client = new HttpClient { BaseAddress = Server.Url, Timeout = TimeSpan.FromMinutes(2) };
     }
 
