@@ -109,12 +109,17 @@ static class Api
             return Png(path, () => { var (x, shape) = e.Input(i); return Images.Thumbnail(x, shape, size); });
         }).WithSummary("The sample as the model saw it, as a PNG (size = pixels on the longer side, default 112).");
 
-        api.MapGet("/runs/{run}/samples/{sample}/explain", (HttpContext c, string run, string sample) =>
+        // The run, sample, method and layer of a heat-map request, each checked.
+        (RunEntry Entry, int Sample, string Method, string? Layer) HeatmapRequest(HttpContext c, string run, string sample)
         {
             var e = Find(run);
-            int i = Sample(e, sample);
             string method = Method(c);
-            string? layer = Layer(c, e, method);
+            return (e, Sample(e, sample), method, Layer(c, e, method));
+        }
+
+        api.MapGet("/runs/{run}/samples/{sample}/explain", (HttpContext c, string run, string sample) =>
+        {
+            var (e, i, method, layer) = HeatmapRequest(c, run, sample);
             var sw = Stopwatch.StartNew();
             var ex = Explain(e, i, method, layer);
             string query = $"method={method}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}";
@@ -127,10 +132,7 @@ static class Api
 
         api.MapGet("/runs/{run}/samples/{sample}/heatmap.png", (HttpContext c, string run, string sample) =>
         {
-            var e = Find(run);
-            int i = Sample(e, sample);
-            string method = Method(c);
-            string? layer = Layer(c, e, method);
+            var (e, i, method, layer) = HeatmapRequest(c, run, sample);
             int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
             int target = IntQuery(c, "target", 0, 0, int.MaxValue);
             var ex = Explain(e, i, method, layer);

@@ -23,6 +23,14 @@ public class DashboardBrowserTests(DashboardFixture fixture)
         return (p.ExitCode, stdout.Result + stderr.Result);
     }
 
+    /// <summary>The browser to drive (CHROMIUM, else Debian's); skips the test, saying so, when there is none.</summary>
+    static string Chromium(string what)
+    {
+        string chromium = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium";
+        Skip.IfNot(File.Exists(chromium), $"{what} SKIPPED: no Chromium at {chromium} (apt-get install chromium, or set CHROMIUM)");
+        return chromium;
+    }
+
     [Fact]
     public void Vitest_unit_tests_pass()
     {
@@ -35,8 +43,7 @@ public class DashboardBrowserTests(DashboardFixture fixture)
     [SkippableFact]
     public void Dashboard_works_end_to_end_in_chromium()
     {
-        string chromium = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium";
-        Skip.IfNot(File.Exists(chromium), $"end-to-end dashboard tests SKIPPED: no Chromium at {chromium} (apt-get install chromium, or set CHROMIUM)");
+        string chromium = Chromium("end-to-end dashboard tests");
         var (code, output) = Node("e2e/dashboard.e2e.mjs", new Dictionary<string, string>
         {
             ["PERCEPT_URL"] = fixture.Server.Url.ToString(),
@@ -51,8 +58,7 @@ public class DashboardBrowserTests(DashboardFixture fixture)
     [SkippableFact]
     public void A_report_opens_from_disk_without_a_server()
     {
-        string chromium = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium";
-        Skip.IfNot(File.Exists(chromium), $"report browser test SKIPPED: no Chromium at {chromium}");
+        string chromium = Chromium("report browser test");
         using var dir = new TempDir();
         long bytes = Percept.Server.ReportWriter.Write(fixture.Run.Directory, dir["report.html"]);
         Assert.InRange(bytes, 1_000_000, 30_000_000);
