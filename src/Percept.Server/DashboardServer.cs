@@ -63,6 +63,8 @@ public sealed class DashboardServer : IAsyncDisposable
 
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, WebRootPath = webRoot });
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            // A port in use is reported once, as a PerceptException, not as the host's stack trace.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
             builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
             builder.Services.AddOpenApi("v1");
             builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
@@ -80,7 +82,12 @@ public sealed class DashboardServer : IAsyncDisposable
             Api.Map(app, runs);
             app.MapFallback("/api/{**rest}", () => Error(404, "no such API endpoint (see /api/openapi/v1.json)"));
             app.MapFallbackToFile("index.html", new StaticFileOptions { FileProvider = files });
-            await app.StartAsync(cancellationToken);
+            try { await app.StartAsync(cancellationToken); }
+            catch (IOException e)
+            {
+                await app.DisposeAsync();
+                throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {e.Message.Split('\n')[0]} (choose another --port)", e);
+            }
             var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")));
         }

@@ -29,7 +29,7 @@ public static class ServeCommand
     {
         DashboardServer server;
         try { server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = port ?? 5080 }, ct).GetAwaiter().GetResult(); }
-        catch (IOException) when (port == null)
+        catch (PerceptException e) when (port == null && e.InnerException is IOException)
         {
             // 5080 is taken: any free port.
             server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = 0 }, ct).GetAwaiter().GetResult();

@@ -38,6 +38,18 @@ public class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_says_so_when_the_port_is_taken()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        using var fixture = new DemoRunFixture();
+        var e = await Assert.ThrowsAsync<PerceptException>(() => global::Percept.Server.DashboardServer.StartAsync([fixture.Run.Directory], new() { Port = port }));
+        Assert.Contains($"cannot listen on 127.0.0.1:{port}", e.Message);
+        Assert.Contains("--port", e.Message);
+    }
+
+    [Fact]
     public void Report_refuses_bad_input()
     {
         using var dir = new TempDir();
