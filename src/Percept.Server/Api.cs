@@ -1,11 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Percept.Attribution;
 using Percept.IO;
 
@@ -27,7 +24,6 @@ public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbor
 static class Api
 {
     const int DefaultSize = 112, MaxSize = 512, MaxK = 200;
-    static readonly ConcurrentDictionary<string, SampleExplanation> Explanations = new();
 
     public static void Map(WebApplication app, IReadOnlyDictionary<string, RunEntry> runs)
     {
@@ -150,7 +146,8 @@ static class Api
             var emb = e.Embedding(out int width);
             var best = Nearest(emb, width, e.Run.Count, i, k);
             string id = Uri.EscapeDataString(e.Id);
-            return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, Brief(e, b.Index),
+            var rows = Brief(e, best.Select(b => b.Index).ToArray());
+            return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, rows[b.Index],
                 $"/api/runs/{id}/samples/{b.Index}/image.png", $"/api/runs/{id}/samples/{i}/similar/{b.Index}.png")).ToArray());
         }).WithSummary("The k samples nearest in perception space (cosine similarity of perception vectors), most similar first.");
 
@@ -162,7 +159,7 @@ static class Api
             string path = Path.Combine(e.CacheDirectory, "similar", $"{i}-{j}-{size}.png");
             return Png(path, () =>
             {
-                var (maps, _, _) = Similarity.Explain(e.Run, i, j);
+                var (maps, _, _) = e.Similarity(i, j);
                 int plane = maps.Height * maps.Width;
                 return Images.Overlay(maps.Maps.AsSpan(plane, plane), maps.Height, maps.Width, size);
             });
@@ -176,7 +173,7 @@ static class Api
     static SampleExplanation Explain(RunEntry e, int sample, string method, string? layer)
     {
         if (e.Run.Manifest.NumClasses < 2 && method != "occlusion") throw new ApiError(422, "this run's model does not output class scores; there is no class to explain");
-        return Explanations.GetOrAdd($"{e.Run.Directory}\0{sample}\0{method}\0{layer}", _ => e.Explainer.Explain(sample, method, layer));
+        return e.Explain(sample, method, layer);
     }
 
     static IResult Binary(float[] values, int rows, int columns)
@@ -202,7 +199,7 @@ static class Api
 
     static SampleDetails Details(RunEntry e, int i)
     {
-        var values = Row(e, i, "*");
+        var values = Rows(e, [i], "*")[i];
         var top = new List<ClassProbability>();
         if (e.Run.Manifest.NumClasses >= 2 && e.Run.Manifest.Files.TryGetValue("probabilities", out var file))
         {
@@ -217,54 +214,52 @@ static class Api
             $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
     }
 
-    static Dictionary<string, object?> Brief(RunEntry e, int i) =>
-        Row(e, i, "\"label\", \"label_name\", \"prediction\", \"prediction_name\", \"correct\", \"loss\", \"confidence\"");
+    static readonly string[] BriefColumns = ["label", "label_name", "prediction", "prediction_name", "correct", "loss", "confidence"];
 
-    static Dictionary<string, object?> Row(RunEntry e, int i, string columns)
+    /// <summary>Label, prediction, correctness, loss and confidence of each sample (those the run has).</summary>
+    static Dictionary<int, Dictionary<string, object?>> Brief(RunEntry e, int[] samples)
+    {
+        var have = e.Fields.Select(f => f.Name).Concat(["label_name", "prediction_name"]).ToHashSet();
+        var columns = BriefColumns.Where(have.Contains).Select(c => $"\"{c}\"").ToList();
+        return Rows(e, samples, string.Join(", ", columns.Count > 0 ? columns : ["\"index\""]));
+    }
+
+    /// <summary>The rows of the samples table for <paramref name="samples"/>, in one query; NaN and infinities as null.</summary>
+    static Dictionary<int, Dictionary<string, object?>> Rows(RunEntry e, int[] samples, string columns)
     {
         using var db = e.Run.OpenSamples();
         using var cmd = db.CreateCommand();
-        var cols = columns;
-        if (columns != "*")
-        {
-            var have = e.Fields.Select(f => f.Name).Concat(["label_name", "prediction_name"]).ToHashSet();
-            cols = string.Join(", ", columns.Split(", ").Where(c => have.Contains(c.Trim('"'))));
-            if (cols.Length == 0) cols = "\"index\"";
-        }
-        cmd.CommandText = $"SELECT {cols} FROM samples WHERE \"index\" = {i}";
+        cmd.CommandText = $"SELECT \"index\" AS \"percept_row\", {columns} FROM samples WHERE \"index\" IN ({string.Join(", ", samples)})";
         using var r = cmd.ExecuteReader();
-        var row = new Dictionary<string, object?>();
-        if (!r.Read()) return row;
-        for (int c = 0; c < r.FieldCount; c++)
+        var rows = samples.ToDictionary(i => i, _ => new Dictionary<string, object?>());
+        while (r.Read())
         {
-            object? v = r.IsDBNull(c) ? null : r.GetValue(c);
-            row[r.GetName(c)] = v switch
+            var row = rows[(int)r.GetInt64(0)];
+            for (int c = 1; c < r.FieldCount; c++)
             {
-                float f when !float.IsFinite(f) => null,
-                double d when !double.IsFinite(d) => null,
-                DateTime or DateTimeOffset or DateOnly or TimeOnly => Convert.ToString(v, CultureInfo.InvariantCulture),
-                System.Numerics.BigInteger b => b.ToString(CultureInfo.InvariantCulture),
-                decimal m => (double)m,
-                _ => v,
-            };
+                object? v = r.IsDBNull(c) ? null : r.GetValue(c);
+                row[r.GetName(c)] = v switch
+                {
+                    float f when !float.IsFinite(f) => null,
+                    double d when !double.IsFinite(d) => null,
+                    DateTime or DateTimeOffset or DateOnly or TimeOnly => Convert.ToString(v, CultureInfo.InvariantCulture),
+                    System.Numerics.BigInteger b => b.ToString(CultureInfo.InvariantCulture),
+                    decimal m => (double)m,
+                    _ => v,
+                };
+            }
         }
-        return row;
+        return rows;
     }
 
     /// <summary>The k rows most cosine-similar to row <paramref name="query"/> (itself excluded), most similar first.</summary>
     internal static (int Index, float Similarity)[] Nearest(float[] vectors, int width, int count, int query, int k)
     {
-        var q = vectors.AsSpan(query * width, width).ToArray();
-        float qn = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(q, q));
-        var sims = new float[count];
-        Parallel.For(0, count, j =>
-        {
-            var v = vectors.AsSpan(j * width, width);
-            float d = System.Numerics.Tensors.TensorPrimitives.Dot(q, v), n = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(v, v));
-            sims[j] = d / Math.Max(qn * n, 1e-30f);
-        });
-        sims[query] = float.NegativeInfinity;
-        return Enumerable.Range(0, count).OrderByDescending(j => sims[j]).ThenBy(j => j).Take(k).Select(j => (j, sims[j])).ToArray();
+        var data = new Percept.Neighbors.Matrix(vectors, count, width);
+        var q = new Percept.Neighbors.Matrix(vectors.AsSpan(query * width, width).ToArray(), 1, width);
+        // k + 1: the query is among the data; cosine distance is 1 − cosine similarity.
+        var graph = Percept.Neighbors.ExactKnn.Search(data, q, Math.Min(k + 1, count), Percept.Neighbors.Metric.Cosine);
+        return graph.Indices.Zip(graph.Distances, (j, d) => (j, 1 - d)).Where(p => p.j != query).Take(k).ToArray();
     }
 
     /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>

@@ -21,6 +21,8 @@ public sealed class RunEntry : IDisposable
 
     readonly ConcurrentDictionary<string, float[]> _columns = new();
     readonly Lazy<RunExplainer> _explainer;
+    readonly Lazy<SimilarityExplainer> _similarity;
+    readonly ConcurrentDictionary<(int Sample, string Method, string? Layer), SampleExplanation> _explanations = new();
     readonly object _dataGate = new();
     (IDataset Dataset, Preprocessor Pre)? _data;
 
@@ -29,7 +31,8 @@ public sealed class RunEntry : IDisposable
     public IReadOnlyList<FieldInfo> Fields { get; }
 
     /// <summary>Where computed thumbnails and heat maps are kept: <c>cache/</c> in the run, or a temporary folder when the run is read-only.</summary>
-    public string CacheDirectory { get; }
+    public string CacheDirectory => _cache.Value;
+    readonly Lazy<string> _cache;
 
     public RunEntry(string id, Run run)
     {
@@ -37,7 +40,9 @@ public sealed class RunEntry : IDisposable
         Run = run;
         Fields = ReadFields();
         _explainer = new Lazy<RunExplainer>(() => new RunExplainer(run), LazyThreadSafetyMode.ExecutionAndPublication);
-        CacheDirectory = WritableCache(run.Directory);
+        _similarity = new Lazy<SimilarityExplainer>(() => new SimilarityExplainer(run), LazyThreadSafetyMode.ExecutionAndPublication);
+        // Made on first use, so reading a run (a report) leaves it untouched.
+        _cache = new Lazy<string>(() => WritableCache(run.Directory));
     }
 
     static string WritableCache(string runDirectory)
@@ -59,7 +64,12 @@ public sealed class RunEntry : IDisposable
         }
     }
 
-    public RunExplainer Explainer => _explainer.Value;
+    /// <summary>A sample's heat maps for every class and the loss, computed once per method and layer.</summary>
+    public SampleExplanation Explain(int sample, string method, string? layer) =>
+        _explanations.GetOrAdd((sample, method, layer), key => _explainer.Value.Explain(key.Sample, key.Method, key.Layer));
+
+    /// <summary>What makes samples a and b alike, with the run's model and data kept open between requests.</summary>
+    public (AttributionResult Maps, float Cosine, float[] Inputs) Similarity(int a, int b) => _similarity.Value.Explain(a, b);
 
     IReadOnlyList<FieldInfo> ReadFields()
     {
@@ -196,6 +206,7 @@ public sealed class RunEntry : IDisposable
     public void Dispose()
     {
         if (_explainer.IsValueCreated) _explainer.Value.Dispose();
+        if (_similarity.IsValueCreated) _similarity.Value.Dispose();
         _data?.Dataset.Dispose();
     }
 }

@@ -15,83 +15,120 @@ public static class Similarity
 {
     /// <summary>
     /// Maps <c>[2, height, width]</c>: for sample <paramref name="a"/> (what in it resembles b) and for b; the cosine;
-    /// and the two inputs averaged over channels (<c>[2, height, width]</c>), to draw the maps on.
+    /// and the two inputs averaged over channels (<c>[2, height, width]</c>), to draw the maps on. For many pairs of
+    /// one run, keep a <see cref="SimilarityExplainer"/> instead: it loads the model, data and vectors once.
     /// </summary>
     public static (AttributionResult Maps, float Cosine, float[] Inputs) Explain(Run run, int a, int b)
     {
-        var m = run.Manifest;
-        if (a < 0 || a >= run.Count || b < 0 || b >= run.Count)
-            throw new PerceptException($"samples {a} and {b} must be between 0 and {run.Count - 1}");
-        if (m.Perception.Pooling != "mean") throw new PerceptException("similarity maps need a run made with mean pooling");
-        var model = OnnxModel.Load(m.Model.Path);
-        var input = model.SelectInput(m.Model.Input);
-        var (dataset, pre) = run.OpenData();
-        using var datasetScope = dataset;
-        var layers = m.Perception.Layers;
-        var tensors = layers.Select(l => l.Tensor).Distinct().ToArray();
-        using var graph = GradientGraph.Build(model, input, pre.InputShape, m.Model.Output, [], tensors);
-        var embedding = run.ReadMatrix("embedding", out _, out int width);
-        var va = embedding.AsSpan(a * width, width).ToArray();
-        var vb = embedding.AsSpan(b * width, width).ToArray();
-        float cosine = Cosine(va, vb);
-        var xa = ReadInput(dataset, pre, a);
-        var xb = ReadInput(dataset, pre, b);
-        var (h, w) = pre.InputShape.Length == 1 ? (1, pre.InputShape[0]) : (Data.Preprocessor.ImageAxes(pre.InputShape, Data.InputLayout.Auto).H, Data.Preprocessor.ImageAxes(pre.InputShape, Data.InputLayout.Auto).W);
-        var maps = new float[2 * h * w];
-        Attribute(graph, model, run, layers, tensors, xa, va, vb, cosine, maps.AsSpan(0, h * w), pre.InputShape);
-        Attribute(graph, model, run, layers, tensors, xb, vb, va, cosine, maps.AsSpan(h * w, h * w), pre.InputShape);
-        var targets = new[] { new AttributionTarget("similarity", a), new AttributionTarget("similarity", b) };
-        var gray = new float[2 * h * w];
-        var (ch, _, _, first) = pre.InputShape.Length == 1 ? (1, 1, pre.InputShape[0], true) : Data.Preprocessor.ImageAxes(pre.InputShape, Data.InputLayout.Auto);
-        for (int k = 0; k < 2; k++)
-            for (int pix = 0; pix < h * w; pix++)
-            {
-                var xs = k == 0 ? xa : xb;
-                float v = 0;
-                for (int c = 0; c < ch; c++) v += xs[first ? c * h * w + pix : pix * ch + c];
-                gray[k * h * w + pix] = v / ch;
-            }
-        return (new AttributionResult(maps, h, w, targets, [cosine, cosine]), cosine, gray);
+        using var explainer = new SimilarityExplainer(run);
+        return explainer.Explain(a, b);
     }
 
-    static float Cosine(float[] x, float[] y)
+    internal static float Cosine(float[] x, float[] y)
     {
         double dot = 0, nx = 0, ny = 0;
         for (int i = 0; i < x.Length; i++) { dot += x[i] * y[i]; nx += x[i] * x[i]; ny += y[i] * y[i]; }
         return (float)(dot / Math.Sqrt(Math.Max(nx * ny, 1e-300)));
     }
+}
 
-    static float[] ReadInput(Data.IDataset dataset, Data.Preprocessor pre, int index)
+/// <summary>
+/// <see cref="Similarity"/> for many pairs of one run (the dashboard's Fetch Similar): the model's gradient graph, the
+/// data, the perception vectors and the layers' statistics are loaded once. Thread-safe: pairs are explained one at a time.
+/// </summary>
+public sealed class SimilarityExplainer : IDisposable
+{
+    readonly Run _run;
+    readonly OnnxModel _model;
+    readonly IDataset _dataset;
+    readonly Preprocessor _pre;
+    readonly GradientGraph _graph;
+    readonly string[] _tensors;
+    readonly float[] _embedding;
+    readonly int _width;
+    readonly float[][] _stats;
+    readonly object _gate = new();
+
+    public SimilarityExplainer(Run run)
     {
-        var (raw, _, _) = dataset.ReadSample(index);
-        var x = new float[pre.InputLength];
-        pre.Apply(raw, raw.Length, 1, x);
+        var m = run.Manifest;
+        if (m.Perception.Pooling != "mean") throw new PerceptException("similarity maps need a run made with mean pooling");
+        _run = run;
+        _model = OnnxModel.Load(m.Model.Path);
+        var input = _model.SelectInput(m.Model.Input);
+        (_dataset, _pre) = run.OpenData();
+        try
+        {
+            _tensors = m.Perception.Layers.Select(l => l.Tensor).Distinct().ToArray();
+            _graph = GradientGraph.Build(_model, input, _pre.InputShape, m.Model.Output, [], _tensors);
+            _embedding = run.ReadMatrix("embedding", out _, out _width);
+            _stats = m.Perception.Layers.Select(l => Npy.ReadFloat32(run.PathOf(l.StatsFile), out _)).ToArray();
+        }
+        catch { _dataset.Dispose(); throw; }
+    }
+
+    /// <inheritdoc cref="Similarity.Explain"/>
+    public (AttributionResult Maps, float Cosine, float[] Inputs) Explain(int a, int b)
+    {
+        if (a < 0 || a >= _run.Count || b < 0 || b >= _run.Count)
+            throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
+        lock (_gate)
+        {
+            var va = _embedding.AsSpan(a * _width, _width).ToArray();
+            var vb = _embedding.AsSpan(b * _width, _width).ToArray();
+            float cosine = Similarity.Cosine(va, vb);
+            var xa = ReadInput(a);
+            var xb = ReadInput(b);
+            var (ch, h, w, first) = _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
+            var maps = new float[2 * h * w];
+            Attribute(xa, va, vb, cosine, maps.AsSpan(0, h * w));
+            Attribute(xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
+            var targets = new[] { new AttributionTarget("similarity", a), new AttributionTarget("similarity", b) };
+            var gray = new float[2 * h * w];
+            for (int k = 0; k < 2; k++)
+                for (int pix = 0; pix < h * w; pix++)
+                {
+                    var xs = k == 0 ? xa : xb;
+                    float v = 0;
+                    for (int c = 0; c < ch; c++) v += xs[first ? c * h * w + pix : pix * ch + c];
+                    gray[k * h * w + pix] = v / ch;
+                }
+            return (new AttributionResult(maps, h, w, targets, [cosine, cosine]), cosine, gray);
+        }
+    }
+
+    float[] ReadInput(int index)
+    {
+        var (raw, _, _) = _dataset.ReadSample(index);
+        var x = new float[_pre.InputLength];
+        _pre.Apply(raw, raw.Length, 1, x);
         return x;
     }
 
     /// <summary>Gradient × input of cos(v_self, v_other) with respect to this sample's input, summed over channels.</summary>
-    static void Attribute(GradientGraph graph, OnnxModel model, Run run, IReadOnlyList<RunManifest.LayerEntry> layers, string[] tensors,
-        float[] x, float[] self, float[] other, float cosine, Span<float> map, int[] inputShape)
+    void Attribute(float[] x, float[] self, float[] other, float cosine, Span<float> map)
     {
+        var layers = _run.Manifest.Perception.Layers;
         // ∂cos/∂v = other/(|v||o|) − cos · v/|v|².
         double ns = Math.Sqrt(self.Sum(v => (double)v * v)), no = Math.Sqrt(other.Sum(v => (double)v * v));
         var dv = new float[self.Length];
         for (int i = 0; i < dv.Length; i++) dv[i] = (float)(other[i] / Math.Max(ns * no, 1e-300) - cosine * self[i] / Math.Max(ns * ns, 1e-300));
-        var p = run.Manifest.Perception;
+        var p = _run.Manifest.Perception;
         var dz = dv;
         if (p.Projected)
         {
             dz = new float[p.ConcatenatedWidth];
             new SparseRandomProjection(p.ConcatenatedWidth, p.Width, p.Seed).ProjectTranspose(dv, dz);
         }
-        var seeds = graph.ExtraSeeds.Select(s => new float[s.Shape.Aggregate(1L, (q, r) => q * r)]).ToArray();
+        var seeds = _graph.ExtraSeeds.Select(s => new float[s.Shape.Aggregate(1L, (q, r) => q * r)]).ToArray();
         int offset = 0;
-        foreach (var layer in layers)
+        for (int l = 0; l < layers.Count; l++)
         {
-            var stats = Npy.ReadFloat32(run.PathOf(layer.StatsFile), out _);
-            int e = Array.IndexOf(tensors, layer.Tensor);
-            var shape = graph.ExtraSeeds[e].Shape;
-            bool channelsLast = model.FindLayer(layer.Name).ChannelsLast;
+            var layer = layers[l];
+            var stats = _stats[l];
+            int e = Array.IndexOf(_tensors, layer.Tensor);
+            var shape = _graph.ExtraSeeds[e].Shape;
+            bool channelsLast = _model.FindLayer(layer.Name).ChannelsLast;
             int channels = layer.Width;
             long perSample = shape.Aggregate(1L, (q, r) => q * r);
             int spatial = (int)(perSample / channels);
@@ -103,8 +140,8 @@ public static class Similarity
             }
             offset += channels;
         }
-        var grad = graph.Run((float[])x.Clone(), new float[graph.OutputShape.Aggregate(1L, (q, r) => q * r)], 1, seeds).InputGradient;
-        var (ch, h, w, first) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Data.Preprocessor.ImageAxes(inputShape, Data.InputLayout.Auto);
+        var grad = _graph.Run((float[])x.Clone(), new float[_graph.OutputShape.Aggregate(1L, (q, r) => q * r)], 1, seeds).InputGradient;
+        var (ch, h, w, first) = _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Data.Preprocessor.ImageAxes(_pre.InputShape, Data.InputLayout.Auto);
         int plane = h * w;
         for (int pix = 0; pix < plane; pix++)
         {
@@ -113,4 +150,6 @@ public static class Similarity
             map[pix] = v;
         }
     }
+
+    public void Dispose() { _graph.Dispose(); _dataset.Dispose(); }
 }
