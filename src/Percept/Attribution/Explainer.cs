@@ -47,7 +47,7 @@ public static class Explainer
         if (method is "gradcam" or "layercam")
         {
             var layer = CamLayer(model, layerName);
-            using var graph = GradientGraph.Build(model, input, inputShape, outputName, [layer.ActivationTensor ?? layer.Output]);
+            using var graph = GradientGraph.Build(model, input, inputShape, outputName, [layer.ActivationTensor ?? layer.Output], inputGradient: false);
             var (maps, lh, lw) = GradientMethods.Cam(graph, x, targets, scores, isProbability, method == "layercam");
             log?.Invoke($"{method} at layer {layer.Name} ({lh}x{lw})");
             return (new AttributionResult(GradientMethods.Resize(maps, targets.Count, lh, lw, h, w), h, w, targets, scoreOf), maps, [targets.Count, lh, lw]);

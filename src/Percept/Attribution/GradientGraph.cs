@@ -29,6 +29,9 @@ public sealed class GradientGraph : IDisposable
     public long[] OutputShape { get; }
     public IReadOnlyList<string> Activations { get; }
 
+    /// <summary>Whether runs return the input gradient (false for graphs built for activation gradients only).</summary>
+    public bool HasInputGradient { get; private init; } = true;
+
     /// <summary>The seeded intermediate tensors and their per-sample shapes.</summary>
     public IReadOnlyList<(string Tensor, long[] Shape)> ExtraSeeds { get; private init; } = [];
 
@@ -41,22 +44,27 @@ public sealed class GradientGraph : IDisposable
     /// <summary>Builds the forward + backward model.</summary>
     /// <param name="activations">Intermediate tensors whose values and gradients to return (e.g. a Grad-CAM layer).</param>
     /// <param name="extraSeeds">Intermediate tensors that get seeds of their own (graph inputs <c>percept.seed/NAME</c>), for targets that depend on activations rather than on the output.</param>
+    /// <param name="inputGradient">Whether to compute the gradient with respect to the input; without it (Grad-CAM) the backward graph stops at the deepest activation asked for.</param>
     public static GradientGraph Build(OnnxModel model, ModelInput input, int[] sampleShape, string output, IReadOnlyList<string> activations,
-        IReadOnlyList<string>? extraSeeds = null)
+        IReadOnlyList<string>? extraSeeds = null, bool inputGradient = true)
     {
+        if (!inputGradient && activations.Count == 0) throw new ArgumentException("nothing to differentiate: no input gradient and no activations");
         var shapes = model.ProbeShapes(input, sampleShape);
         var builder = new Builder(model, input.Name, output, shapes);
-        var proto = builder.Build(activations, extraSeeds ?? []);
+        var proto = builder.Build(activations, extraSeeds ?? [], inputGradient);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // As in ModelRunner: a server holds several sessions, and idle intra-op threads spinning would take the cores of the busy one.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (Environment.GetEnvironmentVariable("PERCEPT_ORT_PROFILE") is { Length: > 0 } prefix) { options.ProfileOutputPathPrefix = prefix; options.EnableProfiling = true; }
         try
         {
             var session = new InferenceSession(proto.ToByteArray(), options);
             // ONNX Runtime runs every node of a session whatever is fetched, so forward-only passes get the model's own graph.
             var forward = new InferenceSession(model.Proto.ToByteArray(), options);
-            string[] fetch = [output, "percept.grad/" + input.Name, .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
+            string[] fetch = [output, .. inputGradient ? new[] { "percept.grad/" + input.Name } : [], .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
             return new GradientGraph(session, forward, options, input.Name, fetch, sampleShape, shapes[output][1..], activations)
             {
+                HasInputGradient = inputGradient,
                 ExtraSeeds = (extraSeeds ?? []).Select(t => (t, shapes[t][1..])).ToArray(),
             };
         }
@@ -93,9 +101,10 @@ public sealed class GradientGraph : IDisposable
             using var runOptions = new RunOptions();
             using var r = _session.Run(runOptions, names, values, _fetch);
             var acts = new List<(float[] Value, long[] Shape, float[] Gradient)>();
+            int first = HasInputGradient ? 2 : 1;
             for (int i = 0; i < Activations.Count; i++)
-                acts.Add((r[2 + 2 * i].GetTensorDataAsSpan<float>().ToArray(), r[2 + 2 * i].GetTensorTypeAndShape().Shape, r[3 + 2 * i].GetTensorDataAsSpan<float>().ToArray()));
-            return new GradientResult(r[0].GetTensorDataAsSpan<float>().ToArray(), r[1].GetTensorDataAsSpan<float>().ToArray(), acts);
+                acts.Add((r[first + 2 * i].GetTensorDataAsSpan<float>().ToArray(), r[first + 2 * i].GetTensorTypeAndShape().Shape, r[first + 1 + 2 * i].GetTensorDataAsSpan<float>().ToArray()));
+            return new GradientResult(r[0].GetTensorDataAsSpan<float>().ToArray(), HasInputGradient ? r[1].GetTensorDataAsSpan<float>().ToArray() : [], acts);
         }
         catch (OnnxRuntimeException e) { throw new PerceptException($"ONNX Runtime failed on the gradient graph: {ModelRunner.FirstLine(e.Message)}", e); }
         finally { foreach (var v in values) v.Dispose(); }
@@ -124,10 +133,16 @@ public sealed class GradientGraph : IDisposable
         readonly Dictionary<string, string> _grad = [];
         readonly HashSet<string> _initializers = model.Proto.Graph.Initializer.Select(i => i.Name).ToHashSet();
         int _counter;
+        // Relu outputs whose mask a following MaxPool already applied; tensors whose gradient must stay exact (asked for or seeded).
+        readonly HashSet<string> _premasked = [];
+        readonly HashSet<string> _keep = [];
+        Dictionary<string, NodeProto> _producer = [];
+        Dictionary<string, int> _consumers = [];
+        readonly HashSet<string> _downstream = [];
         long Opset => model.Opset;
         GraphProto G => _proto.Graph;
 
-        public ModelProto Build(IReadOnlyList<string> activations, IReadOnlyList<string> extraSeeds)
+        public ModelProto Build(IReadOnlyList<string> activations, IReadOnlyList<string> extraSeeds, bool inputGradient)
         {
             var nodes = G.Node.ToList();
             var requires = new HashSet<string> { input };
@@ -140,6 +155,12 @@ public sealed class GradientGraph : IDisposable
             while (stack.Count > 0)
                 if (producer.TryGetValue(stack.Pop(), out var p) && requires.Contains(p.Output[0]) && needed.Add(p))
                     foreach (var i in p.Input) stack.Push(i);
+            _producer = producer;
+            _consumers = nodes.SelectMany(n => n.Input.Distinct()).Concat(G.Output.Select(o => o.Name)).GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
+            foreach (var t in activations.Concat(extraSeeds).Append(output)) _keep.Add(t);
+            // Gradients are only written for tensors downstream of one whose gradient is asked for (the input, the activations).
+            foreach (var t in inputGradient ? activations.Append(input) : activations) _downstream.Add(t);
+            foreach (var n in nodes) if (n.Input.Any(_downstream.Contains)) foreach (var o in n.Output) _downstream.Add(o);
             if (!requires.Contains(output)) throw new PerceptException($"output '{output}' does not depend on input '{input}'");
 
             var seedShape = new TensorShapeProto();
@@ -161,8 +182,11 @@ public sealed class GradientGraph : IDisposable
                 if (!needed.Contains(n) || !_grad.TryGetValue(n.Output[0], out var dy)) continue;
                 Backward(n, dy, requires);
             }
-            if (!_grad.ContainsKey(input)) throw new PerceptException("no gradient reaches the input");
-            AddOutput(Emit("Identity", [_grad[input]], name: "percept.grad/" + input));
+            if (inputGradient)
+            {
+                if (!_grad.ContainsKey(input)) throw new PerceptException("no gradient reaches the input");
+                AddOutput(Emit("Identity", [_grad[input]], name: "percept.grad/" + input));
+            }
             foreach (var a in activations)
             {
                 if (!_grad.TryGetValue(a, out var ga)) throw new PerceptException($"tensor '{a}' is not between the input and the output; no gradient reaches it");
@@ -222,6 +246,30 @@ public sealed class GradientGraph : IDisposable
 
         string ShapeOf(string tensor) => Emit("Shape", [tensor]);
 
+        /// <summary>dy where the non-negative <paramref name="y"/> is positive, else 0 (a multiply by a 0/1 mask is faster in ONNX Runtime than Where).</summary>
+        string Mask(string dy, string y) => Emit("Mul", [dy, Emit("Cast", [Emit("Greater", [y, Const([0f])])], [Int("to", (long)TensorProto.Types.DataType.Float)])]);
+
+        /// <summary>
+        /// The input gradient of a stride-1, ungrouped 2-D convolution as a convolution of dy with the kernel flipped and
+        /// its channel axes swapped, which ONNX Runtime runs in its blocked NCHWc layout (ConvTranspose has no such kernel).
+        /// Used where the channel counts fit the blocks (multiples of 8); null where it does not apply.
+        /// </summary>
+        string? FlippedConv(NodeProto n, string dy, long[] ws, long[] strides, long[] dil, long[] pads, long[] outPad, long group)
+        {
+            if (group != 1 || ws.Length != 4 || strides.Any(v => v != 1) || !_initializers.Contains(n.Input[1]) || ws[0] % 8 != 0 || ws[1] % 8 != 0) return null;
+            long co = ws[0], ci = ws[1], kh = ws[2], kw = ws[3];
+            long[] flippedPads = [dil[0] * (kh - 1) - pads[0], dil[1] * (kw - 1) - pads[1], dil[0] * (kh - 1) - pads[2] + outPad[0], dil[1] * (kw - 1) - pads[3] + outPad[1]];
+            if (flippedPads.Any(v => v < 0)) return null;
+            var w = InitializerValues(n.Input[1]);
+            var f = new float[w.Length];
+            for (long o = 0; o < co; o++)
+                for (long i = 0; i < ci; i++)
+                    for (long a = 0; a < kh; a++)
+                        for (long b = 0; b < kw; b++)
+                            f[((i * co + o) * kh + (kh - 1 - a)) * kw + (kw - 1 - b)] = w[((o * ci + i) * kh + a) * kw + b];
+            return Emit("Conv", [dy, Const(f, ci, co, kh, kw)], [Ints("dilations", dil), Ints("pads", flippedPads), Ints("kernel_shape", [kh, kw])]);
+        }
+
         /// <summary>Sums a broadcast gradient back to the shape of <paramref name="operand"/>.</summary>
         string Unbroadcast(string g, string operand, string result)
         {
@@ -254,7 +302,8 @@ public sealed class GradientGraph : IDisposable
 
         void Backward(NodeProto n, string dy, HashSet<string> requires)
         {
-            bool Needs(int i) => i < n.Input.Count && n.Input[i].Length > 0 && requires.Contains(n.Input[i]);
+            bool Needs(int i) => i < n.Input.Count && n.Input[i].Length > 0 && requires.Contains(n.Input[i]) && _downstream.Contains(n.Input[i]);
+            if (!n.Input.Where((_, i) => Needs(i)).Any()) return;
             string x = n.Input[0], y = n.Output[0];
             switch (n.OpType)
             {
@@ -265,8 +314,7 @@ public sealed class GradientGraph : IDisposable
                 case "Relu":
                 {
                     // The mask from the output (y > 0 exactly where x > 0) leaves Conv+Relu fusable in the forward part.
-                    string zero = Const([0f]);
-                    Accumulate(x, Emit("Where", [Emit("Greater", [y, zero]), dy, zero])); break;
+                    Accumulate(x, _premasked.Contains(y) ? dy : Mask(dy, y)); break;
                 }
                 case "LeakyRelu":
                 {
@@ -325,6 +373,7 @@ public sealed class GradientGraph : IDisposable
                     for (int d = 0; d < spatial; d++)
                         outPad[d] = xs[2 + d] - ((ys[2 + d] - 1) * strides[d] - pads[d] - pads[spatial + d] + dil[d] * (ws[2 + d] - 1) + 1);
                     long group = AttrInt(n, "group", 1);
+                    if (FlippedConv(n, dy, ws, strides, dil, pads, outPad, group) is { } flipped) { Accumulate(x, flipped); break; }
                     Accumulate(x, Emit("ConvTranspose", [dy, n.Input[1]],
                         [Ints("strides", strides), Ints("dilations", dil), Ints("pads", pads), Int("group", group), Ints("output_padding", outPad)]));
                     break;
@@ -332,6 +381,13 @@ public sealed class GradientGraph : IDisposable
                 case "MaxPool":
                 {
                     if (AttrInt(n, "storage_order", 0) != 0) throw Unsupported(n, "storage_order = 1");
+                    // MaxPool(Relu(z)): the Relu's mask at a window's maximum is (maximum > 0), so it is applied to the pooled
+                    // gradient (a quarter of the elements for 2×2 windows) and the Relu passes its gradient through.
+                    if (_producer.TryGetValue(x, out var relu) && relu.OpType == "Relu" && _consumers[x] == 1 && !_keep.Contains(x))
+                    {
+                        _premasked.Add(x);
+                        dy = Mask(dy, y);
+                    }
                     string indices = n.Output.Count > 1 && n.Output[1].Length > 0 ? n.Output[1] : AddIndicesOutput(n);
                     // MaxUnpool puts each output gradient back where its maximum came from (the pooling's own indices).
                     Accumulate(x, Emit("MaxUnpool", [dy, indices, ShapeOf(x)],

@@ -32,7 +32,9 @@ public class GradientMethodsTests
         var gradcam = Npy.ReadFloat32(TestFiles.Golden("gradcam.npy"), out _);
         var model = OnnxModel.Load(TestFiles.DemoModel);
         using var plain = GradientGraph.Build(model, model.Inputs[0], [1, 28, 28], "logits", []);
-        using var cam = GradientGraph.Build(model, model.Inputs[0], [1, 28, 28], "logits", [model.FindLayer("conv3").ActivationTensor!]);
+        // Grad-CAM's graph stops at its layer (no input gradient); the full graph must give the same maps.
+        using var cam = GradientGraph.Build(model, model.Inputs[0], [1, 28, 28], "logits", [model.FindLayer("conv3").ActivationTensor!], inputGradient: false);
+        using var full = GradientGraph.Build(model, model.Inputs[0], [1, 28, 28], "logits", [model.FindLayer("conv3").ActivationTensor!]);
         for (int s = 0; s < samples.Length; s++)
         {
             var x = Sample((int)samples[s]);
@@ -44,6 +46,9 @@ public class GradientMethodsTests
             Assert.Equal((7, 7), (h, w));
             for (int c = 0; c < 10; c++)
                 AssertCloseRelative(gradcam.AsSpan((s * 10 + c) * 49, 49), maps.AsSpan(c * 49, 49), 1e-4, $"gradcam s{s} c{c}");
+            Assert.Empty(cam.Run(x, new float[10], 1).InputGradient);
+            var (fullMaps, _, _) = GradientMethods.Cam(full, x, AllClasses, output, false, layerCam: false);
+            Assert.Equal(fullMaps, maps);
         }
     }
 

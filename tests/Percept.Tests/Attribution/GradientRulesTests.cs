@@ -26,6 +26,10 @@ public class GradientRulesTests
         "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "AddBroadcast", "SubBroadcast", "MulBroadcast", "DivBroadcast",
         "Flatten", "Reshape", "Transpose", "Concat", "Slice", "Squeeze", "Unsqueeze", "Pad", "Clip", "ReduceMean", "Identity", "Dropout", "Residual", "Gelu",
         "GeluTanh", "Attention", "MatMulBatched", "ConvDilatedGroupedAsymmetric",
+        // Paths the builder chooses by shape: a flipped-kernel Conv for stride-1 convolutions with 8k channels (and
+        // ConvTranspose where the flipped pads would be negative); the Relu mask moved behind a MaxPool that is the
+        // Relu's only consumer (and kept in place when the Relu output has other consumers).
+        "ConvFlipped", "ConvFlippedDilatedAsymmetric", "ConvPointwiseWidePads", "ReluMaxPool", "ReluMaxPoolShared",
     };
 
     [Theory]
@@ -33,7 +37,7 @@ public class GradientRulesTests
     public void Gradient_agrees_with_finite_differences(string name)
     {
         using var dir = new TempDir();
-        long[] shape = name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Attention" ? [3, 4]
+        long[] shape = name.StartsWith("ConvFlipped") || name == "ConvPointwiseWidePads" ? [8, 5, 5] : name.StartsWith("ReluMaxPool") ? [2, 6, 6] : name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Attention" ? [3, 4]
             : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" or "MatMulBatched" ? [2, 3, 4] : [2, 5, 5];
         string path = Chain(dir["m.onnx"], shape, opset: name is "Gelu" or "GeluTanh" ? 20 : 17, body: (g, rng) => name switch
         {
@@ -69,6 +73,11 @@ public class GradientRulesTests
             "GeluTanh" => Op(g, "Gelu", ["x"], 50, StringAttr("approximate", "tanh")),
             "Attention" => Attention(g, rng),
             "MatMulBatched" => Op(g, "MatMul", ["x", Weights(g, rng, "w", 2, 4, 5)], 2 * 3 * 5),
+            "ConvFlipped" => Op(g, "Conv", ["x", Weights(g, rng, "w", 8, 8, 3, 3), Weights(g, rng, "b", 8)], 8 * 25, Ints("pads", 1, 1, 1, 1)),
+            "ConvFlippedDilatedAsymmetric" => Op(g, "Conv", ["x", Weights(g, rng, "w", 16, 8, 2, 3)], 16 * 4 * 5, Ints("dilations", 2, 1), Ints("pads", 1, 0, 0, 2)),
+            "ConvPointwiseWidePads" => Op(g, "Conv", ["x", Weights(g, rng, "w", 8, 8, 1, 1)], 8 * 7 * 7, Ints("pads", 1, 1, 1, 1)),
+            "ReluMaxPool" => ReluMaxPool(g, shared: false),
+            "ReluMaxPoolShared" => ReluMaxPool(g, shared: true),
             _ => throw new ArgumentException(name),
         });
         var model = OnnxModel.Load(path);
@@ -77,8 +86,10 @@ public class GradientRulesTests
         using var runner = new ModelRunner(model, model.Inputs[0], sample, [new Fetch("y")]);
         var rng2 = new Random(name.Length * 31 + 5);
         int len = sample.Aggregate(1, (a, b) => a * b);
-        // Inputs kept away from the kinks of Relu, Clip and MaxPool so a finite-difference step does not cross one.
-        var x = Enumerable.Range(0, len).Select(i => (float)((rng2.NextDouble() * 0.6 + 0.2) * (i % 2 == 0 ? 1 : -1) + 0.01 * (i % 7))).ToArray();
+        // Inputs kept away from the kinks of Relu, Clip and MaxPool so a finite-difference step does not cross one: magnitudes
+        // in [0.2, 0.8] in a random order, at least 0.6 / len (≥ 3e-3, three steps) apart, with alternating signs.
+        var order = Enumerable.Range(0, len).OrderBy(_ => rng2.Next()).ToArray();
+        var x = Enumerable.Range(0, len).Select(i => (float)((0.2 + 0.6 * order[i] / len) * (i % 2 == 0 ? 1 : -1))).ToArray();
         for (int cls = 0; cls < 3; cls++)
         {
             var seed = new float[3];
@@ -136,6 +147,19 @@ public class GradientRulesTests
         g.Node.Add(Node("Softmax", "/softmax", ["ss"], ["a"], IntAttr("axis", -1)));
         g.Node.Add(Node("MatMul", "/mix", ["a", "v"], ["o"]));
         return ("o", 12);
+    }
+
+    /// <summary>Relu → MaxPool 2×2; with <paramref name="shared"/> the Relu output also feeds an AveragePool added to the result.</summary>
+    static (string, long) ReluMaxPool(GraphProto g, bool shared)
+    {
+        g.Node.Add(Node("Relu", "/relu", ["x"], ["r"]));
+        g.Node.Add(Node("MaxPool", "/pool", ["r"], [shared ? "m" : "o"], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
+        if (shared)
+        {
+            g.Node.Add(Node("AveragePool", "/avg", ["r"], ["a"], Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
+            g.Node.Add(Node("Add", "/add", ["m", "a"], ["o"]));
+        }
+        return ("o", 2 * 3 * 3);
     }
 
     /// <summary>Conv → BN → Relu → Conv, plus the input (a residual connection), → Relu.</summary>
