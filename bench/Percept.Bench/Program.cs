@@ -13,13 +13,13 @@ return args.FirstOrDefault() switch
     "analyze" => AnalyzeBench.Run(args[1..]),
     "memory" => MemoryBench.Run(args[1..]),
     "child" => MemoryBench.Child(args[1..]),
-    "explain" => ExplainBench.Run(),
+    "explain" => ExplainBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR]");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only]");
     return 2;
 }
 
