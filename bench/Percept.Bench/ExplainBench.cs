@@ -61,6 +61,7 @@ static class ExplainBench
         var s10 = new float[100];
         for (int c = 0; c < 10; c++) s10[c * 11] = 1;
         Console.WriteLine($"| Grad-CAM graph alone (stops at conv3), batch 10 | {Median(() => cam.Run(x10, s10, 10)):F3} |");
+        Console.WriteLine($"| building the gradient graph (shape probe, backward graph, two sessions) | {Median(() => GradientGraph.Build(model, input, [1, 28, 28], "logits", []).Dispose()):F3} |");
         Console.WriteLine();
         Profile(model, input, x, f64);
         if (args.Contains("--speed-only")) return 0;
@@ -91,6 +92,7 @@ static class ExplainBench
             var parts = new Dictionary<string, double>();
             var ops = new Dictionary<string, double>();
             var plain = new Dictionary<string, double>();
+            bool perNode = Environment.GetEnvironmentVariable("PERCEPT_PROFILE_NODES") == "1";
             foreach (var file in Directory.GetFiles(dir, "*.json"))
             {
                 var events = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement.EnumerateArray()
@@ -106,7 +108,7 @@ static class ExplainBench
                         : op.StartsWith("Reorder") ? "layout changes (NCHWc)" : "other forward nodes";
                     double ms = e.GetProperty("dur").GetDouble() / 1000.0 / runs;
                     parts[part] = parts.GetValueOrDefault(part) + ms;
-                    string node = Environment.GetEnvironmentVariable("PERCEPT_PROFILE_NODES") == "1" ? name[..^"_kernel_time".Length] + " " + op : (name.StartsWith("percept.") ? "backward " : "forward ") + op;
+                    string node = perNode ? name[..^"_kernel_time".Length] + " " + op : (name.StartsWith("percept.") ? "backward " : "forward ") + op;
                     ops[node] = ops.GetValueOrDefault(node) + ms;
                 }
             }
@@ -118,7 +120,7 @@ static class ExplainBench
             Console.WriteLine();
             Console.WriteLine("| operator | ms |");
             Console.WriteLine("|---|---|");
-            foreach (var (op, ms) in ops.OrderByDescending(p => p.Value).Take(Environment.GetEnvironmentVariable("PERCEPT_PROFILE_NODES") == "1" ? 30 : 12))
+            foreach (var (op, ms) in ops.OrderByDescending(p => p.Value).Take(perNode ? 30 : 12))
                 Console.WriteLine($"| {op} | {ms:F3} |");
             Console.WriteLine();
             Console.WriteLine($"the model's own graph (forward only), same batch: {plain.Values.Sum():F3} ms of kernel time per run");

@@ -40,6 +40,15 @@ public static class Explainer
         float[] x, float[] scores, bool isProbability, IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64,
         Action<string>? log = null, IReadOnlyList<string>? names = null)
     {
+        using var graphs = new GradientGraphs(model, input, outputName, inputShape);
+        return Gradient(graphs, x, scores, isProbability, targets, method, layerName, steps, log, names);
+    }
+
+    /// <summary>As above, with gradient graphs kept by the caller between samples (building one costs far more than running it).</summary>
+    public static (AttributionResult Result, float[] Raw, long[] RawShape) Gradient(GradientGraphs graphs, float[] x, float[] scores, bool isProbability,
+        IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64, Action<string>? log = null, IReadOnlyList<string>? names = null)
+    {
+        var (model, inputShape) = (graphs.Model, graphs.InputShape);
         var (channels, h, w, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
         int plane = h * w;
         int Index(int c, int p) => channelsFirst ? c * plane + p : p * channels + c;
@@ -47,14 +56,13 @@ public static class Explainer
         if (method is "gradcam" or "layercam")
         {
             var layer = CamLayer(model, layerName);
-            using var graph = GradientGraph.Build(model, input, inputShape, outputName, [layer.ActivationTensor ?? layer.Output], inputGradient: false);
-            var (maps, lh, lw) = GradientMethods.Cam(graph, x, targets, scores, isProbability, method == "layercam");
+            var (maps, lh, lw) = GradientMethods.Cam(graphs.Layer(layer.ActivationTensor ?? layer.Output), x, targets, scores, isProbability, method == "layercam");
             log?.Invoke($"{method} at layer {layer.Name} ({lh}x{lw})");
             return (new AttributionResult(GradientMethods.Resize(maps, targets.Count, lh, lw, h, w), h, w, targets, scoreOf), maps, [targets.Count, lh, lw]);
         }
         if (method is not ("saliency" or "gradxinput" or "ig" or "smoothgrad"))
             throw new PerceptException($"unknown method '{method}' ({string.Join(", ", Methods)})");
-        using var g = GradientGraph.Build(model, input, inputShape, outputName, []);
+        var g = graphs.Input;
         float[] perChannel;
         switch (method)
         {
@@ -120,6 +128,7 @@ public sealed class RunExplainer : IDisposable
     readonly IDataset _dataset;
     readonly Preprocessor _pre;
     readonly ModelRunner _runner;
+    readonly GradientGraphs _graphs;
     readonly bool _isProbability;
     readonly object _gate = new();
 
@@ -135,6 +144,7 @@ public sealed class RunExplainer : IDisposable
         try
         {
             _runner = new ModelRunner(_model, _input, _pre.InputShape, [new Fetch(_output)]);
+            _graphs = new GradientGraphs(_model, _input, _output, _pre.InputShape);
             _isProbability = run.Manifest.Model.OutputKind == "probabilities";
         }
         catch { _dataset.Dispose(); throw; }
@@ -167,11 +177,41 @@ public sealed class RunExplainer : IDisposable
             else
             {
                 if (method is "gradcam" or "layercam") camLayer = Explainer.CamLayer(_model, layer).Name;
-                result = Explainer.Gradient(_model, _input, _output, _pre.InputShape, x, scores, _isProbability, targets, method, camLayer).Result;
+                result = Explainer.Gradient(_graphs, x, scores, _isProbability, targets, method, camLayer).Result;
             }
             return new SampleExplanation(result, Explainer.Gray(x, _pre.InputShape, result.Height, result.Width), camLayer, scores, label);
         }
     }
 
-    public void Dispose() { _runner.Dispose(); _dataset.Dispose(); }
+    public void Dispose() { _graphs.Dispose(); _runner.Dispose(); _dataset.Dispose(); }
+}
+
+/// <summary>
+/// The gradient graphs of one model and input shape, each built on first use and kept: one for input gradients, one per
+/// Grad-CAM layer (which stops at its layer). Not thread-safe; <see cref="RunExplainer"/> serves one request at a time.
+/// </summary>
+public sealed class GradientGraphs(OnnxModel model, ModelInput input, string output, int[] inputShape) : IDisposable
+{
+    readonly Dictionary<string, GradientGraph> _layers = [];
+    GradientGraph? _input;
+
+    public OnnxModel Model => model;
+    public int[] InputShape => inputShape;
+
+    /// <summary>The graph that returns the gradient with respect to the input.</summary>
+    public GradientGraph Input => _input ??= GradientGraph.Build(model, input, inputShape, output, []);
+
+    /// <summary>The graph that returns the value and gradient of <paramref name="tensor"/> and stops there.</summary>
+    public GradientGraph Layer(string tensor)
+    {
+        if (!_layers.TryGetValue(tensor, out var graph))
+            _layers[tensor] = graph = GradientGraph.Build(model, input, inputShape, output, [tensor], inputGradient: false);
+        return graph;
+    }
+
+    public void Dispose()
+    {
+        _input?.Dispose();
+        foreach (var g in _layers.Values) g.Dispose();
+    }
 }

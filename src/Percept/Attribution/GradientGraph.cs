@@ -212,20 +212,17 @@ public sealed class GradientGraph : IDisposable
             return outName;
         }
 
-        string Const(float[] values, params long[] dims)
-        {
-            var t = new TensorProto { Name = $"percept.c{_counter++}", DataType = (int)TensorProto.Types.DataType.Float };
-            t.Dims.AddRange(dims);
-            t.FloatData.AddRange(values);
-            G.Initializer.Add(t);
-            return t.Name;
-        }
+        string Const(float[] values, params long[] dims) =>
+            Initializer(TensorProto.Types.DataType.Float, dims, t => t.FloatData.AddRange(values));
 
-        string ConstLong(long[] values, params long[] dims)
+        string ConstLong(long[] values, params long[] dims) =>
+            Initializer(TensorProto.Types.DataType.Int64, dims, t => t.Int64Data.AddRange(values));
+
+        string Initializer(TensorProto.Types.DataType type, long[] dims, Action<TensorProto> fill)
         {
-            var t = new TensorProto { Name = $"percept.c{_counter++}", DataType = (int)TensorProto.Types.DataType.Int64 };
+            var t = new TensorProto { Name = $"percept.c{_counter++}", DataType = (int)type };
             t.Dims.AddRange(dims);
-            t.Int64Data.AddRange(values);
+            fill(t);
             G.Initializer.Add(t);
             return t.Name;
         }
