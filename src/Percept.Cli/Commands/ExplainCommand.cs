@@ -27,7 +27,9 @@ public static class ExplainCommand
                    layercam     LayerCAM at --layer
                    saliency     |∂target/∂input|, the largest over channels (--raw: signed, every channel)
                    gradxinput   ∂target/∂input × input, summed over channels
-                   ig           integrated gradients from a black baseline, --steps N (default 64); prints the completeness gap
+                   ig           integrated gradients from a black baseline: --steps N gradients (default 64), then more,
+                                up to --max-steps (default 4 × N), while the completeness gap is above --tolerance
+                                of the output difference (default 0.01; 0 spends exactly N); prints the gap
                    smoothgrad   mean |gradient| over 25 noisy copies (σ = 15% of the input's range)
                    occlusion    slide a patch set to 0 over the input (gradient-free: any model); --patch, --stride
           --layer NAME          layer for Grad-CAM/LayerCAM (a name from 'percept layers', or a tensor name)
@@ -43,7 +45,7 @@ public static class ExplainCommand
     public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var a = new Arguments(argv, ["similar-to", "run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
-            "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps"], ["raw", "faithfulness"]);
+            "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps", "tolerance", "max-steps"], ["raw", "faithfulness"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string method = a.Get("method") ?? "gradcam";
         if (method is not ("occlusion" or "saliency" or "gradcam" or "layercam" or "gradxinput" or "ig" or "smoothgrad"))
@@ -163,7 +165,16 @@ public static class ExplainCommand
 
     static (AttributionResult Result, float[] Raw, long[] RawShape) GradientExplain(OnnxModel model, ModelInput input, string outputName, int[] inputShape,
         float[] x, float[] scores, bool isProbability, List<AttributionTarget> targets, string method, Arguments a, TextWriter stdout, IReadOnlyList<string>? names)
-        => Explainer.Gradient(model, input, outputName, inputShape, x, scores, isProbability, targets, method, a.Get("layer"), a.GetInt("steps") ?? 64, stdout.WriteLine, names);
+    {
+        int steps = a.GetInt("steps") ?? 64;
+        if (steps < 1) throw new UsageException("--steps must be at least 1");
+        double tolerance = a.GetFloat("tolerance") ?? 0.01f;
+        if (!(tolerance >= 0)) throw new UsageException("--tolerance must be 0 or more (a fraction of the output difference: 0.01 is 1%)");
+        int maxSteps = a.GetInt("max-steps") ?? 4 * steps;
+        if (maxSteps < steps) throw new UsageException($"--max-steps must be at least --steps ({steps})");
+        return Explainer.Gradient(model, input, outputName, inputShape, x, scores, isProbability, targets, method, a.Get("layer"), steps, stdout.WriteLine, names,
+            Math.Round(tolerance, 6), maxSteps);
+    }
 
     static List<AttributionTarget> ParseTargets(string text, int prediction, int label, int classes)
     {

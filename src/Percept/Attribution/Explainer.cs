@@ -35,18 +35,22 @@ public static class Explainer
     /// A gradient method's maps at the input's resolution (<c>[targets, H, W]</c>) and its raw form: every channel for
     /// saliency-type methods (<c>[targets, …input shape]</c>), the layer's own grid for Grad-CAM and LayerCAM.
     /// </summary>
+    /// <param name="steps">Integrated gradients: the gradients spent on the path integral.</param>
     /// <param name="log">Receives one line per fact worth telling (the Grad-CAM layer, integrated gradients' completeness gap).</param>
+    /// <param name="tolerance">Integrated gradients: while the completeness gap is above this fraction of the output difference, more
+    /// gradients are spent, up to <paramref name="maxSteps"/> (0: four times <paramref name="steps"/>); 0 spends exactly <paramref name="steps"/>.</param>
     public static (AttributionResult Result, float[] Raw, long[] RawShape) Gradient(OnnxModel model, ModelInput input, string outputName, int[] inputShape,
         float[] x, float[] scores, bool isProbability, IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64,
-        Action<string>? log = null, IReadOnlyList<string>? names = null)
+        Action<string>? log = null, IReadOnlyList<string>? names = null, double tolerance = 0.01, int maxSteps = 0)
     {
         using var graphs = new GradientGraphs(model, input, outputName, inputShape);
-        return Gradient(graphs, x, scores, isProbability, targets, method, layerName, steps, log, names);
+        return Gradient(graphs, x, scores, isProbability, targets, method, layerName, steps, log, names, tolerance, maxSteps);
     }
 
     /// <summary>As above, with gradient graphs kept by the caller between samples (building one costs far more than running it).</summary>
     public static (AttributionResult Result, float[] Raw, long[] RawShape) Gradient(GradientGraphs graphs, float[] x, float[] scores, bool isProbability,
-        IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64, Action<string>? log = null, IReadOnlyList<string>? names = null)
+        IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64, Action<string>? log = null, IReadOnlyList<string>? names = null,
+        double tolerance = 0.01, int maxSteps = 0)
     {
         var (model, inputShape) = (graphs.Model, graphs.InputShape);
         var (channels, h, w, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
@@ -62,16 +66,24 @@ public static class Explainer
         }
         if (method is not ("saliency" or "gradxinput" or "ig" or "smoothgrad"))
             throw new PerceptException($"unknown method '{method}' ({string.Join(", ", Methods)})");
-        var g = graphs.Input;
+        // Integrated gradients batch points along the path; the others batch the targets of the one sample.
+        var g = method == "ig" ? graphs.Input : graphs.Targets;
         float[] perChannel;
         switch (method)
         {
             case "ig":
             {
-                var (attr, gap, diff) = GradientMethods.IntegratedGradients(g, x, targets, isProbability, steps);
+                int cap = maxSteps > 0 ? maxSteps : 4 * steps;
+                var (attr, gap, diff, used) = GradientMethods.IntegratedGradients(g, x, targets, isProbability, steps, tolerance: tolerance, maxSteps: cap);
                 perChannel = attr;
                 for (int k = 0; k < targets.Count; k++)
-                    log?.Invoke($"integrated gradients, {steps} steps, {targets[k].Name(names)}: sum {diff[k] + gap[k]:G5}, output difference {diff[k]:G5}, completeness gap {gap[k]:G3} ({100 * Math.Abs(gap[k]) / Math.Max(Math.Abs(diff[k]), 1e-12):F2}%)");
+                {
+                    double ratio = Math.Abs(gap[k]) / Math.Max(Math.Abs(diff[k]), 1e-12);
+                    string spent = used[k] > steps ? $"{steps} gradients (+{used[k] - steps} to reach the {100 * tolerance:0.###}% tolerance)" : $"{used[k]} gradients";
+                    log?.Invoke($"integrated gradients, {spent}, {targets[k].Name(names)}: sum {diff[k] + gap[k]:G5}, output difference {diff[k]:G5}, completeness gap {gap[k]:G3} ({100 * ratio:F2}%)");
+                    if (tolerance > 0 && ratio > tolerance)
+                        log?.Invoke($"  the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients; raise --max-steps for a closer integral");
+                }
                 break;
             }
             case "smoothgrad": perChannel = GradientMethods.SmoothGrad(g, x, targets, scores, isProbability); break;
@@ -193,25 +205,29 @@ public sealed class RunExplainer : IDisposable
 public sealed class GradientGraphs(OnnxModel model, ModelInput input, string output, int[] inputShape) : IDisposable
 {
     readonly Dictionary<string, GradientGraph> _layers = [];
-    GradientGraph? _input;
+    GradientGraph? _input, _targets;
 
     public OnnxModel Model => model;
     public int[] InputShape => inputShape;
 
-    /// <summary>The graph that returns the gradient with respect to the input.</summary>
+    /// <summary>The graph that returns the gradient with respect to the input, for batches of different inputs (integrated gradients).</summary>
     public GradientGraph Input => _input ??= GradientGraph.Build(model, input, inputShape, output, []);
 
-    /// <summary>The graph that returns the value and gradient of <paramref name="tensor"/> and stops there.</summary>
+    /// <summary>The graph that returns the input gradients of several targets of one sample from its one forward pass (saliency and kin).</summary>
+    public GradientGraph Targets => _targets ??= GradientGraph.Build(model, input, inputShape, output, [], sharedForward: true);
+
+    /// <summary>The graph that returns the value and gradient of <paramref name="tensor"/> and stops there, for the targets of one sample.</summary>
     public GradientGraph Layer(string tensor)
     {
         if (!_layers.TryGetValue(tensor, out var graph))
-            _layers[tensor] = graph = GradientGraph.Build(model, input, inputShape, output, [tensor], inputGradient: false);
+            _layers[tensor] = graph = GradientGraph.Build(model, input, inputShape, output, [tensor], inputGradient: false, sharedForward: true);
         return graph;
     }
 
     public void Dispose()
     {
         _input?.Dispose();
+        _targets?.Dispose();
         foreach (var g in _layers.Values) g.Dispose();
     }
 }

@@ -29,6 +29,9 @@ public sealed class GradientGraph : IDisposable
     public long[] OutputShape { get; }
     public IReadOnlyList<string> Activations { get; }
 
+    /// <summary>Whether one sample's forward pass can serve several seed rows (<see cref="Run"/>'s seedRows; models of opset 11 and later).</summary>
+    public bool SharedForward { get; private init; }
+
     /// <summary>Whether runs return the input gradient (false for graphs built for activation gradients only).</summary>
     public bool HasInputGradient { get; private init; } = true;
 
@@ -45,12 +48,14 @@ public sealed class GradientGraph : IDisposable
     /// <param name="activations">Intermediate tensors whose values and gradients to return (e.g. a Grad-CAM layer).</param>
     /// <param name="extraSeeds">Intermediate tensors that get seeds of their own (graph inputs <c>percept.seed/NAME</c>), for targets that depend on activations rather than on the output.</param>
     /// <param name="inputGradient">Whether to compute the gradient with respect to the input; without it (Grad-CAM) the backward graph stops at the deepest activation asked for.</param>
+    /// <param name="sharedForward">Build for runs of one sample with several seed rows (several targets of one sample: one forward
+    /// pass, a backward pass per row), where the model allows it (<see cref="SharedForward"/>); such a graph runs only that way.</param>
     public static GradientGraph Build(OnnxModel model, ModelInput input, int[] sampleShape, string output, IReadOnlyList<string> activations,
-        IReadOnlyList<string>? extraSeeds = null, bool inputGradient = true)
+        IReadOnlyList<string>? extraSeeds = null, bool inputGradient = true, bool sharedForward = false)
     {
         if (!inputGradient && activations.Count == 0) throw new ArgumentException("nothing to differentiate: no input gradient and no activations");
         var shapes = model.ProbeShapes(input, sampleShape);
-        var builder = new Builder(model, input.Name, output, shapes);
+        var builder = new Builder(model, input.Name, output, shapes, sharedForward);
         var proto = builder.Build(activations, extraSeeds ?? [], inputGradient);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // As in ModelRunner: a server holds several sessions, and idle intra-op threads spinning would take the cores of the busy one.
@@ -65,6 +70,7 @@ public sealed class GradientGraph : IDisposable
             return new GradientGraph(session, forward, options, input.Name, fetch, sampleShape, shapes[output][1..], activations)
             {
                 HasInputGradient = inputGradient,
+                SharedForward = builder.SharedForward,
                 ExtraSeeds = (extraSeeds ?? []).Select(t => (t, shapes[t][1..])).ToArray(),
             };
         }
@@ -78,11 +84,16 @@ public sealed class GradientGraph : IDisposable
     /// <summary>
     /// Runs <paramref name="count"/> samples with their seeds (∂target/∂output, one row per sample).
     /// Returns the output, the input gradient, and each activation with its gradient, all as flat arrays.
+    /// A graph built with <see cref="SharedForward"/> runs one sample (<paramref name="count"/> 1) with <paramref name="seedRows"/>
+    /// seed rows: the input gradient and the activation gradients then have a row per seed, the outputs and activation values one row.
     /// </summary>
-    public GradientResult Run(float[] inputs, float[] seeds, int count, IReadOnlyList<float[]>? extraSeeds = null)
+    public GradientResult Run(float[] inputs, float[] seeds, int count, IReadOnlyList<float[]>? extraSeeds = null, int seedRows = 0)
     {
+        if (SharedForward && count != 1) throw new ArgumentException("a graph that shares its forward pass runs one sample at a time");
+        if (!SharedForward && seedRows > 0 && seedRows != count) throw new ArgumentException("several seed rows per sample need a graph built with sharedForward");
+        int rows = seedRows > 0 ? seedRows : count;
         long[] xShape = [count, .. SampleShape.Select(d => (long)d)];
-        long[] sShape = [count, .. OutputShape];
+        long[] sShape = [rows, .. OutputShape];
         var values = new List<OrtValue>
         {
             OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape),
@@ -91,7 +102,7 @@ public sealed class GradientGraph : IDisposable
         var names = new List<string> { _inputName, SeedName };
         for (int e = 0; e < ExtraSeeds.Count; e++)
         {
-            long[] shape = [count, .. ExtraSeeds[e].Shape];
+            long[] shape = [rows, .. ExtraSeeds[e].Shape];
             var data = extraSeeds?[e] ?? new float[shape.Aggregate(1L, (a, b) => a * b)];
             values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data.AsMemory(0, (int)shape.Aggregate(1L, (a, b) => a * b)), shape));
             names.Add(SeedName + "/" + ExtraSeeds[e].Tensor);
@@ -127,7 +138,7 @@ public sealed class GradientGraph : IDisposable
     public void Dispose() { _session.Dispose(); _forward.Dispose(); _options.Dispose(); }
 
     /// <summary>Writes the backward graph.</summary>
-    sealed class Builder(OnnxModel model, string input, string output, Dictionary<string, long[]> shapes)
+    sealed class Builder(OnnxModel model, string input, string output, Dictionary<string, long[]> shapes, bool shareForward)
     {
         readonly ModelProto _proto = model.Proto.Clone();
         readonly Dictionary<string, string> _grad = [];
@@ -140,10 +151,34 @@ public sealed class GradientGraph : IDisposable
         Dictionary<string, int> _consumers = [];
         readonly HashSet<string> _downstream = [];
         long Opset => model.Opset;
+
+        /// <summary>Whether the backward graph serves seed rows from one forward sample (asked for, and possible).</summary>
+        public bool SharedForward => _shared;
+        bool _shared;
+        string? _rows;
+
+        /// <summary>
+        /// Whether a graph can share one forward pass among several seed rows: the backward graph then gives gradients the
+        /// batch size of the seed, and shapes them as the forward tensors with that batch size in front, so every tensor must keep
+        /// the batch on its first axis (no Transpose moving axis 0, no Flatten at axis 0, no Reshape changing the first
+        /// dimension). Needs opset 11 (Range).
+        /// </summary>
+        bool CanShareForward() => Opset >= 11 && G.Node.All(n => n.OpType switch
+        {
+            "Transpose" => Attr(n, "perm") is { } perm && perm.Ints.Count > 0 && perm.Ints[0] == 0,
+            "Flatten" => AttrInt(n, "axis", 1) != 0,
+            "Reshape" => shapes.TryGetValue(n.Input[0], out var a) && shapes.TryGetValue(n.Output[0], out var b) && a.Length > 0 && b.Length > 0 && a[0] == b[0],
+            "Squeeze" or "Unsqueeze" => (Opset >= 13 && n.Input.Count > 1 ? ConstantLongs(n.Input[1]) : AttrInts(n, "axes", [])) is { Length: > 0 } axes && axes.All(v => v > 0),
+            _ => true,
+        });
+
+        /// <summary>The seed's batch size (the number of gradient rows) as a 1-element shape, computed once per graph.</summary>
+        string Rows() => _rows ??= Emit("Slice", [ShapeOf(SeedName), ConstLong([0], 1), ConstLong([1], 1)]);
         GraphProto G => _proto.Graph;
 
         public ModelProto Build(IReadOnlyList<string> activations, IReadOnlyList<string> extraSeeds, bool inputGradient)
         {
+            _shared = shareForward && CanShareForward();
             var nodes = G.Node.ToList();
             var requires = new HashSet<string> { input };
             foreach (var n in nodes) if (n.Input.Any(requires.Contains)) foreach (var o in n.Output) requires.Add(o);
@@ -164,7 +199,7 @@ public sealed class GradientGraph : IDisposable
             if (!requires.Contains(output)) throw new PerceptException($"output '{output}' does not depend on input '{input}'");
 
             var seedShape = new TensorShapeProto();
-            seedShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
+            seedShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "T" });
             foreach (var d in shapes[output].Skip(1)) seedShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
             G.Input.Add(new ValueInfoProto { Name = SeedName, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = seedShape } } });
             _grad[output] = SeedName;
@@ -172,7 +207,7 @@ public sealed class GradientGraph : IDisposable
             {
                 if (!requires.Contains(t)) throw new PerceptException($"tensor '{t}' does not depend on input '{input}'");
                 var shape = new TensorShapeProto();
-                shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
+                shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "T" });
                 foreach (var d in shapes[t].Skip(1)) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
                 G.Input.Add(new ValueInfoProto { Name = SeedName + "/" + t, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } });
                 Accumulate(t, SeedName + "/" + t);
@@ -243,6 +278,12 @@ public sealed class GradientGraph : IDisposable
 
         string ShapeOf(string tensor) => Emit("Shape", [tensor]);
 
+        /// <summary>
+        /// The shape of <paramref name="x"/>'s gradient: x's own shape, or, when one forward sample serves several seed rows,
+        /// x's shape with the number of rows in front.
+        /// </summary>
+        string GradShape(string x) => !_shared ? ShapeOf(x) : Emit("Concat", [Rows(), ConstLong(shapes[x][1..], shapes[x].Length - 1)], [Int("axis", 0)]);
+
         /// <summary>dy where the non-negative <paramref name="y"/> is positive, else 0 (a multiply by a 0/1 mask is faster in ONNX Runtime than Where).</summary>
         string Mask(string dy, string y) => Emit("Mul", [dy, Emit("Cast", [Emit("Greater", [y, Const([0f])])], [Int("to", (long)TensorProto.Types.DataType.Float)])]);
 
@@ -276,11 +317,12 @@ public sealed class GradientGraph : IDisposable
             int lead = rs.Length - os.Length;
             for (int i = 0; i < rs.Length; i++)
                 if (i < lead || (os[i - lead] == 1 && rs[i] != 1)) axes.Add(i);
-            if (axes.Count == 0) return Emit("Reshape", [g, ShapeOf(operand)]);
+            // An operand without the batch axis (lead > 0) is summed over it; one with it keeps the gradient's batch size.
+            if (axes.Count == 0) return Emit("Reshape", [g, lead > 0 ? ShapeOf(operand) : GradShape(operand)]);
             string summed = Opset >= 13
                 ? Emit("ReduceSum", [g, ConstLong([.. axes], axes.Count)], [Int("keepdims", 1)])
                 : Emit("ReduceSum", [g], [Ints("axes", axes), Int("keepdims", 1)]);
-            return Emit("Reshape", [summed, ShapeOf(operand)]);
+            return Emit("Reshape", [summed, lead > 0 ? ShapeOf(operand) : GradShape(operand)]);
         }
 
         /// <summary>Sums the gradient of a MatMul operand over the leading axes it was broadcast along; the last two axes are its own.</summary>
@@ -307,7 +349,7 @@ public sealed class GradientGraph : IDisposable
                 case "Identity" or "Dropout":
                     Accumulate(x, dy); break;
                 case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
-                    Accumulate(x, Emit("Reshape", [dy, ShapeOf(x)])); break;
+                    Accumulate(x, Emit("Reshape", [dy, GradShape(x)])); break;
                 case "Relu":
                 {
                     // The mask from the output (y > 0 exactly where x > 0) leaves Conv+Relu fusable in the forward part.
@@ -386,8 +428,16 @@ public sealed class GradientGraph : IDisposable
                         dy = Mask(dy, y);
                     }
                     string indices = n.Output.Count > 1 && n.Output[1].Length > 0 ? n.Output[1] : AddIndicesOutput(n);
-                    // MaxUnpool puts each output gradient back where its maximum came from (the pooling's own indices).
-                    Accumulate(x, Emit("MaxUnpool", [dy, indices, ShapeOf(x)],
+                    // MaxUnpool puts each output gradient back where its maximum came from (the pooling's own indices, which
+                    // count over the whole batch). With one forward sample and several gradient rows, row r's start is added.
+                    if (_shared)
+                    {
+                        long sampleSize = shapes[x].Skip(1).Aggregate(1L, (a, b) => a * b);
+                        string rowStart = Emit("Reshape", [Emit("Mul", [Emit("Range", [ConstLong([0]), Emit("Reshape", [Rows(), ConstLong([], 0)]), ConstLong([1])]), ConstLong([sampleSize])]),
+                            ConstLong([-1, .. Enumerable.Repeat(1L, shapes[x].Length - 1)], shapes[x].Length)]);
+                        indices = Emit("Add", [indices, rowStart]);
+                    }
+                    Accumulate(x, Emit("MaxUnpool", [dy, indices, GradShape(x)],
                         [Ints("kernel_shape", AttrInts(n, "kernel_shape", [])), Ints("strides", AttrInts(n, "strides", Enumerable.Repeat(1L, shapes[x].Length - 2).ToArray())),
                          Ints("pads", AttrInts(n, "pads", new long[2 * (shapes[x].Length - 2)]))]));
                     break;

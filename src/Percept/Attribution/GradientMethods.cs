@@ -21,47 +21,53 @@ public static class GradientMethods
     /// <summary>Output of one sample (a forward pass through the gradient graph's forward part).</summary>
     public static float[] Forward(GradientGraph graph, float[] x) => graph.Forward((float[])x.Clone(), 1);
 
-    /// <summary>One copy of the sample per target, with that target's seed: one batched run answers them all.</summary>
-    static (float[] Inputs, float[] Seeds) PerTarget(float[] x, IReadOnlyList<AttributionTarget> targets, float[] output, bool isProbability)
+    /// <summary>
+    /// One run for all targets of a sample, a seed row per target: the sample's one forward pass serves every row where the
+    /// graph allows it (<see cref="GradientGraph.SharedForward"/>), else one copy of the sample per target.
+    /// </summary>
+    static GradientResult RunTargets(GradientGraph graph, float[] x, IReadOnlyList<AttributionTarget> targets, float[] output, bool isProbability)
     {
         int t = targets.Count, len = x.Length, classes = output.Length;
-        var inputs = new float[t * len];
         var seeds = new float[t * classes];
-        for (int k = 0; k < t; k++)
-        {
-            x.CopyTo(inputs, k * len);
-            Seed(targets[k], output, isProbability).CopyTo(seeds, k * classes);
-        }
-        return (inputs, seeds);
+        for (int k = 0; k < t; k++) Seed(targets[k], output, isProbability).CopyTo(seeds, k * classes);
+        if (graph.SharedForward) return graph.Run((float[])x.Clone(), seeds, 1, seedRows: t);
+        var inputs = new float[t * len];
+        for (int k = 0; k < t; k++) x.CopyTo(inputs, k * len);
+        return graph.Run(inputs, seeds, t);
     }
 
     /// <summary>Input gradients for each target: <c>[targets, input length]</c>.</summary>
     public static float[] InputGradients(GradientGraph graph, float[] x, IReadOnlyList<AttributionTarget> targets, float[] output, bool isProbability)
-    {
-        var (inputs, seeds) = PerTarget(x, targets, output, isProbability);
-        return graph.Run(inputs, seeds, targets.Count).InputGradient;
-    }
+        => RunTargets(graph, x, targets, output, isProbability).InputGradient;
 
     /// <summary>
     /// Integrated gradients from a zero baseline with a budget of <paramref name="steps"/> gradient evaluations, batched; returns the
-    /// attributions per target and, per target, the completeness gap (Σ attributions − (F(x) − F(0))) and the output difference.
+    /// attributions per target and, per target, the completeness gap (Σ attributions − (F(x) − F(0))), the output difference and the
+    /// number of gradients spent.
     /// </summary>
     /// <remarks>
-    /// The path integral ∫₀¹ ∇F(αx)·x dα is computed by adaptive midpoint quadrature. A third of the budget goes to
+    /// The path integral ∫₀¹ ∇F(αx)·x dα is computed by adaptive midpoint quadrature. A third of the budget (rounded so that the rest is even) goes to
     /// equal intervals; the rest refines, in rounds that each take a quarter of what is left, the intervals whose midpoint estimate disagrees most with the
     /// interval's true output change F(b·x) − F(a·x) (known from forward passes, which cost a fraction of a gradient).
     /// A refined interval is cut in three, so its old midpoint stays the midpoint of the middle third and every
     /// gradient computed is used (<paramref name="adaptive"/> false: plain midpoint rule on equal steps). On ReLU networks F is piecewise linear along the path and the estimate is exact on
     /// intervals without a kink, so refinement goes where the kinks are. The gap reported is measured, not enforced.
+    /// With a <paramref name="tolerance"/> above 0, refinement goes on past the budget, a few intervals at a time, while the gap
+    /// is above that fraction of the output difference and fewer than <paramref name="maxSteps"/> gradients have been spent
+    /// (as an adaptive integrator with an error tolerance does); the gap stays a measurement, since each interval's estimate is still
+    /// its gradient times its width.
     /// </remarks>
-    public static (float[] Attributions, double[] Gap, double[] Difference) IntegratedGradients(GradientGraph graph, float[] x,
-        IReadOnlyList<AttributionTarget> targets, bool isProbability, int steps = 64, bool adaptive = true)
+    public static (float[] Attributions, double[] Gap, double[] Difference, int[] Gradients) IntegratedGradients(GradientGraph graph, float[] x,
+        IReadOnlyList<AttributionTarget> targets, bool isProbability, int steps = 64, bool adaptive = true, double tolerance = 0, int maxSteps = 0)
     {
         if (steps < 1) throw new PerceptException("integrated gradients need at least one step");
+        if (graph.SharedForward) throw new ArgumentException("integrated gradients run many points of the path in one batch: build the graph without sharedForward");
+        if (tolerance < 0 || double.IsNaN(tolerance)) throw new PerceptException("the completeness tolerance must be 0 or more");
         int len = x.Length;
         var result = new float[targets.Count * len];
         var gap = new double[targets.Count];
         var diff = new double[targets.Count];
+        var spent = new int[targets.Count];
         int classes = (int)graph.OutputShape.Aggregate(1L, (a, b) => a * b);
         for (int k = 0; k < targets.Count; k++)
         {
@@ -79,12 +85,15 @@ public static class GradientMethods
                 for (int i = 0; i < todo.Length; i++) values[todo[i]] = F(outputs.AsSpan(i * classes, classes));
             }
 
-            // Intervals [a, b] with the input gradient at their midpoint; the estimate of the interval's integral is g·x·(b − a).
+            // Intervals [a, b] with the input gradient at their midpoint; the estimate of the interval's integral is g·x·(b − a),
+            // and Error is that estimate minus the interval's output change (signed: the errors add up to the gap).
             var intervals = new List<(double A, double B, float[] Gradient, double Error)>();
+            int used = 0;
             void Add(IReadOnlyList<(double A, double B)> pieces, IReadOnlyDictionary<double, float[]>? known = null)
             {
                 var needed = pieces.Select(p => (p.A + p.B) / 2).Where(m => known == null || !known.ContainsKey(m)).ToArray();
                 var grads = Gradients(graph, x, needed, target, isProbability, classes);
+                used += needed.Length;
                 Evaluate(pieces.SelectMany(p => new[] { p.A, p.B }));
                 foreach (var (a, b) in pieces)
                 {
@@ -92,32 +101,42 @@ public static class GradientMethods
                     var g = known != null && known.TryGetValue(m, out var kg) ? kg : grads[m];
                     double estimate = 0;
                     for (int i = 0; i < len; i++) estimate += g[i] * x[i];
-                    intervals.Add((a, b, g, Math.Abs(estimate * (b - a) - (values[b] - values[a]))));
+                    intervals.Add((a, b, g, estimate * (b - a) - (values[b] - values[a])));
                 }
             }
-
-            int initial = adaptive ? Math.Max(1, steps / 3) : steps;
-            Add(Enumerable.Range(0, initial).Select(i => ((double)i / initial, (double)(i + 1) / initial)).ToArray());
-            int left = steps - initial;
-            // Refinement rounds: each splits the worst intervals into thirds (two new gradients each).
-            while (left >= 2)
+            // One refinement round: the worst intervals (by |error|) cut into thirds, two new gradients each.
+            bool Refine(int splits)
             {
-                int splits = Math.Max(1, left / 4);
-                var worst = intervals.OrderByDescending(i => i.Error).Take(splits).Where(i => i.Error > 0).ToList();
-                if (worst.Count == 0) break;
+                var worst = intervals.OrderByDescending(i => Math.Abs(i.Error)).Take(splits).Where(i => i.Error != 0).ToList();
+                if (worst.Count == 0) return false;
                 var pieces = new List<(double, double)>();
                 var known = new Dictionary<double, float[]>();
                 foreach (var w in worst)
                 {
                     intervals.Remove(w);
-                    double third = (w.B - w.A) / 3;
-                    pieces.Add((w.A, w.A + third));
-                    pieces.Add((w.A + third, w.B - third));
-                    pieces.Add((w.B - third, w.B));
-                    known[(w.A + third + w.B - third) / 2] = w.Gradient;
+                    double third = (w.B - w.A) / 3, lo = w.A + third, hi = w.B - third;
+                    pieces.Add((w.A, lo));
+                    pieces.Add((lo, hi));
+                    pieces.Add((hi, w.B));
+                    known[(lo + hi) / 2] = w.Gradient; // the key Add computes for the middle piece, bit for bit
                 }
                 Add(pieces, known);
-                left -= 2 * worst.Count;
+                return true;
+            }
+
+            // A third of the budget on the first grid, one more when that leaves an odd number (refinement spends gradients in pairs).
+            int initial = adaptive ? Math.Max(1, steps / 3) : steps;
+            if (adaptive && (steps - initial) % 2 == 1) initial++;
+            Add(Enumerable.Range(0, initial).Select(i => ((double)i / initial, (double)(i + 1) / initial)).ToArray());
+            while (steps - used >= 2 && Refine(Math.Max(1, (steps - used) / 4))) { }
+            Evaluate([0.0, 1.0]);
+            diff[k] = values[1.0] - values[0.0];
+            if (tolerance > 0)
+            {
+                int cap = Math.Max(maxSteps, steps);
+                int round = Math.Max(1, steps / 32);
+                while (Math.Abs(intervals.Sum(i => i.Error)) > tolerance * Math.Abs(diff[k]) && cap - used >= 2
+                       && Refine(Math.Min(round, (cap - used) / 2))) { }
             }
 
             var sum = new double[len];
@@ -130,10 +149,10 @@ public static class GradientMethods
                 result[k * len + i] = attribution;
                 total += attribution;
             }
-            diff[k] = values[1.0] - values[0.0];
             gap[k] = total - diff[k];
+            spent[k] = used;
         }
-        return (result, gap, diff);
+        return (result, gap, diff, spent);
     }
 
     /// <summary>Copies of <paramref name="x"/> scaled by each α, one after another.</summary>
@@ -186,20 +205,20 @@ public static class GradientMethods
         bool isProbability, bool layerCam)
     {
         int t = targets.Count;
-        var (inputs, seeds) = PerTarget(x, targets, output, isProbability);
-        var (a, shape, g) = graph.Run(inputs, seeds, t).Activations[0];
+        var (a, shape, g) = RunTargets(graph, x, targets, output, isProbability).Activations[0];
         if (shape.Length != 4) throw new PerceptException($"Grad-CAM needs a layer with two spatial axes; this one has shape [{string.Join(", ", shape)}]");
         int c = (int)shape[1], h = (int)shape[2], w = (int)shape[3], plane = h * w;
+        bool oneValueRow = shape[0] == 1; // the activation of the one forward pass, its gradient a row per target
         var maps = new float[t * plane];
         for (int k = 0; k < t; k++)
         {
             var cam = new double[plane];
             for (int ch = 0; ch < c; ch++)
             {
-                int o = (k * c + ch) * plane;
+                int o = (k * c + ch) * plane, oa = oneValueRow ? ch * plane : o;
                 double alpha = 0;
                 if (!layerCam) { for (int p = 0; p < plane; p++) alpha += g[o + p]; alpha /= plane; }
-                for (int p = 0; p < plane; p++) cam[p] += (layerCam ? Math.Max(0, g[o + p]) : alpha) * a[o + p];
+                for (int p = 0; p < plane; p++) cam[p] += (layerCam ? Math.Max(0, g[o + p]) : alpha) * a[oa + p];
             }
             for (int p = 0; p < plane; p++) maps[k * plane + p] = (float)Math.Max(0, cam[p]);
         }

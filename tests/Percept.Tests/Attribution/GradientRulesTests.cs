@@ -90,11 +90,21 @@ public class GradientRulesTests
         // in [0.2, 0.8] in a random order, at least 0.6 / len (≥ 3e-3, three steps) apart, with alternating signs.
         var order = Enumerable.Range(0, len).OrderBy(_ => rng2.Next()).ToArray();
         var x = Enumerable.Range(0, len).Select(i => (float)((0.2 + 0.6 * order[i] / len) * (i % 2 == 0 ? 1 : -1))).ToArray();
+        // One forward pass with the three seeds as rows (as Grad-CAM and saliency of several targets run) gives each row's gradient.
+        float[] shared;
+        using (var sharedGraph = GradientGraph.Build(model, model.Inputs[0], sample, "y", [], sharedForward: true))
+        {
+            Assert.True(sharedGraph.SharedForward, $"{name}: the graph could not share its forward pass");
+            shared = sharedGraph.Run((float[])x.Clone(), [1, 0, 0, 0, 1, 0, 0, 0, 1], 1, seedRows: 3).InputGradient;
+        }
+        Assert.Equal(3 * len, shared.Length);
         for (int cls = 0; cls < 3; cls++)
         {
             var seed = new float[3];
             seed[cls] = 1;
             var g = graph.Run((float[])x.Clone(), seed, 1).InputGradient;
+            for (int p = 0; p < len; p++)
+                Assert.True(Math.Abs(shared[cls * len + p] - g[p]) <= 1e-5 * Math.Max(1, Math.Abs(g[p])), $"{name}: class {cls}, position {p}: shared forward {shared[cls * len + p]:G6}, own run {g[p]:G6}");
             const float eps = 1e-3f;
             for (int p = 0; p < len; p++)
             {
@@ -107,6 +117,28 @@ public class GradientRulesTests
                 Assert.True(Math.Abs(fd - g[p]) <= 5e-3 * Math.Max(1, Math.Abs(fd)), $"{name}: class {cls}, position {p}: finite difference {fd:G6}, gradient {g[p]:G6}");
             }
         }
+    }
+
+    [Fact]
+    public void A_graph_that_moves_the_batch_axis_does_not_share_its_forward_pass()
+    {
+        // Transpose(perm 1,0,2,3) puts the channels first and the batch second; seed rows could not be stacked on axis 0 there,
+        // so the graph asked to share its forward pass falls back to one copy of the sample per target, with the same gradients.
+        using var dir = new TempDir();
+        string path = Chain(dir["m.onnx"], [2, 3, 3], (g, _) =>
+        {
+            g.Node.Add(Node("Transpose", "/swap", ["x"], ["t"], Ints("perm", 1, 0, 2, 3)));
+            g.Node.Add(Node("Transpose", "/back", ["t"], ["o"], Ints("perm", 1, 0, 2, 3)));
+            return ("o", 18);
+        });
+        var model = OnnxModel.Load(path);
+        using var plain = GradientGraph.Build(model, model.Inputs[0], [2, 3, 3], "y", []);
+        using var asked = GradientGraph.Build(model, model.Inputs[0], [2, 3, 3], "y", [], sharedForward: true);
+        Assert.False(asked.SharedForward);
+        var x = Enumerable.Range(0, 18).Select(i => (float)Math.Sin(i)).ToArray();
+        var output = GradientMethods.Forward(plain, x);
+        AttributionTarget[] targets = [new("class", 0), new("class", 2)];
+        Assert.Equal(GradientMethods.InputGradients(plain, x, targets, output, false), GradientMethods.InputGradients(asked, x, targets, output, false));
     }
 
     static string AbsWeights(GraphProto g, string name, float offset, params long[] dims)

@@ -126,6 +126,21 @@ public class CliTests
         Assert.Contains("completeness gap", output);
         Assert.Contains("deletion area", output);
         Assert.Contains("rank correlation", output);
+        // Test image 290: 64 gradients leave a 2.1% gap on its predicted class; by default more are spent until it is under 1%.
+        (code, output, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--out", dir["i.npy"]]);
+        Assert.True(code == 0, err);
+        Assert.Matches(@"integrated gradients, 64 gradients \(\+\d+ to reach the 1% tolerance\)", output);
+        Assert.DoesNotContain("still above", output);
+        (code, output, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--tolerance", "0", "--out", dir["i.npy"]]);
+        Assert.True(code == 0, err);
+        Assert.Contains("integrated gradients, 64 gradients, ", output);
+        (code, output, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--max-steps", "64", "--out", dir["i.npy"]]);
+        Assert.True(code == 0, err);
+        Assert.Contains("still above the 1% tolerance after 64 gradients", output);
+        (code, _, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--tolerance", "-1", "--out", dir["x.npy"]]);
+        Assert.Equal(2, code); AssertOneLineError(err, "--tolerance must be 0 or more");
+        (code, _, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--steps", "32", "--max-steps", "16", "--out", dir["x.npy"]]);
+        Assert.Equal(2, code); AssertOneLineError(err, "--max-steps must be at least --steps (32)");
         (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--layer", "fc1", "--out", dir["x.npy"]]);
         Assert.Equal(1, code); AssertOneLineError(err, "such as 'conv3'");
         (code, _, err) = Percept([.. common, "--sample", "1", "--method", "gradcam", "--layer", "conv9", "--out", dir["x.npy"]]);
