@@ -77,7 +77,8 @@ static class ExplainBench
         Profile(model, input, x, f64);
         if (args.Contains("--speed-only")) return 0;
         Console.WriteLine();
-        Completeness(grad);
+        int images = Array.IndexOf(args, "--images") is int at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1]) : 1000;
+        Completeness(grad, images);
         return 0;
     }
 
@@ -151,9 +152,8 @@ static class ExplainBench
     /// Completeness gaps of integrated gradients (64 steps) over the first test images: equal midpoint steps, adaptive quadrature, and adaptive
     /// quadrature that goes on while the gap is above 1%; then each rule's per-pixel error against a converged integral.
     /// </summary>
-    static void Completeness(GradientGraph grad)
+    static void Completeness(GradientGraph grad, int count)
     {
-        const int count = 1000;
         using var labelled = new IdxDataset(Paths.TestImages, Paths.TestLabels);
         var batch = labelled.ReadBatches(count).First();
         var (images, labels) = (batch.Values, batch.Labels);
@@ -182,7 +182,7 @@ static class ExplainBench
 
         // The gap is one number, a sum in which errors of both signs cancel; the attributions themselves are checked against 1,024
         // equal midpoint steps (which differ from 2,048 steps by about 0.1% on these images).
-        const int reference = 200;
+        int reference = Math.Min(200, count);
         Console.WriteLine();
         Console.WriteLine($"per-pixel error against 1,024 equal midpoint steps, predicted class, first {reference} test images: Σ|a − a₁₀₂₄| / Σ|a₁₀₂₄|");
         Console.WriteLine("| rule | median | 95th pct | max |");

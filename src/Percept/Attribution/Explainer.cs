@@ -82,7 +82,15 @@ public static class Explainer
                     string spent = used[k] > steps ? $"{steps} gradients (+{used[k] - steps} to reach the {100 * tolerance:0.###}% tolerance)" : $"{used[k]} gradients";
                     log?.Invoke($"integrated gradients, {spent}, {targets[k].Name(names)}: sum {diff[k] + gap[k]:G5}, output difference {diff[k]:G5}, completeness gap {gap[k]:G3} ({100 * ratio:F2}%)");
                     if (tolerance > 0 && ratio > tolerance)
-                        log?.Invoke($"  the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients; raise --max-steps for a closer integral");
+                    {
+                        double total = 0;
+                        for (int i = 0; i < x.Length; i++) total += Math.Abs(attr[k * x.Length + i]);
+                        // Where the output barely differs between the baseline and the sample, a small gap is a large fraction of it.
+                        string scale = Math.Abs(diff[k]) < 0.1 * total
+                            ? $"; the output differs little between the black baseline and this sample, and the gap is {100 * Math.Abs(gap[k]) / total:F2}% of Σ|attributions| ({total:G3})"
+                            : "";
+                        log?.Invoke($"  the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients; raise --max-steps for a closer integral{scale}");
+                    }
                 }
                 break;
             }
