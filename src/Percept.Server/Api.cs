@@ -15,7 +15,7 @@ public sealed record RunSummary(string Id, string Description, int Count, string
     IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs);
 public sealed record ClassProbability(int Class, string Name, float Probability);
 public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image);
-public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image);
+public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, string? Note = null);
 public sealed record Explanation(int Sample, string Method, string? Layer, double Seconds, IReadOnlyList<HeatmapTarget> Targets, string Image);
 public sealed record Neighbor(int Index, float Similarity, Dictionary<string, object?> Values, string Image, string Heatmap);
 public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbors);
@@ -122,7 +122,7 @@ static class Api
             var classes = e.Run.Manifest.Classes;
             return new Explanation(i, method, ex.Layer, sw.Elapsed.TotalSeconds,
                 ex.Result.Targets.Select((t, k) => new HeatmapTarget(t.Kind == "loss" ? "Loss" : t.Name(classes), t.Kind, t.Class, ex.Result.Scores[k],
-                    $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}")).ToArray(),
+                    $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}", ex.Result.Notes?[k])).ToArray(),
                 $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
         }).WithSummary("Heat maps of a sample for every class and the loss (computed on first request, then cached in the run's cache/ folder).");
 

@@ -118,6 +118,14 @@ try {
     await page.getByTestId('method').selectOption('occlusion');
     await page.getByTestId('analyze').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=tab]').length === 11, null, { timeout: 30000 });
+  });
+
+  await check('integrated gradients show their completeness gap under the map', async () => {
+    await page.getByTestId('method').selectOption('ig');
+    await page.getByTestId('analyze').click();
+    await page.waitForFunction(() => document.querySelector('#heatmap .note') != null, null, { timeout: 30000 });
+    const note = await page.locator('#heatmap .note').textContent();
+    assert(/^integrated gradients, \d+ gradients.*completeness gap \d+\.\d\d%/.test(note), `note: '${note}'`);
     await page.getByTestId('method').selectOption('gradcam');
     await page.getByTestId('analyze').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=tab]').length === 11, null, { timeout: 30000 });

@@ -13,7 +13,7 @@ export type SampleDetails = {
 };
 export type Explanation = {
   sample: number; method: string; layer: string | null; seconds: number; image: string;
-  targets: { name: string; kind: string; class: number; score: number; image: string }[];
+  targets: { name: string; kind: string; class: number; score: number; image: string; note?: string | null }[];
 };
 export type Similar = {
   sample: number; k: number;

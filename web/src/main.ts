@@ -310,7 +310,8 @@ $('analyze').addEventListener('click', async () => {
       const overlay = el('img', { className: 'overlay', src: withQuery(rel(t.image), 'size=224'), alt: `${t.name} heat map` });
       overlay.style.opacity = opacity.value;
       view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: withQuery(rel(ex.image), 'size=224'), alt: 'input' }), overlay),
-        el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: regions that drive the error' : `Class ${t.name}: regions that support it`} · score ${formatNumber(t.score)}${ex.layer ? ` · layer ${ex.layer}` : ''}` }));
+        el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: regions that drive the error' : `Class ${t.name}: regions that support it`} · score ${formatNumber(t.score)}${ex.layer ? ` · layer ${ex.layer}` : ''}` }),
+        ...(t.note ? [el('div', { className: 'note', textContent: t.note })] : []));
       [...tabs.children].forEach((b, j) => b.classList.toggle('active', j === k));
     };
     tabs.replaceChildren(...ex.targets.map((t, k) => {

@@ -69,6 +69,7 @@ public static class Explainer
         // Integrated gradients batch points along the path; the others batch the targets of the one sample.
         var g = method == "ig" ? graphs.Input : graphs.Targets;
         float[] perChannel;
+        string?[]? notes = null;
         switch (method)
         {
             case "ig":
@@ -76,11 +77,13 @@ public static class Explainer
                 int cap = maxSteps > 0 ? maxSteps : 4 * steps;
                 var (attr, gap, diff, used) = GradientMethods.IntegratedGradients(g, x, targets, isProbability, steps, tolerance: tolerance, maxSteps: cap);
                 perChannel = attr;
+                notes = new string?[targets.Count];
                 for (int k = 0; k < targets.Count; k++)
                 {
                     double ratio = Math.Abs(gap[k]) / Math.Max(Math.Abs(diff[k]), 1e-12);
                     string spent = used[k] > steps ? $"{steps} gradients (+{used[k] - steps} to reach the {100 * tolerance:0.###}% tolerance)" : $"{used[k]} gradients";
                     log?.Invoke($"integrated gradients, {spent}, {targets[k].Name(names)}: sum {diff[k] + gap[k]:G5}, output difference {diff[k]:G5}, completeness gap {gap[k]:G3} ({100 * ratio:F2}%)");
+                    notes[k] = $"integrated gradients, {spent}: Σ attributions {diff[k] + gap[k]:G4}, output difference {diff[k]:G4}, completeness gap {100 * ratio:F2}%";
                     if (tolerance > 0 && ratio > tolerance)
                     {
                         double total = 0;
@@ -89,7 +92,9 @@ public static class Explainer
                         string scale = Math.Abs(diff[k]) < 0.1 * total
                             ? $"; the output differs little between the black baseline and this sample, and the gap is {100 * Math.Abs(gap[k]) / total:F2}% of Σ|attributions| ({total:G3})"
                             : "";
-                        log?.Invoke($"  the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients; raise --max-steps for a closer integral{scale}");
+                        string warning = $"the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients";
+                        log?.Invoke($"  {warning}; raise --max-steps for a closer integral{scale}");
+                        notes[k] += $" ({warning}{scale})";
                     }
                 }
                 break;
@@ -111,7 +116,7 @@ public static class Explainer
                 }
                 result[k * plane + p] = v;
             }
-        return (new AttributionResult(result, h, w, targets, scoreOf), perChannel, [targets.Count, .. inputShape.Select(d => (long)d)]);
+        return (new AttributionResult(result, h, w, targets, scoreOf, notes), perChannel, [targets.Count, .. inputShape.Select(d => (long)d)]);
     }
 
     /// <summary>The preprocessed input averaged over channels, H × W, as a picture's background.</summary>

@@ -19,7 +19,9 @@ public sealed record AttributionTarget(string Kind, int Class)
 
 /// <summary>A heat map per target over the input's spatial grid.</summary>
 /// <param name="Maps"><c>Targets × Height × Width</c>, row-major.</param>
-public sealed record AttributionResult(float[] Maps, int Height, int Width, IReadOnlyList<AttributionTarget> Targets, float[] Scores);
+/// <param name="Notes">Per target, what to know about its map, or null (integrated gradients: the gradients spent and the completeness gap).</param>
+public sealed record AttributionResult(float[] Maps, int Height, int Width, IReadOnlyList<AttributionTarget> Targets, float[] Scores,
+    IReadOnlyList<string?>? Notes = null);
 
 /// <summary>
 /// Occlusion attribution (Zeiler and Fergus, 2014): slides a patch over the input, sets it to a baseline (0 in the

@@ -100,6 +100,18 @@ public class DashboardApiTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Integrated_gradients_carry_their_completeness_gap_per_target()
+    {
+        var ex = await Json($"api/runs/{RunId}/samples/417/explain?method=ig");
+        var targets = ex.GetProperty("targets").EnumerateArray().ToArray();
+        Assert.Equal(11, targets.Length);
+        Assert.All(targets, t => Assert.Matches(@"^integrated gradients, \d+ gradients.*completeness gap \d+\.\d\d%", t.GetProperty("note").GetString()));
+        // Other methods have nothing to add.
+        var cam = await Json($"api/runs/{RunId}/samples/417/explain?method=gradcam");
+        Assert.All(cam.GetProperty("targets").EnumerateArray(), t => Assert.Equal(System.Text.Json.JsonValueKind.Null, t.GetProperty("note").ValueKind));
+    }
+
+    [Fact]
     public async Task Similar_returns_the_k_nearest_by_cosine()
     {
         var s = await Json($"api/runs/{RunId}/samples/417/similar?k=5");
