@@ -1,4 +1,5 @@
 using Percept.Data;
+using Percept.Report;
 using SkiaSharp;
 
 namespace Percept.Server;
@@ -47,11 +48,9 @@ public static class Images
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
             {
-                float a = scale > 0 ? map[y * w + x] / scale : 0;
-                var color = a >= 0
-                    ? new SKColor(255, (byte)(60 + 170 * (1 - a)), 20, (byte)(235 * Math.Min(1, a)))
-                    : new SKColor(30, 110, 255, (byte)(235 * Math.Min(1, -a)));
-                bitmap.SetPixel(x, y, color);
+                var (r, g, b, opacity) = HeatmapImage.Colour(scale > 0 ? map[y * w + x] / scale : 0);
+                // At most 92% opaque, so the sample shows through even where the map is strongest (the page has its own slider).
+                bitmap.SetPixel(x, y, new SKColor((byte)(255 * r), (byte)(255 * g), (byte)(255 * b), (byte)(235 * opacity)));
             }
         return Encode(bitmap, size, h, w, smooth: true);
     }

@@ -197,9 +197,7 @@ public sealed class RunEntry : IDisposable
             _data ??= Run.OpenData();
             var (dataset, pre) = _data.Value;
             var (raw, _, _) = dataset.ReadSample(sample);
-            var x = new float[pre.InputLength];
-            pre.Apply(raw, raw.Length, 1, x);
-            return (x, pre.InputShape);
+            return (pre.Apply(raw), pre.InputShape);
         }
     }
 

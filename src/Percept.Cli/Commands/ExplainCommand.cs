@@ -101,8 +101,7 @@ public static class ExplainCommand
         }
         using var _ = dataset;
         var (raw, label, id) = dataset.ReadSample(sample, ct);
-        var x = new float[pre.InputLength];
-        pre.Apply(raw, raw.Length, 1, x);
+        var x = pre.Apply(raw);
 
         using var runner = new ModelRunner(model, input, pre.InputShape, [new Fetch(outputName)]);
         bool isProbability = model.IsProbabilityOutput(outputName);

@@ -124,7 +124,7 @@ public static class Explainer
     {
         var g = new float[h * w];
         int channels = x.Length / (h * w);
-        bool first = shape.Length != 3 || !(shape[2] is 1 or 3 or 4 && shape[0] is not (1 or 3 or 4));
+        bool first = Preprocessor.ImageAxes(shape, InputLayout.Auto).ChannelsFirst;
         for (int p = 0; p < h * w; p++)
         {
             float s = 0;
@@ -187,8 +187,7 @@ public sealed class RunExplainer : IDisposable
         lock (_gate)
         {
             var (raw, label, _) = _dataset.ReadSample(sample, cancellationToken);
-            var x = new float[_pre.InputLength];
-            _pre.Apply(raw, raw.Length, 1, x);
+            var x = _pre.Apply(raw);
             var buffer = new float[(_runner.FixedBatch ?? 1) * x.Length];
             x.CopyTo(buffer, 0);
             float[] scores;

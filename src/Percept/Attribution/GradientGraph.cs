@@ -155,7 +155,7 @@ public sealed class GradientGraph : IDisposable
         /// <summary>Whether the backward graph serves seed rows from one forward sample (asked for, and possible).</summary>
         public bool SharedForward => _shared;
         bool _shared;
-        string? _rows;
+        string? _rows, _rowIndex;
 
         /// <summary>
         /// Whether a graph can share one forward pass among several seed rows: the backward graph then gives gradients the
@@ -174,6 +174,9 @@ public sealed class GradientGraph : IDisposable
 
         /// <summary>The seed's batch size (the number of gradient rows) as a 1-element shape, computed once per graph.</summary>
         string Rows() => _rows ??= Emit("Slice", [ShapeOf(SeedName), ConstLong([0], 1), ConstLong([1], 1)]);
+
+        /// <summary>0, 1, …, rows − 1, computed once per graph.</summary>
+        string RowIndex() => _rowIndex ??= Emit("Range", [ConstLong([0]), Emit("Reshape", [Rows(), ConstLong([], 0)]), ConstLong([1])]);
         GraphProto G => _proto.Graph;
 
         public ModelProto Build(IReadOnlyList<string> activations, IReadOnlyList<string> extraSeeds, bool inputGradient)
@@ -433,7 +436,7 @@ public sealed class GradientGraph : IDisposable
                     if (_shared)
                     {
                         long sampleSize = shapes[x].Skip(1).Aggregate(1L, (a, b) => a * b);
-                        string rowStart = Emit("Reshape", [Emit("Mul", [Emit("Range", [ConstLong([0]), Emit("Reshape", [Rows(), ConstLong([], 0)]), ConstLong([1])]), ConstLong([sampleSize])]),
+                        string rowStart = Emit("Reshape", [Emit("Mul", [RowIndex(), ConstLong([sampleSize])]),
                             ConstLong([-1, .. Enumerable.Repeat(1L, shapes[x].Length - 1)], shapes[x].Length)]);
                         indices = Emit("Add", [indices, rowStart]);
                     }

@@ -79,20 +79,12 @@ public sealed class SimilarityExplainer : IDisposable
             float cosine = Similarity.Cosine(va, vb);
             var xa = ReadInput(a);
             var xb = ReadInput(b);
-            var (ch, h, w, first) = _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
+            var (_, h, w, _) = _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
             var maps = new float[2 * h * w];
             Attribute(xa, va, vb, cosine, maps.AsSpan(0, h * w));
             Attribute(xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
             var targets = new[] { new AttributionTarget("similarity", a), new AttributionTarget("similarity", b) };
-            var gray = new float[2 * h * w];
-            for (int k = 0; k < 2; k++)
-                for (int pix = 0; pix < h * w; pix++)
-                {
-                    var xs = k == 0 ? xa : xb;
-                    float v = 0;
-                    for (int c = 0; c < ch; c++) v += xs[first ? c * h * w + pix : pix * ch + c];
-                    gray[k * h * w + pix] = v / ch;
-                }
+            float[] gray = [.. Explainer.Gray(xa, _pre.InputShape, h, w), .. Explainer.Gray(xb, _pre.InputShape, h, w)];
             return (new AttributionResult(maps, h, w, targets, [cosine, cosine]), cosine, gray);
         }
     }
@@ -100,9 +92,7 @@ public sealed class SimilarityExplainer : IDisposable
     float[] ReadInput(int index)
     {
         var (raw, _, _) = _dataset.ReadSample(index);
-        var x = new float[_pre.InputLength];
-        _pre.Apply(raw, raw.Length, 1, x);
-        return x;
+        return _pre.Apply(raw);
     }
 
     /// <summary>Gradient × input of cos(v_self, v_other) with respect to this sample's input, summed over channels.</summary>

@@ -140,6 +140,14 @@ public sealed class Preprocessor
         return values;
     }
 
+    /// <summary>One raw sample, preprocessed into a new array (model layout).</summary>
+    public float[] Apply(ReadOnlySpan<float> raw)
+    {
+        var x = new float[InputLength];
+        Apply(raw, raw.Length, 1, x);
+        return x;
+    }
+
     /// <summary>Preprocesses <paramref name="count"/> raw samples into <paramref name="destination"/> (model layout).</summary>
     public void Apply(ReadOnlySpan<float> raw, int rawLength, int count, Span<float> destination)
     {

@@ -9,6 +9,13 @@ namespace Percept.Report;
 /// </summary>
 public static class HeatmapImage
 {
+    /// <summary>
+    /// The colour of a map value scaled to −1..1: warm (red to yellow as it weakens) where it supports the target, blue
+    /// where it works against it; opacity |value| (0..1). One colour map for the PNGs here and the dashboard's overlays.
+    /// </summary>
+    public static (float R, float G, float B, float Opacity) Colour(float a) =>
+        a >= 0 ? (1f, 0.35f + 0.55f * (1 - Math.Min(1, a)), 0.1f, Math.Min(1, a)) : (0.15f, 0.45f, 1f, Math.Min(1, -a));
+
     /// <param name="background">Gray values of the input, H × W (or one per tile, targets × H × W), any range (scaled to its min..max).</param>
     public static void Render(AttributionResult result, float[] background, IReadOnlyList<string>? classNames, string outPath, int tileScale = 6)
     {
@@ -34,8 +41,8 @@ public static class HeatmapImage
                     int bo = background.Length >= t * h * w && t > 1 ? k * h * w : 0;
                     float g = (background[bo + y * w + x] - bmin) / Math.Max(bmax - bmin, 1e-12f);
                     float a = scale > 0 ? map[y * w + x] / scale : 0;
-                    var (r, gg, b) = a >= 0 ? (1f, 0.35f + 0.55f * (1 - a), 0.1f) : (0.15f, 0.45f, 1f);
-                    float alpha = Math.Min(1, Math.Abs(a)) * 0.75f;
+                    var (r, gg, b, opacity) = Colour(a);
+                    float alpha = opacity * 0.75f;
                     byte Mix(float c) => (byte)(255 * ((1 - alpha) * g + alpha * c));
                     bitmap.SetPixel(x, y, new SKColor(Mix(r), Mix(gg), Mix(b)));
                 }
