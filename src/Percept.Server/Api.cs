@@ -4,16 +4,15 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Percept.Attribution;
-using Percept.IO;
+using Percept.Store;
 
 namespace Percept.Server;
 
 public sealed record RunListItem(string Id, string Description, int Count, string Model, DateTimeOffset Created, double? Accuracy);
 public sealed record MapInfo(string Method, int Dimensions, double Trustworthiness);
 public sealed record RunSummary(string Id, string Description, int Count, string Model, DateTimeOffset Created, IReadOnlyList<string>? Classes,
-    int NumClasses, bool HasLabels, double? Accuracy, double? MeanLoss, MapInfo? Map, IReadOnlyList<FieldInfo> Fields, IReadOnlyList<string> Methods,
+    int NumClasses, bool HasLabels, double? Accuracy, double? MeanLoss, MapInfo? Map, IReadOnlyList<FieldInfo> Fields, IReadOnlyList<AttributionMethod> Methods,
     IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs);
-public sealed record ClassProbability(int Class, string Name, float Probability);
 public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image);
 public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, string? Note = null);
 public sealed record Explanation(int Sample, string Method, string? Layer, double Seconds, IReadOnlyList<HeatmapTarget> Targets, string Image);
@@ -41,16 +40,16 @@ static class Api
                 throw new ApiError(400, $"'{name}' must be an integer from {min} to {max}, not '{v}'");
             return n;
         }
-        string Method(HttpContext c)
+        AttributionMethod Method(HttpContext c)
         {
-            string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s : "gradcam";
-            return Explainer.Methods.Contains(m) ? m : throw new ApiError(400, $"unknown method '{m}' ({string.Join(", ", Explainer.Methods)})");
+            string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s : AttributionMethods.GradCam.Name;
+            return AttributionMethods.Find(m) ?? throw new ApiError(400, AttributionMethods.UnknownMethod(m));
         }
-        string? Layer(HttpContext c, RunEntry e, string method)
+        string? Layer(HttpContext c, RunEntry e, AttributionMethod method)
         {
-            if (method is not ("gradcam" or "layercam")) return null;
+            if (!method.NeedsLayer) return null;
             string? layer = c.Request.Query["layer"].ToString() is { Length: > 0 } s ? s : null;
-            var cam = CamLayers(e);
+            var cam = e.CamLayers;
             if (layer != null && !cam.Contains(layer)) throw new ApiError(400, $"layer '{layer}' is not a convolutional layer of this model ({string.Join(", ", cam)})");
             return layer ?? cam.LastOrDefault() ?? throw new ApiError(422, "the model has no convolutional layer for Grad-CAM; pick another method");
         }
@@ -65,28 +64,28 @@ static class Api
             var e = Find(run);
             var m = e.Run.Manifest;
             return new RunSummary(e.Id, m.Data.Description, e.Run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses, m.Data.HasLabels,
-                m.Summary?.Accuracy, m.Summary?.MeanLoss, m.Map is { } map ? new MapInfo(map.Method, map.Dimensions, map.Trustworthiness) : null, e.Fields,
-                m.NumClasses >= 2 ? Explainer.Methods : ["occlusion"], CamLayers(e), runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray());
+                m.Summary?.Accuracy, m.Summary?.MeanLoss, m.Map is { } map ? new MapInfo(map.Method, map.Dimensions, map.Trustworthiness) : null, e.Reader.Fields,
+                AttributionMethods.For(m.NumClasses >= 2), e.CamLayers, runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray());
         }).WithSummary("A run: its classes, its map, the fields the map can be coloured by, the explanation methods and layers.");
 
         api.MapGet("/runs/{run}/map", (string run) =>
         {
             var e = Find(run);
-            var map = e.Map(out int dims) ?? throw new ApiError(404, $"run '{e.Id}' has no map (it was analysed with --map none)");
+            var map = e.Reader.Map(out int dims) ?? throw new ApiError(404, $"run '{e.Id}' has no map (it was analysed with --map none)");
             return Binary(map, e.Run.Count, dims);
         }).WithSummary("The map's coordinates: little-endian float32, N × dimensions, row-major (header X-Percept-Shape).");
 
         api.MapGet("/runs/{run}/columns/{field}", (string run, string field) =>
         {
             var e = Find(run);
-            try { return Binary(e.Column(field), e.Run.Count, 1); }
+            try { return Binary(e.Reader.Column(field), e.Run.Count, 1); }
             catch (KeyNotFoundException ex) { throw new ApiError(404, ex.Message); }
         }).WithSummary("One field as little-endian float32 per sample: the value, or the category's index into the field's categories; NaN for null.");
 
         api.MapGet("/runs/{run}/ids", (string run) =>
         {
             var e = Find(run);
-            return Results.Text(string.Join('\n', e.Ids()), "text/plain; charset=utf-8");
+            return Results.Text(string.Join('\n', e.Reader.Ids()), "text/plain; charset=utf-8");
         }).WithSummary("Every sample's id, one per line, in dataset order (for exporting selections).");
 
         api.MapGet("/runs/{run}/samples/{sample}", (string run, string sample) =>
@@ -102,14 +101,14 @@ static class Api
             int i = Sample(e, sample);
             int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
             string path = Path.Combine(e.CacheDirectory, "thumbnails", $"{i}-{size}.png");
-            return Png(path, () => { var (x, shape) = e.Input(i); return Images.Thumbnail(x, shape, size); });
+            return Png(path, () => { var (x, shape) = e.Reader.Input(i); return Images.Thumbnail(x, shape, size); });
         }).WithSummary("The sample as the model saw it, as a PNG (size = pixels on the longer side, default 112).");
 
         // The run, sample, method and layer of a heat-map request, each checked.
-        (RunEntry Entry, int Sample, string Method, string? Layer) HeatmapRequest(HttpContext c, string run, string sample)
+        (RunEntry Entry, int Sample, AttributionMethod Method, string? Layer) HeatmapRequest(HttpContext c, string run, string sample)
         {
             var e = Find(run);
-            string method = Method(c);
+            var method = Method(c);
             return (e, Sample(e, sample), method, Layer(c, e, method));
         }
 
@@ -118,9 +117,9 @@ static class Api
             var (e, i, method, layer) = HeatmapRequest(c, run, sample);
             var sw = Stopwatch.StartNew();
             var ex = Explain(e, i, method, layer);
-            string query = $"method={method}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}";
+            string query = $"method={method.Name}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}";
             var classes = e.Run.Manifest.Classes;
-            return new Explanation(i, method, ex.Layer, sw.Elapsed.TotalSeconds,
+            return new Explanation(i, method.Name, ex.Layer, sw.Elapsed.TotalSeconds,
                 ex.Result.Targets.Select((t, k) => new HeatmapTarget(t.Kind == "loss" ? "Loss" : t.Name(classes), t.Kind, t.Class, ex.Result.Scores[k],
                     $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}", ex.Result.Notes?[k])).ToArray(),
                 $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
@@ -134,7 +133,7 @@ static class Api
             var ex = Explain(e, i, method, layer);
             if (target >= ex.Result.Targets.Count) throw new ApiError(404, $"target {target} is out of range (0 to {ex.Result.Targets.Count - 1})");
             int plane = ex.Result.Height * ex.Result.Width;
-            string path = Path.Combine(e.CacheDirectory, "heatmaps", $"{i}-{method}-{Safe(layer)}-{target}-{size}.png");
+            string path = Path.Combine(e.CacheDirectory, "heatmaps", $"{i}-{method.Name}-{Safe(layer)}-{target}-{size}.png");
             return Png(path, () => Images.Overlay(ex.Result.Maps.AsSpan(target * plane, plane), ex.Result.Height, ex.Result.Width, size));
         }).WithSummary("One target's heat map as a transparent PNG overlay (warm: supports the target; blue: works against it).");
 
@@ -143,10 +142,9 @@ static class Api
             var e = Find(run);
             int i = Sample(e, sample);
             int k = IntQuery(c, "k", 12, 1, Math.Min(MaxK, e.Run.Count - 1));
-            var emb = e.Embedding(out int width);
-            var best = Nearest(emb, width, e.Run.Count, i, k);
+            var best = e.Nearest(i, k);
             string id = Uri.EscapeDataString(e.Id);
-            var rows = Brief(e, best.Select(b => b.Index).ToArray());
+            var rows = e.Reader.Brief(best.Select(b => b.Index).ToArray());
             return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, rows[b.Index],
                 $"/api/runs/{id}/samples/{b.Index}/image.png", $"/api/runs/{id}/samples/{i}/similar/{b.Index}.png")).ToArray());
         }).WithSummary("The k samples nearest in perception space (cosine similarity of perception vectors), most similar first.");
@@ -168,12 +166,11 @@ static class Api
 
     static string Safe(string? s) => s == null ? "-" : string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '_' or '.' ? ch : '_'));
 
-    static IReadOnlyList<string> CamLayers(RunEntry e) => e.Run.Manifest.Perception.Layers.Where(l => l.Op is "Conv" or "ConvTranspose").Select(l => l.Name).ToArray();
-
-    static SampleExplanation Explain(RunEntry e, int sample, string method, string? layer)
+    static SampleExplanation Explain(RunEntry e, int sample, AttributionMethod method, string? layer)
     {
-        if (e.Run.Manifest.NumClasses < 2 && method != "occlusion") throw new ApiError(422, "this run's model does not output class scores; there is no class to explain");
-        return e.Explain(sample, method, layer);
+        if (!AttributionMethods.For(e.Run.Manifest.NumClasses >= 2).Contains(method))
+            throw new ApiError(422, "this run's model does not output class scores; there is no class to explain");
+        return e.Explain(sample, method.Name, layer);
     }
 
     static IResult Binary(float[] values, int rows, int columns)
@@ -199,67 +196,9 @@ static class Api
 
     static SampleDetails Details(RunEntry e, int i)
     {
-        var values = Rows(e, [i], "*")[i];
-        var top = new List<ClassProbability>();
-        if (e.Run.Manifest.NumClasses >= 2 && e.Run.Manifest.Files.TryGetValue("probabilities", out var file))
-        {
-            using var reader = new NpyRowReader(e.Run.PathOf(file));
-            var p = new float[e.Run.Manifest.NumClasses];
-            reader.ReadRowsAsFloat(i, 1, p);
-            var classes = e.Run.Manifest.Classes;
-            top.AddRange(Enumerable.Range(0, p.Length).OrderByDescending(c => p[c]).Take(5)
-                .Select(c => new ClassProbability(c, classes != null && c < classes.Count ? classes[c] : c.ToString(CultureInfo.InvariantCulture), p[c])));
-        }
-        return new SampleDetails(i, values.GetValueOrDefault("id")?.ToString() ?? i.ToString(CultureInfo.InvariantCulture), values, top,
+        var values = e.Reader.Rows([i])[i];
+        return new SampleDetails(i, values.GetValueOrDefault("id")?.ToString() ?? i.ToString(CultureInfo.InvariantCulture), values, e.Reader.TopClasses(i),
             $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
-    }
-
-    static readonly string[] BriefColumns = ["label", "label_name", "prediction", "prediction_name", "correct", "loss", "confidence"];
-
-    /// <summary>Label, prediction, correctness, loss and confidence of each sample (those the run has).</summary>
-    static Dictionary<int, Dictionary<string, object?>> Brief(RunEntry e, int[] samples)
-    {
-        var have = e.Fields.Select(f => f.Name).Concat(["label_name", "prediction_name"]).ToHashSet();
-        var columns = BriefColumns.Where(have.Contains).Select(c => $"\"{c}\"").ToList();
-        return Rows(e, samples, string.Join(", ", columns.Count > 0 ? columns : ["\"index\""]));
-    }
-
-    /// <summary>The rows of the samples table for <paramref name="samples"/>, in one query; NaN and infinities as null.</summary>
-    static Dictionary<int, Dictionary<string, object?>> Rows(RunEntry e, int[] samples, string columns)
-    {
-        using var db = e.Run.OpenSamples();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT \"index\" AS \"percept_row\", {columns} FROM samples WHERE \"index\" IN ({string.Join(", ", samples)})";
-        using var r = cmd.ExecuteReader();
-        var rows = samples.ToDictionary(i => i, _ => new Dictionary<string, object?>());
-        while (r.Read())
-        {
-            var row = rows[(int)r.GetInt64(0)];
-            for (int c = 1; c < r.FieldCount; c++)
-            {
-                object? v = r.IsDBNull(c) ? null : r.GetValue(c);
-                row[r.GetName(c)] = v switch
-                {
-                    float f when !float.IsFinite(f) => null,
-                    double d when !double.IsFinite(d) => null,
-                    DateTime or DateTimeOffset or DateOnly or TimeOnly => Convert.ToString(v, CultureInfo.InvariantCulture),
-                    System.Numerics.BigInteger b => b.ToString(CultureInfo.InvariantCulture),
-                    decimal m => (double)m,
-                    _ => v,
-                };
-            }
-        }
-        return rows;
-    }
-
-    /// <summary>The k rows most cosine-similar to row <paramref name="query"/> (itself excluded), most similar first.</summary>
-    internal static (int Index, float Similarity)[] Nearest(float[] vectors, int width, int count, int query, int k)
-    {
-        var data = new Percept.Neighbors.Matrix(vectors, count, width);
-        var q = new Percept.Neighbors.Matrix(vectors.AsSpan(query * width, width).ToArray(), 1, width);
-        // k + 1: the query is among the data; cosine distance is 1 − cosine similarity.
-        var graph = Percept.Neighbors.ExactKnn.Search(data, q, Math.Min(k + 1, count), Percept.Neighbors.Metric.Cosine);
-        return graph.Indices.Zip(graph.Distances, (j, d) => (j, 1 - d)).Where(p => p.j != query).Take(k).ToArray();
     }
 
     /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>

@@ -36,25 +36,26 @@ public static partial class ReportWriter
         using var entry = new RunEntry(Path.GetFileName(run.Directory), run);
         var m = run.Manifest;
         var summary = new RunSummary(entry.Id, m.Data.Description, run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses,
-            m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map.Method, m.Map.Dimensions, m.Map.Trustworthiness), entry.Fields,
+            m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map.Method, m.Map.Dimensions, m.Map.Trustworthiness), entry.Reader.Fields,
             [], [], [entry.Id]);
-        var map = entry.Map(out int dims)!;
+        var map = entry.Reader.Map(out int dims)!;
         var data = new Dictionary<string, object?>
         {
             ["summary"] = summary,
             ["map"] = new { data = Base64(map), rows = run.Count, columns = dims },
-            ["columns"] = entry.Fields.ToDictionary(f => f.Name, f => Base64(entry.Column(f.Name))),
-            ["ids"] = entry.Ids(),
+            ["columns"] = entry.Reader.Fields.ToDictionary(f => f.Name, f => Base64(entry.Reader.Column(f.Name))),
+            ["ids"] = entry.Reader.Ids(),
         };
         if (m.NumClasses >= 2 && m.Files.ContainsKey("probabilities"))
             data["probabilities"] = new { data = Base64(run.ReadMatrix("probabilities", out _, out int classes)), columns = classes };
-        var embedding = entry.Embedding(out int width);
         int k = Math.Min(Neighbors, run.Count - 1);
         if (k >= 1)
         {
             log?.Invoke($"neighbours: {k} per sample");
-            var (indices, similarities) = AllNearest(embedding, width, run.Count, k);
-            data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(indices.AsSpan())), similarities = Base64(similarities), k };
+            var graph = new Percept.Neighbors.ExactIndex(entry.Reader.Embedding(), Metric.Cosine).All(k);
+            // Cosine distance is 1 − cosine similarity.
+            var similarities = graph.Distances.Select(d => 1 - d).ToArray();
+            data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(graph.Indices.AsSpan())), similarities = Base64(similarities), k };
         }
         if (run.Count <= MaxThumbnails)
         {
@@ -81,16 +82,6 @@ public static partial class ReportWriter
     }
 
     static string Base64(float[] values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values.AsSpan()));
-
-    /// <summary>Each row's k most cosine-similar rows (itself excluded), exactly, most similar first.</summary>
-    internal static (int[] Indices, float[] Similarities) AllNearest(float[] vectors, int width, int count, int k)
-    {
-        var graph = Percept.Neighbors.ExactKnn.Search(new Percept.Neighbors.Matrix(vectors, count, width), k, Percept.Neighbors.Metric.Cosine);
-        // Cosine distance is 1 − cosine similarity.
-        var sims = new float[count * k];
-        for (int i = 0; i < sims.Length; i++) sims[i] = 1 - graph.Distances[i];
-        return (graph.Indices, sims);
-    }
 
     /// <summary>Every sample's thumbnail (the model's input, at most 32 pixels a side) in one WebP image, row by row, read in one pass over the data.</summary>
     static byte[]? Atlas(Run run, out int tile, out int perRow)

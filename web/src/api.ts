@@ -5,7 +5,12 @@ export type RunSummary = {
   id: string; description: string; count: number; model: string; created: string;
   classes: string[] | null; numClasses: number; hasLabels: boolean; accuracy: number | null; meanLoss: number | null;
   map: { method: string; dimensions: number; trustworthiness: number } | null;
-  fields: Field[]; methods: string[]; camLayers: string[]; runs: string[];
+  fields: Field[]; methods: MethodInfo[]; camLayers: string[]; runs: string[];
+};
+/** An attribution method as the server's registry describes it; the pickers are drawn from these. */
+export type MethodInfo = {
+  name: string; label: string; needsLayer: boolean; needsGradients: boolean; description: string;
+  parameters: { name: string; default: string; description: string }[];
 };
 export type SampleDetails = {
   index: number; id: string; values: Record<string, unknown>;

@@ -102,12 +102,11 @@ function renderSelectors() {
   checkpoint.replaceChildren(...state.run.runs.map((r) => el('option', { value: r, textContent: r })));
   checkpoint.value = state.run.id;
   const method = $<HTMLSelectElement>('method');
-  const names: Record<string, string> = { gradcam: 'Grad-CAM', layercam: 'LayerCAM', saliency: 'Saliency', gradxinput: 'Gradient × input', ig: 'Integrated gradients', smoothgrad: 'SmoothGrad', occlusion: 'Occlusion' };
-  method.replaceChildren(...state.run.methods.map((m) => el('option', { value: m, textContent: names[m] ?? m })));
+  method.replaceChildren(...state.run.methods.map((m) => el('option', { value: m.name, textContent: m.label, title: m.description })));
   const layer = $<HTMLSelectElement>('layer');
   layer.replaceChildren(...state.run.camLayers.map((l) => el('option', { value: l, textContent: l })));
   layer.value = state.run.camLayers[state.run.camLayers.length - 1] ?? '';
-  layer.hidden = !['gradcam', 'layercam'].includes(method.value);
+  layer.hidden = !selectedMethod()?.needsLayer;
   // A report has no server to compute heat maps; Fetch Similar uses its precomputed neighbours.
   $('analysis').hidden = state.run.methods.length === 0;
   if (isReport) document.title = `Percept report · ${state.run.id}`;
@@ -294,12 +293,13 @@ async function showDetails(i: number) {
 
 $('close-details').addEventListener('click', () => { $('details').hidden = true; state.current = null; });
 
-$('method').addEventListener('change', () => { $('layer').hidden = !['gradcam', 'layercam'].includes($<HTMLSelectElement>('method').value); });
+const selectedMethod = () => state.run.methods.find((m) => m.name === $<HTMLSelectElement>('method').value);
+$('method').addEventListener('change', () => { $('layer').hidden = !selectedMethod()?.needsLayer; });
 
 $('analyze').addEventListener('click', async () => {
   if (state.current == null) return;
   const method = $<HTMLSelectElement>('method').value;
-  const layer = ['gradcam', 'layercam'].includes(method) ? $<HTMLSelectElement>('layer').value : null;
+  const layer = selectedMethod()?.needsLayer ? $<HTMLSelectElement>('layer').value : null;
   const tabs = $('tabs'), view = $('heatmap');
   tabs.replaceChildren(el('span', { textContent: 'Computing…' })); view.replaceChildren();
   try {

@@ -95,7 +95,7 @@ public static class AnalyzeCommand
         {
             var prior = Store.Run.Open(previous);
             var map = prior.ReadMatrix("map", out int rows, out int dims);
-            var layout = new Neighbors.Matrix(map, rows, dims);
+            var layout = new Matrix(map, rows, dims);
             options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = dims } };
         }
         var run = Execute(options, stdout, stderr, ct);

@@ -61,16 +61,11 @@ public static partial class DemoCommand
     /// <summary>Prints the samples with the highest loss.</summary>
     internal static void PrintWorst(Store.Run run, TextWriter stdout, int count)
     {
-        if (run.Manifest.Summary?.Labelled is not > 0 || run.Manifest.NumClasses == 0) return;
-        using var db = run.OpenSamples();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"""
-            SELECT "index", coalesce(label_name, CAST(label AS VARCHAR)), coalesce(prediction_name, CAST(prediction AS VARCHAR)), confidence, loss
-            FROM samples WHERE loss IS NOT NULL ORDER BY loss DESC LIMIT {count}
-            """;
-        using var r = cmd.ExecuteReader();
+        using var reader = new Store.RunReader(run);
+        var worst = reader.Worst(count);
+        if (worst.Count == 0) return;
         stdout.WriteLine("worst samples (highest loss):");
-        while (r.Read())
-            stdout.WriteLine($"  #{r.GetInt64(0),-6} label {r.GetString(1),-12} predicted {r.GetString(2),-12} confidence {r.GetFloat(3):P1}  loss {r.GetFloat(4):F3}");
+        foreach (var w in worst)
+            stdout.WriteLine($"  #{w.Index,-6} label {w.Label,-12} predicted {w.Prediction,-12} confidence {w.Confidence:P1}  loss {w.Loss:F3}");
     }
 }

@@ -2,8 +2,6 @@ using System.Globalization;
 using Percept.Attribution;
 using Percept.Data;
 using Percept.IO;
-using Percept.Model;
-using Percept.Perception;
 using Percept.Report;
 
 namespace Percept.Cli.Commands;
@@ -47,138 +45,97 @@ public static class ExplainCommand
         var a = new Arguments(argv, ["similar-to", "run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
             "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps", "tolerance", "max-steps"], ["raw", "faithfulness"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
-        string method = a.Get("method") ?? "gradcam";
-        if (method is not ("occlusion" or "saliency" or "gradcam" or "layercam" or "gradxinput" or "ig" or "smoothgrad"))
-            throw new UsageException($"unknown --method '{method}' (gradcam, layercam, saliency, gradxinput, ig, smoothgrad, occlusion)");
+        var method = AttributionMethods.Find(a.Get("method") ?? AttributionMethods.GradCam.Name)
+            ?? throw new UsageException($"unknown --method '{a.Get("method")}' ({string.Join(", ", AttributionMethods.Names)})");
         string resolution = a.Get("resolution") ?? "input";
         if (resolution is not ("input" or "layer")) throw new UsageException("--resolution takes input or layer");
         string output = a.Require("out");
         if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .npy file");
         int sample = a.GetInt("sample") ?? throw new UsageException("--sample is required");
-        if (a.GetInt("similar-to") is int other)
-        {
-            var pairRun = Store.Run.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"));
-            var (pair, cosine, pairInputs) = Similarity.Explain(pairRun, sample, other);
-            Npy.Write(output, pair.Maps, 2, pair.Height, pair.Width);
-            stdout.WriteLine($"samples {sample} and {other}: cosine similarity of their perception vectors {cosine:F4} → {output} [2, {pair.Height}, {pair.Width}]");
-            if (a.Get("png") is { } pairPng)
+        if (a.GetInt("similar-to") is int other) return SimilarPair(a, sample, other, output, stdout);
+        var options = Options(a);
+        string target = a.Get("target") ?? "pred";
+        var targetParts = TargetParts(target);
+
+        using var explainer = a.Get("run") is { } runPath
+            ? (a.Has("model") || a.Has("data") ? throw new UsageException("--run takes the model and data of the run; drop --model and --data")
+                : new RunExplainer(Store.Run.Open(runPath)))
+            : new RunExplainer(a.Require("model"), new DataSource
             {
-                HeatmapImage.Render(pair, pairInputs, null, pairPng);
-                stdout.WriteLine($"picture: {pairPng}");
-            }
-            return CommandLine.Ok;
-        }
-        OnnxModel model;
-        ModelInput input;
-        string outputName;
-        IDataset dataset;
-        Preprocessor pre;
-        if (a.Get("run") is { } runPath)
-        {
-            if (a.Has("model") || a.Has("data")) throw new UsageException("--run takes the model and data of the run; drop --model and --data");
-            var run = Store.Run.Open(runPath);
-            model = OnnxModel.Load(run.Manifest.Model.Path);
-            input = model.SelectInput(run.Manifest.Model.Input);
-            outputName = model.SelectOutput(run.Manifest.Model.Output);
-            (dataset, pre) = run.OpenData();
-        }
-        else
-        {
-            var preprocess = new PreprocessOptions
+                Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
+            }, new PreprocessOptions
             {
                 Scale = a.GetFloat("scale"), Mean = a.GetFloats("mean"), Std = a.GetFloats("std"),
                 Layout = a.GetEnum("layout", InputLayout.Auto), Color = a.GetEnum("color", ColorMode.Auto),
-            };
-            model = OnnxModel.Load(a.Require("model"));
-            input = model.SelectInput(a.Get("input"));
-            outputName = model.SelectOutput(a.Get("output"));
-            int[] modelSample = input.Shape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
-            dataset = new DataSource
-            {
-                Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
-            }.Open(modelSample, preprocess);
-            pre = new Preprocessor(dataset.Format, modelSample, preprocess);
-        }
-        using var _ = dataset;
-        var (raw, label, id) = dataset.ReadSample(sample, ct);
-        var x = pre.Apply(raw);
-
-        using var runner = new ModelRunner(model, input, pre.InputShape, [new Fetch(outputName)]);
-        bool isProbability = model.IsProbabilityOutput(outputName);
-        var buffer = new float[(runner.FixedBatch ?? 1) * x.Length];
-        x.CopyTo(buffer, 0);
-        float[] scores;
-        using (var r = runner.Run(buffer, 1))
-        {
-            var shape = r[0].GetTensorTypeAndShape().Shape;
-            long classes = shape.Skip(1).Aggregate(1L, (p, q) => p * q);
-            if (shape.Skip(1).Count(d => d != 1) != 1 || classes < 2)
-                throw new PerceptException($"output '{outputName}' of shape [{string.Join(", ", shape)}] is not a class-score vector; there is no class to explain");
-            scores = r[0].GetTensorDataAsSpan<float>()[..(int)classes].ToArray();
-        }
-        var probs = new float[scores.Length];
-        var s = ClassScores.Compute(scores, isProbability, label, probs);
-        var targets = ParseTargets(a.Get("target") ?? "pred", s.Prediction, label, scores.Length);
-        var (result, rawMaps, rawShape) = method == "occlusion"
-            ? (Occlusion.Explain(runner, x, pre.InputShape, targets, isProbability, a.GetInt("patch") ?? 4, a.GetInt("stride") ?? 2, cancellationToken: ct), null, null)
-            : GradientExplain(model, input, outputName, pre.InputShape, x, scores, isProbability, targets, method, a, stdout, dataset.ClassNames);
-        bool writeRaw = method is "gradcam" or "layercam" ? resolution == "layer" : a.Has("raw") && method != "occlusion";
-        if (writeRaw) Npy.Write(output, rawMaps!, rawShape!);
+            }, a.Get("input"), a.Get("output"));
+        var names = explainer.ClassNames;
+        var ex = explainer.Explain(sample, method, p => Targets(targetParts, p.Summary.Prediction, p.Label, p.Scores.Length), a.Get("layer"), options,
+            stdout.WriteLine, ct);
+        var (result, targets, p) = (ex.Result, ex.Result.Targets, ex.Prediction);
+        bool writeRaw = method.NeedsLayer ? resolution == "layer" : a.Has("raw") && ex.Raw != null;
+        if (writeRaw) Npy.Write(output, ex.Raw!, ex.RawShape!);
         else Npy.Write(output, result.Maps, targets.Count, result.Height, result.Width);
-        var names = dataset.ClassNames;
         if (a.Has("faithfulness"))
         {
+            var check = explainer.CheckFaithfulness(ex, options, ct);
             for (int k = 0; k < targets.Count; k++)
-            {
-                if (targets[k].Kind != "class") continue;
-                var f = Faithfulness.Curves(runner, x, pre.InputShape, result.Maps[(k * result.Height * result.Width)..((k + 1) * result.Height * result.Width)],
-                    result.Height, result.Width, targets[k].Class, isProbability);
-                stdout.WriteLine($"faithfulness, {targets[k].Name(names)}: deletion area {f.Deletion:F3} (random order {f.RandomDeletion:F3}, lower is better), insertion area {f.Insertion:F3} (random order {f.RandomInsertion:F3}, higher is better)");
-            }
-            string scratch = Path.Combine(Path.GetTempPath(), $"percept-randomised-{Environment.ProcessId}.onnx");
-            try
-            {
-                string layer = Faithfulness.RandomiseLastLayer(model, scratch);
-                var randomModel = OnnxModel.Load(scratch);
-                using var randomRunner = new ModelRunner(randomModel, randomModel.SelectInput(input.Name), pre.InputShape, [new Fetch(outputName)]);
-                var randomResult = method == "occlusion"
-                    ? Occlusion.Explain(randomRunner, x, pre.InputShape, targets, isProbability, a.GetInt("patch") ?? 4, a.GetInt("stride") ?? 2, cancellationToken: ct)
-                    : GradientExplain(randomModel, randomModel.SelectInput(input.Name), outputName, pre.InputShape, x, scores, isProbability, targets, method, a, TextWriter.Null, names).Result;
-                int plane = result.Height * result.Width;
-                for (int k = 0; k < targets.Count; k++)
-                    stdout.WriteLine($"sanity, {targets[k].Name(names)}: rank correlation with the map of a model whose layer '{layer}' has random weights: {Faithfulness.RankCorrelation(result.Maps.AsSpan(k * plane, plane), randomResult.Maps.AsSpan(k * plane, plane)):F3} (far below 1: the map depends on what the model learnt)");
-            }
-            finally { File.Delete(scratch); }
+                if (check.Curves[k] is { } f)
+                    stdout.WriteLine($"faithfulness, {targets[k].Name(names)}: deletion area {f.Deletion:F3} (random order {f.RandomDeletion:F3}, lower is better), insertion area {f.Insertion:F3} (random order {f.RandomInsertion:F3}, higher is better)");
+            for (int k = 0; k < targets.Count; k++)
+                stdout.WriteLine($"sanity, {targets[k].Name(names)}: rank correlation with the map of a model whose layer '{check.RandomisedLayer}' has random weights: {check.RankCorrelations[k]:F3} (far below 1: the map depends on what the model learnt)");
         }
         string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
-        stdout.WriteLine($"sample {sample} (id {id}): {(label >= 0 ? $"label {Name(label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(label >= 0 ? $", loss {s.Loss:F3}" : "")}");
-        stdout.WriteLine($"{method} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");
+        var s = p.Summary;
+        stdout.WriteLine($"sample {sample} (id {p.Id}): {(p.Label >= 0 ? $"label {Name(p.Label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(p.Label >= 0 ? $", loss {s.Loss:F3}" : "")}");
+        stdout.WriteLine($"{method.Name} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");
         if (a.Get("png") is { } png)
         {
-            var background = Explainer.Gray(x, pre.InputShape, result.Height, result.Width);
-            HeatmapImage.Render(result, background, names, png);
+            HeatmapImage.Render(result, ex.Background, names, png);
             stdout.WriteLine($"picture: {png}");
         }
         return CommandLine.Ok;
     }
 
-    static (AttributionResult Result, float[] Raw, long[] RawShape) GradientExplain(OnnxModel model, ModelInput input, string outputName, int[] inputShape,
-        float[] x, float[] scores, bool isProbability, List<AttributionTarget> targets, string method, Arguments a, TextWriter stdout, IReadOnlyList<string>? names)
+    static int SimilarPair(Arguments a, int sample, int other, string output, TextWriter stdout)
     {
-        int steps = a.GetInt("steps") ?? 64;
+        var pairRun = Store.Run.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"));
+        var (pair, cosine, pairInputs) = Similarity.Explain(pairRun, sample, other);
+        Npy.Write(output, pair.Maps, 2, pair.Height, pair.Width);
+        stdout.WriteLine($"samples {sample} and {other}: cosine similarity of their perception vectors {cosine:F4} → {output} [2, {pair.Height}, {pair.Width}]");
+        if (a.Get("png") is { } pairPng)
+        {
+            HeatmapImage.Render(pair, pairInputs, null, pairPng);
+            stdout.WriteLine($"picture: {pairPng}");
+        }
+        return CommandLine.Ok;
+    }
+
+    static ExplainOptions Options(Arguments a)
+    {
+        int steps = a.GetInt("steps") ?? AttributionMethods.DefaultSteps;
         if (steps < 1) throw new UsageException("--steps must be at least 1");
-        double tolerance = a.GetFloat("tolerance") ?? 0.01f;
+        double tolerance = a.GetFloat("tolerance") ?? (float)AttributionMethods.DefaultTolerance;
         if (!(tolerance >= 0)) throw new UsageException("--tolerance must be 0 or more (a fraction of the output difference: 0.01 is 1%)");
         int maxSteps = a.GetInt("max-steps") ?? 4 * steps;
         if (maxSteps < steps) throw new UsageException($"--max-steps must be at least --steps ({steps})");
-        return Explainer.Gradient(model, input, outputName, inputShape, x, scores, isProbability, targets, method, a.Get("layer"), steps, stdout.WriteLine, names,
-            Math.Round(tolerance, 6), maxSteps);
+        return new ExplainOptions(steps, tolerance, maxSteps, a.GetInt("patch") ?? AttributionMethods.DefaultPatch, a.GetInt("stride") ?? AttributionMethods.DefaultStride);
     }
 
-    static List<AttributionTarget> ParseTargets(string text, int prediction, int label, int classes)
+    /// <summary>The parts of --target, checked for their form before any model is loaded.</summary>
+    static string[] TargetParts(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) throw new UsageException("--target is empty");
+        foreach (var part in parts)
+            if (part is not ("pred" or "label" or "loss" or "all") && !int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                throw new UsageException($"--target takes pred, label, loss, all or a class index, not '{part}'");
+        return parts;
+    }
+
+    static List<AttributionTarget> Targets(string[] parts, int prediction, int label, int classes)
     {
         var targets = new List<AttributionTarget>();
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (var part in parts)
         {
             switch (part)
             {
@@ -194,13 +151,11 @@ public static class ExplainCommand
                     if (label >= 0) targets.Add(new("loss", label));
                     break;
                 default:
-                    if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int k))
-                        throw new UsageException($"--target takes pred, label, loss, all or a class index, not '{part}'");
+                    int k = int.Parse(part, NumberStyles.Integer, CultureInfo.InvariantCulture);
                     if (k < 0 || k >= classes) throw new PerceptException($"target class {k} is out of range: the model has {classes} classes (0 to {classes - 1})");
                     targets.Add(new("class", k)); break;
             }
         }
-        if (targets.Count == 0) throw new UsageException("--target is empty");
         return targets;
     }
 }

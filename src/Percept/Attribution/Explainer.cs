@@ -1,80 +1,64 @@
 using Percept.Data;
 using Percept.Model;
 using Percept.Perception;
-using Percept.Store;
 
 namespace Percept.Attribution;
 
+/// <summary>Parameters of the methods that take any (defaults as in <see cref="AttributionMethods"/>).</summary>
+/// <param name="Steps">Integrated gradients: the gradients spent on the path integral.</param>
+/// <param name="Tolerance">Integrated gradients: while the completeness gap is above this fraction of the output difference, more
+/// gradients are spent, up to <paramref name="MaxSteps"/> (0: four times <paramref name="Steps"/>); 0 spends exactly <paramref name="Steps"/>.</param>
+/// <param name="Patch">Occlusion: the patch's side in pixels.</param>
+/// <param name="Stride">Occlusion: the step between patches.</param>
+public sealed record ExplainOptions(int Steps = AttributionMethods.DefaultSteps, double Tolerance = AttributionMethods.DefaultTolerance, int MaxSteps = 0,
+    int Patch = AttributionMethods.DefaultPatch, int Stride = AttributionMethods.DefaultStride)
+{
+    public static readonly ExplainOptions Default = new();
+}
+
 /// <summary>
-/// Heat maps for one sample with any method, at the input's resolution: the one place that turns a method name, a
-/// layer and targets into maps (used by <c>percept explain</c> and the dashboard).
+/// A gradient method's heat maps for one sample at the input's resolution: the one place that turns a method, a layer
+/// and targets into maps from gradient graphs (<see cref="RunExplainer"/> adds the model, the data and occlusion).
 /// </summary>
 public static class Explainer
 {
-    /// <summary>Every method, gradient-based first; <c>occlusion</c> needs no gradient.</summary>
-    public static readonly string[] Methods = ["gradcam", "layercam", "saliency", "gradxinput", "ig", "smoothgrad", "occlusion"];
-
-    /// <summary>
-    /// The layer Grad-CAM and LayerCAM read: <paramref name="name"/> (a layer or tensor name), or the last convolution.
-    /// </summary>
-    /// <exception cref="PerceptException">Unknown layer, or a layer without spatial axes (the message suggests one).</exception>
-    public static LayerInfo CamLayer(OnnxModel model, string? name)
-    {
-        var layer = name != null ? model.FindLayer(name)
-            : model.PerceptionLayers.LastOrDefault(l => l.OpType is "Conv" or "ConvTranspose")
-              ?? throw new PerceptException("the model has no convolution; name a layer with spatial axes with --layer");
-        if (layer.ChannelsLast || layer.OpType is "Gemm" or "MatMul")
-        {
-            var conv = model.PerceptionLayers.LastOrDefault(l => l.OpType is "Conv" or "ConvTranspose");
-            throw new PerceptException($"layer '{layer.Name}' ({layer.OpType}) has no spatial axes; Grad-CAM needs a convolutional layer{(conv != null ? $" such as '{conv.Name}'" : "")}");
-        }
-        return layer;
-    }
-
     /// <summary>
     /// A gradient method's maps at the input's resolution (<c>[targets, H, W]</c>) and its raw form: every channel for
     /// saliency-type methods (<c>[targets, …input shape]</c>), the layer's own grid for Grad-CAM and LayerCAM.
     /// </summary>
-    /// <param name="steps">Integrated gradients: the gradients spent on the path integral.</param>
+    /// <param name="graphs">The model's gradient graphs, kept by the caller between samples (building one costs far more than running it).</param>
     /// <param name="log">Receives one line per fact worth telling (the Grad-CAM layer, integrated gradients' completeness gap).</param>
-    /// <param name="tolerance">Integrated gradients: while the completeness gap is above this fraction of the output difference, more
-    /// gradients are spent, up to <paramref name="maxSteps"/> (0: four times <paramref name="steps"/>); 0 spends exactly <paramref name="steps"/>.</param>
-    public static (AttributionResult Result, float[] Raw, long[] RawShape) Gradient(OnnxModel model, ModelInput input, string outputName, int[] inputShape,
-        float[] x, float[] scores, bool isProbability, IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64,
-        Action<string>? log = null, IReadOnlyList<string>? names = null, double tolerance = 0.01, int maxSteps = 0)
-    {
-        using var graphs = new GradientGraphs(model, input, outputName, inputShape);
-        return Gradient(graphs, x, scores, isProbability, targets, method, layerName, steps, log, names, tolerance, maxSteps);
-    }
-
-    /// <summary>As above, with gradient graphs kept by the caller between samples (building one costs far more than running it).</summary>
+    /// <exception cref="PerceptException">A method without gradients, a layer without spatial axes, an operator without a gradient rule.</exception>
     public static (AttributionResult Result, float[] Raw, long[] RawShape) Gradient(GradientGraphs graphs, float[] x, float[] scores, bool isProbability,
-        IReadOnlyList<AttributionTarget> targets, string method, string? layerName = null, int steps = 64, Action<string>? log = null, IReadOnlyList<string>? names = null,
-        double tolerance = 0.01, int maxSteps = 0)
+        IReadOnlyList<AttributionTarget> targets, AttributionMethod method, string? layerName = null, ExplainOptions? options = null, Action<string>? log = null,
+        IReadOnlyList<string>? names = null)
     {
+        if (!method.NeedsGradients) throw new PerceptException($"{method.Label} needs no gradient; it is not a gradient method");
+        options ??= ExplainOptions.Default;
         var (model, inputShape) = (graphs.Model, graphs.InputShape);
+        int steps = options.Steps;
+        double tolerance = Math.Round(options.Tolerance, 6);
         var (channels, h, w, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
         int plane = h * w;
         int Index(int c, int p) => channelsFirst ? c * plane + p : p * channels + c;
         var scoreOf = targets.Select(t => t.Kind == "loss" ? ClassScores.Compute(scores, isProbability, t.Class, new float[scores.Length]).Loss : scores[t.Class]).ToArray();
-        if (method is "gradcam" or "layercam")
+        if (method.NeedsLayer)
         {
-            var layer = CamLayer(model, layerName);
-            var (maps, lh, lw) = GradientMethods.Cam(graphs.Layer(layer.ActivationTensor ?? layer.Output), x, targets, scores, isProbability, method == "layercam");
-            log?.Invoke($"{method} at layer {layer.Name} ({lh}x{lw})");
+            var layer = AttributionMethods.CamLayer(model, layerName);
+            var (maps, lh, lw) = GradientMethods.Cam(graphs.Layer(layer.ActivationTensor ?? layer.Output), x, targets, scores, isProbability, method == AttributionMethods.LayerCam);
+            log?.Invoke($"{method.Name} at layer {layer.Name} ({lh}x{lw})");
             return (new AttributionResult(GradientMethods.Resize(maps, targets.Count, lh, lw, h, w), h, w, targets, scoreOf), maps, [targets.Count, lh, lw]);
         }
-        if (method is not ("saliency" or "gradxinput" or "ig" or "smoothgrad"))
-            throw new PerceptException($"unknown method '{method}' ({string.Join(", ", Methods)})");
+        bool integrated = method == AttributionMethods.IntegratedGradients;
         // Integrated gradients batch points along the path; the others batch the targets of the one sample.
-        var g = method == "ig" ? graphs.Input : graphs.Targets;
+        var g = integrated ? graphs.Input : graphs.Targets;
         float[] perChannel;
         string?[]? notes = null;
-        switch (method)
+        switch (method.Name)
         {
-            case "ig":
+            case AttributionMethods.IntegratedGradientsName:
             {
-                int cap = maxSteps > 0 ? maxSteps : 4 * steps;
+                int cap = options.MaxSteps > 0 ? options.MaxSteps : 4 * steps;
                 var (attr, gap, diff, used) = GradientMethods.IntegratedGradients(g, x, targets, isProbability, steps, tolerance: tolerance, maxSteps: cap);
                 perChannel = attr;
                 notes = new string?[targets.Count];
@@ -99,10 +83,10 @@ public static class Explainer
                 }
                 break;
             }
-            case "smoothgrad": perChannel = GradientMethods.SmoothGrad(g, x, targets, scores, isProbability); break;
+            case AttributionMethods.SmoothGradName: perChannel = GradientMethods.SmoothGrad(g, x, targets, scores, isProbability); break;
             default: perChannel = GradientMethods.InputGradients(g, x, targets, scores, isProbability); break;
         }
-        if (method == "gradxinput")
+        if (method == AttributionMethods.GradientTimesInput)
             for (int k = 0; k < targets.Count; k++) for (int i = 0; i < x.Length; i++) perChannel[k * x.Length + i] *= x[i];
         var result = new float[targets.Count * plane];
         for (int k = 0; k < targets.Count; k++)
@@ -112,7 +96,7 @@ public static class Explainer
                 for (int c = 0; c < channels; c++)
                 {
                     float gv = perChannel[k * x.Length + Index(c, p)];
-                    if (method is "saliency" or "smoothgrad") v = Math.Max(v, Math.Abs(gv)); else v += gv;
+                    if (method.AbsoluteOverChannels) v = Math.Max(v, Math.Abs(gv)); else v += gv;
                 }
                 result[k * plane + p] = v;
             }
@@ -135,111 +119,3 @@ public static class Explainer
     }
 }
 
-/// <summary>One sample's heat maps for every class and, when it is labelled, the loss.</summary>
-/// <param name="Background">The input averaged over channels, H × W.</param>
-/// <param name="Layer">The layer Grad-CAM/LayerCAM read; null for the other methods.</param>
-public sealed record SampleExplanation(AttributionResult Result, float[] Background, string? Layer, float[] Scores, int Label);
-
-/// <summary>
-/// Explains samples of a finished run with the run's own model, data and preprocessing, keeping them open between
-/// requests (the dashboard's Analyze button). Thread-safe: requests are served one at a time.
-/// </summary>
-public sealed class RunExplainer : IDisposable
-{
-    readonly Run _run;
-    readonly OnnxModel _model;
-    readonly ModelInput _input;
-    readonly string _output;
-    readonly IDataset _dataset;
-    readonly Preprocessor _pre;
-    readonly ModelRunner _runner;
-    readonly GradientGraphs _graphs;
-    readonly bool _isProbability;
-    readonly object _gate = new();
-
-    public RunExplainer(Run run)
-    {
-        _run = run;
-        if (run.Manifest.NumClasses < 2) throw new PerceptException("this run's model does not output class scores; there is no class to explain");
-        if (!File.Exists(run.Manifest.Model.Path)) throw new PerceptException($"the run's model is no longer at {run.Manifest.Model.Path}");
-        _model = OnnxModel.Load(run.Manifest.Model.Path);
-        _input = _model.SelectInput(run.Manifest.Model.Input);
-        _output = _model.SelectOutput(run.Manifest.Model.Output);
-        (_dataset, _pre) = run.OpenData();
-        try
-        {
-            _runner = new ModelRunner(_model, _input, _pre.InputShape, [new Fetch(_output)]);
-            _graphs = new GradientGraphs(_model, _input, _output, _pre.InputShape);
-            _isProbability = run.Manifest.Model.OutputKind == "probabilities";
-        }
-        catch { _dataset.Dispose(); throw; }
-    }
-
-    /// <summary>Layers Grad-CAM and LayerCAM can read (convolutions), the default last.</summary>
-    public IReadOnlyList<string> CamLayers => _model.PerceptionLayers.Where(l => l.OpType is "Conv" or "ConvTranspose" && !l.ChannelsLast).Select(l => l.Name).ToArray();
-
-    /// <summary>Maps of <paramref name="sample"/> for every class, then the loss when it has a label.</summary>
-    /// <exception cref="PerceptException">Sample out of range, unknown method or layer, an operator without a gradient rule.</exception>
-    public SampleExplanation Explain(int sample, string method, string? layer = null, CancellationToken cancellationToken = default)
-    {
-        if (sample < 0 || sample >= _run.Count) throw new PerceptException($"sample {sample} is out of range: the run has {_run.Count} samples (0 to {_run.Count - 1})");
-        if (!Explainer.Methods.Contains(method)) throw new PerceptException($"unknown method '{method}' ({string.Join(", ", Explainer.Methods)})");
-        lock (_gate)
-        {
-            var (raw, label, _) = _dataset.ReadSample(sample, cancellationToken);
-            var x = _pre.Apply(raw);
-            var buffer = new float[(_runner.FixedBatch ?? 1) * x.Length];
-            x.CopyTo(buffer, 0);
-            float[] scores;
-            using (var r = _runner.Run(buffer, 1)) scores = r[0].GetTensorDataAsSpan<float>()[.._run.Manifest.NumClasses].ToArray();
-            var targets = Enumerable.Range(0, scores.Length).Select(c => new AttributionTarget("class", c)).ToList();
-            if (label >= 0) targets.Add(new AttributionTarget("loss", label));
-            AttributionResult result;
-            string? camLayer = null;
-            if (method == "occlusion")
-                result = Occlusion.Explain(_runner, x, _pre.InputShape, targets, _isProbability, cancellationToken: cancellationToken);
-            else
-            {
-                if (method is "gradcam" or "layercam") camLayer = Explainer.CamLayer(_model, layer).Name;
-                result = Explainer.Gradient(_graphs, x, scores, _isProbability, targets, method, camLayer).Result;
-            }
-            return new SampleExplanation(result, Explainer.Gray(x, _pre.InputShape, result.Height, result.Width), camLayer, scores, label);
-        }
-    }
-
-    public void Dispose() { _graphs.Dispose(); _runner.Dispose(); _dataset.Dispose(); }
-}
-
-/// <summary>
-/// The gradient graphs of one model and input shape, each built on first use and kept: one for input gradients, one per
-/// Grad-CAM layer (which stops at its layer). Not thread-safe; <see cref="RunExplainer"/> serves one request at a time.
-/// </summary>
-public sealed class GradientGraphs(OnnxModel model, ModelInput input, string output, int[] inputShape) : IDisposable
-{
-    readonly Dictionary<string, GradientGraph> _layers = [];
-    GradientGraph? _input, _targets;
-
-    public OnnxModel Model => model;
-    public int[] InputShape => inputShape;
-
-    /// <summary>The graph that returns the gradient with respect to the input, for batches of different inputs (integrated gradients).</summary>
-    public GradientGraph Input => _input ??= GradientGraph.Build(model, input, inputShape, output, []);
-
-    /// <summary>The graph that returns the input gradients of several targets of one sample from its one forward pass (saliency and kin).</summary>
-    public GradientGraph Targets => _targets ??= GradientGraph.Build(model, input, inputShape, output, [], sharedForward: true);
-
-    /// <summary>The graph that returns the value and gradient of <paramref name="tensor"/> and stops there, for the targets of one sample.</summary>
-    public GradientGraph Layer(string tensor)
-    {
-        if (!_layers.TryGetValue(tensor, out var graph))
-            _layers[tensor] = graph = GradientGraph.Build(model, input, inputShape, output, [tensor], inputGradient: false, sharedForward: true);
-        return graph;
-    }
-
-    public void Dispose()
-    {
-        _input?.Dispose();
-        _targets?.Dispose();
-        foreach (var g in _layers.Values) g.Dispose();
-    }
-}

@@ -28,8 +28,9 @@ public static class Faithfulness
         var (channels, _, _, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Data.Preprocessor.ImageAxes(inputShape, Data.InputLayout.Auto);
         int plane = h * w;
         var byImportance = Enumerable.Range(0, plane).OrderByDescending(p => map[p]).ToArray();
-        var rng = new Random(seed);
-        var random = Enumerable.Range(0, plane).OrderBy(_ => rng.Next()).ToArray();
+        var rng = new SplitMix64((ulong)seed);
+        var random = Enumerable.Range(0, plane).ToArray();
+        rng.Shuffle(random.AsSpan());
         (double Del, double Ins) Area(int[] order)
         {
             int rows = 2 * (steps + 1);
@@ -82,7 +83,7 @@ public static class Faithfulness
         var weights = proto.Graph.Initializer.First(t => t.Name == last.Input[1]);
         var values = weights.FloatData.Count > 0 ? weights.FloatData.ToArray() : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weights.RawData.Span).ToArray();
         double std = Math.Sqrt(values.Select(v => (double)v * v).Average());
-        var rng = new Perception.SplitMix64(seed);
+        var rng = new SplitMix64(seed);
         for (int i = 0; i < values.Length; i++)
             values[i] = (float)(std * Math.Sqrt(-2 * Math.Log(Math.Max(rng.NextDouble(), 1e-300))) * Math.Cos(2 * Math.PI * rng.NextDouble()));
         weights.FloatData.Clear();

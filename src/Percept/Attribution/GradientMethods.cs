@@ -186,11 +186,12 @@ public static class GradientMethods
     {
         int len = x.Length;
         float sigma = noise * (x.Max() - x.Min());
-        var rng = new Random((int)seed);
+        var rng = new SplitMix64(seed);
         var sum = new double[targets.Count * len];
         for (int s = 0; s < samples; s++)
         {
-            var noisy = x.Select(v => v + sigma * (float)(Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()))).ToArray();
+            var noisy = new float[len];
+            for (int i = 0; i < len; i++) noisy[i] = x[i] + sigma * (float)rng.NextGaussian();
             var g = InputGradients(graph, noisy, targets, output, isProbability);
             for (int i = 0; i < g.Length; i++) sum[i] += g[i];
         }

@@ -4,25 +4,6 @@ using Percept.Perception;
 
 namespace Percept.Attribution;
 
-/// <summary>What an attribution explains.</summary>
-/// <param name="Kind">"class" (a class score), "loss" (cross-entropy against the label), "similarity" (to another sample).</param>
-/// <param name="Class">The class for "class" targets; the label for "loss"; the sample for "similarity".</param>
-public sealed record AttributionTarget(string Kind, int Class)
-{
-    public string Name(IReadOnlyList<string>? classes) => Kind switch
-    {
-        "loss" => "loss",
-        "similarity" => $"sample {Class}",
-        _ => classes != null && Class < classes.Count ? classes[Class] : $"class {Class}",
-    };
-}
-
-/// <summary>A heat map per target over the input's spatial grid.</summary>
-/// <param name="Maps"><c>Targets × Height × Width</c>, row-major.</param>
-/// <param name="Notes">Per target, what to know about its map, or null (integrated gradients: the gradients spent and the completeness gap).</param>
-public sealed record AttributionResult(float[] Maps, int Height, int Width, IReadOnlyList<AttributionTarget> Targets, float[] Scores,
-    IReadOnlyList<string?>? Notes = null);
-
 /// <summary>
 /// Occlusion attribution (Zeiler and Fergus, 2014): slides a patch over the input, sets it to a baseline (0 in the
 /// model's input space), runs every occluded copy through the model in batches, and credits each pixel with the mean

@@ -1,4 +1,4 @@
-namespace Percept.Neighbors;
+namespace Percept.Core;
 
 /// <summary>A dense row-major float32 matrix: <see cref="Rows"/> points of <see cref="Columns"/> values.</summary>
 public sealed class Matrix

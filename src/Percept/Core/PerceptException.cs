@@ -1,4 +1,4 @@
-namespace Percept;
+namespace Percept.Core;
 
 /// <summary>
 /// A problem with what the user gave Percept (a missing file, a corrupt dataset, a model that does not fit the data).

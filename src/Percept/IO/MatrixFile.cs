@@ -1,4 +1,3 @@
-using Percept.Neighbors;
 
 namespace Percept.IO;
 

@@ -1,4 +1,3 @@
-using Percept.Perception;
 
 namespace Percept.Neighbors;
 

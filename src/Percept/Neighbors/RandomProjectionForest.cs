@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using Percept.Perception;
 
 namespace Percept.Neighbors;
 

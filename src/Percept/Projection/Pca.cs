@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using Percept.Neighbors;
-using Percept.Perception;
 
 namespace Percept.Projection;
 

@@ -1,5 +1,4 @@
 using Percept.Neighbors;
-using Percept.Perception;
 
 namespace Percept.Projection;
 

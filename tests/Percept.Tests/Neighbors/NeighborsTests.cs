@@ -44,6 +44,32 @@ public class NeighborsTests
 
     [Theory]
     [InlineData(1, 7)]
+    [InlineData(9, 17)]
+    [InlineData(17, 130)]
+    [InlineData(33, 50)]
+    public void Exact_index_queries_equal_the_exact_search(int dims, int rows)
+    {
+        foreach (var metric in new[] { Metric.Euclidean, Metric.Cosine })
+        {
+            var x = RandomMatrix(rows, dims, dims * 31 + rows);
+            int k = Math.Min(6, rows - 1);
+            var index = new ExactIndex(x, metric);
+            var all = ExactKnn.Search(x, k, metric);
+            var (_, dist) = Naive(x, x, k, metric, self: true);
+            for (int i = 0; i < rows; i++)
+            {
+                var near = index.Nearest(i, k);
+                Assert.DoesNotContain(near, n => n.Index == i);
+                for (int t = 0; t < k; t++) Assert.Equal(dist[i * k + t], near[t].Distance, 1e-4);
+            }
+            Assert.Equal(all.Indices, index.All(k).Indices);
+            Assert.Throws<PerceptException>(() => index.Nearest(rows, 1));
+            Assert.Throws<PerceptException>(() => index.Nearest(0, rows));
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 7)]
     [InlineData(3, 33)]
     [InlineData(8, 40)]
     [InlineData(9, 17)]

@@ -37,6 +37,15 @@ public class DashboardApiTests(DashboardFixture fixture)
         Assert.Equal("Trouser", fields["label"].GetProperty("categories")[1].GetString());
         Assert.Equal(["incorrect", "correct"], fields["correct"].GetProperty("categories").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal(["conv1", "conv2", "conv3"], run.GetProperty("camLayers").EnumerateArray().Select(c => c.GetString()));
+        // One list of layers: the explainer's.
+        using (var explainer = new Percept.Attribution.RunExplainer(fixture.Run))
+            Assert.Equal(explainer.CamLayers, run.GetProperty("camLayers").EnumerateArray().Select(c => c.GetString()!));
+        // The methods are the registry's, described so that the front end can draw its pickers from them.
+        var methods = run.GetProperty("methods").EnumerateArray().ToArray();
+        Assert.Equal(Percept.Attribution.AttributionMethods.Names, methods.Select(m => m.GetProperty("name").GetString()!));
+        Assert.Equal("Grad-CAM", methods[0].GetProperty("label").GetString());
+        Assert.True(methods[0].GetProperty("needsLayer").GetBoolean());
+        Assert.False(methods.Single(m => m.GetProperty("name").GetString() == "occlusion").GetProperty("needsGradients").GetBoolean());
         // Runs of the same size are offered as checkpoints of one another.
         Assert.Equal([RunId, "epoch-1"], run.GetProperty("runs").EnumerateArray().Select(c => c.GetString()));
     }

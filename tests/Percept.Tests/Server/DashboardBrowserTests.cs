@@ -4,8 +4,9 @@ namespace Percept.Tests.Server;
 
 /// <summary>
 /// The front end's own tests, run from here so the README's one test command covers them: the Vitest unit tests, and
-/// the end-to-end tests (web/e2e) that drive a real headless Chromium against the server over the demo run, and
-/// refresh the screenshots under docs/.
+/// the end-to-end tests (web/e2e) that drive a real headless Chromium against the server over the demo run. Their
+/// screenshots go to the untracked TestResults/screenshots/, so a test run leaves the checkout clean; to refresh the
+/// README's pictures, run them with PERCEPT_SCREENSHOTS=docs (see docs/dashboard.md).
 /// </summary>
 [Collection("dashboard")]
 public class DashboardBrowserTests(DashboardFixture fixture)
@@ -31,6 +32,16 @@ public class DashboardBrowserTests(DashboardFixture fixture)
         return chromium;
     }
 
+    /// <summary>Where screenshots go: PERCEPT_SCREENSHOTS (relative to the repository), else the untracked TestResults/screenshots.</summary>
+    internal static string ScreenshotFolder()
+    {
+        string folder = Environment.GetEnvironmentVariable("PERCEPT_SCREENSHOTS") is { Length: > 0 } asked
+            ? Path.GetFullPath(asked, TestFiles.Root)
+            : Path.Combine(TestFiles.Root, "TestResults", "screenshots");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
     [Fact]
     public void Vitest_unit_tests_pass()
     {
@@ -48,7 +59,7 @@ public class DashboardBrowserTests(DashboardFixture fixture)
         {
             ["PERCEPT_URL"] = fixture.Server.Url.ToString(),
             ["CHROMIUM"] = chromium,
-            ["SCREENSHOTS"] = Path.Combine(TestFiles.Root, "docs"),
+            ["SCREENSHOTS"] = ScreenshotFolder(),
         }, TimeSpan.FromMinutes(5));
         Skip.If(code == 77, $"end-to-end dashboard tests SKIPPED: {output.Trim()}");
         Assert.True(code == 0, output);

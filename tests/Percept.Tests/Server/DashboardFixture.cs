@@ -19,7 +19,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var map = _demo.Run.ReadMatrix("map", out int rows, out int dims);
-        var layout = new Percept.Neighbors.Matrix(map, rows, dims);
+        var layout = new Matrix(map, rows, dims);
         FirstEpoch = Analysis.Run(new AnalysisOptions
         {
             ModelPath = Path.Combine(TestFiles.Root, "models", "fmnist-cnn", "epoch-1.onnx"),
