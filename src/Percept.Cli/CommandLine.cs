@@ -35,7 +35,7 @@ public static class CommandLine
           layers    list a model's layers with op type, output shape and parameter count
           info      summarise a run
           plot      draw a run's map as a PNG, coloured by any column
-          explain   heat maps of what drives the model's output for one sample (occlusion)
+          explain   heat maps of what drives the model's output for one sample (Grad-CAM, saliency, integrated gradients, occlusion, …)
           project   map any float32 .npy matrix to 2-D or 3-D (UMAP, t-SNE, PCA)
           neighbors k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)
           bench     'percept bench maps': neighbours and maps of all 70k Fashion-MNIST images, timed and scored

@@ -14,8 +14,12 @@ public sealed record RunSummary(string Id, string Description, int Count, string
     int NumClasses, bool HasLabels, double? Accuracy, double? MeanLoss, MapInfo? Map, IReadOnlyList<FieldInfo> Fields, IReadOnlyList<AttributionMethod> Methods,
     IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs);
 public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image);
-public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, string? Note = null);
-public sealed record Explanation(int Sample, string Method, string? Layer, double Seconds, IReadOnlyList<HeatmapTarget> Targets, string Image);
+/// <param name="Largest">The map's largest |value|: drawn at full strength on its own scale.</param>
+public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, float Largest, string? Note = null);
+/// <param name="Scale"><c>own</c>: each target's map drawn to its own largest |value|; <c>shared</c>: one scale, <paramref name="SharedLargest"/>, for all.</param>
+/// <param name="ColourBar">The overlays' colours from −largest (blue) through 0 to +largest (warm), as CSS colours.</param>
+public sealed record Explanation(int Sample, string Method, string? Layer, double Seconds, IReadOnlyList<HeatmapTarget> Targets, string Image,
+    string Scale, float SharedLargest, IReadOnlyList<string> ColourBar);
 public sealed record Neighbor(int Index, float Similarity, Dictionary<string, object?> Values, string Image, string Heatmap);
 public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbors);
 
@@ -45,6 +49,12 @@ static class Api
             string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s : AttributionMethods.GradCam.Name;
             return AttributionMethods.Find(m) ?? throw new ApiError(400, AttributionMethods.UnknownMethod(m));
         }
+        bool SharedScale(HttpContext c) => c.Request.Query["scale"].ToString() switch
+        {
+            "" or "own" => false,
+            "shared" => true,
+            var other => throw new ApiError(400, $"'scale' takes own or shared, not '{other}'"),
+        };
         string? Layer(HttpContext c, RunEntry e, AttributionMethod method)
         {
             if (!method.NeedsLayer) return null;
@@ -115,27 +125,31 @@ static class Api
         api.MapGet("/runs/{run}/samples/{sample}/explain", (HttpContext c, string run, string sample) =>
         {
             var (e, i, method, layer) = HeatmapRequest(c, run, sample);
+            bool shared = SharedScale(c);
             var sw = Stopwatch.StartNew();
             var ex = Explain(e, i, method, layer);
-            string query = $"method={method.Name}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}";
+            string query = $"method={method.Name}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}{(shared ? "&scale=shared" : "")}";
             var classes = e.Run.Manifest.Classes;
+            int plane = ex.Result.Height * ex.Result.Width;
+            var largest = ex.Result.Targets.Select((_, k) => Images.LargestMagnitude(ex.Result.Maps.AsSpan(k * plane, plane))).ToArray();
             return new Explanation(i, method.Name, ex.Layer, sw.Elapsed.TotalSeconds,
                 ex.Result.Targets.Select((t, k) => new HeatmapTarget(t.Kind == "loss" ? "Loss" : t.Name(classes), t.Kind, t.Class, ex.Result.Scores[k],
-                    $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}", ex.Result.Notes?[k])).ToArray(),
-                $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
+                    $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}", largest[k], ex.Result.Notes?[k])).ToArray(),
+                $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png", shared ? "shared" : "own", SharedLargest(ex), Images.ColourBar());
         }).WithSummary("Heat maps of a sample for every class and the loss (computed on first request, then cached in the run's cache/ folder).");
 
         api.MapGet("/runs/{run}/samples/{sample}/heatmap.png", (HttpContext c, string run, string sample) =>
         {
             var (e, i, method, layer) = HeatmapRequest(c, run, sample);
+            bool shared = SharedScale(c);
             int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
             int target = IntQuery(c, "target", 0, 0, int.MaxValue);
             var ex = Explain(e, i, method, layer);
             if (target >= ex.Result.Targets.Count) throw new ApiError(404, $"target {target} is out of range (0 to {ex.Result.Targets.Count - 1})");
             int plane = ex.Result.Height * ex.Result.Width;
-            string path = Path.Combine(e.CacheDirectory, "heatmaps", $"{i}-{method.Name}-{Safe(layer)}-{target}-{size}.png");
-            return Png(path, () => Images.Overlay(ex.Result.Maps.AsSpan(target * plane, plane), ex.Result.Height, ex.Result.Width, size));
-        }).WithSummary("One target's heat map as a transparent PNG overlay (warm: supports the target; blue: works against it).");
+            string path = Path.Combine(e.CacheDirectory, "heatmaps", $"{i}-{method.Name}-{Safe(layer)}-{target}-{size}{(shared ? "-shared" : "")}.png");
+            return Png(path, () => Images.Overlay(ex.Result.Maps.AsSpan(target * plane, plane), ex.Result.Height, ex.Result.Width, size, shared ? SharedLargest(ex) : null));
+        }).WithSummary("One target's heat map as a transparent PNG overlay (warm: supports the target; blue: works against it), scaled to its own largest |value| or, with scale=shared, to the largest over all targets of the sample.");
 
         api.MapGet("/runs/{run}/samples/{sample}/similar", (HttpContext c, string run, string sample) =>
         {
@@ -165,6 +179,9 @@ static class Api
     }
 
     static string Safe(string? s) => s == null ? "-" : string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '_' or '.' ? ch : '_'));
+
+    /// <summary>The largest |value| over every target's map of one explanation: the shared scale.</summary>
+    static float SharedLargest(SampleExplanation ex) => Images.LargestMagnitude(ex.Result.Maps);
 
     static SampleExplanation Explain(RunEntry e, int sample, AttributionMethod method, string? layer)
     {

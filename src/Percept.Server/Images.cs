@@ -38,21 +38,49 @@ public static class Images
 
     /// <summary>
     /// A heat map (<c>H × W</c>) as colour with transparency: warm where it supports the target, blue where it works
-    /// against it, opacity growing with |value| (scaled to the map's own largest |value|), for laying over the thumbnail.
+    /// against it, opacity growing with |value|, for laying over the thumbnail.
     /// </summary>
-    public static byte[] Overlay(ReadOnlySpan<float> map, int h, int w, int size)
+    /// <param name="scale">The |value| drawn at full strength: by default the map's own largest |value|; give one value for
+    /// several maps to compare them on one scale.</param>
+    public static byte[] Overlay(ReadOnlySpan<float> map, int h, int w, int size, float? scale = null)
     {
-        float scale = 0;
-        foreach (var v in map) scale = Math.Max(scale, Math.Abs(v));
+        float own = LargestMagnitude(map);
+        float s = scale ?? own;
         using var bitmap = new SKBitmap(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
             {
-                var (r, g, b, opacity) = HeatmapImage.Colour(scale > 0 ? map[y * w + x] / scale : 0);
-                // At most 92% opaque, so the sample shows through even where the map is strongest (the page has its own slider).
-                bitmap.SetPixel(x, y, new SKColor((byte)(255 * r), (byte)(255 * g), (byte)(255 * b), (byte)(235 * opacity)));
+                var (r, g, b, opacity) = HeatmapImage.Colour(s > 0 ? map[y * w + x] / s : 0);
+                bitmap.SetPixel(x, y, new SKColor((byte)(255 * r), (byte)(255 * g), (byte)(255 * b), (byte)(255 * MaxOpacity * opacity)));
             }
         return Encode(bitmap, size, h, w, smooth: true);
+    }
+
+    /// <summary>At most 92% opaque, so the sample shows through even where the map is strongest (the page has its own slider).</summary>
+    const float MaxOpacity = 235f / 255f;
+
+    /// <summary>The largest |value| of a map: what its own scale draws at full strength.</summary>
+    public static float LargestMagnitude(ReadOnlySpan<float> map)
+    {
+        float m = 0;
+        foreach (var v in map) m = Math.Max(m, Math.Abs(v));
+        return m;
+    }
+
+    /// <summary>
+    /// The overlay's colour scale as CSS colours from −1 (blue, works against the target) through 0 (transparent) to
+    /// +1 (warm, supports it), for the page's colour bar: the same colours the overlays are drawn with.
+    /// </summary>
+    public static IReadOnlyList<string> ColourBar(int steps = 11)
+    {
+        var colours = new string[steps];
+        for (int i = 0; i < steps; i++)
+        {
+            float a = -1 + 2f * i / (steps - 1);
+            var (r, g, b, opacity) = HeatmapImage.Colour(a);
+            colours[i] = FormattableString.Invariant($"rgba({(int)(255 * r)}, {(int)(255 * g)}, {(int)(255 * b)}, {MaxOpacity * opacity:0.###})");
+        }
+        return colours;
     }
 
     static byte[] Encode(SKBitmap bitmap, int size, int h, int w, bool smooth)

@@ -3,15 +3,6 @@ using Percept.Perception;
 
 namespace Percept;
 
-/// <summary>How to read the model's output.</summary>
-public enum OutputKind
-{
-    /// <summary>Probabilities when the graph ends in Softmax (or the rows are distributions), logits otherwise.</summary>
-    Auto,
-    Logits,
-    Probabilities,
-}
-
 /// <summary>Everything an analysis needs: the model, the data, where to write the run, and how to build perception vectors.</summary>
 public sealed record AnalysisOptions
 {
@@ -60,7 +51,3 @@ public sealed record AnalysisOptions
     /// <summary>The similarity map made from the perception vectors (default: UMAP, 2-D; Method None for no map).</summary>
     public Projection.MapOptions Map { get; init; } = new();
 }
-
-/// <summary>Progress of a stage of an analysis.</summary>
-/// <param name="Stage">"analyze" (model over the data), "vectors" (building perception vectors) or "map".</param>
-public readonly record struct AnalysisProgress(string Stage, long Done, long Total);

@@ -55,6 +55,40 @@ public partial class ReadmeTests
     }
 }
 
+/// <summary>The README's commands and descriptions, as a new user follows them.</summary>
+public class ReadmeCommandTests
+{
+    static string Readme => File.ReadAllText(Path.Combine(TestFiles.Root, "README.md"));
+
+    [Fact]
+    public void Fashion_mnist_examples_name_the_class_file()
+    {
+        // A command continued with a backslash is one command.
+        var commands = Regex.Split(Readme.Replace("\\\n", " "), "\n").Where(l => Regex.IsMatch(l, @"^percept (analyze|explain) ") && l.Contains("t10k-")).ToArray();
+        Assert.NotEmpty(commands);
+        Assert.All(commands, c => Assert.Contains("--classes", c));
+    }
+
+    [Fact]
+    public void The_demo_transcript_shows_the_run_under_the_clone()
+    {
+        var run = Regex.Match(Readme, @"^run: (\S+)$", RegexOptions.Multiline).Groups[1].Value;
+        Assert.EndsWith("/runs/demo", run);
+        Assert.DoesNotContain("~", run);
+        Assert.Contains($"percept serve {run} ", Readme);
+        // The demo command writes there (DemoCommand's default).
+        Assert.Contains("Path.Combine(root, \"runs\", \"demo\")", File.ReadAllText(Path.Combine(TestFiles.Root, "src", "Percept.Cli", "Commands", "DemoCommand.cs")));
+    }
+
+    [Fact]
+    public void The_report_is_not_called_the_same_page()
+    {
+        // The report has no Sample Analysis (heat maps need the server); the README says what it holds.
+        Assert.DoesNotContain("writes the same page", Readme);
+        Assert.Contains("no Sample Analysis", Readme);
+    }
+}
+
 /// <summary>Tests that change the process's current directory run alone.</summary>
 [CollectionDefinition(nameof(CurrentDirectoryCollection), DisableParallelization = true)]
 public sealed class CurrentDirectoryCollection;

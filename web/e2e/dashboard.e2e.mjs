@@ -58,6 +58,15 @@ try {
     }, { w: canvas.width, h: canvas.height });
   }
 
+  await check('the default colouring (loss) uses a rank scale that spreads it, and the legend says so', async () => {
+    const legend = page.getByTestId('legend');
+    assert(await legend.getAttribute('data-field') === 'loss', `coloured by ${await legend.getAttribute('data-field')}`);
+    assert(await legend.getAttribute('data-scale') === 'rank', `scale ${await legend.getAttribute('data-scale')}`);
+    const note = await page.getByTestId('legend-scale').textContent();
+    assert(note.includes('rank scale'), `legend note '${note}'`);
+    assert(await page.locator('#legend .ramp-ticks span').count() === 5, 'the legend does not show the quartiles');
+  });
+
   await check(`the map draws all ${count} dots`, async () => {
     const drawn = await page.evaluate(() => window.perceptTest.pointsDrawn());
     assert(drawn === count, `${drawn} points drawn, expected ${count}`);
@@ -83,6 +92,21 @@ try {
     await page.waitForFunction((n) => window.perceptTest.shown() === n, count);
   });
 
+  await check('legend counts follow the filters', async () => {
+    await page.getByTestId('filter-prediction').selectOption(['1']);
+    await page.waitForFunction((n) => window.perceptTest.shown() < n, count);
+    const shown = await page.evaluate(() => window.perceptTest.shown());
+    const items = await page.locator('#legend .legend-item').allTextContents();
+    const counts = items.map((t) => Number((/\(([\d,]+) of 1,000\)/.exec(t) ?? [, 'NaN'])[1].replace(/,/g, '')));
+    assert(counts.every((c) => !Number.isNaN(c)), `legend items: ${items.join(' | ')}`);
+    assert(counts.reduce((a, b) => a + b, 0) === shown, `legend counts sum to ${counts.reduce((a, b) => a + b, 0)}, ${shown} shown`);
+    assert(counts[1] > 900 && counts[1] < 1000, `Trouser predicted as Trouser: ${counts[1]}`);
+    await page.locator('#clear-filters').click();
+    await page.waitForFunction((n) => window.perceptTest.shown() === n, count);
+    const after = await page.locator('#legend .legend-item').nth(1).textContent();
+    assert(after.endsWith('(1,000)'), `after clearing: '${after}'`);
+  });
+
   if (shots) await page.screenshot({ path: join(shots, 'dashboard-map.png') });
 
   const dot = await dotOnScreen();
@@ -96,13 +120,17 @@ try {
     assert(/label: .+prediction: .+loss: /.test(text), `tooltip says '${text}'`);
   });
 
-  await check('clicking a dot opens its details', async () => {
+  await check('clicking a dot opens its details, and the map does not move', async () => {
+    const before = await page.evaluate((i) => window.perceptTest.screenPosition(i), 100);
     await page.mouse.click(canvas.x + dot.x, canvas.y + dot.y);
     const details = page.getByTestId('details');
     await details.waitFor({ state: 'visible', timeout: 5000 });
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=top-k] .bar').length > 0);
     const text = await details.textContent();
     assert(text.includes('Ground truth') && text.includes('Prediction') && text.includes('Loss'), 'details lack ground truth, prediction or loss');
+    await page.waitForTimeout(300);
+    const after = await page.evaluate((i) => window.perceptTest.screenPosition(i), 100);
+    assert(Math.hypot(after[0] - before[0], after[1] - before[1]) < 0.5, `dot 100 moved from ${before} to ${after} when the panel opened`);
   });
 
   await check('Analyze shows 10 class tabs and Loss Analysis', async () => {
@@ -112,6 +140,20 @@ try {
     assert(tabs.length === 11 && tabs[10] === 'Loss Analysis' && tabs[0] === 'T-shirt/top', `tabs: ${tabs.join(' | ')}`);
     await page.getByTestId('tab').nth(10).click();
     await page.waitForFunction(() => { const img = document.querySelector('#heatmap img.overlay'); return img && img.complete && img.naturalWidth > 0; });
+  });
+
+  await check('heat maps have a colour bar, say how they are scaled, and can share one scale', async () => {
+    await page.getByTestId('colour-bar').waitFor({ state: 'visible', timeout: 5000 });
+    let note = await page.getByTestId('scale-note').textContent();
+    assert(note.includes('own strongest value'), `scale note '${note}'`);
+    const labels = await page.locator('[data-testid=colour-bar] .ramp-labels span').allTextContents();
+    assert(labels.length === 3 && labels[0].startsWith('−') && labels[2].startsWith('+'), `colour bar labels ${labels.join(' ')}`);
+    await page.getByTestId('shared-scale').check();
+    await page.waitForFunction(() => document.querySelector('#heatmap img.overlay')?.getAttribute('src')?.includes('scale=shared'), null, { timeout: 30000 });
+    note = await page.getByTestId('scale-note').textContent();
+    assert(note.startsWith('One scale'), `scale note '${note}'`);
+    await page.getByTestId('shared-scale').uncheck();
+    await page.waitForFunction(() => !document.querySelector('#heatmap img.overlay')?.getAttribute('src')?.includes('scale=shared'), null, { timeout: 30000 });
   });
 
   await check('another method (occlusion) computes too', async () => {
@@ -140,6 +182,8 @@ try {
     await page.waitForFunction(() => [...document.querySelectorAll('#similar img.overlay')].every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 30000 });
     const selected = await page.evaluate(() => window.perceptTest.selection().length);
     assert(selected === 7, `${selected} highlighted on the map (the sample and its 6 neighbours)`);
+    const note = await page.getByTestId('similar-note').textContent();
+    assert(note.includes('Warm') && note.includes('blue'), `Fetch Similar overlay note '${note}'`);
   });
 
   if (shots) {
@@ -147,24 +191,43 @@ try {
     await page.screenshot({ path: join(shots, 'dashboard-similar.png') });
   }
 
-  await check('a lasso selection can be exported as CSV', async () => {
+  await check('closing the details panel clears the selection', async () => {
+    assert((await page.evaluate(() => window.perceptTest.selection().length)) > 0, 'nothing selected before closing');
+    await page.getByTestId('close-details').click();
+    await page.waitForFunction(() => window.perceptTest.selection().length === 0, null, { timeout: 5000 });
+    assert(await page.getByTestId('details').isHidden(), 'the details panel is still open');
+  });
+
+  await check('a closed lasso loop selects the group, and it can be exported as CSV', async () => {
     await page.getByTestId('mode-lasso').click();
     const cx = canvas.x + canvas.width / 2, cy = canvas.y + canvas.height / 2, r = Math.min(canvas.width, canvas.height) / 4;
     await page.mouse.move(cx + r, cy);
     await page.mouse.down();
-    // Stop short of the start: a lasso that ends where it began reads as a click.
-    for (let a = 0; a <= 1.9 * Math.PI; a += Math.PI / 24) {
+    // The natural gesture: round and back to where it began.
+    for (let a = 0; a <= 2 * Math.PI + 1e-9; a += Math.PI / 24) {
       await page.mouse.move(cx + r * Math.cos(a), cy + r * Math.sin(a), { steps: 2 });
       await page.waitForTimeout(20); // the lasso records a point at most every few milliseconds
     }
+    await page.mouse.move(cx + r, cy);
     await page.mouse.up();
     await page.waitForFunction(() => window.perceptTest.selection().length > 1, null, { timeout: 5000 });
+    await page.waitForTimeout(300);
     const selected = await page.evaluate(() => window.perceptTest.selection().length);
+    assert(selected > 1, `${selected} selected after a closed loop`);
+    assert(await page.getByTestId('details').isHidden(), 'a closed loop opened one sample\'s details');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-selection').click()]);
     const path = await download.path();
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     assert(lines[0] === 'index,id,label,prediction,loss', `CSV header '${lines[0]}'`);
     assert(lines.length === selected + 1, `${lines.length - 1} rows for ${selected} selected`);
+    await page.getByTestId('mode-pan').click();
+  });
+
+  await check('"Clear filters" clears the selection too', async () => {
+    await page.locator('#filter-selection').click();
+    await page.waitForFunction((n) => window.perceptTest.shown() < n, count);
+    await page.locator('#clear-filters').click();
+    await page.waitForFunction((n) => window.perceptTest.shown() === n && window.perceptTest.selection().length === 0, count, { timeout: 5000 });
   });
 
   await check('the checkpoint selector moves the dots to the other run\'s map', async () => {
@@ -178,6 +241,22 @@ try {
     const after = await page.evaluate(() => window.perceptTest.screenPosition(100));
     assert(after && Math.hypot(after[0] - before[0], after[1] - before[1]) > 0.5, `dot 100 stayed at ${before} → ${after}`);
     assert(await page.getByTestId('legend').getAttribute('data-field') === 'label', 'the colour field was not kept');
+  });
+
+  await check('at 1280×720 the heat map shows without scrolling', async () => {
+    const small = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      small.on('pageerror', (e) => errors.push(e.message));
+      await small.goto(url);
+      await small.waitForFunction(() => window.perceptTest?.ready === true, null, { timeout: 30000 });
+      await small.evaluate(() => window.perceptTest.open(42));
+      await small.waitForFunction(() => document.querySelectorAll('[data-testid=top-k] .bar').length > 0, null, { timeout: 10000 });
+      await small.getByTestId('analyze').click();
+      await small.waitForFunction(() => { const img = document.querySelector('#heatmap img.overlay'); return img && img.complete && img.naturalWidth > 0; }, null, { timeout: 30000 });
+      const box = await small.locator('#heatmap .stack').boundingBox();
+      const scrolled = await small.locator('#details').evaluate((e) => e.scrollTop);
+      assert(scrolled === 0 && box.y + box.height <= 720, `heat map at ${box.y}..${box.y + box.height} px, panel scrolled ${scrolled} px`);
+    } finally { await small.close(); }
   });
 
   await check('no errors in the page', async () => {

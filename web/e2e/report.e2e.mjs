@@ -26,7 +26,7 @@ try {
   // Open a sample the way a click does, then its details and neighbours.
   await page.evaluate(() => window.perceptTest.open(5));
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=top-k] .bar').length === 5, null, { timeout: 10000 });
-  const src = await page.locator('#details-body img').getAttribute('src');
+  const src = await page.locator('#details-head img').getAttribute('src');
   if (!src?.startsWith('data:image/png')) failures.push(`thumbnail is not cut from the embedded atlas: ${src?.slice(0, 40)}`);
   if (await page.locator('#analysis').isVisible()) failures.push('Sample Analysis is offered without a server');
   await page.getByTestId('fetch-similar').click();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyFilters, maskIndices, selectionCsv } from '../src/filters';
-import { decodeFloat32 } from '../src/api';
+import { applyFilters, categoryCounts, maskIndices, selectionCsv } from '../src/filters/filters';
+import { decodeFloat32 } from '../src/data/http';
 
 const columns: Record<string, Float32Array> = {
   label: new Float32Array([0, 1, 2, 1, NaN, 0]),
@@ -48,5 +48,13 @@ describe('decodeFloat32', () => {
   });
   it('refuses a shape that does not match the bytes', () => {
     expect(() => decodeFloat32(new Float32Array(5).buffer, '3,2')).toThrow(/shape 3×2/);
+  });
+});
+
+describe('categoryCounts', () => {
+  it('counts each category among the samples the mask shows, missing values left out', () => {
+    const values = new Float32Array([0, 1, 2, 1, NaN, 0]);
+    expect(categoryCounts(values, 3, null)).toEqual([2, 2, 1]);
+    expect(categoryCounts(values, 3, new Uint8Array([1, 0, 1, 1, 1, 0]))).toEqual([1, 1, 1]);
   });
 });

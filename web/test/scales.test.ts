@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoricalColors, encode, normalizeMap, ramp, type Field } from '../src/scales';
+import { categoricalColors, chooseScale, encode, normalizeMap, ramp, type Field } from '../src/map/scales';
 
 const numeric = (min: number | null, max: number | null): Field => ({ name: 'v', kind: 'numeric', min, max, categories: null });
 
@@ -57,5 +57,41 @@ describe('normalizeMap', () => {
     const { x, y } = normalizeMap(new Float32Array([0, 0, 100, 2, 2, -100]), 3);
     expect(x).toHaveLength(2);
     expect(y[1] - y[0]).toBeCloseTo(x[1] - x[0], 5);
+  });
+});
+
+describe('colour scales for heavy-tailed fields', () => {
+  // A loss-like field: most samples near 0, a few very large (seeded, reproducible).
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const loss = Float32Array.from({ length: 2000 }, () => (-Math.log(1 - random() * 0.999)) ** 3);
+  const field: Field = { name: 'loss', kind: 'numeric', min: null, max: null, categories: null };
+  // Share of the samples in the most crowded eighth of the ramp.
+  const crowded = (data: Float32Array) => {
+    const bins = new Array(8).fill(0);
+    data.forEach((v) => bins[Math.min(7, Math.floor(v * 8))]++);
+    return Math.max(...bins) / data.length;
+  };
+
+  it('a linear scale paints most of a heavy-tailed field alike, and auto picks the rank scale for it', () => {
+    expect(crowded(encode(loss, field, 'linear').data)).toBeGreaterThan(0.9);
+    expect(chooseScale(loss, field)).toBe('rank');
+    expect(chooseScale(Float32Array.from({ length: 100 }, (_, i) => i), field)).toBe('linear');
+  });
+  it('the rank scale spreads the samples evenly over the ramp and gives the quartiles as ticks', () => {
+    const e = encode(loss, field, 'rank');
+    expect(crowded(e.data)).toBeLessThan(0.14);
+    const sorted = Float32Array.from(loss).sort();
+    expect(e.ticks.map((t) => t.position)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(e.ticks[0].value).toBe(sorted[0]);
+    expect(e.ticks[4].value).toBe(sorted[sorted.length - 1]);
+    expect(e.ticks[2].value).toBeCloseTo(sorted[Math.round(0.5 * (sorted.length - 1))]);
+  });
+  it('ties share a rank and missing values are counted', () => {
+    const e = encode(new Float32Array([1, 1, 2, NaN, 3]), field, 'rank');
+    expect(e.data[0]).toBe(e.data[1]);
+    expect(e.data[0]).toBeCloseTo(0.5 / 3);
+    expect(e.data[4]).toBe(1);
+    expect(e.missing).toBe(1);
   });
 });

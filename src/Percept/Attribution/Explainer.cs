@@ -20,7 +20,7 @@ public sealed record ExplainOptions(int Steps = AttributionMethods.DefaultSteps,
 /// A gradient method's heat maps for one sample at the input's resolution: the one place that turns a method, a layer
 /// and targets into maps from gradient graphs (<see cref="RunExplainer"/> adds the model, the data and occlusion).
 /// </summary>
-public static class Explainer
+internal static class Explainer
 {
     /// <summary>
     /// A gradient method's maps at the input's resolution (<c>[targets, H, W]</c>) and its raw form: every channel for

@@ -6,7 +6,7 @@ namespace Percept.Attribution;
 /// The gradient graphs of one model and input shape, each built on first use and kept: one for input gradients, one per
 /// Grad-CAM layer (which stops at its layer). Not thread-safe; <see cref="RunExplainer"/> serves one request at a time.
 /// </summary>
-public sealed class GradientGraphs(OnnxModel model, ModelInput input, string output, int[] inputShape) : IDisposable
+internal sealed class GradientGraphs(OnnxModel model, ModelInput input, string output, int[] inputShape) : IDisposable
 {
     readonly Dictionary<string, GradientGraph> _layers = [];
     GradientGraph? _input, _targets;

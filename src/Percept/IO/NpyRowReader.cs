@@ -8,7 +8,7 @@ namespace Percept.IO;
 /// Random access to the rows of an <c>.npy</c> file, converting elements to float32 or int64 on the way.
 /// Reads through a buffered file stream so that a dataset larger than memory can be streamed in batches.
 /// </summary>
-public sealed class NpyRowReader : IDisposable
+internal sealed class NpyRowReader : IDisposable
 {
     readonly FileStream _stream;
 

@@ -19,7 +19,7 @@ public struct SampleScores
 /// Per-sample results from a class-score output: probabilities (softmax of logits, or the output itself when the
 /// model already ends in Softmax), prediction, confidence, margin, entropy and cross-entropy loss.
 /// </summary>
-public static class ClassScores
+internal static class ClassScores
 {
     /// <summary>Smallest probability used in a logarithm, so a confident mistake costs a finite loss.</summary>
     public const float MinProbability = 1e-12f;

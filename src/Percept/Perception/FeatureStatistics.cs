@@ -6,7 +6,7 @@ namespace Percept.Perception;
 /// large counts and large means). Nothing is fitted on a single batch: the statistics are used only once every
 /// sample has been seen.
 /// </summary>
-public sealed class FeatureStatistics
+internal sealed class FeatureStatistics
 {
     readonly double[] _mean;
     readonly double[] _m2;

@@ -7,7 +7,7 @@ namespace Percept.Perception;
 /// projection reduces the result when it is wider than the bound. Every vector depends only on its own sample and
 /// the dataset statistics, never on which batch it came in. See docs/perception-vectors.md.
 /// </summary>
-public sealed class PerceptionVectorBuilder
+internal sealed class PerceptionVectorBuilder
 {
     /// <summary>Features whose standard deviation is below this are treated as constant and contribute zero.</summary>
     public const float ConstantFeatureStd = 1e-6f;

@@ -6,7 +6,7 @@ namespace Percept.Perception;
 /// expectation (Johnson–Lindenstrauss) while storing only <c>k·sqrt(d)</c> entries, so wide models need no dense
 /// <c>d × k</c> matrix. The same seed and sizes always give the same projection, on any machine.
 /// </summary>
-public sealed class SparseRandomProjection
+internal sealed class SparseRandomProjection
 {
     readonly int[] _start;   // CSR over input features
     readonly int[] _column;

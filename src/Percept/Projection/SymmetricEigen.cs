@@ -1,7 +1,7 @@
 namespace Percept.Projection;
 
 /// <summary>Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations (accurate; O(n³) per sweep).</summary>
-public static class SymmetricEigen
+internal static class SymmetricEigen
 {
     /// <summary>
     /// Decomposes the symmetric <paramref name="n"/>×<paramref name="n"/> row-major matrix <paramref name="a"/>.

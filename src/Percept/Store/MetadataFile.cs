@@ -8,7 +8,7 @@ namespace Percept.Store;
 /// <c>index</c> column (the sample's position) or an <c>id</c> column (the sample's id). Validated when opened, so
 /// a bad file fails before any analysis work.
 /// </summary>
-public sealed class MetadataFile
+internal sealed class MetadataFile
 {
     public string Path { get; }
 

@@ -5,7 +5,7 @@ namespace Percept.Store;
 /// renamed to the run's folder only once everything is written. An interrupted analysis therefore never leaves a
 /// folder that looks like a run; the next analysis of the same output finds the partial folder, says so and starts clean.
 /// </summary>
-public sealed class RunFolder : IDisposable
+internal sealed class RunFolder : IDisposable
 {
     bool _committed;
 

@@ -1,16 +1,13 @@
 using DuckDB.NET.Data;
+using Percept.Perception;
 
 namespace Percept.Store;
-
-/// <summary>One row of a run's <c>samples</c> table.</summary>
-public record struct SampleRow(long Index, string Id, string Split, int? Label, string? LabelName, int? Prediction,
-    string? PredictionName, bool? Correct, float? Confidence, float? Margin, float? Entropy, float? Loss, float? MeanIntensity);
 
 /// <summary>
 /// Writes the per-sample table of a run into its DuckDB database (<c>samples.duckdb</c>), then joins user metadata.
 /// Owns the connection until disposed; the database file is complete only after <see cref="Dispose"/>.
 /// </summary>
-public sealed class SampleTable : IDisposable
+internal sealed class SampleTable : IDisposable
 {
     /// <summary>Columns every run has, in order.</summary>
     public static readonly string[] BuiltInColumns =

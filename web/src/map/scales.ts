@@ -12,13 +12,14 @@ const RAMP_ANCHORS: readonly [number, number, number][] = [
   [68, 1, 84], [65, 68, 135], [42, 120, 142], [34, 168, 132], [122, 209, 81], [253, 231, 37],
 ];
 
-export type Field = {
-  name: string;
-  kind: 'numeric' | 'categorical';
-  min: number | null;
-  max: number | null;
-  categories: string[] | null;
-};
+import type { Field } from '../data/types';
+export type { Field };
+
+/**
+ * How a numeric field's values become colours: `linear` over its range, or `rank` (quantile): each colour step holds an
+ * equal share of the samples, so a heavy-tailed field such as the loss spreads over the whole ramp.
+ */
+export type Scale = 'linear' | 'rank';
 
 /** `steps` colours evenly spaced along the continuous ramp, as hex strings. */
 export function ramp(steps: number): string[] {
@@ -40,12 +41,30 @@ export function categoricalColors(count: number): string[] {
   return Array.from({ length: count }, (_, i) => CATEGORICAL[i % CATEGORICAL.length]);
 }
 
+/** A value of the field at a position of the colour ramp, for the legend. */
+export type Tick = { position: number; value: number };
+
+/**
+ * The scale that spreads a numeric field over the ramp: `rank` when a linear scale would paint most samples alike
+ * (more than 60% of them in the lowest tenth of the range, as with losses), else `linear`.
+ */
+export function chooseScale(values: Float32Array, field: Field): Scale {
+  if (field.kind !== 'numeric') return 'linear';
+  let min = Infinity, max = -Infinity, n = 0;
+  for (const v of values) if (Number.isFinite(v)) { n++; if (v < min) min = v; if (v > max) max = v; }
+  if (n < 2 || !(max > min)) return 'linear';
+  const low = min + 0.1 * (max - min);
+  let below = 0;
+  for (const v of values) if (Number.isFinite(v) && v <= low) below++;
+  return below / n > 0.6 ? 'rank' : 'linear';
+}
+
 /**
  * Values of a field as regl-scatterplot wants them: category indices (NaN → an extra "missing" category at the end)
- * for categorical fields; values scaled to [0, 1] by the field's range for numeric ones (NaN → 0). Returns the range
- * used, so a legend can show it.
+ * for categorical fields; values in [0, 1] for numeric ones (NaN → 0): by the field's range on a linear scale, by their
+ * rank on a rank scale. Returns the range and ticks (values at positions of the ramp), so a legend can show the scale.
  */
-export function encode(values: Float32Array, field: Field): { data: Float32Array; min: number; max: number; missing: number } {
+export function encode(values: Float32Array, field: Field, scale: Scale = 'linear'): { data: Float32Array; min: number; max: number; missing: number; ticks: Tick[] } {
   const data = new Float32Array(values.length);
   let missing = 0;
   if (field.kind === 'categorical') {
@@ -54,8 +73,9 @@ export function encode(values: Float32Array, field: Field): { data: Float32Array
       const v = values[i];
       if (Number.isNaN(v)) { data[i] = extra; missing++; } else data[i] = v;
     }
-    return { data, min: 0, max: extra, missing };
+    return { data, min: 0, max: extra, missing, ticks: [] };
   }
+  if (scale === 'rank') return encodeRank(values);
   let min = field.min ?? Infinity, max = field.max ?? -Infinity;
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
     min = Infinity; max = -Infinity;
@@ -67,7 +87,26 @@ export function encode(values: Float32Array, field: Field): { data: Float32Array
     const v = values[i];
     if (!Number.isFinite(v)) { data[i] = 0; missing++; } else data[i] = Math.min(1, Math.max(0, (v - min) / span));
   }
-  return { data, min, max, missing };
+  return { data, min, max, missing, ticks: [{ position: 0, value: min }, { position: 0.5, value: (min + max) / 2 }, { position: 1, value: max }] };
+}
+
+/** Rank (quantile) encoding: a value's position is the share of finite values below it (ties share their middle rank). */
+function encodeRank(values: Float32Array) {
+  const data = new Float32Array(values.length);
+  const sorted = Float32Array.from(values.filter((v) => Number.isFinite(v))).sort();
+  const n = sorted.length;
+  const missing = values.length - n;
+  if (n === 0) return { data, min: 0, max: 1, missing, ticks: [] };
+  const lowerBound = (v: number) => { let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi) >> 1; if (sorted[m] < v) lo = m + 1; else hi = m; } return lo; };
+  const upperBound = (v: number) => { let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi) >> 1; if (sorted[m] <= v) lo = m + 1; else hi = m; } return lo; };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    const mid = (lowerBound(v) + upperBound(v) - 1) / 2;
+    data[i] = n > 1 ? mid / (n - 1) : 0.5;
+  }
+  const at = (q: number) => sorted[Math.min(n - 1, Math.round(q * (n - 1)))];
+  return { data, min: sorted[0], max: sorted[n - 1], missing, ticks: [0, 0.25, 0.5, 0.75, 1].map((q) => ({ position: q, value: at(q) })) };
 }
 
 /** Map coordinates scaled into [-1, 1] on both axes with the same factor (so distances keep their proportions). */

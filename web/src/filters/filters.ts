@@ -1,4 +1,4 @@
-// Which samples the map shows: every active filter must pass.
+// Which samples the map shows (every active filter must pass), counts per category, and selections as CSV.
 
 export type Filter =
   | { kind: 'categories'; field: string; allowed: Set<number> }
@@ -40,4 +40,14 @@ export function selectionCsv(indices: number[], ids: string[] | null, extra: { n
   const header = ['index', 'id', ...extra.map((e) => e.name)].map(quote).join(',');
   const rows = indices.map((i) => [String(i), ids ? ids[i] ?? '' : String(i), ...extra.map((e) => e.value(i))].map(quote).join(','));
   return [header, ...rows].join('\n') + '\n';
+}
+
+/** How many samples shown by `mask` (all when null) hold each category code 0..categories−1 of `values`. */
+export function categoryCounts(values: Float32Array, categories: number, mask: Uint8Array | null): number[] {
+  const counts = new Array<number>(categories).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if ((mask === null || mask[i]) && !Number.isNaN(v) && v >= 0 && v < categories) counts[v]++;
+  }
+  return counts;
 }

@@ -1,0 +1,216 @@
+using System.Numerics.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Percept.Data;
+using Percept.IO;
+using Percept.Model;
+
+namespace Percept.Perception;
+
+/// <summary>
+/// The first pass of an analysis: the model over every batch, each sample's class scores and results (one
+/// <see cref="SampleRow"/> each), the model's outputs, and each perception layer's activations pooled to one value per
+/// feature, written to the run as they come (memory does not grow with the data) while the features' statistics
+/// accumulate for <see cref="PerceptionVectors"/>.
+/// </summary>
+internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<LayerInfo> layers, PoolingMode pooling, IReadOnlyList<string>? classNames, string split)
+    : IDisposable
+{
+    /// <summary>Samples consumed, labelled samples among them, and those the model got right.</summary>
+    public long Rows { get; private set; }
+    public long Labelled { get; private set; }
+    public long CorrectCount { get; private set; }
+    /// <summary>The sum of the labelled samples' losses.</summary>
+    public double LossSum { get; private set; }
+    bool Initialised;
+    /// <summary>Whether the output is a vector of class scores, and whether those are probabilities.</summary>
+    public bool IsClassScores { get; private set; }
+    public bool IsProbability { get; private set; }
+    public int NumClasses { get; private set; }
+    int OutputWidth;
+    /// <summary>The output's shape, batch axis −1.</summary>
+    public long[] OutputShape { get; private set; } = [];
+    public IReadOnlyList<LayerInfo> Layers { get; } = layers;
+    /// <summary>Each layer's file in the run, without the <c>.npy</c> extension.</summary>
+    public string[] LayerFiles { get; } = UniqueFileNames(layers);
+    /// <summary>Each layer's feature statistics over every sample.</summary>
+    public FeatureStatistics[] Stats { get; } = new FeatureStatistics[layers.Count];
+    readonly NpyWriter?[] _layerWriters = new NpyWriter?[layers.Count];
+    float[][] _pooled = new float[layers.Count][];
+    NpyWriter? _logits, _probabilities, _outputs;
+    float[] _probRow = [], _logRow = [];
+
+    static string[] UniqueFileNames(IReadOnlyList<LayerInfo> layers)
+    {
+        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        return layers.Select(l =>
+        {
+            string baseName = new string(l.Name.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_').ToArray()).Trim('.');
+            if (baseName.Length == 0) baseName = "layer";
+            string name = baseName;
+            for (int k = 2; !used.Add(name); k++) name = $"{baseName}_{k}";
+            return $"layers/{name}";
+        }).ToArray();
+    }
+
+    void Initialise(OnnxModel model, string outputName, OutputKind kind, IReadOnlyList<OrtValue> results, int[] layerFetch, int count)
+    {
+        Directory.CreateDirectory(output.PathOf("layers"));
+        var info = results[0].GetTensorTypeAndShape();
+        OutputShape = [-1, .. info.Shape.Skip(1)];
+        long perSample = info.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        IsClassScores = info.ElementDataType == TensorElementType.Float && perSample >= 2 && info.Shape.Skip(1).Count(d => d != 1) == 1;
+        if (IsClassScores)
+        {
+            NumClasses = (int)perSample;
+            IsProbability = kind switch
+            {
+                OutputKind.Probabilities => true,
+                OutputKind.Logits => false,
+                _ => model.IsProbabilityOutput(outputName) || RowsAreDistributions(results[0].GetTensorDataAsSpan<float>(), count, NumClasses),
+            };
+            _logits = new NpyWriter(output.PathOf("logits.npy"), NpyType.Float32, [NumClasses]);
+            _probabilities = new NpyWriter(output.PathOf("probabilities.npy"), NpyType.Float32, [NumClasses]);
+            _probRow = new float[NumClasses];
+            _logRow = new float[NumClasses];
+        }
+        else if (info.ElementDataType == TensorElementType.Float)
+        {
+            OutputWidth = (int)perSample;
+            _outputs = new NpyWriter(output.PathOf("outputs.npy"), NpyType.Float32, [OutputWidth]);
+        }
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            var li = results[layerFetch[l]].GetTensorTypeAndShape();
+            if (li.ElementDataType != TensorElementType.Float)
+                throw new PerceptException($"layer '{Layers[l].Name}' produces {li.ElementDataType} tensors; only float layers can be recorded");
+            int channels = Pooling.Channels(li.Shape, Layers[l].ChannelsLast);
+            _pooled[l] = new float[li.Shape[0] * channels];
+            _layerWriters[l] = new NpyWriter(output.PathOf(LayerFiles[l] + ".npy"), NpyType.Float32, [channels]);
+            Stats[l] = new FeatureStatistics(channels);
+        }
+        Initialised = true;
+    }
+
+    static bool RowsAreDistributions(ReadOnlySpan<float> values, int rows, int classes)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = values.Slice(r * classes, classes);
+            if (TensorPrimitives.Min(row) < 0 || TensorPrimitives.Max(row) > 1 || MathF.Abs(TensorPrimitives.Sum(row) - 1) > 1e-4f) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The layers to record: those named (layer, node or tensor names), or every layer with learned parameters.</summary>
+    /// <exception cref="PerceptException">An unknown name, or a model without such layers.</exception>
+    public static List<LayerInfo> ChooseLayers(OnnxModel model, IReadOnlyList<string>? names)
+    {
+        if (names == null || names.Count == 0)
+        {
+            var all = model.PerceptionLayers.ToList();
+            if (all.Count == 0) throw new PerceptException("the model has no layers with learned parameters; choose layers with --layers");
+            return all;
+        }
+        var chosen = new List<LayerInfo>();
+        foreach (var name in names)
+        {
+            var l = model.FindLayer(name);
+            if (l.ActivationTensor == null) l = l with { ActivationTensor = l.Output, ChannelsLast = l.OpType is "Gemm" or "MatMul" };
+            if (chosen.All(c => c.Name != l.Name)) chosen.Add(l);
+        }
+        return chosen;
+    }
+
+    /// <summary>
+    /// What to fetch from the model: the output first, then each layer's activations. Convolutions are pooled inside the
+    /// graph (ONNX Runtime then returns <c>[N, C, 1, 1]</c> instead of whole feature maps); other layers come back as they
+    /// are and are pooled here. <paramref name="layerFetch"/>[l] is layer l's index in the list.
+    /// </summary>
+    public static List<Fetch> Fetches(string outputName, IReadOnlyList<LayerInfo> layers, PoolingMode pooling, out int[] layerFetch)
+    {
+        var fetch = new List<Fetch> { new(outputName) };
+        var graphPooling = pooling == PoolingMode.Max ? GraphPooling.GlobalMax : GraphPooling.GlobalAverage;
+        var layerFetches = layers.Select(l => new Fetch(l.ActivationTensor!, PoolsInGraph(l) ? graphPooling : GraphPooling.None)).ToArray();
+        foreach (var f in layerFetches) if (!fetch.Contains(f)) fetch.Add(f);
+        layerFetch = layerFetches.Select(f => fetch.IndexOf(f)).ToArray();
+        return fetch;
+    }
+
+    static bool PoolsInGraph(LayerInfo layer) => !layer.ChannelsLast && layer.OpType is "Conv" or "ConvTranspose" or "ConvInteger" or "QLinearConv";
+
+    /// <summary>Runs the model over every batch and consumes its results, reporting progress per batch.</summary>
+    /// <param name="runner">Fetches <see cref="Fetches"/>' list.</param>
+    /// <exception cref="PerceptException">A problem with a sample or a layer.</exception>
+    public void Run(ModelRunner runner, OnnxModel model, string outputName, OutputKind kind, int[] layerFetch, IEnumerable<PreparedBatch> batches, long total,
+        IProgress<AnalysisProgress>? progress, CancellationToken cancellationToken)
+    {
+        foreach (var batch in batches)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (var results = runner.Run(batch.Input, batch.Count))
+                Consume(model, outputName, kind, results, layerFetch, batch);
+            progress?.Report(new AnalysisProgress("analyze", Rows, total));
+            batch.Release();
+        }
+        Dispose();
+    }
+
+    /// <summary>Takes one batch's model results: <paramref name="results"/>[0] is the output, <paramref name="layerFetch"/>[l] the index of layer l's activations.</summary>
+    /// <exception cref="PerceptException">A label outside the model's classes, or a layer that is not float.</exception>
+    public void Consume(OnnxModel model, string outputName, OutputKind kind, IReadOnlyList<OrtValue> results, int[] layerFetch, PreparedBatch batch)
+    {
+        int count = batch.Count;
+        if (!Initialised) Initialise(model, outputName, kind, results, layerFetch, count);
+        var scores = results[0].GetTensorDataAsSpan<float>();
+        for (int i = 0; i < count; i++)
+        {
+            int label = batch.Labels[i];
+            var row = new SampleRow(Rows + i, batch.Ids[i], split, label >= 0 ? label : null, Name(label), null, null, null,
+                null, null, null, null, batch.HasIntensity ? batch.MeanIntensity[i] : null);
+            if (IsClassScores)
+            {
+                if (label >= NumClasses)
+                    throw new PerceptException($"label {label} of sample {Rows + i} is outside the model's {NumClasses} classes");
+                var s = ClassScores.Compute(scores.Slice(i * NumClasses, NumClasses), IsProbability, label, _probRow);
+                _probabilities!.WriteRows(_probRow);
+                if (IsProbability)
+                {
+                    for (int c = 0; c < NumClasses; c++) _logRow[c] = MathF.Log(MathF.Max(_probRow[c], ClassScores.MinProbability));
+                    _logits!.WriteRows(_logRow);
+                }
+                else _logits!.WriteRows(scores.Slice(i * NumClasses, NumClasses));
+                bool? correct = label >= 0 ? s.Prediction == label : null;
+                row = row with
+                {
+                    Prediction = s.Prediction, PredictionName = Name(s.Prediction), Correct = correct, Confidence = s.Confidence,
+                    Margin = s.Margin, Entropy = s.Entropy, Loss = label >= 0 ? s.Loss : null,
+                };
+                if (label >= 0) { Labelled++; LossSum += s.Loss; if (correct == true) CorrectCount++; }
+            }
+            else _outputs?.WriteRows(scores.Slice(i * OutputWidth, OutputWidth));
+            output.Append(row);
+        }
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            var value = results[layerFetch[l]];
+            var shape = value.GetTensorTypeAndShape().Shape;
+            int channels = Stats[l].Features;
+            var pooled = _pooled[l].AsSpan(0, count * channels);
+            Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled);
+            _layerWriters[l]!.WriteRows(pooled);
+            Stats[l].Add(pooled, count);
+        }
+        Rows += count;
+    }
+
+    string? Name(int cls) => cls >= 0 && classNames != null && cls < classNames.Count ? classNames[cls] : null;
+
+    /// <summary>Closes the files written (idempotent).</summary>
+    public void Dispose()
+    {
+        _logits?.Dispose(); _probabilities?.Dispose(); _outputs?.Dispose();
+        foreach (var w in _layerWriters) w?.Dispose();
+    }
+}
+

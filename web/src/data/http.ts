@@ -1,0 +1,45 @@
+// The data source over the server's API. Columns arrive as little-endian float32 bytes with their shape in a header.
+import type { DataSource, Explanation, Float32Matrix, RunListItem, RunSummary, SampleDetails, Similar } from './types';
+
+export class ApiError extends Error {}
+
+async function json<T>(url: string): Promise<T> {
+  const r = await fetch(url);
+  if (!r.ok) {
+    let message = `${r.status} ${r.statusText}`;
+    try { message = (await r.json()).error ?? message; } catch { /* not JSON */ }
+    throw new ApiError(message);
+  }
+  return r.json() as Promise<T>;
+}
+
+/** Decodes a binary column: the bytes as float32 values, and the shape from the X-Percept-Shape header. */
+export function decodeFloat32(buffer: ArrayBuffer, shapeHeader: string | null): Float32Matrix {
+  const values = new Float32Array(buffer);
+  const [rows, columns] = (shapeHeader ?? `${values.length},1`).split(',').map(Number);
+  if (rows * columns !== values.length) throw new ApiError(`column of ${values.length} values does not have shape ${rows}×${columns}`);
+  return { values, rows, columns };
+}
+
+async function binary(url: string): Promise<Float32Matrix> {
+  const r = await fetch(url);
+  if (!r.ok) throw new ApiError((await r.json().catch(() => ({}))).error ?? `${r.status}`);
+  return decodeFloat32(await r.arrayBuffer(), r.headers.get('X-Percept-Shape'));
+}
+
+const base = (run: string) => `api/runs/${encodeURIComponent(run)}`;
+
+export class HttpSource implements DataSource {
+  readonly canExplain = true;
+  readonly similarHeatmaps = true;
+  runs = () => json<RunListItem[]>('api/runs');
+  run = (run: string) => json<RunSummary>(base(run));
+  map = (run: string) => binary(`${base(run)}/map`);
+  column = (run: string, field: string) => binary(`${base(run)}/columns/${encodeURIComponent(field)}`);
+  sample = (run: string, i: number) => json<SampleDetails>(`${base(run)}/samples/${i}`);
+  image = (run: string, i: number, size = 112) => `${base(run)}/samples/${i}/image.png?size=${size}`;
+  explain = (run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared') =>
+    json<Explanation>(`${base(run)}/samples/${i}/explain?method=${encodeURIComponent(method)}${layer ? `&layer=${encodeURIComponent(layer)}` : ''}${scale === 'shared' ? '&scale=shared' : ''}`);
+  similar = (run: string, i: number, k: number) => json<Similar>(`${base(run)}/samples/${i}/similar?k=${k}`);
+  ids = async (run: string) => (await fetch(`${base(run)}/ids`)).text().then((t) => t.split('\n'));
+}

@@ -1,0 +1,65 @@
+// What the dashboard reads about a run, as the server's API (/api/openapi/v1.json) and the report's embedded data give it.
+
+/** A field of the samples table: a number per sample, or a category code. */
+export type Field = {
+  name: string;
+  kind: 'numeric' | 'categorical';
+  min: number | null;
+  max: number | null;
+  categories: string[] | null;
+};
+
+/** An attribution method as the server's registry describes it; the method pickers are drawn from these. */
+export type MethodInfo = {
+  name: string; label: string; needsLayer: boolean; needsGradients: boolean; description: string;
+  parameters: { name: string; default: string; description: string }[];
+};
+
+export type RunListItem = { id: string };
+
+export type RunSummary = {
+  id: string; description: string; count: number; model: string; created: string;
+  classes: string[] | null; numClasses: number; hasLabels: boolean; accuracy: number | null; meanLoss: number | null;
+  map: { method: string; dimensions: number; trustworthiness: number } | null;
+  fields: Field[]; methods: MethodInfo[]; camLayers: string[]; runs: string[];
+};
+
+export type SampleDetails = {
+  index: number; id: string; values: Record<string, unknown>;
+  top: { class: number; name: string; probability: number }[]; image: string;
+};
+
+export type Explanation = {
+  sample: number; method: string; layer: string | null; seconds: number; image: string;
+  /** 'own': each map drawn to its own largest |value|; 'shared': all to sharedLargest. */
+  scale: 'own' | 'shared'; sharedLargest: number;
+  /** The overlays' colours from −largest (blue) through 0 to +largest (warm). */
+  colourBar: string[];
+  targets: { name: string; kind: string; class: number; score: number; image: string; largest: number; note?: string | null }[];
+};
+
+export type Similar = {
+  sample: number; k: number;
+  neighbors: { index: number; similarity: number; values: Record<string, unknown>; image: string; heatmap: string }[];
+};
+
+/** A matrix of float32 values (a column is N × 1, the map N × dimensions). */
+export type Float32Matrix = { values: Float32Array; rows: number; columns: number };
+
+/** Where the dashboard's data come from: the server over HTTP, or a report's embedded data. Both implement this. */
+export interface DataSource {
+  /** Whether heat maps can be computed (a server can; a report cannot). */
+  readonly canExplain: boolean;
+  /** Whether neighbours come with similarity heat maps. */
+  readonly similarHeatmaps: boolean;
+  runs(): Promise<RunListItem[]>;
+  run(run: string): Promise<RunSummary>;
+  map(run: string): Promise<Float32Matrix>;
+  column(run: string, field: string): Promise<Float32Matrix>;
+  sample(run: string, i: number): Promise<SampleDetails>;
+  /** The URL of sample i's thumbnail, `size` pixels on its longer side. */
+  image(run: string, i: number, size?: number): string;
+  explain(run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared'): Promise<Explanation>;
+  similar(run: string, i: number, k: number): Promise<Similar>;
+  ids(run: string): Promise<string[]>;
+}

@@ -1,0 +1,53 @@
+// The details panel of one sample: its picture, ground truth against prediction, loss, top classes and every field.
+// It lies over the map's right edge, so opening it never resizes (and re-fits) the map.
+import { rel, source, withQuery, type SampleDetails } from '../data';
+import { state } from '../state';
+import { $, el, formatNumber, message } from '../ui';
+
+/** Runs when the panel shows another sample (the analysis and Fetch Similar panels clear their results). */
+const listeners: ((sample: number | null) => void)[] = [];
+export const onSampleChange = (f: (sample: number | null) => void) => listeners.push(f);
+
+export async function showDetails(i: number) {
+  const s = state();
+  s.current = i;
+  const panel = $('details');
+  panel.hidden = false;
+  panel.dataset.sample = String(i);
+  listeners.forEach((f) => f(i));
+  const head = $('details-head'), body = $('details-body');
+  head.replaceChildren(el('p', { textContent: `Loading sample ${i}…` }));
+  body.replaceChildren();
+  let d: SampleDetails;
+  try { d = await source.sample(s.run.id, i); } catch (e) { head.replaceChildren(el('p', { className: 'error', textContent: message(e) })); return; }
+  if (s.current !== i) return;
+  const v = d.values;
+  const facts = el('div');
+  facts.append(el('div', {}, el('strong', { textContent: `Sample ${i}` }), ` (id ${d.id})`));
+  if (v.label != null) facts.append(el('div', { textContent: `Ground truth: ${v.label_name ?? v.label}` }));
+  if (v.prediction != null) facts.append(el('div', { textContent: `Prediction: ${v.prediction_name ?? v.prediction}` }));
+  if (v.correct != null) facts.append(el('div', { className: 'verdict ' + (v.correct ? 'correct' : 'wrong'), textContent: v.correct ? 'correct' : 'wrong' }));
+  if (v.loss != null) facts.append(el('div', { textContent: `Loss: ${formatNumber(Number(v.loss))}` }));
+  const bars = el('div', { className: 'bars' });
+  bars.dataset.testid = 'top-k';
+  for (const t of d.top) {
+    const fill = el('div', { className: 'fill' });
+    fill.style.width = `${(100 * t.probability).toFixed(1)}%`;
+    bars.append(el('div', { className: 'bar' }, el('span', { textContent: t.name }), el('div', {}, fill), el('span', { textContent: `${(100 * t.probability).toFixed(1)}%` })));
+  }
+  facts.append(bars);
+  head.replaceChildren(el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=112'), alt: `sample ${i}` }), facts));
+  const table = el('table', { className: 'meta' });
+  for (const [k, val] of Object.entries(v)) table.append(el('tr', {}, el('td', { textContent: k }), el('td', { textContent: val == null ? '—' : typeof val === 'number' ? String(Number.isInteger(val) ? val : formatNumber(val)) : String(val) })));
+  body.replaceChildren(el('details', {}, el('summary', { textContent: 'All fields' }), table));
+}
+
+/** Hides the panel; `onClose` runs after (the selection is cleared with it). */
+export function wireDetails(onClose: () => void) {
+  $('close-details').addEventListener('click', () => {
+    $('details').hidden = true;
+    state().current = null;
+    listeners.forEach((f) => f(null));
+    onClose();
+  });
+}
