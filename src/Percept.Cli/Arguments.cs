@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace Percept.Cli;
@@ -6,46 +7,45 @@ namespace Percept.Cli;
 public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
-/// Parses <c>--name value</c>, <c>--name=value</c> and <c>--flag</c> options and positional arguments for one command,
-/// rejecting options the command does not know.
+/// One command's parsed command line (parsed by System.CommandLine from the command's <see cref="CommandSpec"/>), with
+/// typed reads whose mistakes are usage errors: options given (<c>--name value</c>, <c>--name=value</c>, <c>--flag</c>)
+/// and positional arguments.
 /// </summary>
 public sealed class Arguments
 {
     readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
     readonly List<string> _positional = [];
-    readonly HashSet<string> _used = [];
 
-    /// <param name="args">Arguments after the command name.</param>
-    /// <param name="valueOptions">Options that take a value.</param>
-    /// <param name="flags">Options that take none.</param>
-    public Arguments(IEnumerable<string> args, IReadOnlyCollection<string> valueOptions, IReadOnlyCollection<string> flags)
+    /// <summary>Parses <paramref name="args"/> (after the command's name) as <paramref name="spec"/> defines them.</summary>
+    /// <exception cref="UsageException">An unknown option, a missing value or an extra argument.</exception>
+    public static Arguments Parse(CommandSpec spec, IReadOnlyList<string> args)
     {
-        using var e = args.GetEnumerator();
-        while (e.MoveNext())
+        var (command, options, positional) = spec.Build();
+        var result = command.Parse(args);
+        // An option the command does not know reads as an argument or an unmatched token: say it is unknown.
+        var values = positional != null && result.GetResult(positional) is { } p ? p.Tokens.Select(t => t.Value).ToList() : [];
+        foreach (var token in values.Concat(result.UnmatchedTokens))
+            if (token.StartsWith("--", StringComparison.Ordinal) && token.Length > 2) throw new UsageException($"unknown option {token.Split('=', ':')[0]}");
+        if (spec.Arguments is { } expected && values.Count > expected.Max) throw new UsageException($"unexpected argument '{values[expected.Max]}'");
+        if (spec.Arguments == null && values.Count > 0) throw new UsageException($"unexpected argument '{values[0]}'");
+        if (result.Errors.Count > 0)
         {
-            string a = e.Current;
-            if (!a.StartsWith("--", StringComparison.Ordinal) || a == "--") { _positional.Add(a); continue; }
-            string name = a[2..];
-            string? value = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
-            if (flags.Contains(name))
-            {
-                if (value != null) throw new UsageException($"--{name} takes no value");
-                _options[name] = null;
-            }
-            else if (valueOptions.Contains(name))
-            {
-                if (value == null)
-                {
-                    if (!e.MoveNext()) throw new UsageException($"--{name} needs a value");
-                    value = e.Current;
-                }
-                _options[name] = value;
-            }
-            else throw new UsageException($"unknown option --{name}");
+            string error = result.Errors[0].Message.TrimEnd('.');
+            // System.CommandLine's words for an option given without its value.
+            var missing = System.Text.RegularExpressions.Regex.Match(error, "^Required argument missing for option: '(--[^']+)'$");
+            throw new UsageException(missing.Success ? $"{missing.Groups[1].Value} needs a value" : error);
         }
+        var parsed = new Arguments();
+        foreach (var (name, option) in options)
+        {
+            if (result.GetResult(option) is not { Implicit: false }) continue;
+            parsed._options[name] = option is Option<string> valued ? result.GetValue(valued) : null;
+        }
+        parsed._positional.AddRange(values);
+        return parsed;
     }
+
+    Arguments() { }
 
     public IReadOnlyList<string> Positional => _positional;
 

@@ -10,41 +10,29 @@ public static class CommandLine
 {
     public const int Ok = 0, BadInput = 1, BadUsage = 2, Internal = 70, Interrupted = 130;
 
-    static readonly Dictionary<string, (string Usage, Func<string[], TextWriter, TextWriter, CancellationToken, int> Run)> Commands = new()
+    /// <summary>Every command, in the order the overview lists them; each is defined once, in its own file.</summary>
+    internal static readonly CommandSpec[] Commands =
+    [
+        AnalyzeCommand.Spec, ExportCommand.Spec, LayersCommand.Spec, InfoCommand.Spec, PlotCommand.Spec, ExplainCommand.Spec, ProjectCommand.Spec,
+        NeighborsCommand.Spec, BenchCommand.Spec, ServeCommand.Spec, ReportCommand.Spec, DemoCommand.Spec,
+    ];
+
+    /// <summary>What 'percept --help' prints: every command with its one-line summary.</summary>
+    internal static string Overview()
     {
-        ["analyze"] = (AnalyzeCommand.Usage, AnalyzeCommand.Run),
-        ["export"] = (ExportCommand.Usage, ExportCommand.Run),
-        ["layers"] = (LayersCommand.Usage, LayersCommand.Run),
-        ["info"] = (InfoCommand.Usage, InfoCommand.Run),
-        ["project"] = (ProjectCommand.Usage, ProjectCommand.Run),
-        ["neighbors"] = (NeighborsCommand.Usage, NeighborsCommand.Run),
-        ["bench"] = (BenchCommand.Usage, BenchCommand.Run),
-        ["plot"] = (PlotCommand.Usage, PlotCommand.Run),
-        ["explain"] = (ExplainCommand.Usage, ExplainCommand.Run),
-        ["demo"] = (DemoCommand.Usage, DemoCommand.Run),
-        ["serve"] = (ServeCommand.Usage, ServeCommand.Run),
-        ["report"] = (ReportCommand.Usage, ReportCommand.Run),
-    };
+        var text = new System.Text.StringBuilder("percept — how a trained model perceives its data\n\nCommands:\n");
+        foreach (var c in Commands) text.AppendLine($"  {c.Name,-9} {c.Summary}");
+        text.AppendLine().AppendLine("'percept COMMAND --help' shows a command's options. Shell completions: 'percept [suggest] PARTIAL' (dotnet-suggest).");
+        return text.ToString().TrimEnd();
+    }
 
-    const string Overview = """
-        percept — how a trained model perceives its data
-
-        Commands:
-          analyze   run an ONNX model over a dataset and store a run (results, layer activations, perception vectors)
-          export    write one field of a run to .npy, .csv or .parquet
-          layers    list a model's layers with op type, output shape and parameter count
-          info      summarise a run
-          plot      draw a run's map as a PNG, coloured by any column
-          explain   heat maps of what drives the model's output for one sample (Grad-CAM, saliency, integrated gradients, occlusion, …)
-          project   map any float32 .npy matrix to 2-D or 3-D (UMAP, t-SNE, PCA)
-          neighbors k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)
-          bench     'percept bench maps': neighbours and maps of all 70k Fashion-MNIST images, timed and scored
-          serve     the web dashboard over one or more runs
-          report    the dashboard as one self-contained HTML file
-          demo      analyse the bundled Fashion-MNIST demo and open its dashboard
-
-        'percept COMMAND --help' shows a command's options.
-        """;
+    /// <summary>All commands as one System.CommandLine tree (for completions).</summary>
+    static System.CommandLine.RootCommand Root()
+    {
+        var root = new System.CommandLine.RootCommand("percept — how a trained model perceives its data");
+        foreach (var c in Commands) root.Subcommands.Add(c.Build().Command);
+        return root;
+    }
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -59,18 +47,21 @@ public static class CommandLine
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { stdout.WriteLine(Overview); return args.Length == 0 ? BadUsage : Ok; }
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { stdout.WriteLine(Overview()); return args.Length == 0 ? BadUsage : Ok; }
         if (args[0] is "--version") { stdout.WriteLine($"percept {Analysis.Version}"); return Ok; }
-        if (!Commands.TryGetValue(args[0], out var command))
+        if (args[0].StartsWith("[suggest", StringComparison.Ordinal))
+            return Root().Parse(args).Invoke(new System.CommandLine.InvocationConfiguration { Output = stdout, Error = stderr });
+        var command = Commands.FirstOrDefault(c => c.Name == args[0]);
+        if (command == null)
         {
-            stderr.WriteLine($"error: unknown command '{args[0]}' (commands: {string.Join(", ", Commands.Keys)})");
+            stderr.WriteLine($"error: unknown command '{args[0]}' (commands: {string.Join(", ", Commands.Select(c => c.Name))})");
             return BadUsage;
         }
         var rest = args[1..];
-        if (rest.Contains("--help") || rest.Contains("-h")) { stdout.WriteLine(command.Usage); return Ok; }
+        if (rest.Contains("--help") || rest.Contains("-h")) { stdout.WriteLine(command.Help()); return Ok; }
         try
         {
-            return command.Run(rest, stdout, stderr, cancellationToken);
+            return command.Run(Arguments.Parse(command, rest), stdout, stderr, cancellationToken);
         }
         catch (UsageException e)
         {

@@ -61,7 +61,7 @@ static class Api
             string? layer = c.Request.Query["layer"].ToString() is { Length: > 0 } s ? s : null;
             var cam = e.CamLayers;
             if (layer != null && !cam.Contains(layer)) throw new ApiError(400, $"layer '{layer}' is not a convolutional layer of this model ({string.Join(", ", cam)})");
-            return layer ?? cam.LastOrDefault() ?? throw new ApiError(422, "the model has no convolutional layer for Grad-CAM; pick another method");
+            return layer ?? (cam.Count > 0 ? cam[^1] : null) ?? throw new ApiError(422, "the model has no convolutional layer for Grad-CAM; pick another method");
         }
 
         var api = app.MapGroup("/api");

@@ -92,8 +92,13 @@ public sealed class DashboardServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the server stops (Ctrl+C on the command line cancels <paramref name="cancellationToken"/>).</summary>
-    public Task WaitAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { });
+    /// <summary>Waits until the server stops, or <paramref name="cancellationToken"/> is cancelled (Ctrl+C on the command line).</summary>
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _app.Lifetime.ApplicationStopping);
+        try { await Task.Delay(Timeout.Infinite, either.Token); }
+        catch (OperationCanceledException) { }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -18,6 +18,7 @@ public static partial class ReportWriter
     /// <summary>Above this many samples the report carries no thumbnails (the atlas would be too large to embed).</summary>
     public const int MaxThumbnails = 100_000;
     const int Neighbors = 12;
+    static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     [GeneratedRegex("<script type=\"module\" crossorigin src=\"\\./(assets/[^\"]+\\.js)\"></script>")] private static partial Regex ScriptTag();
     [GeneratedRegex("<link rel=\"stylesheet\" crossorigin href=\"\\./(assets/[^\"]+\\.css)\">")] private static partial Regex StyleTag();
@@ -64,7 +65,7 @@ public static partial class ReportWriter
         }
         else log?.Invoke($"thumbnails: left out ({run.Count:N0} samples, more than {MaxThumbnails:N0})");
 
-        string json = JsonSerializer.Serialize(data, new JsonSerializerOptions(JsonSerializerDefaults.Web)).Replace("</", "<\\/");
+        string json = JsonSerializer.Serialize(data, JsonOptions).Replace("</", "<\\/");
         html = ScriptTag().Replace(html, match =>
         {
             string js = File.ReadAllText(Path.Combine(webRoot, match.Groups[1].Value)).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);

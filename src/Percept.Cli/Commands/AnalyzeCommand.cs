@@ -7,49 +7,48 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept analyze</c>: the CLI face of <see cref="Analysis"/>.</summary>
 public static class AnalyzeCommand
 {
-    public const string Usage = """
-        percept analyze --model MODEL.onnx --data DATA --out RUN [options]
-
-        Runs the model over every sample and writes a run folder (see docs/run-format.md).
-
-        Data:
-          --data PATH            IDX file (.gz or plain), .npy array, .csv table, or a folder with one sub-folder per class
-          --labels PATH          labels: IDX label file (for IDX) or .npy vector (for .npy)
-          --label-column NAME    label column of a CSV table (default: 'label' if present)
-          --classes FILE         class names, one per line
-          --metadata FILE        CSV or Parquet with an 'index' or 'id' column; its columns join the samples table
-          --split NAME           split stored with each sample (default: from the file name, else 'all')
-          --strict               stop on an image that fails to decode (default: skip it with a warning)
-          --size N               image size when the model's input size is free
-        Preprocessing:
-          --scale X              multiply raw values first (default 1/255 for bytes, 1 otherwise; '1/255' works)
-          --mean A[,B,C]         per-channel mean to subtract      --std A[,B,C]   per-channel std to divide by
-          --layout auto|nchw|nhwc   --color auto|gray|rgb
-        Model:
-          --input NAME           model input to feed when there are several
-          --output NAME          output with class scores (default: the first)
-          --output-kind auto|logits|probabilities
-          --batch-size N         samples per run (default 256)    --threads N   ONNX Runtime threads (default: all cores)
-        Perception vectors:
-          --layers A,B           layers to record (default: every layer with learned parameters; see 'percept layers')
-          --pooling mean|max     how spatial axes are reduced (default mean)
-          --max-width N          random-project vectors wider than N (default 4096; 0 = never)
-          --seed N               seed of the projection (default 0)
-        Map:
-          --map auto|umap|pca|none   similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)
-          --map-dims N           map dimensions (default 2)
-          --map-from RUN         start the map from RUN's map of the same samples and align to it (checkpoints)
-        Output:
-          --out RUN              run folder        --overwrite   replace an existing run
-        """;
-
-    static readonly string[] Values = ["model", "data", "labels", "label-column", "classes", "metadata", "split", "size", "scale", "mean", "std",
-        "layout", "color", "input", "output", "output-kind", "batch-size", "threads", "layers", "pooling", "max-width", "seed", "out", "map", "map-dims", "map-from"];
-    static readonly string[] Flags = ["strict", "overwrite"];
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, Values, Flags);
+        Name = "analyze",
+        Summary = "run an ONNX model over a dataset and store a run (results, layer activations, perception vectors, map)",
+        Synopsis = ["percept analyze --model MODEL.onnx --data DATA --out RUN [options]"],
+        Description = "Runs the model over every sample and writes a run folder (see docs/run-format.md).",
+        Options =
+        [
+            new("model", "MODEL.onnx", "the model", "Model"),
+            new("input", "NAME", "model input to feed when there are several", "Model"),
+            new("output", "NAME", "output with class scores (default: the first)", "Model"),
+            new("output-kind", "auto|logits|probabilities", "how to read the output (default auto: probabilities when the graph ends in Softmax)", "Model"),
+            new("batch-size", "N", "samples per run (default 256)", "Model"),
+            new("threads", "N", "ONNX Runtime threads (default: all cores)", "Model"),
+            new("data", "PATH", "IDX file (.gz or plain), .npy array, .csv table, or a folder with one sub-folder per class", "Data"),
+            new("labels", "PATH", "labels: IDX label file (for IDX) or .npy vector (for .npy)", "Data"),
+            new("label-column", "NAME", "label column of a CSV table (default: 'label' if present)", "Data"),
+            new("classes", "FILE", "class names, one per line", "Data"),
+            new("metadata", "FILE", "CSV or Parquet with an 'index' or 'id' column; its columns join the samples table", "Data"),
+            new("split", "NAME", "split stored with each sample (default: from the file name, else 'all')", "Data"),
+            new("strict", null, "stop on an image that fails to decode (default: skip it with a warning)", "Data"),
+            new("size", "N", "image size when the model's input size is free", "Data"),
+            new("scale", "X", "multiply raw values first (default 1/255 for bytes, 1 otherwise; '1/255' works)", "Preprocessing"),
+            new("mean", "A[,B,C]", "per-channel mean to subtract", "Preprocessing"),
+            new("std", "A[,B,C]", "per-channel standard deviation to divide by", "Preprocessing"),
+            new("layout", "auto|nchw|nhwc", "where the channels are (default: from the model's input shape)", "Preprocessing"),
+            new("color", "auto|gray|rgb", "colour mode of images (default: from the model's input shape)", "Preprocessing"),
+            new("layers", "A,B", "layers to record (default: every layer with learned parameters; see 'percept layers')", "Perception vectors"),
+            new("pooling", "mean|max", "how spatial axes are reduced (default mean)", "Perception vectors"),
+            new("max-width", "N", "random-project vectors wider than N (default 4096; 0 = never)", "Perception vectors"),
+            new("seed", "N", "seed of the projection and the map (default 0)", "Perception vectors"),
+            new("map", "auto|umap|pca|tsne|none", "similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)", "Map"),
+            new("map-dims", "N", "map dimensions (default 2)", "Map"),
+            new("map-from", "RUN", "start the map from RUN's map of the same samples and align to it (checkpoints)", "Map"),
+            new("out", "RUN", "the run folder", "Output"),
+            new("overwrite", null, "replace an existing run", "Output"),
+        ],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         var options = new AnalysisOptions
         {

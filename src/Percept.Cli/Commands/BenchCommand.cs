@@ -10,20 +10,31 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept bench maps</c>: neighbours and maps of all 70k Fashion-MNIST images, timed and scored.</summary>
 public static class BenchCommand
 {
-    public const string Usage = """
-        percept bench maps [--data FASHION_MNIST_FOLDER] [--limit N] [--skip tsne,vectors] [--synthetic ROWSxDIMS]
-
-        On all 70,000 Fashion-MNIST images (train + test; 784-d pixels, then the demo model's 250-d perception
-        vectors) prints, per stage: wall time, peak memory of the process so far, recall@15 of k-NN graphs against
-        exact neighbours of 1,000 seeded points, and trustworthiness / k-NN preservation (k=10) of maps on a seeded
-        sample of 5,000. --data defaults to ../shared/datasets/fashion-mnist or /usr/share/datasets/fashion-mnist.
-        --synthetic 1000000x64 instead runs k-NN and UMAP on a seeded Gaussian mixture of that size (memory check).
-        The Python reference figures come from bench/reference/maps_reference.py (see bench/README.md).
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["data", "limit", "skip", "synthetic", "threads"], []);
+        Name = "bench",
+        Summary = "'percept bench maps': neighbours and maps of all 70k Fashion-MNIST images, timed and scored",
+        Synopsis = ["percept bench maps [--data FASHION_MNIST_FOLDER] [--limit N] [--skip tsne,vectors] [--synthetic ROWSxDIMS]"],
+        Description = """
+            On all 70,000 Fashion-MNIST images (train + test; 784-d pixels, then the demo model's 250-d perception
+            vectors) prints, per stage: wall time, peak memory of the process so far, recall@15 of k-NN graphs against
+            exact neighbours of 1,000 seeded points, and trustworthiness / k-NN preservation (k=10) of maps on a seeded
+            sample of 5,000. The Python reference figures come from bench/reference/maps_reference.py (see bench/README.md).
+            """,
+        Arguments = new("maps", "the benchmark to run (maps)", 1, 1),
+        Options =
+        [
+            new("data", "FOLDER", "the full Fashion-MNIST (default: ../shared/datasets/fashion-mnist or /usr/share/datasets/fashion-mnist)"),
+            new("limit", "N", "use the first N images only"),
+            new("skip", "STAGES", "stages to leave out, comma-separated (tsne, vectors)"),
+            new("synthetic", "ROWSxDIMS", "instead run k-NN and UMAP on a seeded Gaussian mixture of that size (memory check), e.g. 1000000x64"),
+            new("threads", "N", "threads (default: all cores)"),
+        ],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count != 1 || a.Positional[0] != "maps") throw new UsageException("the benchmark is 'maps'");
         var skip = (a.Get("skip") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         int threads = a.GetInt("threads") ?? 0;

@@ -7,20 +7,30 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept demo</c>: analyses the bundled Fashion-MNIST test split with the last checkpoint of the demo CNN.</summary>
 public static partial class DemoCommand
 {
-    public const string Usage = """
-        percept demo [--out RUN] [--no-serve] [--host HOST] [--port PORT]
-
-        Analyses the bundled Fashion-MNIST test split (data/fashion-mnist) with the last checkpoint of the demo CNN
-        (models/fmnist-cnn), prints accuracy, mean loss and the worst samples, and the run's path (default runs/demo
-        in the repository, replaced on every demo); then serves the dashboard on it (as 'percept serve') until
-        Ctrl+C, unless --no-serve.
-        """;
+    public static readonly CommandSpec Spec = new()
+    {
+        Name = "demo",
+        Summary = "analyse the bundled Fashion-MNIST demo and open its dashboard",
+        Synopsis = ["percept demo [--out RUN] [--no-serve] [--host HOST] [--port PORT]"],
+        Description = """
+            Analyses the bundled Fashion-MNIST test split (data/fashion-mnist) with the last checkpoint of the demo CNN
+            (models/fmnist-cnn), prints accuracy, mean loss and the worst samples, and the run's path; then serves the
+            dashboard on it (as 'percept serve') until Ctrl+C, unless --no-serve.
+            """,
+        Options =
+        [
+            new("out", "RUN", "where to write the run (default runs/demo in the repository, replaced on every demo)"),
+            new("no-serve", null, "stop after the summary"),
+            new("host", "HOST", "as for 'percept serve' (default 127.0.0.1)"),
+            new("port", "PORT", "as for 'percept serve' (default 5080 when free)"),
+        ],
+        Run = Run,
+    };
 
     [GeneratedRegex(@"epoch-(\d+)\.onnx$")] private static partial Regex EpochFile();
 
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        var a = new Arguments(argv, ["out", "host", "port"], ["no-serve"]);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string root = FindRepositoryRoot()
             ?? throw new PerceptException("demo files not found: run 'percept demo' from the Percept repository (it needs data/fashion-mnist and models/fmnist-cnn)");

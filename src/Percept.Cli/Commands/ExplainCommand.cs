@@ -9,41 +9,65 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept explain</c>: heat maps of what drives a model's output for one sample.</summary>
 public static class ExplainCommand
 {
-    public const string Usage = """
-        percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method METHOD
-                        --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]
-        percept explain --run RUN --sample N ...        (the run's model, data and preprocessing)
-        percept explain --run RUN --sample A --similar-to B --out PAIR.npy [--png PAIR.png]
-                        what makes A and B alike to the model: gradient × input of the cosine similarity of their
-                        perception vectors, for each of the two ([2, height, width])
-
-        Heat maps over the input of one sample: for each target, how much each region supports it. Written as a
-        float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
-        the sample has a label; with --raw, [targets, channels, height, width] in the input's channel order) and,
-        with --png, as the input overlaid with each map (warm = supports the target, blue = works against it).
-          --method gradcam      Grad-CAM at --layer (default: the last convolution), upsampled to the input
-                   layercam     LayerCAM at --layer
-                   saliency     |∂target/∂input|, the largest over channels (--raw: signed, every channel)
-                   gradxinput   ∂target/∂input × input, summed over channels
-                   ig           integrated gradients from a black baseline: --steps N gradients (default 64), then more,
-                                up to --max-steps (default 4 × N), while the completeness gap is above --tolerance
-                                of the output difference (default 0.01; 0 spends exactly N); prints the gap
-                   smoothgrad   mean |gradient| over 25 noisy copies (σ = 15% of the input's range)
-                   occlusion    slide a patch set to 0 over the input (gradient-free: any model); --patch, --stride
-          --layer NAME          layer for Grad-CAM/LayerCAM (a name from 'percept layers', or a tensor name)
-          --resolution input|layer   Grad-CAM at the input's size (default) or the layer's own grid
-          --faithfulness        print deletion/insertion areas against a random order, and the rank correlation
-                                with the maps of a copy of the model whose last layer has random weights
-          --classes FILE        class names for the picture
-          --scale, --mean, --std, --layout, --color, --size, --input, --output   as for 'analyze'
-        Gradients are computed by ONNX Runtime on a backward graph Percept adds to the model; an operator without a
-        gradient rule is named in the error, and occlusion still works then.
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["similar-to", "run", "model", "data", "labels", "classes", "sample", "method", "target", "out", "png", "patch", "stride",
-            "scale", "mean", "std", "layout", "color", "size", "input", "output", "layer", "resolution", "steps", "tolerance", "max-steps"], ["raw", "faithfulness"]);
+        Name = "explain",
+        Summary = "heat maps of what drives the model's output for one sample (Grad-CAM, saliency, integrated gradients, occlusion, …)",
+        Synopsis =
+        [
+            "percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method METHOD",
+            "                --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]",
+            "percept explain --run RUN --sample N ...        (the run's model, data and preprocessing)",
+            "percept explain --run RUN --sample A --similar-to B --out PAIR.npy [--png PAIR.png]",
+        ],
+        Description = """
+            Heat maps over the input of one sample: for each target, how much each region supports it. Written as a
+            float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
+            the sample has a label; with --raw, [targets, channels, height, width] in the input's channel order) and,
+            with --png, as the input overlaid with each map (warm = supports the target, blue = works against it).
+            With --similar-to: what makes A and B alike to the model, gradient × input of the cosine similarity of their
+            perception vectors, for each of the two ([2, height, width]).
+            """,
+        Options =
+        [
+            new("model", "MODEL.onnx", "the model", "Sample"),
+            new("data", "DATA", "the dataset, as for 'analyze'", "Sample"),
+            new("labels", "LABELS", "its labels", "Sample"),
+            new("classes", "FILE", "class names, for the picture and the output", "Sample"),
+            new("run", "RUN", "take the model, data and preprocessing of a run instead", "Sample"),
+            new("sample", "N", "the sample's index", "Sample"),
+            new("method", "METHOD", "how to make the maps (default gradcam):\n" + string.Join("\n", AttributionMethods.All.Select(m => $"  {m.Name,-11} {m.Description}")), "Heat maps"),
+            new("target", "TARGETS", "pred, label, loss, all or class indices, comma-separated (default pred)", "Heat maps"),
+            new("layer", "NAME", "layer for Grad-CAM/LayerCAM (a name from 'percept layers', or a tensor name; default: the last convolution)", "Heat maps"),
+            new("resolution", "input|layer", "Grad-CAM at the input's size (default) or the layer's own grid", "Heat maps"),
+            new("steps", "N", $"integrated gradients: gradients on the path (default {AttributionMethods.DefaultSteps})", "Heat maps"),
+            new("tolerance", "X", $"integrated gradients: spend more gradients while the completeness gap is above this fraction of the output difference (default {AttributionMethods.DefaultTolerance}; 0 spends exactly --steps)", "Heat maps"),
+            new("max-steps", "N", "integrated gradients: the most gradients spent (default 4 × --steps)", "Heat maps"),
+            new("patch", "N", $"occlusion: patch side in pixels (default {AttributionMethods.DefaultPatch})", "Heat maps"),
+            new("stride", "N", $"occlusion: step between patches (default {AttributionMethods.DefaultStride})", "Heat maps"),
+            new("similar-to", "B", "explain what makes --sample and B alike (needs --run)", "Heat maps"),
+            new("faithfulness", null, "print deletion/insertion areas against a random order, and the rank correlation with the maps of a copy of the model whose last layer has random weights", "Heat maps"),
+            new("out", "MAPS.npy", "where to write the maps", "Output"),
+            new("png", "MAPS.png", "also draw them over the input", "Output"),
+            new("raw", null, "write every channel (saliency-type methods), signed", "Output"),
+            new("scale", "X", "as for 'analyze'", "Preprocessing"),
+            new("mean", "A[,B,C]", "as for 'analyze'", "Preprocessing"),
+            new("std", "A[,B,C]", "as for 'analyze'", "Preprocessing"),
+            new("layout", "auto|nchw|nhwc", "as for 'analyze'", "Preprocessing"),
+            new("color", "auto|gray|rgb", "as for 'analyze'", "Preprocessing"),
+            new("size", "N", "as for 'analyze'", "Preprocessing"),
+            new("input", "NAME", "as for 'analyze'", "Preprocessing"),
+            new("output", "NAME", "as for 'analyze'", "Preprocessing"),
+        ],
+        Epilogue = """
+            Gradients are computed by ONNX Runtime on a backward graph Percept adds to the model; an operator without a
+            gradient rule is named in the error, and occlusion still works then.
+            """,
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         var method = AttributionMethods.Find(a.Get("method") ?? AttributionMethods.GradCam.Name)
             ?? throw new UsageException($"unknown --method '{a.Get("method")}' ({string.Join(", ", AttributionMethods.Names)})");

@@ -3,15 +3,18 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept info</c>: what a run holds.</summary>
 public static class InfoCommand
 {
-    public const string Usage = """
-        percept info RUN
-
-        Prints the run's model, data, perception layers, accuracy and its worst samples.
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, [], []);
+        Name = "info",
+        Summary = "summarise a run",
+        Synopsis = ["percept info RUN"],
+        Description = "Prints the run's model, data, perception layers, accuracy and its worst samples.",
+        Arguments = new("RUN", "a run folder", 1, 1),
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count != 1) throw new UsageException("give one run folder");
         var run = Store.Run.Open(a.Positional[0]);
         var m = run.Manifest;

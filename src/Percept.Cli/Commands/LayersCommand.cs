@@ -6,17 +6,23 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept layers</c>: every node with its op type, output shape and parameter count.</summary>
 public static class LayersCommand
 {
-    public const string Usage = """
-        percept layers MODEL.onnx [--input NAME]
-
-        Lists every node of the graph: name (what --layers takes), op type, output shape (from one run of a zero
-        input, batch axis shown as N), parameter count. '*' marks the layers recorded in perception vectors by
-        default, with the tensor recorded (after the following nonlinearity).
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["input"], []);
+        Name = "layers",
+        Summary = "list a model's layers with op type, output shape and parameter count",
+        Synopsis = ["percept layers MODEL.onnx [--input NAME]"],
+        Description = """
+            Lists every node of the graph: name (what --layers takes), op type, output shape (from one run of a zero
+            input, batch axis shown as N), parameter count. '*' marks the layers recorded in perception vectors by
+            default, with the tensor recorded (after the following nonlinearity).
+            """,
+        Arguments = new("MODEL.onnx", "the model", 1, 1),
+        Options = [new("input", "NAME", "model input to feed when there are several")],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count != 1) throw new UsageException("give one model file");
         var model = OnnxModel.Load(a.Positional[0]);
         var shapes = ProbeShapes(model, a.Get("input"), out string? why);

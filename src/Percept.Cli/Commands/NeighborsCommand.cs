@@ -7,22 +7,33 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept neighbors</c>: k nearest neighbours of any float32 matrix.</summary>
 public static class NeighborsCommand
 {
-    public const string Usage = """
-        percept neighbors --input X.npy --k 15 --out I.npy [--distances D.npy] [options]
-
-        The k nearest rows of X to each row of X (itself excluded) or to each row of --queries, as an int64 [N, k]
-        array of row numbers, nearest first, and optionally their float32 distances.
-          --queries Q.npy       find neighbours of these rows instead (searched with an index unless --exact)
-          --metric euclidean|cosine   (cosine distance = 1 − cosine similarity)
-          --exact               brute force (exact); default: NN-descent graph / graph search (approximate)
-          --seed N              seed of the approximate search (default 0)
-          --drop-nonfinite      drop rows with NaN/Inf instead of failing
-          --threads N           threads (default: all cores)
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["input", "queries", "k", "metric", "out", "distances", "seed", "threads"], ["exact", "drop-nonfinite"]);
+        Name = "neighbors",
+        Summary = "k nearest neighbours of any float32 .npy matrix (NN-descent, graph search, exact)",
+        Synopsis = ["percept neighbors --input X.npy --k 15 --out I.npy [--distances D.npy] [options]"],
+        Description = """
+            The k nearest rows of X to each row of X (itself excluded) or to each row of --queries, as an int64 [N, k]
+            array of row numbers, nearest first, and optionally their float32 distances.
+            """,
+        Options =
+        [
+            new("input", "X.npy", "the rows to search, a 2-D float32 .npy"),
+            new("k", "K", "neighbours per row"),
+            new("out", "I.npy", "where to write the row numbers"),
+            new("distances", "D.npy", "where to write the distances"),
+            new("queries", "Q.npy", "find neighbours of these rows instead (searched with an index unless --exact)"),
+            new("metric", "euclidean|cosine", "the distance (cosine distance = 1 − cosine similarity)"),
+            new("exact", null, "brute force (exact); default: NN-descent graph / graph search (approximate)"),
+            new("seed", "N", "seed of the approximate search (default 0)"),
+            new("drop-nonfinite", null, "drop rows with NaN/Inf instead of failing"),
+            new("threads", "N", "threads (default: all cores)"),
+        ],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string output = a.Require("out");
         int k = a.GetInt("k") ?? throw new UsageException("--k is required");

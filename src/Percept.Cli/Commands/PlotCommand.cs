@@ -5,15 +5,24 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept plot</c>: a run's similarity map as a PNG.</summary>
 public static class PlotCommand
 {
-    public const string Usage = """
-        percept plot RUN --out map.png [--color label|prediction|correct|loss|confidence|margin|entropy|<metadata column>] [--size 1200x900]
-
-        Draws the run's map, one dot per sample, coloured by a column of its samples table (default: label).
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["out", "color", "size"], []);
+        Name = "plot",
+        Summary = "draw a run's map as a PNG, coloured by any column",
+        Synopsis = ["percept plot RUN --out map.png [--color COLUMN] [--size 1200x900]"],
+        Description = "Draws the run's map, one dot per sample, coloured by a column of its samples table (default: label).",
+        Arguments = new("RUN", "a run folder", 1, 1),
+        Options =
+        [
+            new("out", "FILE.png", "the picture"),
+            new("color", "COLUMN", "label, prediction, correct, loss, confidence, margin, entropy or a metadata column (default label)"),
+            new("size", "WxH", "picture size in pixels (default 1200x900)"),
+        ],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count != 1) throw new UsageException("give one run folder");
         string output = a.Require("out");
         if (!output.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .png file");

@@ -8,26 +8,33 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept project</c>: a map of any float32 matrix.</summary>
 public static class ProjectCommand
 {
-    public const string Usage = """
-        percept project --input X.npy --method umap|pca|tsne --out Y.npy [options]
-
-        Maps the rows of a 2-D float32 .npy to 2 (or 1–3) dimensions.
-          --dims N              map dimensions (default 2)
-          --seed N              seed (default 0); with --threads 1 the same seed gives the same map
-          --neighbors K         UMAP neighbourhood size, counting the point itself (default 15)
-          --min-dist X          UMAP min_dist (default 0.1)
-          --metric euclidean|cosine
-          --init Y0.npy         start UMAP from this layout (e.g. the previous checkpoint's map)
-          --align-to R.npy      rotate the map onto this one (orthogonal Procrustes), so dots stay put
-          --quality             print trustworthiness and k-NN preservation (k=10, seeded sample of 5,000)
-          --drop-nonfinite      drop rows with NaN/Inf instead of failing (their row numbers are printed)
-          --threads N           threads (default: all cores)
-        t-SNE makes 2-D maps (Barnes–Hut gradient, perplexity 30).
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["input", "method", "dims", "seed", "neighbors", "min-dist", "metric", "init", "align-to", "out", "threads"], ["quality", "drop-nonfinite"]);
+        Name = "project",
+        Summary = "map any float32 .npy matrix to 2-D or 3-D (UMAP, t-SNE, PCA)",
+        Synopsis = ["percept project --input X.npy --method umap|pca|tsne --out Y.npy [options]"],
+        Description = "Maps the rows of a 2-D float32 .npy to 2 (or 1–3) dimensions.",
+        Options =
+        [
+            new("input", "X.npy", "the rows to map"),
+            new("method", "umap|pca|tsne", "the map (t-SNE makes 2-D maps: Barnes–Hut gradient, perplexity 30)"),
+            new("out", "Y.npy", "where to write the map"),
+            new("dims", "N", "map dimensions (default 2)"),
+            new("seed", "N", "seed (default 0); with --threads 1 the same seed gives the same map"),
+            new("neighbors", "K", "UMAP neighbourhood size, counting the point itself (default 15)"),
+            new("min-dist", "X", "UMAP min_dist (default 0.1)"),
+            new("metric", "euclidean|cosine", "the distance between rows"),
+            new("init", "Y0.npy", "start UMAP from this layout (e.g. the previous checkpoint's map)"),
+            new("align-to", "R.npy", "rotate the map onto this one (orthogonal Procrustes), so dots stay put"),
+            new("quality", null, "print trustworthiness and k-NN preservation (k=10, seeded sample of 5,000)"),
+            new("drop-nonfinite", null, "drop rows with NaN/Inf instead of failing (their row numbers are printed)"),
+            new("threads", "N", "threads (default: all cores)"),
+        ],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         string output = a.Require("out");
         if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be a .npy file");

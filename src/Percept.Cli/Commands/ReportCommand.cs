@@ -5,18 +5,24 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept report</c>: the dashboard as one self-contained HTML file.</summary>
 public static class ReportCommand
 {
-    public const string Usage = """
-        percept report RUN --out REPORT.html
-
-        Writes the dashboard of a run as one HTML file to share: the map with every field to colour, size and filter
-        by, hover previews, details, lasso selection and export, and Fetch Similar (12 precomputed neighbours per
-        sample); no server or network needed to open it. Heat maps need the server ('percept serve'). Thumbnails are
-        left out above 100,000 samples.
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["out"], []);
+        Name = "report",
+        Summary = "the dashboard as one self-contained HTML file",
+        Synopsis = ["percept report RUN --out REPORT.html"],
+        Description = """
+            Writes the dashboard of a run as one HTML file to share: the map with every field to colour, size and filter
+            by, hover previews, details, lasso selection and export, and Fetch Similar (12 precomputed neighbours per
+            sample); no server or network needed to open it. Heat maps need the server ('percept serve'). Thumbnails are
+            left out above 100,000 samples.
+            """,
+        Arguments = new("RUN", "a run folder", 1, 1),
+        Options = [new("out", "REPORT.html", "the file to write")],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count != 1) throw new UsageException("name one run (a folder made by 'percept analyze')");
         string output = a.Require("out");
         if (!output.EndsWith(".html", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be an .html file");

@@ -5,18 +5,26 @@ namespace Percept.Cli.Commands;
 /// <summary><c>percept serve</c>: the dashboard over one or more runs.</summary>
 public static class ServeCommand
 {
-    public const string Usage = """
-        percept serve RUN [RUN ...] [--host HOST] [--port PORT]
-
-        Serves the dashboard for the runs (several runs of the same data, e.g. one per epoch, get a checkpoint
-        selector) and prints its address; Ctrl+C stops it. Listens on 127.0.0.1 (this machine only) unless --host
-        says otherwise (0.0.0.0: every interface); --port 0 (default 5080 when free, else any) picks a free port.
-        The API is documented at /api/openapi/v1.json.
-        """;
-
-    public static int Run(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    public static readonly CommandSpec Spec = new()
     {
-        var a = new Arguments(argv, ["host", "port"], []);
+        Name = "serve",
+        Summary = "the web dashboard over one or more runs",
+        Synopsis = ["percept serve RUN [RUN ...] [--host HOST] [--port PORT]"],
+        Description = """
+            Serves the dashboard for the runs (several runs of the same data, e.g. one per epoch, get a checkpoint
+            selector) and prints its address; Ctrl+C stops it. The API is documented at /api/openapi/v1.json.
+            """,
+        Arguments = new("RUN", "run folders", 1, int.MaxValue),
+        Options =
+        [
+            new("host", "HOST", "where to listen (default 127.0.0.1: this machine only; 0.0.0.0: every interface)"),
+            new("port", "PORT", "the port (default 5080 when free, else any; 0 picks a free one)"),
+        ],
+        Run = Run,
+    };
+
+    public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
         if (a.Positional.Count == 0) throw new UsageException("name the run to serve (a folder made by 'percept analyze')");
         int? port = a.GetInt("port");
         if (port is < 0 or > 65535) throw new UsageException("--port must be from 0 to 65535");

@@ -86,10 +86,10 @@ public static class AttributionMethods
     {
         var layers = CamLayers(model);
         var layer = name != null ? model.FindLayer(name)
-            : layers.LastOrDefault() ?? throw new PerceptException("the model has no convolution; name a layer with spatial axes with --layer");
+            : (layers.Count > 0 ? layers[^1] : null) ?? throw new PerceptException("the model has no convolution; name a layer with spatial axes with --layer");
         if (layer.ChannelsLast || layer.OpType is "Gemm" or "MatMul")
         {
-            var conv = layers.LastOrDefault();
+            var conv = layers.Count > 0 ? layers[^1] : null;
             throw new PerceptException($"layer '{layer.Name}' ({layer.OpType}) has no spatial axes; Grad-CAM needs a convolutional layer{(conv != null ? $" such as '{conv.Name}'" : "")}");
         }
         return layer;

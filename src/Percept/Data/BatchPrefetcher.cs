@@ -45,6 +45,7 @@ internal static class BatchPrefetcher
         int rawLength = dataset.Format.Length;
         bool isImage = dataset.Format.Kind == SampleKind.Image;
         float intensityScale = dataset.Format.IsBytes ? 1f / 255f : 1f;
+        // The producer stops through `stop` (linked to ct), so it is started without a token of its own.
         var producer = Task.Run(() =>
         {
             try
@@ -66,17 +67,17 @@ internal static class BatchPrefetcher
             catch (OperationCanceledException) { }
             catch (Exception e) { failure = e; }
             finally { queue.CompleteAdding(); }
-        });
+        }, CancellationToken.None);
         try
         {
             foreach (var b in queue.GetConsumingEnumerable(ct)) yield return b;
-            producer.Wait();
+            producer.Wait(CancellationToken.None);
             if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
         finally
         {
             stop.Cancel();
-            try { producer.Wait(); } catch (AggregateException) { }
+            try { producer.Wait(CancellationToken.None); } catch (AggregateException) { }
         }
     }
 }

@@ -5,14 +5,14 @@ namespace Percept.Perception;
 /// <summary>What the model's output says about one sample.</summary>
 public struct SampleScores
 {
-    public int Prediction;
-    public float Confidence;
+    public int Prediction { get; set; }
+    public float Confidence { get; set; }
     /// <summary>Top-1 minus top-2 probability.</summary>
-    public float Margin;
+    public float Margin { get; set; }
     /// <summary>Entropy of the predicted distribution, in nats.</summary>
-    public float Entropy;
+    public float Entropy { get; set; }
     /// <summary>Cross-entropy against the label, NaN when the sample has none.</summary>
-    public float Loss;
+    public float Loss { get; set; }
 }
 
 /// <summary>

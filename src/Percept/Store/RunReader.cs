@@ -172,8 +172,8 @@ public sealed class RunReader : IDisposable
     public IReadOnlyList<ClassProbability> TopClasses(int sample, int k = 5)
     {
         var m = Run.Manifest;
-        if (m.NumClasses < 2 || !m.Files.ContainsKey("probabilities")) return [];
-        using var reader = new IO.NpyRowReader(Run.PathOf(m.Files["probabilities"]));
+        if (m.NumClasses < 2 || !m.Files.TryGetValue("probabilities", out var file)) return [];
+        using var reader = new IO.NpyRowReader(Run.PathOf(file));
         var p = new float[m.NumClasses];
         reader.ReadRowsAsFloat(sample, 1, p);
         var names = ClassNames;

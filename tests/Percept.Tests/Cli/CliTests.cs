@@ -61,10 +61,10 @@ public class CliTests
 
         (code, _, err) = Percept("neighbors", "--input", dir["x.npy"], "--k", "120", "--out", dir["i.npy"]);
         Assert.Equal(1, code); AssertOneLineError(err, "--k 120");
-        Npy.Write(dir["few.npy"], x.Data[..(10 * 6)], 10, 6);
+        Npy.Write(dir["few.npy"], x.Data.AsSpan(0, 10 * 6).ToArray(), 10, 6);
         (code, _, err) = Percept("project", "--input", dir["few.npy"], "--method", "umap", "--out", dir["y.npy"]);
         Assert.Equal(1, code); AssertOneLineError(err, "needs more than 15 points");
-        Npy.Write(dir["vec.npy"], x.Data[..6], 6);
+        Npy.Write(dir["vec.npy"], x.Data.AsSpan(0, 6).ToArray(), 6);
         (code, _, err) = Percept("neighbors", "--input", dir["vec.npy"], "--k", "2", "--out", dir["i.npy"]);
         Assert.Equal(1, code); AssertOneLineError(err, "2-D float32");
         Npy.Write(dir["ints.npy"], new long[] { 1, 2, 3, 4 }, 2, 2);

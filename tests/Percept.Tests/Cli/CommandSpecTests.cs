@@ -1,0 +1,53 @@
+using System.Text.RegularExpressions;
+using Percept.Cli;
+
+namespace Percept.Tests.Cli;
+
+/// <summary>Each command is defined once (its <see cref="CommandSpec"/>): the parser, the help and completions come from it.</summary>
+public partial class CommandSpecTests
+{
+    [GeneratedRegex(@"\ba\.(?:Get|Has|Require|GetInt|GetFloat|GetFloats|GetEnum)\(""([a-z-]+)""")] private static partial Regex OptionRead();
+
+    [Fact]
+    public void Every_option_a_command_reads_is_in_its_definition_and_its_help()
+    {
+        foreach (var spec in CommandLine.Commands)
+        {
+            string file = Path.Combine(TestFiles.Root, "src", "Percept.Cli", "Commands", char.ToUpperInvariant(spec.Name[0]) + spec.Name[1..] + "Command.cs");
+            string source = File.ReadAllText(file);
+            // A command that reads its input through another command's helper reads that helper's options too.
+            if (source.Contains("NeighborsCommand.LoadInput(", StringComparison.Ordinal))
+            {
+                string helper = File.ReadAllText(file.Replace(Path.GetFileName(file), "NeighborsCommand.cs"));
+                source += helper[helper.IndexOf("static Matrix LoadInput", StringComparison.Ordinal)..];
+            }
+            var read = OptionRead().Matches(source).Select(m => m.Groups[1].Value).ToHashSet();
+            var defined = spec.Options.Select(o => o.Name).ToHashSet();
+            Assert.True(read.IsSubsetOf(defined), $"{spec.Name} reads options it does not define: {string.Join(", ", read.Except(defined))}");
+            Assert.True(defined.IsSubsetOf(read), $"{spec.Name} defines options it never reads: {string.Join(", ", defined.Except(read))}");
+            string help = spec.Help();
+            foreach (var o in spec.Options) Assert.Contains($"--{o.Name}", help);
+        }
+    }
+
+    [Fact]
+    public void Help_usage_errors_and_completions_come_from_the_definitions()
+    {
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.Equal(0, CommandLine.Run(["explain", "--help"], stdout, stderr, default));
+        // The method list is the registry's.
+        foreach (var m in Percept.Attribution.AttributionMethods.All) Assert.Contains($"{m.Name,-11} {m.Description}", stdout.ToString());
+
+        stdout = new StringWriter(); stderr = new StringWriter();
+        Assert.Equal(2, CommandLine.Run(["analyze", "--model"], stdout, stderr, default));
+        Assert.Equal("error: --model needs a value (see 'percept analyze --help')", stderr.ToString().Trim());
+
+        stdout = new StringWriter(); stderr = new StringWriter();
+        Assert.Equal(0, CommandLine.Run(["[suggest:12]", "explain --me"], stdout, stderr, default));
+        Assert.Contains("--method", stdout.ToString().Split('\n').Select(l => l.Trim()));
+
+        stdout = new StringWriter();
+        Assert.Equal(0, CommandLine.Run(["--help"], stdout, stderr, default));
+        foreach (var spec in CommandLine.Commands) Assert.Contains($"  {spec.Name,-9} {spec.Summary}", stdout.ToString());
+    }
+}
