@@ -30,6 +30,13 @@ public class GradientRulesTests
         // ConvTranspose where the flipped pads would be negative); the Relu mask moved behind a MaxPool that is the
         // Relu's only consumer (and kept in place when the Relu output has other consumers).
         "ConvFlipped", "ConvFlippedDilatedAsymmetric", "ConvPointwiseWidePads", "ReluMaxPool", "ReluMaxPoolShared",
+        // Windows that overlap (a position may win several, and its gradients add up), and ceil_mode windows that run past the input.
+        "MaxPoolOverlapping", "MaxPoolCeil",
+        // Element-wise functions and activations of the standard architectures (MobileNet-v3, EfficientNet, ConvNeXt, ViT).
+        "Neg", "Exp", "Log", "Abs", "Sqrt", "Reciprocal", "Pow", "PowHalf", "HardSigmoid", "HardSwish", "Elu", "Selu", "Softplus", "Mish", "PRelu",
+        "Max", "Min", "Where", "Cast", "Sum", "Mean",
+        // Shapes, reductions and normalisations.
+        "Expand", "Tile", "Split", "SplitOneUsed", "ReduceSum", "ReduceMax", "GlobalMaxPool", "LayerNormalization", "InstanceNormalization",
     };
 
     [Theory]
@@ -39,7 +46,7 @@ public class GradientRulesTests
         using var dir = new TempDir();
         long[] shape = name.StartsWith("ConvFlipped") || name == "ConvPointwiseWidePads" ? [8, 5, 5] : name.StartsWith("ReluMaxPool") ? [2, 6, 6] : name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Attention" ? [3, 4]
             : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" or "MatMulBatched" ? [2, 3, 4] : [2, 5, 5];
-        string path = Chain(dir["m.onnx"], shape, opset: name is "Gelu" or "GeluTanh" ? 20 : 17, body: (g, rng) => name switch
+        string path = Chain(dir["m.onnx"], shape, opset: name is "Gelu" or "GeluTanh" ? 20 : name == "Mish" ? 18 : 17, body: (g, rng) => name switch
         {
             "Conv" => Op(g, "Conv", ["x", Weights(g, rng, "w", 3, 2, 3, 3), Weights(g, rng, "b", 3)], 3 * 25, Ints("pads", 1, 1, 1, 1)),
             "ConvStridedDilated" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 2, 2, 2)], 4 * 2 * 2, Ints("strides", 2, 2), Ints("dilations", 2, 2), Ints("pads", 0, 1, 1, 0)),
@@ -51,6 +58,30 @@ public class GradientRulesTests
             "Dropout" => Op(g, "Dropout", ["x"], 50),
             "Softmax" or "LogSoftmax" => Op(g, name, ["x"], 6, IntAttr("axis", 1)),
             "MaxPool" => Op(g, "MaxPool", ["x"], 2 * 2 * 2, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)),
+            "Neg" or "Exp" or "Reciprocal" or "Softplus" or "Mish" or "Abs" => Op(g, name, ["x"], 50),
+            "Log" or "Sqrt" => Chained(g, ("Abs", []), (name, [])),
+            "Pow" => Op(g, "Pow", ["x", FloatConst(g, "e", 2f)], 50),
+            "PowHalf" => Chained(g, ("Abs", []), ("Pow", [FloatConst(g, "e", 0.5f)])),
+            "HardSigmoid" => Op(g, "HardSigmoid", ["x"], 50, FloatAttr("alpha", 0.3f)),
+            "HardSwish" => Chained(g, ("Mul", [FloatConst(g, "five", 5f)]), ("HardSwish", [])),
+            "Elu" => Op(g, "Elu", ["x"], 50, FloatAttr("alpha", 0.7f)),
+            "Selu" => Op(g, "Selu", ["x"], 50),
+            "PRelu" => Op(g, "PRelu", ["x", Weights(g, rng, "slope", 2, 1, 1)], 50),
+            "Max" or "Min" => Op(g, name, ["x", Weights(g, rng, "c", 5)], 50),
+            "Where" => WhereSquare(g),
+            "Cast" => Op(g, "Cast", ["x"], 50, IntAttr("to", (long)TensorProto.Types.DataType.Float)),
+            "Sum" or "Mean" => Op(g, name, ["x", Weights(g, rng, "c", 5), "x"], 50),
+            "Expand" => Chained(g, ("ReduceSum", [LongConst(g, "ax", 2)]), ("Expand", [LongConst(g, "shape", 1, 2, 4, 5)]), size: 2 * 4 * 5),
+            "Tile" => Op(g, "Tile", ["x", LongConst(g, "rep", 1, 1, 2, 3)], 2 * 10 * 15),
+            "Split" => SplitBoth(g),
+            "SplitOneUsed" => SplitOne(g),
+            "ReduceSum" => Op(g, "ReduceSum", ["x", LongConst(g, "ax", 3)], 2 * 5, IntAttr("keepdims", 0)),
+            "ReduceMax" => Op(g, "ReduceMax", ["x"], 2 * 5, Ints("axes", 2), IntAttr("keepdims", 0)),
+            "GlobalMaxPool" => Op(g, "GlobalMaxPool", ["x"], 2),
+            "LayerNormalization" => Op(g, "LayerNormalization", ["x", Weights(g, rng, "s", 5), Weights(g, rng, "bb", 5)], 50, IntAttr("axis", -1)),
+            "InstanceNormalization" => Op(g, "InstanceNormalization", ["x", Weights(g, rng, "s", 2), Weights(g, rng, "bb", 2)], 50),
+            "MaxPoolOverlapping" => Op(g, "MaxPool", ["x"], 2 * 3 * 3, Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1)),
+            "MaxPoolCeil" => Op(g, "MaxPool", ["x"], 2 * 3 * 3, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2), IntAttr("ceil_mode", 1)),
             "AveragePool" => Op(g, "AveragePool", ["x"], 2 * 2 * 2, Ints("kernel_shape", 3, 3), Ints("strides", 2, 2)),
             "GlobalAveragePool" => Op(g, "GlobalAveragePool", ["x"], 2),
             "BatchNormalization" => Op(g, "BatchNormalization", ["x", Weights(g, rng, "s", 2), Weights(g, rng, "bb", 2), Weights(g, rng, "m", 2), AbsWeights(g, "v", 0.5f, 2)], 50),
@@ -119,6 +150,61 @@ public class GradientRulesTests
         }
     }
 
+    /// <summary>
+    /// MaxPool's gradient as PyTorch's autograd defines it, on inputs full of exact ties: each window's gradient goes to
+    /// its first maximum (row-major within the window, padding never wins), and a position that wins several windows gets
+    /// their sum. Compared with a naive loop over the windows, for the plain and the shared-forward graph.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 2, 1, 0)] // the ResNet stem's pool: 3×3, stride 2, padding 1
+    [InlineData(3, 1, 0, 0)] // heavily overlapping
+    [InlineData(2, 2, 0, 0)] // disjoint windows
+    [InlineData(2, 2, 0, 1)] // ceil_mode: the last windows run past the input
+    [InlineData(3, 2, 0, 1)] // GoogLeNet's ceil_mode pool
+    public void MaxPool_gradients_add_over_overlapping_windows_and_break_ties_at_the_first_maximum(int k, int s, int pad, int ceil)
+    {
+        const int size = 7;
+        double span = (size + 2.0 * pad - k) / s;
+        int outSize = (ceil == 1 ? (int)Math.Ceiling(span) : (int)Math.Floor(span)) + 1;
+        if (ceil == 1 && (outSize - 1) * s >= size + pad) outSize--;
+        using var dir = new TempDir();
+        string path = Chain(dir["m.onnx"], [1, size, size], (g, _) => Op(g, "MaxPool", ["x"], outSize * outSize,
+            Ints("kernel_shape", k, k), Ints("strides", s, s), Ints("pads", pad, pad, pad, pad), IntAttr("ceil_mode", ceil)));
+        var model = OnnxModel.Load(path);
+        var head = model.Proto.Graph.Initializer.First(i => i.Name == "head.w").FloatData.ToArray();
+        // Three levels only: most windows hold several equal maxima.
+        var rng = new Random(k * 100 + s * 10 + pad + ceil);
+        var x = Enumerable.Range(0, size * size).Select(_ => (float)(rng.Next(3) * 0.5)).ToArray();
+        using var graph = GradientGraph.Build(model, model.Inputs[0], [1, size, size], "y", []);
+        using var shared = GradientGraph.Build(model, model.Inputs[0], [1, size, size], "y", [], sharedForward: true);
+        var sharedRows = shared.Run((float[])x.Clone(), [1, 0, 0, 0, 1, 0, 0, 0, 1], 1, seedRows: 3).InputGradient;
+        for (int cls = 0; cls < 3; cls++)
+        {
+            var expected = new double[size * size];
+            for (int oy = 0; oy < outSize; oy++)
+                for (int ox = 0; ox < outSize; ox++)
+                {
+                    int best = -1;
+                    for (int dy = 0; dy < k; dy++)
+                        for (int dx = 0; dx < k; dx++)
+                        {
+                            int iy = oy * s - pad + dy, ix = ox * s - pad + dx;
+                            if (iy < 0 || ix < 0 || iy >= size || ix >= size) continue;
+                            if (best < 0 || x[iy * size + ix] > x[best]) best = iy * size + ix;
+                        }
+                    expected[best] += head[cls * outSize * outSize + oy * outSize + ox];
+                }
+            var seed = new float[3];
+            seed[cls] = 1;
+            var got = graph.Run((float[])x.Clone(), seed, 1).InputGradient;
+            for (int p = 0; p < size * size; p++)
+            {
+                Assert.True(Math.Abs(expected[p] - got[p]) <= 1e-5, $"class {cls}, position {p}: expected {expected[p]:G6}, gradient {got[p]:G6}");
+                Assert.True(Math.Abs(expected[p] - sharedRows[cls * size * size + p]) <= 1e-5, $"class {cls}, position {p}: shared forward {sharedRows[cls * size * size + p]:G6}");
+            }
+        }
+    }
+
     [Fact]
     public void A_graph_that_moves_the_batch_axis_does_not_share_its_forward_pass()
     {
@@ -165,6 +251,40 @@ public class GradientRulesTests
         g.Node.Add(Node("Unsqueeze", "/Unsqueeze", ["x", LongConst(g, "a1", 1)], ["u"]));
         g.Node.Add(Node("Squeeze", "/Squeeze", ["u", LongConst(g, "a2", 1)], ["o"]));
         return ("o", 24);
+    }
+
+    /// <summary>Operators one after another, each taking the previous output first and then the given inputs.</summary>
+    static (string, long) Chained(GraphProto g, (string Op, string[] Inputs) first, (string Op, string[] Inputs) second, long size = 50)
+    {
+        g.Node.Add(Node(first.Op, "/first", ["x", .. first.Inputs], ["t"]));
+        g.Node.Add(Node(second.Op, "/second", ["t", .. second.Inputs], ["o"]));
+        return ("o", size);
+    }
+
+    /// <summary>Where(x > 0, 2x, x²): each branch gets the gradient where it is chosen.</summary>
+    static (string, long) WhereSquare(GraphProto g)
+    {
+        g.Node.Add(Node("Greater", "/positive", ["x", FloatConst(g, "zero", 0f)], ["c"]));
+        g.Node.Add(Node("Mul", "/double", ["x", FloatConst(g, "two", 2f)], ["a"]));
+        g.Node.Add(Node("Mul", "/square", ["x", "x"], ["b"]));
+        g.Node.Add(Node("Where", "/where", ["c", "a", "b"], ["o"]));
+        return ("o", 50);
+    }
+
+    /// <summary>Split the channels in two and multiply the halves.</summary>
+    static (string, long) SplitBoth(GraphProto g)
+    {
+        g.Node.Add(Node("Split", "/split", ["x"], ["s0", "s1"], IntAttr("axis", 1)));
+        g.Node.Add(Node("Mul", "/mul", ["s0", "s1"], ["o"]));
+        return ("o", 25);
+    }
+
+    /// <summary>Split the rows 2 + 3 and keep only the second part (the first gets no gradient).</summary>
+    static (string, long) SplitOne(GraphProto g)
+    {
+        g.Node.Add(Node("Split", "/split", ["x", LongConst(g, "parts", 2, 3)], ["s0", "s1"], IntAttr("axis", 2)));
+        g.Node.Add(Node("Tanh", "/tanh", ["s1"], ["o"]));
+        return ("o", 2 * 3 * 5);
     }
 
     /// <summary>Self-attention over 3 tokens of width 4: softmax(q·kᵀ / 2)·v, where both operands of two MatMuls depend on the input.</summary>

@@ -15,6 +15,13 @@ partial class GradientBuilder
         rules["Clip"] = (b, n, dy) => b.Clip(n, dy);
         rules["Gelu"] = (b, n, dy) => b.Gelu(n, dy);
         rules["Erf"] = (b, n, dy) => b.Erf(n, dy);
+        rules["HardSigmoid"] = (b, n, dy) => b.HardSigmoid(n, dy);
+        rules["HardSwish"] = (b, n, dy) => b.HardSwish(n, dy);
+        rules["Elu"] = (b, n, dy) => b.Elu(n, dy);
+        rules["Selu"] = (b, n, dy) => b.Selu(n, dy);
+        rules["Softplus"] = (b, n, dy) => b.Softplus(n, dy);
+        rules["Mish"] = (b, n, dy) => b.Mish(n, dy);
+        rules["PRelu"] = (b, n, dy) => b.PRelu(n, dy);
     }
 
     /// <summary>Relu: the gradient where the output is positive (the mask is read from the output, or was applied by a following MaxPool).</summary>
@@ -108,5 +115,63 @@ partial class GradientBuilder
     {
         string x = n.Input[0];
         Accumulate(x, Emit("Mul", [dy, Emit("Mul", [Const([2f / MathF.Sqrt(MathF.PI)]), Emit("Exp", [Emit("Neg", [Emit("Mul", [x, x])])])])]));
+    }
+
+    /// <summary>HardSigmoid, max(0, min(1, αx + β)): α·dy where the output is strictly between 0 and 1.</summary>
+    void HardSigmoid(NodeProto n, string dy)
+    {
+        string x = n.Input[0], y = n.Output[0];
+        float alpha = AttrFloat(n, "alpha", 0.2f);
+        string inside = Emit("And", [Emit("Greater", [y, Const([0f])]), Emit("Less", [y, Const([1f])])]);
+        Accumulate(x, Emit("Mul", [dy, Emit("Mul", [FloatOf(inside), Const([alpha])])]));
+    }
+
+    /// <summary>HardSwish, x·HardSigmoid(x; 1/6, ½): 0 below −3, 1 above 3, (2x + 3)/6 between.</summary>
+    void HardSwish(NodeProto n, string dy)
+    {
+        string x = n.Input[0];
+        string middle = Emit("Div", [Emit("Add", [Emit("Mul", [x, Const([2f])]), Const([3f])]), Const([6f])]);
+        string slope = Emit("Where", [Emit("Less", [x, Const([-3f])]), Const([0f]), Emit("Where", [Emit("Greater", [x, Const([3f])]), Const([1f]), middle])]);
+        Accumulate(x, Emit("Mul", [dy, slope]));
+    }
+
+    /// <summary>Elu: dy where the input is positive, else dy·(y + α).</summary>
+    void Elu(NodeProto n, string dy)
+    {
+        string x = n.Input[0], y = n.Output[0];
+        float alpha = AttrFloat(n, "alpha", 1f);
+        Accumulate(x, Emit("Where", [Emit("Greater", [x, Const([0f])]), dy, Emit("Mul", [dy, Emit("Add", [y, Const([alpha])])])]));
+    }
+
+    /// <summary>Selu: γ·dy where the input is positive, else dy·(y + γα).</summary>
+    void Selu(NodeProto n, string dy)
+    {
+        string x = n.Input[0], y = n.Output[0];
+        float alpha = AttrFloat(n, "alpha", 1.67326319217681884765625f), gamma = AttrFloat(n, "gamma", 1.05070102214813232421875f);
+        Accumulate(x, Emit("Where", [Emit("Greater", [x, Const([0f])]), Emit("Mul", [dy, Const([gamma])]), Emit("Mul", [dy, Emit("Add", [y, Const([gamma * alpha])])])]));
+    }
+
+    /// <summary>Softplus, log(1 + eˣ): dy·sigmoid(x).</summary>
+    void Softplus(NodeProto n, string dy)
+    {
+        string x = n.Input[0];
+        Accumulate(x, Emit("Mul", [dy, Emit("Sigmoid", [x])]));
+    }
+
+    /// <summary>Mish, x·tanh(softplus(x)): dy·(t + x·sigmoid(x)·(1 − t²)), t = tanh(softplus(x)).</summary>
+    void Mish(NodeProto n, string dy)
+    {
+        string x = n.Input[0];
+        string t = Emit("Tanh", [Emit("Softplus", [x])]);
+        string slope = Emit("Add", [t, Emit("Mul", [Emit("Mul", [x, Emit("Sigmoid", [x])]), Emit("Sub", [Const([1f]), Emit("Mul", [t, t])])])]);
+        Accumulate(x, Emit("Mul", [dy, slope]));
+    }
+
+    /// <summary>PRelu with a constant slope: dy where the input is positive, else dy·slope.</summary>
+    void PRelu(NodeProto n, string dy)
+    {
+        if (Needs(n, 1)) throw Unsupported(n, "a slope that depends on the input");
+        string x = n.Input[0];
+        Accumulate(x, Emit("Where", [Emit("Greater", [x, Const([0f])]), dy, Emit("Mul", [dy, n.Input[1]])]));
     }
 }

@@ -57,9 +57,49 @@ partial class GradientBuilder
                 ConstLong([-1, .. Enumerable.Repeat(1L, _shapes[x].Length - 1)], _shapes[x].Length)]);
             indices = Emit("Add", [indices, rowStart]);
         }
-        Accumulate(x, Emit("MaxUnpool", [dy, indices, GradShape(x)],
-            [Ints("kernel_shape", AttrInts(n, "kernel_shape", [])), Ints("strides", AttrInts(n, "strides", Enumerable.Repeat(1L, _shapes[x].Length - 2).ToArray())),
-             Ints("pads", AttrInts(n, "pads", new long[2 * (_shapes[x].Length - 2)]))]));
+        Accumulate(x, Unpool(n, dy, indices, GradShape(x)));
+    }
+
+    /// <summary>
+    /// Each window's gradient added at the position of its maximum. MaxUnpool scatters, so where windows overlap (a 3×3
+    /// window with stride 2, as in a ResNet's stem) a position that wins several windows would keep only one of their
+    /// gradients. The output positions are therefore split into phases — along each axis, every P-th window, P the
+    /// number of strides a window spans — whose windows never overlap; each phase is unpooled on its own and the phases
+    /// are added. MaxUnpool is given the output shape and unit kernel and strides, so a ceil_mode pooling whose last
+    /// windows run past the input is unpooled as well. Ties: ONNX Runtime's indices name a window's first maximum, as
+    /// PyTorch's do.
+    /// </summary>
+    string Unpool(NodeProto n, string dy, string indices, string shape)
+    {
+        string x = n.Input[0], y = n.Output[0];
+        int spatial = _shapes[x].Length - 2;
+        var kernel = AttrInts(n, "kernel_shape", []);
+        var strides = AttrInts(n, "strides", Enumerable.Repeat(1L, spatial).ToArray());
+        var dilations = AttrInts(n, "dilations", Enumerable.Repeat(1L, spatial).ToArray());
+        var phases = new long[spatial];
+        for (int d = 0; d < spatial; d++)
+        {
+            long extent = (kernel[d] - 1) * dilations[d] + 1;
+            // Phases only as many as there are output positions along the axis.
+            phases[d] = Math.Min(Math.Max(1, (extent + strides[d] - 1) / strides[d]), _shapes[y][2 + d]);
+        }
+        AttributeProto[] unit = [Ints("kernel_shape", Enumerable.Repeat(1L, spatial)), Ints("strides", Enumerable.Repeat(1L, spatial)), Ints("pads", new long[2 * spatial])];
+        if (phases.All(p => p == 1)) return Emit("MaxUnpool", [dy, indices, shape], unit);
+        if (Opset < 10) throw Unsupported(n, "overlapping windows at opset < 10");
+        string? sum = null;
+        long[] axes = [.. Enumerable.Range(2, spatial).Select(a => (long)a)];
+        string axesConst = ConstLong(axes, spatial), endsConst = ConstLong(Enumerable.Repeat(long.MaxValue, spatial).ToArray(), spatial), stepsConst = ConstLong(phases, spatial);
+        long count = phases.Aggregate(1L, (a, b) => a * b);
+        for (long k = 0; k < count; k++)
+        {
+            var start = new long[spatial];
+            for (long rest = k, d = spatial - 1; d >= 0; d--) { start[d] = rest % phases[d]; rest /= phases[d]; }
+            string startsConst = ConstLong(start, spatial);
+            string part = Emit("MaxUnpool", [Emit("Slice", [dy, startsConst, endsConst, axesConst, stepsConst]),
+                Emit("Slice", [indices, startsConst, endsConst, axesConst, stepsConst]), shape], unit);
+            sum = sum == null ? part : Emit("Add", [sum, part]);
+        }
+        return sum!;
     }
 
     /// <summary>GlobalAveragePool: the gradient spread evenly over the spatial axes.</summary>

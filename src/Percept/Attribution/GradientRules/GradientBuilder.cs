@@ -124,13 +124,19 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
         }
         foreach (var n in nodes.AsEnumerable().Reverse())
         {
-            if (!needed.Contains(n) || !_grad.TryGetValue(n.Output[0], out var dy)) continue;
+            if (!needed.Contains(n)) continue;
+            // A node is differentiated when its output has a gradient; Split, when any of its outputs has one.
+            if (!_grad.TryGetValue(n.Output[0], out var dy))
+            {
+                if (n.OpType != "Split" || !n.Output.Any(_grad.ContainsKey)) continue;
+                dy = "";
+            }
             Backward(n, dy);
         }
         if (inputGradient)
         {
-            if (!_grad.ContainsKey(input)) throw new PerceptException("no gradient reaches the input");
-            AddOutput(Emit("Identity", [_grad[input]], name: "percept.grad/" + input));
+            if (!_grad.TryGetValue(input, out var gradient)) throw new PerceptException("no gradient reaches the input");
+            AddOutput(Emit("Identity", [gradient], name: "percept.grad/" + input));
         }
         foreach (var a in activations)
         {
@@ -268,6 +274,26 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
             ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(t.RawData.Span).ToArray().Select(v => (long)v).ToArray()
             : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray();
     }
+
+    /// <summary>The values of a constant operand (an initializer or a Constant node's output) as floats, whatever their type; null when it is computed.</summary>
+    float[]? ConstantFloats(string name, out long[] dims)
+    {
+        var t = G.Initializer.FirstOrDefault(i => i.Name == name)
+                ?? G.Node.FirstOrDefault(c => c.OpType == "Constant" && c.Output[0] == name)?.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
+        dims = t != null ? [.. t.Dims] : [];
+        if (t == null) return null;
+        var raw = t.RawData.Span;
+        return (TensorProto.Types.DataType)t.DataType switch
+        {
+            TensorProto.Types.DataType.Float => t.FloatData.Count > 0 ? [.. t.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(raw).ToArray(),
+            TensorProto.Types.DataType.Double => t.DoubleData.Count > 0 ? t.DoubleData.Select(v => (float)v).ToArray() : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(raw).ToArray().Select(v => (float)v).ToArray(),
+            TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Int32 => ConstantLongs(name).Select(v => (float)v).ToArray(),
+            _ => null,
+        };
+    }
+
+    /// <summary>A boolean tensor as 0/1 floats.</summary>
+    string FloatOf(string condition) => Emit("Cast", [condition], [Int("to", (long)TensorProto.Types.DataType.Float)]);
 
     long[] InitializerShape(string name) => [.. G.Initializer.First(i => i.Name == name).Dims];
 

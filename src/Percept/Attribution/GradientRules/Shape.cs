@@ -12,6 +12,9 @@ partial class GradientBuilder
         rules["Concat"] = (b, n, dy) => b.Concat(n, dy);
         rules["Pad"] = (b, n, dy) => b.Pad(n, dy);
         rules["Slice"] = (b, n, dy) => b.Slice(n, dy);
+        rules["Expand"] = (b, n, dy) => b.Expand(n, dy);
+        rules["Tile"] = (b, n, dy) => b.Tile(n, dy);
+        rules["Split"] = (b, n, dy) => b.Split(n, dy);
     }
 
     /// <summary>Flatten, Reshape, Squeeze and Unsqueeze: the gradient reshaped back to the input's shape.</summary>
@@ -85,5 +88,37 @@ partial class GradientBuilder
             padding[rank + ax] = size - Math.Max(b, e);
         }
         Accumulate(x, Opset >= 11 ? Emit("Pad", [dy, ConstLong(padding, 2 * rank)]) : Emit("Pad", [dy], [Ints("pads", padding)]));
+    }
+
+    /// <summary>Expand: the gradient summed over the axes the input was broadcast along.</summary>
+    void Expand(NodeProto n, string dy) => Accumulate(n.Input[0], Unbroadcast(dy, n.Input[0], n.Output[0]));
+
+    /// <summary>Tile with constant repeats (never along the batch axis): each tile's gradient added up.</summary>
+    void Tile(NodeProto n, string dy)
+    {
+        string x = n.Input[0];
+        var repeats = ConstantLongs(n.Input[1]);
+        var xs = _shapes[x];
+        if (repeats[0] != 1) throw Unsupported(n, "tiling along the batch axis");
+        // [N, r1·s1, r2·s2, …] → [N, r1, s1, r2, s2, …], summed over the repeat axes.
+        var shape = new List<long> { 0 };
+        var sumAxes = new List<long>();
+        for (int d = 1; d < xs.Length; d++) { sumAxes.Add(shape.Count); shape.Add(repeats[d]); shape.Add(xs[d]); }
+        string split = Emit("Reshape", [dy, ConstLong([.. shape], shape.Count)]);
+        string summed = Opset >= 13
+            ? Emit("ReduceSum", [split, ConstLong([.. sumAxes], sumAxes.Count)], [Int("keepdims", 0)])
+            : Emit("ReduceSum", [split], [Ints("axes", sumAxes), Int("keepdims", 0)]);
+        Accumulate(x, summed);
+    }
+
+    /// <summary>Split: the outputs' gradients concatenated back (zeros for an output without one).</summary>
+    void Split(NodeProto n, string dy)
+    {
+        string x = n.Input[0];
+        long axis = AttrInt(n, "axis", 0);
+        if (axis < 0) axis += _shapes[x].Length;
+        if (axis == 0) throw Unsupported(n, "splitting the batch axis");
+        var parts = n.Output.Select(o => _grad.TryGetValue(o, out var g) ? g : Emit("ConstantOfShape", [GradShape(o)])).ToArray();
+        Accumulate(x, Emit("Concat", parts, [Int("axis", axis)]));
     }
 }
