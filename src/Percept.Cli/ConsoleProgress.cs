@@ -66,7 +66,9 @@ public static class ConsoleProgress
             }
             double rate = p.Done / seconds;
             string eta = done ? $"done in {seconds:F1}s" : rate > 0 ? $"ETA {TimeSpan.FromSeconds((p.Total - p.Done) / rate):mm\\:ss}" : "";
-            output.WriteLine($"{p.Stage}: {p.Done}/{p.Total} samples ({100.0 * p.Done / Math.Max(1, p.Total):F0}%), {rate:N0} samples/s, {eta}");
+            // Below a twentieth of a second the clock says nothing about the rate.
+            string speed = seconds >= 0.05 ? $", {rate:N0} samples/s" : "";
+            output.WriteLine($"{p.Stage}: {p.Done}/{p.Total} samples ({100.0 * p.Done / Math.Max(1, p.Total):F0}%){speed}, {eta}");
         }
     }
 }

@@ -26,7 +26,13 @@ public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbor
 /// <summary>The dashboard's endpoints under <c>/api/</c>.</summary>
 static class Api
 {
-    const int DefaultSize = 112, MaxSize = 512, MaxK = 200;
+    const int DefaultSize = 128, MaxSize = 512, MaxK = 200;
+
+    /// <summary>The sizes pictures are drawn at: a request is served at the first one at least as large (the browser scales it), so
+    /// a sample has a handful of cached pictures, not one per size asked for.</summary>
+    internal static readonly int[] Sizes = [32, 64, 96, 128, 192, 256, 384, 512];
+
+    static int Snap(int size) => Sizes.First(s => s >= size);
 
     public static void Map(WebApplication app, IReadOnlyDictionary<string, RunEntry> runs)
     {
@@ -109,9 +115,8 @@ static class Api
         {
             var e = Find(run);
             int i = Sample(e, sample);
-            int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
-            string path = Path.Combine(e.CacheDirectory, "thumbnails", $"{i}-{size}.png");
-            return Png(path, () => { var (x, shape) = e.Reader.Input(i); return Images.Thumbnail(x, shape, size); });
+            int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
+            return Png(e, Path.Combine("thumbnails", $"{i}-{size}.png"), () => { var (x, shape) = e.Reader.Input(i); return Images.Thumbnail(x, shape, size); });
         }).WithSummary("The sample as the model saw it, as a PNG (size = pixels on the longer side, default 112).");
 
         // The run, sample, method and layer of a heat-map request, each checked.
@@ -142,13 +147,12 @@ static class Api
         {
             var (e, i, method, layer) = HeatmapRequest(c, run, sample);
             bool shared = SharedScale(c);
-            int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
+            int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
             int target = IntQuery(c, "target", 0, 0, int.MaxValue);
             var ex = Explain(e, i, method, layer);
             if (target >= ex.Result.Targets.Count) throw new ApiError(404, $"target {target} is out of range (0 to {ex.Result.Targets.Count - 1})");
             int plane = ex.Result.Height * ex.Result.Width;
-            string path = Path.Combine(e.CacheDirectory, "heatmaps", $"{i}-{method.Name}-{Safe(layer)}-{target}-{size}{(shared ? "-shared" : "")}.png");
-            return Png(path, () => Images.Overlay(ex.Result.Maps.AsSpan(target * plane, plane), ex.Result.Height, ex.Result.Width, size, shared ? SharedLargest(ex) : null));
+            return Png(e, Path.Combine("heatmaps", $"{i}-{method.Name}-{Safe(layer)}-{target}-{size}{(shared ? "-shared" : "")}.png"), () => Images.Overlay(ex.Result.Maps.AsSpan(target * plane, plane), ex.Result.Height, ex.Result.Width, size, shared ? SharedLargest(ex) : null));
         }).WithSummary("One target's heat map as a transparent PNG overlay (warm: supports the target; blue: works against it), scaled to its own largest |value| or, with scale=shared, to the largest over all targets of the sample.");
 
         api.MapGet("/runs/{run}/samples/{sample}/similar", (HttpContext c, string run, string sample) =>
@@ -167,9 +171,8 @@ static class Api
         {
             var e = Find(run);
             int i = Sample(e, sample), j = Sample(e, other);
-            int size = IntQuery(c, "size", DefaultSize, 8, MaxSize);
-            string path = Path.Combine(e.CacheDirectory, "similar", $"{i}-{j}-{size}.png");
-            return Png(path, () =>
+            int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
+            return Png(e, Path.Combine("similar", $"{i}-{j}-{size}.png"), () =>
             {
                 var (maps, _, _) = e.Similarity(i, j);
                 int plane = maps.Height * maps.Width;
@@ -196,20 +199,7 @@ static class Api
         return new BinaryResult(bytes, $"{rows},{columns}");
     }
 
-    static IResult Png(string cachePath, Func<byte[]> make)
-    {
-        byte[] png;
-        if (File.Exists(cachePath)) png = File.ReadAllBytes(cachePath);
-        else
-        {
-            png = make();
-            Directory.CreateDirectory(Path.GetDirectoryName(cachePath)!);
-            string tmp = cachePath + $".{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-            File.WriteAllBytes(tmp, png);
-            File.Move(tmp, cachePath, overwrite: true);
-        }
-        return Results.Bytes(png, "image/png");
-    }
+    static IResult Png(RunEntry e, string relative, Func<byte[]> make) => Results.Bytes(e.Cache.GetOrAdd(relative, make), "image/png");
 
     static SampleDetails Details(RunEntry e, int i)
     {

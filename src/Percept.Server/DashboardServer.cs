@@ -18,6 +18,8 @@ public sealed record DashboardOptions
     public int Port { get; init; }
     /// <summary>The built front end; default: <c>wwwroot</c> next to the assembly.</summary>
     public string? WebRoot { get; init; }
+    /// <summary>Bytes of drawn pictures (thumbnails, heat maps) kept in each run's cache folder.</summary>
+    public long CacheBytes { get; init; } = RunEntry.DefaultCacheBytes;
 }
 
 /// <summary>
@@ -33,7 +35,29 @@ public sealed class DashboardServer : IAsyncDisposable
     public Uri Url { get; }
     public IReadOnlyDictionary<string, RunEntry> Runs => _runs;
 
+    /// <summary>The address it listens on, as bound (0.0.0.0 or :: for every interface).</summary>
+    public string ListenAddress { get; private init; } = "";
+
+    /// <summary>Whether only this machine can reach it (a loopback address).</summary>
+    public bool IsLoopback { get; private init; }
+
     DashboardServer(WebApplication app, Dictionary<string, RunEntry> runs, Uri url) { _app = app; _runs = runs; Url = url; }
+
+    /// <summary>The address <paramref name="host"/> names: an IP address as written, else the name resolved (IPv4 first).</summary>
+    /// <exception cref="PerceptException">A name that does not resolve.</exception>
+    static System.Net.IPAddress Resolve(string host)
+    {
+        if (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var ip)) return ip;
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return System.Net.IPAddress.Loopback;
+        try
+        {
+            var all = System.Net.Dns.GetHostAddresses(host);
+            return all.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? all.FirstOrDefault()
+                ?? throw new PerceptException($"--host {host} names no address");
+        }
+        catch (System.Net.Sockets.SocketException e) { throw new PerceptException($"--host {host} cannot be resolved: {e.Message}"); }
+        catch (ArgumentException e) { throw new PerceptException($"--host {host} is not a host name: {e.Message}"); }
+    }
 
     /// <summary>Opens the runs and starts listening; the returned server runs until disposed.</summary>
     /// <exception cref="PerceptException">A folder is not a complete run, or no front end was built.</exception>
@@ -48,7 +72,7 @@ public sealed class DashboardServer : IAsyncDisposable
                 var run = Run.Open(dir);
                 string id = Path.GetFileName(run.Directory);
                 for (int n = 2; runs.ContainsKey(id); n++) id = $"{Path.GetFileName(run.Directory)}-{n}";
-                runs[id] = new RunEntry(id, run);
+                runs[id] = new RunEntry(id, run, options.CacheBytes);
             }
             if (runs.Count == 0) throw new PerceptException("no run to serve");
             string webRoot = Path.GetFullPath(options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
@@ -59,7 +83,10 @@ public sealed class DashboardServer : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             // A port in use is reported once, as a PerceptException, not as the host's stack trace.
             builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-            builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+            // Kestrel binds a name other than localhost to every interface; bind the address it resolves to instead.
+            var ip = Resolve(options.Host);
+            string bound = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+            builder.WebHost.UseUrls($"http://{bound}:{options.Port}");
             builder.Services.AddOpenApi("v1");
             builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
             var app = builder.Build();
@@ -80,10 +107,20 @@ public sealed class DashboardServer : IAsyncDisposable
             catch (IOException e)
             {
                 await app.DisposeAsync();
-                throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {e.Message.Split('\n')[0]} (choose another --port)", e);
+                bool inUse = e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse } || e.Message.Contains("already in use", StringComparison.OrdinalIgnoreCase);
+                throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {(e.InnerException ?? e).Message.Split('\n')[0]}{(inUse ? " (choose another --port)" : " (is it an address of this machine?)")}", e);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                await app.DisposeAsync();
+                throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {e.Message} (is it an address of this machine?)", e);
             }
             var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")));
+            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")))
+            {
+                ListenAddress = address,
+                IsLoopback = System.Net.IPAddress.IsLoopback(ip),
+            };
         }
         catch
         {

@@ -20,12 +20,20 @@ public sealed class RunEntry : IDisposable
     public Run Run { get; }
     public RunReader Reader { get; }
 
+    /// <summary>Bytes of pictures kept per run unless the server is told otherwise.</summary>
+    public const long DefaultCacheBytes = 64L << 20;
+
     /// <summary>Where computed thumbnails and heat maps are kept: <c>cache/</c> in the run, or a temporary folder when the run is read-only.</summary>
     public string CacheDirectory => _cache.Value;
+
+    /// <summary>The run's drawn pictures, bounded in bytes (least recently used deleted first).</summary>
+    public PngCache Cache => _pngs.Value;
+    readonly Lazy<PngCache> _pngs;
     readonly Lazy<string> _cache;
 
-    public RunEntry(string id, Run run)
+    public RunEntry(string id, Run run, long cacheBytes = DefaultCacheBytes)
     {
+        _pngs = new Lazy<PngCache>(() => new PngCache(CacheDirectory, cacheBytes));
         Id = id;
         Run = run;
         Reader = new RunReader(run);

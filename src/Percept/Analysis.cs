@@ -45,8 +45,7 @@ public static class Analysis
         Action<string>? warn = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
-        if (options.BatchSize <= 0) throw new PerceptException("--batch-size must be positive");
-        if (options.MaxWidth < 0) throw new PerceptException("--max-width must be zero or positive");
+        Validate(options);
 
         // Model: its input, its output and the layers to perceive.
         var model = OnnxModel.Load(options.ModelPath);
@@ -65,10 +64,13 @@ public static class Analysis
         if (options.Map.Initial is { } initial && initial.Rows != dataset.Count)
             throw new PerceptException($"the map to start from has {initial.Rows} points; the dataset has {dataset.Count}");
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
+        long batchBytes = (long)options.BatchSize * preprocessor.InputLength * sizeof(float);
+        if (batchBytes > MaxBatchBytes)
+            throw new PerceptException($"--batch-size {options.BatchSize} needs {batchBytes / (double)(1L << 30):F1} GiB for one batch of inputs alone; use at most {MaxBatchBytes / (preprocessor.InputLength * sizeof(float)):N0}");
 
         // Perceive, writing into the run as it goes; then the vectors, while the samples table is finished.
         using var writer = new RunWriter(options.OutputDirectory, options.Overwrite, warn);
-        using var pass = new PerceptionPass(writer, layers, options.Pooling, dataset.ClassNames, dataset.Split);
+        using var pass = new PerceptionPass(writer, layers, options.Pooling, dataset.ClassNames, dataset.Split, namesMustMatch: options.Data.ClassNamesPath != null);
         PerceptionVectorBuilder vectors;
         IReadOnlyList<string> metadataColumns;
         using (var runner = new ModelRunner(model, input, preprocessor.InputShape, fetch, options.Threads))
@@ -78,6 +80,10 @@ public static class Analysis
                 dataset.Count, progress, cancellationToken);
         }
         if (pass.Rows == 0) throw new PerceptException($"no sample of {options.Data.Path} could be read");
+        if (pass.NonFiniteOutputs > 0)
+            warn?.Invoke($"{pass.NonFiniteOutputs} of {pass.Rows} samples have NaN or infinite model outputs (first: sample {pass.FirstNonFiniteOutput}); they have no prediction or loss and count in no total");
+        if (pass.NonFiniteFeatures > 0)
+            warn?.Invoke($"{pass.NonFiniteFeatures} of {pass.Rows} samples have NaN or infinite layer activations (first: sample {pass.FirstNonFiniteFeatures}); they are left out of the feature statistics and the map");
         var samples = writer.FinishSamplesAsync(metadata, warn);
         try { vectors = PerceptionVectors.Write(writer, pass, options.MaxWidth, options.Seed, progress, cancellationToken); }
         finally { metadataColumns = samples.GetAwaiter().GetResult(); }
@@ -93,6 +99,34 @@ public static class Analysis
         var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, map, skipped, clock.Elapsed);
         cancellationToken.ThrowIfCancellationRequested();
         return writer.Commit(manifest);
+    }
+
+    /// <summary>The largest batch of model inputs an analysis holds (several are in flight while the next is read).</summary>
+    const long MaxBatchBytes = 1L << 30;
+
+    /// <summary>Checks the options that need no file, so that a mistake is reported before any work.</summary>
+    static void Validate(AnalysisOptions options)
+    {
+        if (options.BatchSize <= 0) throw new PerceptException("--batch-size must be positive");
+        if (options.MaxWidth < 0) throw new PerceptException("--max-width must be zero or positive");
+        if (string.IsNullOrWhiteSpace(options.OutputDirectory)) throw new PerceptException("--out is empty: name a folder for the run");
+        var map = options.Map;
+        if (map.Method != MapMethod.None)
+        {
+            if (map.Dimensions < 1) throw new PerceptException($"--map-dims {map.Dimensions}: a map has at least 1 dimension");
+            if (map.Dimensions > 3 && map.Method != MapMethod.Pca) throw new PerceptException($"--map-dims {map.Dimensions}: maps have 1 to 3 dimensions (PCA more)");
+            if (map.Method == MapMethod.Tsne && map.Dimensions != 2) throw new PerceptException("t-SNE makes 2-D maps; use --map-dims 2, or UMAP for 3-D");
+        }
+        // Replacing a run deletes its folder: never when the model or the data live in it. And a run inside an image
+        // folder would be read as a class of it by the next analysis.
+        string target = Path.GetFullPath(options.OutputDirectory.TrimEnd('/', '\\'));
+        static bool Inside(string path, string folder) => Path.GetFullPath(path).StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        foreach (var (what, path) in new[] { ("the model", options.ModelPath), ("the data", options.Data.Path), ("the labels", options.Data.LabelsPath),
+                     ("the class names", options.Data.ClassNamesPath), ("the metadata", options.MetadataPath) })
+            if (path != null && (Inside(path, target) || Path.GetFullPath(path).TrimEnd('/', '\\') == target))
+                throw new PerceptException($"{what} ({path}) lies inside --out {options.OutputDirectory}, which the run would replace; write the run elsewhere");
+        if (Directory.Exists(options.Data.Path) && Inside(target, Path.GetFullPath(options.Data.Path).TrimEnd('/', '\\')))
+            throw new PerceptException($"--out {options.OutputDirectory} lies inside the image folder {options.Data.Path}; the next analysis of that folder would read the run as a class");
     }
 
     static RunManifest Manifest(AnalysisOptions options, OnnxModel model, ModelInput input, string output, IDataset dataset, Preprocessor preprocessor,

@@ -53,7 +53,7 @@ public static partial class DemoCommand
         AnalyzeCommand.PrintSummary(run, stdout);
         PrintWorst(run, stdout, 5);
         stdout.WriteLine($"explore it: percept serve {run.Directory}  ·  percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
-        if (!a.Has("no-serve")) ServeCommand.Serve([run.Directory], a.Get("host") ?? "127.0.0.1", a.GetInt("port"), stdout, ct);
+        if (!a.Has("no-serve")) ServeCommand.Serve([run.Directory], a.Get("host") ?? "127.0.0.1", a.GetInt("port"), stdout, stderr, ct);
         return CommandLine.Ok;
     }
 

@@ -28,12 +28,12 @@ public static class ServeCommand
         if (a.Positional.Count == 0) throw new UsageException("name the run to serve (a folder made by 'percept analyze')");
         int? port = a.GetInt("port");
         if (port is < 0 or > 65535) throw new UsageException("--port must be from 0 to 65535");
-        Serve(a.Positional, a.Get("host") ?? "127.0.0.1", port, stdout, ct);
+        Serve(a.Positional, a.Get("host") ?? "127.0.0.1", port, stdout, stderr, ct);
         return CommandLine.Ok;
     }
 
     /// <summary>Starts the dashboard, prints its address and waits for Ctrl+C.</summary>
-    internal static void Serve(IReadOnlyList<string> runs, string host, int? port, TextWriter stdout, CancellationToken ct)
+    internal static void Serve(IReadOnlyList<string> runs, string host, int? port, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         DashboardServer server;
         try { server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = port ?? 5080 }, ct).GetAwaiter().GetResult(); }
@@ -43,7 +43,9 @@ public static class ServeCommand
             server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = 0 }, ct).GetAwaiter().GetResult();
         }
         using var _ = new Disposer(server);
-        stdout.WriteLine($"dashboard: {server.Url}  (Ctrl+C to stop)");
+        if (!server.IsLoopback)
+            stderr.WriteLine($"warning: listening on {server.ListenAddress}, not only on this machine: the dashboard has no authentication, so anyone who can reach this address can read the runs and their data");
+        stdout.WriteLine(server.IsLoopback ? $"dashboard: {server.Url}  (Ctrl+C to stop)" : $"dashboard: {server.ListenAddress} (from this machine: {server.Url})  (Ctrl+C to stop)");
         stdout.Flush();
         server.WaitAsync(ct).GetAwaiter().GetResult();
     }

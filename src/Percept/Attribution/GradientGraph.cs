@@ -58,7 +58,7 @@ public sealed class GradientGraph : IDisposable
         var shapes = model.ProbeShapes(input, sampleShape);
         var builder = new GradientBuilder(model, input.Name, output, shapes, sharedForward);
         var proto = builder.Build(activations, extraSeeds ?? [], inputGradient);
-        var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // As in ModelRunner: a server holds several sessions, and idle intra-op threads spinning would take the cores of the busy one.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (Environment.GetEnvironmentVariable("PERCEPT_ORT_PROFILE") is { Length: > 0 } prefix) { options.ProfileOutputPathPrefix = prefix; options.EnableProfiling = true; }

@@ -45,6 +45,7 @@ public sealed class CsvDataset : IDataset
 
         var labelTexts = new SortedSet<string>(StringComparer.Ordinal);
         bool allIntegerLabels = true;
+        (int Row, string Label)? negativeLabel = null;
         int rows = 0;
         string? line;
         while ((line = reader.ReadLine()) != null)
@@ -61,10 +62,14 @@ public sealed class CsvDataset : IDataset
             {
                 string l = cells[_labelColumn];
                 labelTexts.Add(l);
-                if (!int.TryParse(l, NumberStyles.Integer, CultureInfo.InvariantCulture, out int li) || li < 0) allIntegerLabels = false;
+                if (!int.TryParse(l, NumberStyles.Integer, CultureInfo.InvariantCulture, out int li)) allIntegerLabels = false;
+                else if (li < 0) negativeLabel ??= (rows, l);
             }
         }
         if (rows == 0) throw new PerceptException($"CSV file {path} has no data rows");
+        // Integer labels are class indices; a negative one is a mistake, not a class name.
+        if (allIntegerLabels && negativeLabel is var (badRow, badLabel))
+            throw new PerceptException($"CSV row {badRow} of {path}: label {badLabel} is negative; integer labels are class indices from 0 (or give class names)");
         Count = rows;
         if (_labelColumn >= 0 && !allIntegerLabels)
         {

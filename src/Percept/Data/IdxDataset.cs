@@ -35,6 +35,10 @@ public sealed class IdxDataset : IDataset
         _dataOffset = offset;
         Count = dims[0];
         int[] sample = dims[1..];
+        long values = sample.Aggregate(1L, (a, b) => a * b);
+        if (values > MaxSampleValues)
+            throw new PerceptException($"IDX file {imagesPath} says each sample holds {string.Join(" × ", sample)} = {values:N0} values; Percept reads samples of at most {MaxSampleValues:N0} (a corrupt header?)");
+        if (values == 0) throw new PerceptException($"IDX file {imagesPath} says each sample holds no values ({string.Join(" × ", sample)})");
         Format = sample.Length switch
         {
             1 => new SampleFormat(SampleKind.Table, sample, !_isFloat),
@@ -46,6 +50,8 @@ public sealed class IdxDataset : IDataset
         long have = DataLength(imagesPath, offset, need);
         if (have < need)
             throw new PerceptException($"truncated IDX file {imagesPath}: header says {Count} samples of {Format.ShapeText} ({need} bytes), the file holds {have} bytes of data");
+        if (have > need)
+            throw new PerceptException($"IDX file {imagesPath} holds {have - need:N0} bytes after its {Count} samples of {Format.ShapeText}: the header does not describe the file");
         if (labelsPath != null)
         {
             var (ltype, ldims, loffset) = ReadHeader(labelsPath);
@@ -121,7 +127,23 @@ public sealed class IdxDataset : IDataset
     /// Bytes of data after the header for a plain file. A gzip file is not decompressed twice just to measure it:
     /// a short one fails while streaming, which leaves no run behind either.
     /// </summary>
-    static long DataLength(string path, long offset, long need) => IsGzip(path) ? need : new FileInfo(path).Length - offset;
+    /// <summary>Values one sample may hold (2²⁸: a 16384 × 16384 image); a header asking for more is corrupt or not for Percept.</summary>
+    public const long MaxSampleValues = 1L << 28;
+
+    /// <summary>Bytes of data after the header: the file's size, or for gzip the data decompressed, read up to one byte past <paramref name="need"/>.</summary>
+    static long DataLength(string path, long offset, long need)
+    {
+        if (!IsGzip(path)) return new FileInfo(path).Length - offset;
+        using var s = OpenData(path, offset);
+        var buffer = new byte[1 << 16];
+        long total = 0;
+        try
+        {
+            for (int n; total <= need && (n = s.Read(buffer)) > 0;) total += n;
+        }
+        catch (InvalidDataException e) { throw new PerceptException($"corrupt gzip stream in {path}: {e.Message}"); }
+        return total;
+    }
 
     public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
     {

@@ -91,11 +91,20 @@ public sealed class ImageFolderDataset : IDataset
         }
     }
 
+    /// <summary>The most pixels an image may have (2²⁶, e.g. 8192 × 8192).</summary>
+    public const long MaxPixels = 1L << 26;
+
     bool TryDecode(string path, Span<float> destination)
     {
         int h = Format.Shape[0], w = Format.Shape[1], channels = Format.Shape[2];
-        using var original = SKBitmap.Decode(path);
-        if (original == null) return false;
+        // SKCodec, not SKBitmap.Decode: a truncated file decodes "incomplete" there, which is a failure, not a picture.
+        using var codec = SKCodec.Create(path);
+        if (codec == null) return false;
+        var full = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul);
+        // A picture too large to hold (a 20,000 × 20,000 bomb) is refused without decoding it.
+        if ((long)full.Width * full.Height > MaxPixels) return false;
+        using var original = new SKBitmap(full);
+        if (codec.GetPixels(full, original.GetPixels()) != SKCodecResult.Success) return false;
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var resized = original.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
         if (resized == null) return false;

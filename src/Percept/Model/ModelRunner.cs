@@ -39,7 +39,7 @@ public sealed class ModelRunner : IDisposable
         _options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         if (threads > 0) _options.IntraOpNumThreads = threads;

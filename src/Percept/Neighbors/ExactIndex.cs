@@ -26,7 +26,7 @@ public sealed class ExactIndex
 
     /// <summary>
     /// The <paramref name="k"/> points nearest to point <paramref name="row"/> (itself excluded), nearest first, with their
-    /// distances (cosine: 1 − cosine similarity).
+    /// distances (cosine: 1 − cosine similarity); fewer when fewer points have finite values.
     /// </summary>
     /// <exception cref="PerceptException">A row outside the index, or k not between 1 and the other points.</exception>
     public (int Index, float Distance)[] Nearest(int row, int k)
@@ -39,16 +39,18 @@ public sealed class ExactIndex
         heapI.AsSpan().Fill(-1);
         var q = _prepared.Row(row);
         float qn = _norms[row];
+        if (!float.IsFinite(qn)) throw new PerceptException($"point {row} has NaN or infinite values; it has no neighbours");
         for (int j = 0; j < Count; j++)
         {
-            if (j == row) continue;
+            // Points with NaN or infinite values are nobody's neighbours.
+            if (j == row || !float.IsFinite(_norms[j])) continue;
             float d = qn + _norms[j] - 2 * TensorPrimitives.Dot(q, _prepared.Row(j));
             if (d < heapD[0]) NeighborHeap.Push(heapD, heapI, MathF.Max(0, d), j, checkDuplicate: false);
         }
         NeighborHeap.Sort(heapD, heapI);
-        var result = new (int, float)[k];
-        for (int t = 0; t < k; t++) result[t] = (heapI[t], Distance.Report(heapD[t], _metric));
-        return result;
+        var result = new List<(int, float)>(k);
+        for (int t = 0; t < k; t++) if (heapI[t] >= 0) result.Add((heapI[t], Distance.Report(heapD[t], _metric)));
+        return [.. result];
     }
 
     /// <summary>Every point's <paramref name="k"/> nearest points (itself excluded), as <see cref="ExactKnn.Search(Matrix, int, Metric, int)"/>.</summary>

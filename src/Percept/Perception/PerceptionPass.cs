@@ -13,7 +13,9 @@ namespace Percept.Perception;
 /// feature, written to the run as they come (memory does not grow with the data) while the features' statistics
 /// accumulate for <see cref="PerceptionVectors"/>.
 /// </summary>
-internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<LayerInfo> layers, PoolingMode pooling, IReadOnlyList<string>? classNames, string split)
+/// <param name="namesMustMatch">The class names were given (a --classes file): their number must be the model's.</param>
+internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<LayerInfo> layers, PoolingMode pooling, IReadOnlyList<string>? classNames, string split,
+    bool namesMustMatch = false)
     : IDisposable
 {
     /// <summary>Samples consumed, labelled samples among them, and those the model got right.</summary>
@@ -28,6 +30,20 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
     public bool IsProbability { get; private set; }
     public int NumClasses { get; private set; }
     int OutputWidth;
+    /// <summary>Samples whose outputs are NaN or infinite (they get no prediction or loss), and the first of them.</summary>
+    public long NonFiniteOutputs { get; private set; }
+    public long FirstNonFiniteOutput { get; private set; } = -1;
+    /// <summary>Samples with a NaN or infinite pooled feature in some layer (left out of the statistics), and the first of them.</summary>
+    public long NonFiniteFeatures { get; private set; }
+    public long FirstNonFiniteFeatures { get; private set; } = -1;
+    readonly HashSet<long> _nonFiniteRows = [];
+
+    static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
     /// <summary>The output's shape, batch axis −1.</summary>
     public long[] OutputShape { get; private set; } = [];
     public IReadOnlyList<LayerInfo> Layers { get; } = layers;
@@ -63,6 +79,8 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
         if (IsClassScores)
         {
             NumClasses = (int)perSample;
+            if (namesMustMatch && classNames != null && classNames.Count != NumClasses)
+                throw new PerceptException($"the class names file names {classNames.Count} classes; the model outputs {NumClasses} class scores");
             IsProbability = kind switch
             {
                 OutputKind.Probabilities => true,
@@ -172,7 +190,17 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
             {
                 if (label >= NumClasses)
                     throw new PerceptException($"label {label} of sample {Rows + i} is outside the model's {NumClasses} classes");
-                var s = ClassScores.Compute(scores.Slice(i * NumClasses, NumClasses), IsProbability, label, _probRow);
+                var sampleScores = scores.Slice(i * NumClasses, NumClasses);
+                if (!AllFinite(sampleScores))
+                {
+                    // NaN or infinite outputs: no prediction, confidence or loss for this sample, and it counts in no total.
+                    if (NonFiniteOutputs++ == 0) FirstNonFiniteOutput = Rows + i;
+                    _probabilities!.WriteRows(sampleScores);
+                    _logits!.WriteRows(sampleScores);
+                    output.Append(row);
+                    continue;
+                }
+                var s = ClassScores.Compute(sampleScores, IsProbability, label, _probRow);
                 _probabilities!.WriteRows(_probRow);
                 if (IsProbability)
                 {
@@ -199,7 +227,16 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
             var pooled = _pooled[l].AsSpan(0, count * channels);
             Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled);
             _layerWriters[l]!.WriteRows(pooled);
-            Stats[l].Add(pooled, count);
+            if (AllFinite(pooled)) Stats[l].Add(pooled, count);
+            else
+                // A sample whose features are NaN or infinite would poison every sample's standardisation: it is left out of
+                // the statistics (its perception vector is then non-finite too, and the map leaves it out).
+                for (int r = 0; r < count; r++)
+                {
+                    var one = pooled.Slice(r * channels, channels);
+                    if (AllFinite(one)) Stats[l].Add(one, 1);
+                    else if (_nonFiniteRows.Add(Rows + r) && NonFiniteFeatures++ == 0) FirstNonFiniteFeatures = Rows + r;
+                }
         }
         Rows += count;
     }

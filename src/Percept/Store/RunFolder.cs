@@ -39,6 +39,51 @@ internal sealed class RunFolder : IDisposable
             Directory.Delete(WorkPath, recursive: true);
         }
         Directory.CreateDirectory(WorkPath);
+        File.WriteAllText(Path.Combine(WorkPath, WriterFile), $"{Environment.ProcessId}\n{ProcessStart(Environment.ProcessId)}\n");
+        CleanStale(parent, WorkPath, info);
+    }
+
+    /// <summary>Names the process writing a work folder (its id and start time), so a later analysis knows when it is gone.</summary>
+    const string WriterFile = ".writer";
+
+    /// <summary>
+    /// Removes the other work folders (<c>.NAME.partial</c>) of <paramref name="parent"/> left by analyses that died: their
+    /// writer is no longer running, or they are more than a day old. Each is reported.
+    /// </summary>
+    static void CleanStale(string parent, string own, Action<string>? info)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(parent, ".*.partial"))
+        {
+            if (dir == own) continue;
+            try
+            {
+                bool old = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) > TimeSpan.FromDays(1);
+                if (!old && WriterAlive(dir)) continue;
+                Directory.Delete(dir, recursive: true);
+                info?.Invoke($"removed {dir}, left by an analysis that did not finish{(old ? " more than a day ago" : "")}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>Whether the process named in a work folder's writer file still runs (the same process: id and start time).</summary>
+    static bool WriterAlive(string dir)
+    {
+        string file = Path.Combine(dir, WriterFile);
+        if (!File.Exists(file)) return false;
+        var lines = File.ReadAllLines(file);
+        if (lines.Length < 2 || !int.TryParse(lines[0], out int pid)) return false;
+        return ProcessStart(pid) is { } start && start == lines[1];
+    }
+
+    static string? ProcessStart(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return p.StartTime.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { return null; }
     }
 
     /// <summary>A path inside the work folder.</summary>
@@ -47,6 +92,7 @@ internal sealed class RunFolder : IDisposable
     /// <summary>Moves the finished run into place, replacing an older run if one is there.</summary>
     public void Commit()
     {
+        File.Delete(Path.Combine(WorkPath, WriterFile));
         string? old = null;
         if (Directory.Exists(FinalPath))
         {

@@ -82,12 +82,18 @@ public class DashboardApiTests(DashboardFixture fixture)
     }
 
     [Fact]
-    public async Task Thumbnails_are_pngs_of_the_asked_size()
+    public async Task Thumbnails_are_pngs_of_the_asked_size_snapped_to_a_few_sizes()
     {
-        using var r = await _http.GetAsync($"api/runs/{RunId}/samples/3/image.png?size=56");
+        using var r = await _http.GetAsync($"api/runs/{RunId}/samples/3/image.png?size=64");
         Assert.Equal("image/png", r.Content.Headers.ContentType?.MediaType);
-        using var bitmap = SkiaSharp.SKBitmap.Decode(await r.Content.ReadAsByteArrayAsync());
-        Assert.Equal((56, 56), (bitmap.Width, bitmap.Height));
+        var png = await r.Content.ReadAsByteArrayAsync();
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        Assert.Equal((64, 64), (bitmap.Width, bitmap.Height));
+        // Any size between two of the sizes is served at the larger: one picture (and one cache file) for all of them.
+        foreach (int asked in new[] { 50, 57, 63 })
+            Assert.Equal(png, await _http.GetByteArrayAsync($"api/runs/{RunId}/samples/3/image.png?size={asked}"));
+        Assert.Single(Directory.GetFiles(Path.Combine(fixture.Run.Directory, "cache", "thumbnails"), "3-*.png"), f => f.EndsWith("3-64.png", StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(fixture.Run.Directory, "cache", "thumbnails")), f => f.EndsWith("3-57.png", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -167,6 +167,56 @@ public class AnalysisTests
         Assert.Single(Directory.GetDirectories(dir.Path));
     }
 
+    [Fact]
+    public void Partial_folders_of_dead_analyses_are_cleaned_and_live_ones_kept()
+    {
+        using var dir = new TempDir();
+        var (x, y) = RandomTable(dir, 40, 4, 3);
+        string model = TinyModels.Mlp(dir["m.onnx"], 4, 8, 3);
+        // A crashed analysis (its writer's process is gone), one from before writers were recorded, and a running one (this process).
+        Directory.CreateDirectory(dir[".crashed.partial"]);
+        File.WriteAllText(dir[".crashed.partial/.writer"], "2147483000\n2020-01-01T00:00:00.0000000Z\n");
+        Directory.CreateDirectory(dir[".unknown.partial"]);
+        Directory.CreateDirectory(dir[".running.partial"]);
+        using (var me = System.Diagnostics.Process.GetCurrentProcess())
+            File.WriteAllText(dir[".running.partial/.writer"], $"{me.Id}\n{me.StartTime.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture)}\n");
+        var notes = new List<string>();
+        Analysis.Run(Options(model, x, y, dir["run"]) with { Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None } }, warn: notes.Add);
+        Assert.False(Directory.Exists(dir[".crashed.partial"]));
+        Assert.False(Directory.Exists(dir[".unknown.partial"]));
+        Assert.True(Directory.Exists(dir[".running.partial"]));
+        Assert.Equal(2, notes.Count(n => n.Contains("did not finish")));
+        // The finished run keeps no trace of its writer.
+        Assert.False(File.Exists(dir["run/.writer"]));
+    }
+
+    [Fact]
+    public void Non_finite_outputs_and_vectors_are_reported_and_kept_off_the_map()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(4);
+        var values = Enumerable.Range(0, 60 * 4).Select(_ => (float)rng.NextDouble()).ToArray();
+        values[7 * 4 + 2] = float.NaN; // sample 7
+        values[31 * 4] = float.PositiveInfinity; // sample 31
+        Npy.Write(dir["x.npy"], values, 60, 4);
+        Npy.Write(dir["y.npy"], Enumerable.Range(0, 60).Select(i => (long)(i % 3)).ToArray(), 60);
+        var notes = new List<string>();
+        var run = Analysis.Run(Options(TinyModels.Mlp(dir["m.onnx"], 4, 8, 3), dir["x.npy"], dir["y.npy"], dir["run"])
+            with { Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.Pca } }, warn: notes.Add);
+        Assert.Contains(notes, n => n.StartsWith("2 of 60 samples have NaN or infinite model outputs (first: sample 7)", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.StartsWith("2 of 60 samples have NaN or infinite layer activations (first: sample 7)", StringComparison.Ordinal));
+        // The totals count the 58 others; the two get no loss; the map leaves them out and places every other sample.
+        Assert.Equal(58, run.Manifest.Summary!.Labelled);
+        Assert.True(double.IsFinite(run.Manifest.Summary.MeanLoss!.Value));
+        var loss = run.ReadColumn("loss");
+        Assert.Null(loss[7]); Assert.Null(loss[31]);
+        var map = run.ReadMatrix("map", out int rows, out int dims);
+        for (int i = 0; i < rows; i++)
+            Assert.Equal(i is 7 or 31, float.IsNaN(map[i * dims]));
+        var vectors = run.ReadMatrix("embedding", out _, out int width);
+        Assert.True(vectors.Where((_, k) => k / width is not (7 or 31)).All(float.IsFinite));
+    }
+
     sealed class CallbackProgress(Action<AnalysisProgress> action) : IProgress<AnalysisProgress>
     {
         public void Report(AnalysisProgress value) => action(value);

@@ -55,9 +55,9 @@ async function analyze() {
     const opacity = $<HTMLInputElement>('opacity');
     const show = (k: number) => {
       const t = ex.targets[k];
-      const overlay = el('img', { className: 'overlay', src: withQuery(rel(t.image), 'size=224'), alt: `${t.name} heat map` });
+      const overlay = el('img', { className: 'overlay', src: withQuery(rel(t.image), 'size=256'), alt: `${t.name} heat map` });
       overlay.style.opacity = opacity.value;
-      view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: withQuery(rel(ex.image), 'size=224'), alt: 'input' }), overlay),
+      view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: withQuery(rel(ex.image), 'size=256'), alt: 'input' }), overlay),
         el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: regions that drive the error' : `Class ${t.name}: regions that support it`} · score ${formatNumber(t.score)}${ex.layer ? ` · layer ${ex.layer}` : ''}` }),
         ...(t.note ? [el('div', { className: 'note ig-note', textContent: t.note })] : []));
       scaleBox.replaceChildren(colourBar(ex, k));

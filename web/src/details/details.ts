@@ -36,7 +36,7 @@ export async function showDetails(i: number) {
     bars.append(el('div', { className: 'bar' }, el('span', { textContent: t.name }), el('div', {}, fill), el('span', { textContent: `${(100 * t.probability).toFixed(1)}%` })));
   }
   facts.append(bars);
-  head.replaceChildren(el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=112'), alt: `sample ${i}` }), facts));
+  head.replaceChildren(el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=128'), alt: `sample ${i}` }), facts));
   const table = el('table', { className: 'meta' });
   for (const [k, val] of Object.entries(v)) table.append(el('tr', {}, el('td', { textContent: k }), el('td', { textContent: val == null ? '—' : typeof val === 'number' ? String(Number.isInteger(val) ? val : formatNumber(val)) : String(val) })));
   body.replaceChildren(el('details', {}, el('summary', { textContent: 'All fields' }), table));

@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using Percept.Cli;
+
+namespace Percept.Tests.Corpus;
+
+/// <summary>
+/// The bad-input corpus (tests/corpus/, written by tools/make_corpus.py): each case is a command line over small broken
+/// inputs with the exit code and the start of the one line it must print. Every case runs on a copy of its folder and
+/// must give exactly that: one line on stderr, no stack trace, no run left behind, and every file it was given unchanged.
+/// </summary>
+public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
+{
+    static string CorpusRoot => Path.Combine(TestFiles.Root, "tests", "corpus");
+
+    /// <summary>What cases refer to besides their own files: a 4-feature 3-class model, and a finished run to serve.</summary>
+    public sealed class Inputs : IDisposable
+    {
+        readonly TempDir _dir = new();
+        public string Mlp { get; }
+        public string Run { get; }
+
+        public Inputs()
+        {
+            Mlp = TinyModels.Mlp(_dir["mlp.onnx"], 4, 6, 3);
+            File.WriteAllText(_dir["t.csv"], "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 30).Select(i => $"{i % 5},{i % 7},{i % 3},{i % 2},{i % 3}\n")));
+            Run = Analysis.Run(new AnalysisOptions
+            {
+                ModelPath = Mlp, Data = new Percept.Data.DataSource { Path = _dir["t.csv"] }, OutputDirectory = _dir["run"],
+                Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None },
+            }).Directory;
+        }
+
+        public void Dispose() => _dir.Dispose();
+    }
+
+    readonly Inputs _inputs;
+    public BadInputCorpusTests(Inputs inputs) => _inputs = inputs;
+
+    public static TheoryData<string> Cases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var dir in Directory.GetDirectories(CorpusRoot).Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(dir));
+        return data;
+    }
+
+    [Fact]
+    public void The_corpus_covers_every_kind_of_input()
+    {
+        var names = Directory.GetDirectories(CorpusRoot).Select(d => Path.GetFileName(d)!).ToArray();
+        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "serve-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
+        Assert.True(names.Length >= 30, $"{names.Length} cases");
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Bad_input_gives_its_exit_code_and_one_clear_line(string name)
+    {
+        using var dir = new TempDir();
+        string work = dir["case"];
+        Copy(Path.Combine(CorpusRoot, name), work);
+        File.Delete(Path.Combine(work, "args"));
+        File.Delete(Path.Combine(work, "expect"));
+        var before = Snapshot(work);
+        var args = File.ReadAllLines(Path.Combine(CorpusRoot, name, "args")).Select(a => a
+            .Replace("{case}", work, StringComparison.Ordinal).Replace("{repo}", TestFiles.Root, StringComparison.Ordinal)
+            .Replace("{mlp}", _inputs.Mlp, StringComparison.Ordinal).Replace("{run}", _inputs.Run, StringComparison.Ordinal)).ToArray();
+        var expect = File.ReadAllLines(Path.Combine(CorpusRoot, name, "expect"));
+
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        int code = CommandLine.Run(args, stdout, stderr, default);
+        string err = stderr.ToString().TrimEnd();
+
+        Assert.True(code == int.Parse(expect[0], System.Globalization.CultureInfo.InvariantCulture), $"{name}: exit {code}, expected {expect[0]}; stderr: {err}");
+        Assert.True(!err.Contains('\n'), $"{name}: more than one line on stderr:\n{err}");
+        Assert.StartsWith(expect[1], err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.DoesNotContain("Exception", err);
+        // No run appeared or was half-written, and no file the command was given changed or went.
+        Assert.Equal(before, Snapshot(work));
+    }
+
+    static void Copy(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        foreach (var d in Directory.GetDirectories(from)) Copy(d, Path.Combine(to, Path.GetFileName(d)));
+    }
+
+    /// <summary>Every file and folder under <paramref name="root"/> (hidden ones too) with its content's hash.</summary>
+    static SortedDictionary<string, string> Snapshot(string root) => new(
+        Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories).ToDictionary(
+            p => Path.GetRelativePath(root, p),
+            p => File.Exists(p) ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p))) : "folder"), StringComparer.Ordinal);
+}

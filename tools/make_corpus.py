@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Writes the bad-input corpus under tests/corpus/: one folder a case, holding the inputs, `args` (the percept
+command line, one argument a line; {case} is the case's folder, {repo} the repository, {mlp} a 4-feature 3-class
+model the test makes, {run} a finished demo run the test makes) and `expect` (the exit code, then the start of the
+one line the command must print on stderr). Standard library only; rerun it to regenerate the corpus."""
+import gzip, os, shutil, struct, zlib
+
+ROOT = os.path.join(os.path.dirname(__file__), '..', 'tests', 'corpus')
+IMAGES = '{repo}/data/fashion-mnist/t10k-images-idx3-ubyte.gz'
+LABELS = '{repo}/data/fashion-mnist/t10k-labels-idx1-ubyte.gz'
+MODEL = '{repo}/models/fmnist-cnn/epoch-5.onnx'
+
+
+def case(name, args, code, message, files=None):
+    folder = os.path.join(ROOT, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    for fname, data in (files or {}).items():
+        path = os.path.join(folder, fname)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+    with open(os.path.join(folder, 'args'), 'w') as f:
+        f.write('\n'.join(args) + '\n')
+    with open(os.path.join(folder, 'expect'), 'w') as f:
+        f.write(f'{code}\n{message}\n')
+
+
+def idx(dims, data=b'', dtype=0x08):
+    return struct.pack('>BBBB', 0, 0, dtype, len(dims)) + b''.join(struct.pack('>i', d) for d in dims) + data
+
+
+def npy(header, data=b''):
+    text = header + ' ' * ((64 - (10 + len(header) + 1) % 64) % 64) + '\n'
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(text)) + text.encode() + data
+
+
+def png_truncated():
+    def chunk(kind, body):
+        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff)
+    raw = b''.join(b'\x00' + bytes([x * 9 % 256 for x in range(28)]) for _ in range(28))
+    full = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+    return full[:len(full) // 2]
+
+
+def analyze(data, *extra, model=MODEL, out='{case}/out'):
+    return ['analyze', '--model', model, '--data', data, *extra, '--out', out, '--map', 'none']
+
+
+shutil.rmtree(ROOT, ignore_errors=True)
+os.makedirs(ROOT)
+pixels = bytes(range(256)) * 4
+# IDX
+case('idx-huge-dimensions', analyze('{case}/x.idx'), 1, 'error: IDX file', {'x.idx': idx([200, 65536, 65536], b'\0' * 64)})
+case('idx-zero-dimension', analyze('{case}/x.idx'), 1, 'error: IDX file', {'x.idx': idx([5, 0, 28])})
+case('idx-wrong-magic', analyze('{case}/x.idx'), 1, 'error: ', {'x.idx': b'\x12\x34\x08\x03' + b'\0' * 64})
+case('idx-short-file', analyze('{case}/x.idx'), 1, 'error: truncated IDX file', {'x.idx': idx([10, 28, 28], pixels)})
+case('idx-trailing-garbage', analyze('{case}/x.idx'), 1, 'error: IDX file', {'x.idx': idx([1, 28, 28], bytes(784) + b'garbage')})
+case('idx-label-count', analyze(IMAGES, '--labels', '{case}/y.idx'), 1, 'error: label count', {'y.idx': idx([3], b'\0\1\2')})
+noise = bytes((i * 7919 + (i >> 3) * 104729) % 251 for i in range(78400))
+case('idx-gzip-truncated', analyze('{case}/x.idx.gz'), 1, 'error: ', {'x.idx.gz': (lambda z: z[:len(z) // 2])(gzip.compress(idx([100, 28, 28], noise)))})
+# NPY
+case('npy-not-npy', analyze('{case}/x.npy'), 1, 'error: not a NumPy .npy file', {'x.npy': 'hello'})
+case('npy-corrupt-header', analyze('{case}/x.npy'), 1, 'error: corrupt .npy header', {'x.npy': npy("{'descr': '<f4', 'fortran_order': False}")})
+case('npy-fortran-order', analyze('{case}/x.npy'), 1, 'error: ', {'x.npy': npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 28, 28), }", bytes(2 * 784 * 4))})
+case('npy-object-dtype', analyze('{case}/x.npy'), 1, 'error: unsupported .npy element type', {'x.npy': npy("{'descr': '|O', 'fortran_order': False, 'shape': (2, 28, 28), }", bytes(64))})
+case('npy-huge-shape', analyze('{case}/x.npy'), 1, 'error: ', {'x.npy': npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 28, 28), }", bytes(64))})
+case('npy-truncated', analyze('{case}/x.npy'), 1, 'error: truncated .npy file', {'x.npy': npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 28, 28), }", bytes(784 * 4))})
+# CSV (a 4-feature model the test makes)
+mlp = lambda *extra: ['analyze', '--model', '{mlp}', '--data', '{case}/t.csv', *extra, '--out', '{case}/out', '--map', 'none']
+case('csv-ragged-row', mlp(), 1, 'error: CSV row 2', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n1,2,3,0\n'})
+case('csv-not-a-number', mlp(), 1, "error: CSV row 1 of", {'t.csv': 'a,b,c,d,label\n1,two,3,4,0\n'})
+case('csv-negative-label', mlp(), 1, 'error: CSV row 2 of', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n1,2,3,4,-1\n'})
+case('csv-label-out-of-range', mlp(), 1, 'error: label 7 of sample 1 is outside', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n1,2,3,4,7\n'})
+case('csv-empty', mlp(), 1, 'error: ', {'t.csv': ''})
+# Models
+case('onnx-not-a-model', analyze(IMAGES, model='{case}/m.onnx'), 1, 'error: ', {'m.onnx': 'this is not a model'})
+with open(os.path.join(os.path.dirname(__file__), '..', 'models', 'fmnist-cnn', 'epoch-5.onnx'), 'rb') as f:
+    model = f.read()
+case('onnx-truncated', analyze(IMAGES, model='{case}/m.onnx'), 1, 'error: ', {'m.onnx': model[:len(model) // 8]})
+flipped = bytearray(model)
+for i in range(40, len(flipped), 997):
+    flipped[i] ^= 0x5A
+case('onnx-bit-flipped', analyze(IMAGES, model='{case}/m.onnx'), 1, 'error: ', {'m.onnx': bytes(flipped)})
+# Images
+case('image-truncated-strict', analyze('{case}/imgs', '--strict'), 1, 'error: ', {'imgs/a/1.png': png_truncated(), 'imgs/b/2.png': png_truncated()})
+case('image-zero-bytes-strict', analyze('{case}/imgs', '--strict'), 1, 'error: ', {'imgs/a/1.png': b'', 'imgs/b/2.png': b''})
+case('image-text-named-png-strict', analyze('{case}/imgs', '--strict'), 1, 'error: ', {'imgs/a/1.png': 'not an image', 'imgs/b/2.png': 'nor this'})
+# Options
+case('classes-count-mismatch', analyze(IMAGES, '--labels', LABELS, '--classes', '{case}/classes.txt'), 1, 'error: the class names file names 2 classes', {'classes.txt': 'cat\ndog\n'})
+case('out-empty', ['analyze', '--model', MODEL, '--data', IMAGES, '--out', ''], 1, 'error: --out is empty', {})
+case('batch-size-huge', analyze(IMAGES, '--batch-size', '2000000000'), 1, 'error: --batch-size 2000000000 needs', {})
+case('map-dims-zero', ['analyze', '--model', MODEL, '--data', IMAGES, '--out', '{case}/out', '--map-dims', '0'], 1, 'error: --map-dims 0', {})
+case('overwrite-own-inputs', ['analyze', '--model', '{case}/out/m.onnx', '--data', IMAGES, '--out', '{case}/out', '--overwrite', '--map', 'none'], 1, 'error: the model', {'out/m.onnx': 'a model the run must not delete', 'out/run.json': '{}'})
+case('out-inside-image-folder', analyze('{case}/imgs', out='{case}/imgs/run'), 1, 'error: --out', {'imgs/a/1.png': png_truncated()})
+case('unknown-option', ['analyze', '--model', MODEL, '--bogus'], 2, 'error: unknown option --bogus', {})
+case('option-without-value', ['analyze', '--model'], 2, 'error: --model needs a value', {})
+# Server
+case('serve-foreign-address', ['serve', '{run}', '--host', '8.8.8.8', '--port', '0'], 1, 'error: cannot listen on 8.8.8.8', {})
+case('serve-unresolvable-host', ['serve', '{run}', '--host', 'no-such-host.invalid', '--port', '0'], 1, 'error: --host no-such-host.invalid', {})
+print(f'{len(os.listdir(ROOT))} cases in {os.path.normpath(ROOT)}')
