@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the bad-input corpus under tests/corpus/: one folder a case, holding the inputs, `args` (the percept
 command line, one argument a line; {case} is the case's folder, {repo} the repository, {mlp} a 4-feature 3-class
-model the test makes, {run} a finished demo run the test makes) and `expect` (the exit code, then the start of the
+model the test makes, {mlp-external-missing} the same with its weights in an external data file that is missing,
+{run} a finished run the test makes) and `expect` (the exit code, then the start of the
 one line the command must print on stderr). Standard library only; rerun it to regenerate the corpus."""
 import gzip, os, shutil, struct, zlib
 
@@ -67,12 +68,13 @@ case('npy-object-dtype', analyze('{case}/x.npy'), 1, 'error: unsupported .npy el
 case('npy-huge-shape', analyze('{case}/x.npy'), 1, 'error: ', {'x.npy': npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 28, 28), }", bytes(64))})
 case('npy-truncated', analyze('{case}/x.npy'), 1, 'error: truncated .npy file', {'x.npy': npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 28, 28), }", bytes(784 * 4))})
 # CSV (a 4-feature model the test makes)
-mlp = lambda *extra: ['analyze', '--model', '{mlp}', '--data', '{case}/t.csv', *extra, '--out', '{case}/out', '--map', 'none']
+mlp = lambda *extra, model='{mlp}': ['analyze', '--model', model, '--data', '{case}/t.csv', *extra, '--out', '{case}/out', '--map', 'none']
 case('csv-ragged-row', mlp(), 1, 'error: CSV row 2', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n1,2,3,0\n'})
 case('csv-not-a-number', mlp(), 1, "error: CSV row 1 of", {'t.csv': 'a,b,c,d,label\n1,two,3,4,0\n'})
 case('csv-negative-label', mlp(), 1, 'error: CSV row 2 of', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n1,2,3,4,-1\n'})
 case('csv-label-out-of-range', mlp(), 1, 'error: label 7 of sample 1 is outside', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n1,2,3,4,7\n'})
 case('csv-empty', mlp(), 1, 'error: ', {'t.csv': ''})
+case('metadata-ragged', analyze(IMAGES, '--metadata', '{case}/meta.csv'), 1, 'error: metadata file', {'meta.csv': 'index,colour\n0,red\n1,blue,extra\n'})
 # Models
 case('onnx-not-a-model', analyze(IMAGES, model='{case}/m.onnx'), 1, 'error: ', {'m.onnx': 'this is not a model'})
 with open(os.path.join(os.path.dirname(__file__), '..', 'models', 'fmnist-cnn', 'epoch-5.onnx'), 'rb') as f:
@@ -86,6 +88,12 @@ case('onnx-bit-flipped', analyze(IMAGES, model='{case}/m.onnx'), 1, 'error: ', {
 case('image-truncated-strict', analyze('{case}/imgs', '--strict'), 1, 'error: ', {'imgs/a/1.png': png_truncated(), 'imgs/b/2.png': png_truncated()})
 case('image-zero-bytes-strict', analyze('{case}/imgs', '--strict'), 1, 'error: ', {'imgs/a/1.png': b'', 'imgs/b/2.png': b''})
 case('image-text-named-png-strict', analyze('{case}/imgs', '--strict'), 1, 'error: ', {'imgs/a/1.png': 'not an image', 'imgs/b/2.png': 'nor this'})
+def png_header_only(width, height):
+    def chunk(kind, body):
+        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff)
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(b'\0' * 64)) + chunk(b'IEND', b'')
+case('image-20000x20000-strict', analyze('{case}/imgs', '--strict'), 1, 'error: image failed to decode', {'imgs/a/1.png': png_header_only(20000, 20000), 'imgs/b/2.png': png_header_only(20000, 20000)})
+case('onnx-external-data-missing', mlp(model='{mlp-external-missing}'), 1, 'error: ', {'t.csv': 'a,b,c,d,label\n1,2,3,4,0\n'})
 # Options
 case('classes-count-mismatch', analyze(IMAGES, '--labels', LABELS, '--classes', '{case}/classes.txt'), 1, 'error: the class names file names 2 classes', {'classes.txt': 'cat\ndog\n'})
 case('out-empty', ['analyze', '--model', MODEL, '--data', IMAGES, '--out', ''], 1, 'error: --out is empty', {})

@@ -14,12 +14,14 @@ return args.FirstOrDefault() switch
     "memory" => MemoryBench.Run(args[1..]),
     "child" => MemoryBench.Child(args[1..]),
     "explain" => ExplainBench.Run(args[1..]),
+    "fuzz" => FuzzBench.Run(args[1..]),
+    "load" => LoadBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N]");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N]");
     return 2;
 }
 

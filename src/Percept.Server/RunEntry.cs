@@ -15,6 +15,10 @@ public sealed class RunEntry : IDisposable
     readonly Lazy<SimilarityExplainer> _similarity;
     readonly Lazy<ExactIndex> _neighbors;
     readonly ConcurrentDictionary<(int Sample, string Method, string? Layer), SampleExplanation> _explanations = new();
+    readonly ConcurrentQueue<(int Sample, string Method, string? Layer)> _explained = new();
+
+    /// <summary>Explanations kept in memory (their heat-map pictures stay in the picture cache): enough for the samples a user is looking at.</summary>
+    public const int KeptExplanations = 64;
 
     public string Id { get; }
     public Run Run { get; }
@@ -80,7 +84,17 @@ public sealed class RunEntry : IDisposable
 
     /// <summary>A sample's heat maps for every class and the loss, computed once per method and layer.</summary>
     public SampleExplanation Explain(int sample, string method, string? layer) =>
-        _explanations.GetOrAdd((sample, method, layer), key => _explainer.Value.Explain(key.Sample, key.Method, key.Layer));
+        _explanations.TryGetValue((sample, method, layer), out var kept) ? kept : Keep((sample, method, layer));
+
+    SampleExplanation Keep((int Sample, string Method, string? Layer) key)
+    {
+        // The maps are what the pages need; the raw per-channel gradients are not kept.
+        var explanation = _explainer.Value.Explain(key.Sample, key.Method, key.Layer) with { Raw = null, RawShape = null };
+        if (_explanations.TryAdd(key, explanation)) _explained.Enqueue(key);
+        // Bounded: the oldest are let go (each request recomputes or reads its pictures from the cache).
+        while (_explanations.Count > KeptExplanations && _explained.TryDequeue(out var oldest)) _explanations.TryRemove(oldest, out _);
+        return explanation;
+    }
 
     /// <summary>What makes samples a and b alike, with the run's model and data kept open between requests.</summary>
     public (AttributionResult Maps, float Cosine, float[] Inputs) Similarity(int a, int b) => _similarity.Value.Explain(a, b);

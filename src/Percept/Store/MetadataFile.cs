@@ -22,6 +22,7 @@ internal sealed class MetadataFile
     {
         if (!File.Exists(path)) throw new PerceptException($"metadata file not found: {path}");
         Path = System.IO.Path.GetFullPath(path);
+        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) CheckRectangular(path);
         using var db = new DuckDBConnection("Data Source=:memory:");
         db.Open();
         try
@@ -88,5 +89,29 @@ internal sealed class MetadataFile
         using var cmd = db.CreateCommand();
         cmd.CommandText = sql;
         return Convert.ToInt64(cmd.ExecuteScalar());
+    }
+
+    /// <summary>
+    /// A CSV whose rows do not all have the header's number of cells is reported as such (DuckDB would otherwise read it
+    /// as one column and report a missing 'index').
+    /// </summary>
+    static void CheckRectangular(string path)
+    {
+        int expected = -1, row = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (line.Length == 0) continue;
+            int cells = 1;
+            bool quoted = false;
+            foreach (char c in line)
+            {
+                if (c == '"') quoted = !quoted;
+                else if (c == ',' && !quoted) cells++;
+            }
+            if (expected < 0) expected = cells;
+            else if (cells != expected)
+                throw new PerceptException($"metadata file {path}: row {row} has {cells} cells; the header has {expected}");
+            row++;
+        }
     }
 }

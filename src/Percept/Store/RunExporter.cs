@@ -37,7 +37,15 @@ public static class RunExporter
         string? matrix = run.MatrixPath(field);
         if (matrix != null)
         {
-            if (ext == ".npy") { File.Copy(matrix, path, overwrite: true); return; }
+            if (ext == ".npy")
+            {
+                // The copy is only as good as the file: a truncated one is refused, not passed on.
+                var header = IO.Npy.ReadHeader(matrix);
+                if (header.Shape.Length == 0 || header.Shape[0] != run.Count)
+                    throw new PerceptException($"{matrix} holds {(header.Shape.Length == 0 ? 0 : header.Shape[0])} rows; the run has {run.Count} samples");
+                File.Copy(matrix, path, overwrite: true);
+                return;
+            }
             var data = run.ReadMatrix(field, out int rows, out int cols);
             if (ext == ".csv") WriteMatrixCsv(path, data, rows, cols);
             else WriteMatrixParquet(path, data, rows, cols);

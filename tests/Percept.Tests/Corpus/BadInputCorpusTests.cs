@@ -17,11 +17,26 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
     {
         readonly TempDir _dir = new();
         public string Mlp { get; }
+        public string MlpExternalMissing { get; }
         public string Run { get; }
 
         public Inputs()
         {
             Mlp = TinyModels.Mlp(_dir["mlp.onnx"], 4, 6, 3);
+            // The same model with its weights moved to an external data file (as PyTorch ≥ 2 writes large models) that is not there.
+            var proto = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Mlp));
+            foreach (var t in proto.Graph.Initializer)
+            {
+                long bytes = (t.FloatData.Count > 0 ? t.FloatData.Count : t.RawData.Length / 4) * 4L;
+                t.FloatData.Clear();
+                t.RawData = Google.Protobuf.ByteString.Empty;
+                t.DataLocation = Onnx.TensorProto.Types.DataLocation.External;
+                t.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "location", Value = "weights.bin" });
+                t.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "length", Value = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            }
+            Directory.CreateDirectory(_dir["external"]);
+            MlpExternalMissing = _dir["external/model.onnx"];
+            File.WriteAllBytes(MlpExternalMissing, Google.Protobuf.MessageExtensions.ToByteArray(proto));
             File.WriteAllText(_dir["t.csv"], "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 30).Select(i => $"{i % 5},{i % 7},{i % 3},{i % 2},{i % 3}\n")));
             Run = Analysis.Run(new AnalysisOptions
             {
@@ -63,7 +78,7 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
         var before = Snapshot(work);
         var args = File.ReadAllLines(Path.Combine(CorpusRoot, name, "args")).Select(a => a
             .Replace("{case}", work, StringComparison.Ordinal).Replace("{repo}", TestFiles.Root, StringComparison.Ordinal)
-            .Replace("{mlp}", _inputs.Mlp, StringComparison.Ordinal).Replace("{run}", _inputs.Run, StringComparison.Ordinal)).ToArray();
+            .Replace("{mlp-external-missing}", _inputs.MlpExternalMissing, StringComparison.Ordinal).Replace("{mlp}", _inputs.Mlp, StringComparison.Ordinal).Replace("{run}", _inputs.Run, StringComparison.Ordinal)).ToArray();
         var expect = File.ReadAllLines(Path.Combine(CorpusRoot, name, "expect"));
 
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
