@@ -17,7 +17,11 @@ public static class LayersCommand
             default, with the tensor recorded (after the following nonlinearity).
             """,
         Arguments = new("MODEL.onnx", "the model", 1, 1),
-        Options = [new("input", "NAME", "model input to feed when there are several")],
+        Options =
+        [
+            new("input", "NAME", "model input to feed when there are several"),
+            new("check-gradients", null, "also list every operator on the path heat maps differentiate, whether it has a gradient rule, and whether the gradient graph builds"),
+        ],
         Run = Run,
     };
 
@@ -42,7 +46,35 @@ public static class LayersCommand
         foreach (var r in rows)
             stdout.WriteLine($"{r.Mark} {r.Name.PadRight(wName)}  {r.OpType.PadRight(wOp)}  {r.Shape.PadRight(wShape)}  {r.Params.PadLeft(wParams)}  {r.Records}".TrimEnd());
         stdout.WriteLine($"{model.Layers.Count} nodes, {model.Layers.Sum(l => l.ParameterCount):N0} parameters, {model.PerceptionLayers.Count} perception layers");
+        if (a.Has("check-gradients")) CheckGradients(model, a.Get("input"), stdout);
         return CommandLine.Ok;
+    }
+
+    /// <summary>Every operator on the path a heat map differentiates, with its status, and whether the gradient graph builds.</summary>
+    static void CheckGradients(OnnxModel model, string? inputName, TextWriter stdout)
+    {
+        var input = model.SelectInput(inputName);
+        string output = model.SelectOutput(null);
+        var ops = Attribution.GradientGraph.PathOperators(model, input, output);
+        stdout.WriteLine();
+        stdout.WriteLine($"gradient path from input '{input.Name}' to output '{output}':");
+        int w = Math.Max(8, ops.Max(o => o.OpType.Length));
+        stdout.WriteLine($"  {"operator".PadRight(w)}  nodes  gradient");
+        foreach (var o in ops)
+            stdout.WriteLine($"  {o.OpType.PadRight(w)}  {o.Nodes,5}  {(o.HasRule ? "yes" : $"NO RULE (first: node '{o.FirstNode}')")}");
+        var missing = ops.Where(o => !o.HasRule).Select(o => o.OpType).ToArray();
+        if (missing.Length > 0)
+        {
+            stdout.WriteLine($"heat maps: gradient methods cannot run ({string.Join(", ", missing)} without a rule); occlusion works for any model");
+            return;
+        }
+        if (input.Shape.Skip(1).Any(d => d <= 0)) { stdout.WriteLine("heat maps: every operator has a rule (the graph is built when the input's free axes are known)"); return; }
+        try
+        {
+            using var graph = Attribution.GradientGraph.Build(model, input, input.Shape.Skip(1).Select(d => (int)d).ToArray(), output, []);
+            stdout.WriteLine("heat maps: every operator has a rule and the gradient graph builds");
+        }
+        catch (PerceptException e) { stdout.WriteLine($"heat maps: every operator has a rule, but the gradient graph does not build: {e.Message}"); }
     }
 
     /// <summary>Runs one zero sample with every node output exposed and reads the shapes ONNX Runtime gives them.</summary>

@@ -83,6 +83,17 @@ public sealed class GradientGraph : IDisposable
     }
 
     /// <summary>
+    /// Every operator on the gradient path from <paramref name="input"/> to <paramref name="output"/> (the nodes a heat map
+    /// differentiates), how many nodes use it, and whether it has a gradient rule, in graph order; for
+    /// <c>percept layers --check-gradients</c>, before anyone asks for a heat map.
+    /// </summary>
+    public static IReadOnlyList<GradientOperator> PathOperators(OnnxModel model, ModelInput input, string output) =>
+        GradientBuilder.PathNodes(model.Proto.Graph, input.Name, output)
+            .GroupBy(n => n.OpType)
+            .Select(g => new GradientOperator(g.Key, g.Count(), GradientBuilder.SupportedOperators.Contains(g.Key), g.First().Name))
+            .ToArray();
+
+    /// <summary>
     /// Runs <paramref name="count"/> samples with their seeds (∂target/∂output, one row per sample).
     /// Returns the output, the input gradient, and each activation with its gradient, all as flat arrays.
     /// A graph built with <see cref="SharedForward"/> runs one sample (<paramref name="count"/> 1) with <paramref name="seedRows"/>
@@ -138,6 +149,9 @@ public sealed class GradientGraph : IDisposable
 
     public void Dispose() { _session.Dispose(); _forward.Dispose(); _options.Dispose(); }
 }
+
+/// <summary>An operator on a model's gradient path: its type, how many nodes use it, whether it has a gradient rule, and its first node.</summary>
+public sealed record GradientOperator(string OpType, int Nodes, bool HasRule, string FirstNode);
 
 /// <summary>What one gradient run returns.</summary>
 public sealed record GradientResult(float[] Output, float[] InputGradient, IReadOnlyList<(float[] Value, long[] Shape, float[] Gradient)> Activations);

@@ -91,8 +91,58 @@ public sealed class OnnxModel
         if (proto.Graph == null || proto.Graph.Node.Count == 0 || proto.IrVersion <= 0)
             throw new PerceptException($"not an ONNX model (no graph): {path}");
         if (proto.Graph.Output.Count == 0) throw new PerceptException($"ONNX model {path} declares no outputs");
+        InlineExternalData(proto, path);
         return new OnnxModel(path, proto);
     }
+
+    /// <summary>
+    /// Reads weights kept in external data files (as PyTorch ≥ 2 writes large models: <c>model.onnx</c> and
+    /// <c>model.onnx.data</c>) into the model, so that every session built from it works from any working folder.
+    /// </summary>
+    /// <exception cref="PerceptException">A data file that is missing, too short, or outside the model's folder.</exception>
+    static void InlineExternalData(ModelProto proto, string path)
+    {
+        string folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        var opened = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var t in proto.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External))
+            {
+                var entries = t.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+                if (!entries.TryGetValue("location", out var location))
+                    throw new PerceptException($"model {path}: tensor '{t.Name}' is stored externally but names no file");
+                string file = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, location));
+                if (!file.StartsWith(folder + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                    throw new PerceptException($"model {path}: tensor '{t.Name}' names a data file outside the model's folder ({location})");
+                if (!opened.TryGetValue(file, out var stream))
+                {
+                    if (!File.Exists(file)) throw new PerceptException($"model {path} keeps its weights in {location}, which is not next to it");
+                    opened[file] = stream = File.OpenRead(file);
+                }
+                long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                long length = entries.TryGetValue("length", out var l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture)
+                    : t.Dims.Aggregate(1L, (a, b) => a * b) * ElementSize((TensorProto.Types.DataType)t.DataType);
+                if (offset < 0 || length < 0 || offset + length > stream.Length)
+                    throw new PerceptException($"model {path}: tensor '{t.Name}' lies past the end of {location} ({offset + length} bytes needed, {stream.Length} there)");
+                var bytes = new byte[length];
+                stream.Position = offset;
+                stream.ReadExactly(bytes);
+                t.RawData = ByteString.CopyFrom(bytes);
+                t.ExternalData.Clear();
+                t.DataLocation = TensorProto.Types.DataLocation.Default;
+            }
+        }
+        catch (FormatException) { throw new PerceptException($"model {path}: an external data entry has an offset or length that is not a number"); }
+        finally { foreach (var s in opened.Values) s.Dispose(); }
+    }
+
+    static long ElementSize(TensorProto.Types.DataType type) => type switch
+    {
+        TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Uint64 => 8,
+        TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Int32 or TensorProto.Types.DataType.Uint32 => 4,
+        TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Uint16 => 2,
+        _ => 1,
+    };
 
     static ModelInput ToInput(ValueInfoProto v)
     {

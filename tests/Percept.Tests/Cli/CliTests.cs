@@ -208,4 +208,19 @@ public class CliTests
         (code, _, err) = Percept("export", dir.Path, "--field", "loss", "--out", dir["x.npy"]);
         Assert.Equal(1, code); AssertOneLineError(err, "not a Percept run");
     }
+
+    [Fact]
+    public void Layers_check_gradients_lists_the_operators_on_the_gradient_path()
+    {
+        var (code, output, _) = Percept("layers", TestFiles.DemoModel, "--check-gradients");
+        Assert.Equal(0, code);
+        Assert.Contains("gradient path from input 'image' to output 'logits':", output);
+        Assert.Matches(@"MaxPool\s+3\s+yes", output);
+        Assert.Contains("every operator has a rule and the gradient graph builds", output);
+        using var dir = new TempDir();
+        (code, output, _) = Percept("layers", TinyModels.UnknownOp(dir["u.onnx"], 4), "--check-gradients");
+        Assert.Equal(0, code);
+        Assert.Matches(@"TotallyMadeUpOp\s+1\s+NO RULE \(first: node '/odd/Op'\)", output);
+        Assert.Contains("occlusion works for any model", output);
+    }
 }

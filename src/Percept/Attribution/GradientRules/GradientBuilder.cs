@@ -32,6 +32,21 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
         return rules;
     }
 
+    /// <summary>The nodes between <paramref name="input"/> and <paramref name="output"/>: they depend on the input and the output depends on them.</summary>
+    internal static List<NodeProto> PathNodes(GraphProto graph, string input, string output)
+    {
+        var requires = new HashSet<string> { input };
+        foreach (var n in graph.Node) if (n.Input.Any(requires.Contains)) foreach (var o in n.Output) requires.Add(o);
+        var producer = new Dictionary<string, NodeProto>();
+        foreach (var n in graph.Node) foreach (var o in n.Output) producer[o] = n;
+        var needed = new HashSet<NodeProto>();
+        var stack = new Stack<string>([output]);
+        while (stack.Count > 0)
+            if (producer.TryGetValue(stack.Pop(), out var p) && requires.Contains(p.Output[0]) && needed.Add(p))
+                foreach (var i in p.Input) stack.Push(i);
+        return graph.Node.Where(needed.Contains).ToList();
+    }
+
     /// <summary>The operators Percept can differentiate.</summary>
     public static IReadOnlyCollection<string> SupportedOperators => Rules.Keys;
 
