@@ -7,7 +7,8 @@ the logits of two inputs and, for each of three classes, the gradient of that cl
 
 Widths are cut so that every model is a few hundred kB, but each keeps the operators of its family: the ResNet stem's
 overlapping 3x3 stride-2 max pool, DenseNet's concatenations, SqueezeNet's and GoogLeNet's ceil_mode pools,
-MobileNet's depthwise convolutions, ReLU6 and hard-swish, ConvNeXt's LayerNorm, GELU and layer scale. Batch-norm
+MobileNet's depthwise convolutions, ReLU6 and hard-swish, ConvNeXt's LayerNorm, GELU and layer scale, ShuffleNet's
+computed chunks and channel shuffle, a ViT's class token and self-attention. Batch-norm
 statistics are randomised (eval mode), and the script checks that no ReLU input and no max-pool window is within
 1e-5 of a kink for the inputs used (float32 round-off between PyTorch and ONNX Runtime is far smaller), so that
 autograd's answer is the only right one.
@@ -24,6 +25,8 @@ tv_googlenet = importlib.import_module("torchvision.models.googlenet")  # the pa
 import torchvision.models.mobilenetv2 as tv_mobilenetv2
 import torchvision.models.mobilenetv3 as tv_mobilenetv3
 import torchvision.models.convnext as tv_convnext
+import torchvision.models.shufflenetv2 as tv_shufflenetv2
+import torchvision.models.vision_transformer as tv_vit
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'tests', 'fixtures', 'conformance')
 CLASSES = 5
@@ -83,8 +86,22 @@ def convnext():
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LayerNorm(16), nn.Linear(16, CLASSES))
 
 
+def shufflenet_v2():
+    """ShuffleNet-v2's units: a chunk into two halves (a Slice whose bounds are computed from the shape) and a channel shuffle."""
+    return nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1),
+                         tv_shufflenetv2.InvertedResidual(8, 16, 2), tv_shufflenetv2.InvertedResidual(16, 16, 1),
+                         nn.Conv2d(16, 24, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(24, CLASSES))
+
+
+def vit():
+    """A ViT: patch embedding, the class token (a Gather), self-attention (q, k and v sliced at computed bounds), LayerNorm, GELU."""
+    return tv_vit.VisionTransformer(image_size=32, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=CLASSES)
+
+
 MODELS = [('resnet', resnet, [13]), ('densenet', densenet, [13]), ('squeezenet', squeezenet, [13]), ('googlenet', googlenet, [13]),
-          ('mobilenet_v2', mobilenet_v2, [13]), ('mobilenet_v3', mobilenet_v3, [13]), ('convnext', convnext, [13, 17])]
+          ('mobilenet_v2', mobilenet_v2, [13]), ('mobilenet_v3', mobilenet_v3, [13]), ('convnext', convnext, [13, 17]),
+          ('shufflenet_v2', shufflenet_v2, [13]), ('vit', vit, [13, 17])]
 
 
 def randomise_batch_norm(model, gen):

@@ -56,7 +56,8 @@ public sealed class GradientGraph : IDisposable
     {
         if (!inputGradient && activations.Count == 0) throw new ArgumentException("nothing to differentiate: no input gradient and no activations");
         var shapes = model.ProbeShapes(input, sampleShape);
-        var builder = new GradientBuilder(model, input.Name, output, shapes, sharedForward);
+        var builder = new GradientBuilder(model, input.Name, output, shapes, sharedForward,
+            model.ProbeIntegers(input, sampleShape, GradientBuilder.ComputedBounds(model.Proto.Graph, input.Name)));
         var proto = builder.Build(activations, extraSeeds ?? [], inputGradient);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // As in ModelRunner: a server holds several sessions, and idle intra-op threads spinning would take the cores of the busy one.

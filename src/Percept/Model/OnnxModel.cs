@@ -231,6 +231,31 @@ public sealed class OnnxModel
         return shapes;
     }
 
+    /// <summary>
+    /// The values of integer tensors (such as the bounds of a Slice computed from a tensor's shape) on a zero input, kept
+    /// only where they are the same for one sample and for two, so that they hold for any batch.
+    /// </summary>
+    public Dictionary<string, long[]> ProbeIntegers(ModelInput input, int[] sampleShape, IReadOnlyCollection<string> tensors)
+    {
+        var values = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        if (tensors.Count == 0) return values;
+        var names = tensors.ToList();
+        using var runner = new ModelRunner(this, input, sampleShape, names.Select(n => new Fetch(n)).ToArray());
+        int length = sampleShape.Aggregate(1, (a, b) => a * b);
+        long[]?[] Run(int count)
+        {
+            var x = new float[(runner.FixedBatch ?? count) * length];
+            using var r = runner.Run(x, runner.FixedBatch ?? count);
+            return names.Select((_, i) => r[i].GetTensorTypeAndShape().ElementDataType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Int64
+                ? r[i].GetTensorDataAsSpan<long>().ToArray() : null).ToArray();
+        }
+        var one = Run(1);
+        var two = runner.FixedBatch == null ? Run(2) : one;
+        for (int i = 0; i < names.Count; i++)
+            if (one[i] is { } a && two[i] is { } b && a.AsSpan().SequenceEqual(b)) values[names[i]] = a;
+        return values;
+    }
+
     /// <summary>The parsed model (read-only use: builders clone it).</summary>
     internal ModelProto Proto => _proto;
 

@@ -16,7 +16,7 @@ public class ConformanceTests
     public static TheoryData<string, int> Models => new()
     {
         { "resnet", 13 }, { "densenet", 13 }, { "squeezenet", 13 }, { "googlenet", 13 }, { "mobilenet_v2", 13 }, { "mobilenet_v3", 13 },
-        { "convnext", 13 }, { "convnext", 17 },
+        { "convnext", 13 }, { "convnext", 17 }, { "shufflenet_v2", 13 }, { "vit", 13 }, { "vit", 17 },
     };
 
     [Theory]

@@ -36,7 +36,7 @@ public class GradientRulesTests
         "Neg", "Exp", "Log", "Abs", "Sqrt", "Reciprocal", "Pow", "PowHalf", "HardSigmoid", "HardSwish", "Elu", "Selu", "Softplus", "Mish", "PRelu",
         "Max", "Min", "Where", "Cast", "Sum", "Mean",
         // Shapes, reductions and normalisations.
-        "Expand", "Tile", "Split", "SplitOneUsed", "ReduceSum", "ReduceMax", "GlobalMaxPool", "LayerNormalization", "InstanceNormalization",
+        "Expand", "Tile", "Split", "SplitOneUsed", "GatherRepeated", "GatherScalar", "SliceComputed", "ReduceSum", "ReduceMax", "GlobalMaxPool", "LayerNormalization", "InstanceNormalization",
     };
 
     [Theory]
@@ -73,6 +73,9 @@ public class GradientRulesTests
             "Sum" or "Mean" => Op(g, name, ["x", Weights(g, rng, "c", 5), "x"], 50),
             "Expand" => Chained(g, ("ReduceSum", [LongConst(g, "ax", 2)]), ("Expand", [LongConst(g, "shape", 1, 2, 4, 5)]), size: 2 * 4 * 5),
             "Tile" => Op(g, "Tile", ["x", LongConst(g, "rep", 1, 1, 2, 3)], 2 * 10 * 15),
+            "GatherRepeated" => Op(g, "Gather", ["x", LongConst(g, "idx", 0, 3, 0, 4)], 2 * 4 * 5, IntAttr("axis", 2)),
+            "GatherScalar" => GatherScalar(g),
+            "SliceComputed" => SliceComputed(g),
             "Split" => SplitBoth(g),
             "SplitOneUsed" => SplitOne(g),
             "ReduceSum" => Op(g, "ReduceSum", ["x", LongConst(g, "ax", 3)], 2 * 5, IntAttr("keepdims", 0)),
@@ -269,6 +272,26 @@ public class GradientRulesTests
         g.Node.Add(Node("Mul", "/square", ["x", "x"], ["b"]));
         g.Node.Add(Node("Where", "/where", ["c", "a", "b"], ["o"]));
         return ("o", 50);
+    }
+
+    /// <summary>The first row of each channel, by a scalar index (as a ViT takes its class token).</summary>
+    static (string, long) GatherScalar(GraphProto g)
+    {
+        var zero = new TensorProto { Name = "zero", DataType = (int)TensorProto.Types.DataType.Int64 }; // a scalar: no dims
+        zero.Int64Data.Add(0);
+        g.Initializer.Add(zero);
+        g.Node.Add(Node("Gather", "/gather", ["x", "zero"], ["o"], IntAttr("axis", 2)));
+        return ("o", 2 * 5);
+    }
+
+    /// <summary>The second half of the rows, its start computed from the input's shape (as a chunk exports).</summary>
+    static (string, long) SliceComputed(GraphProto g)
+    {
+        g.Node.Add(Node("Shape", "/shape", ["x"], ["sh"]));
+        g.Node.Add(Node("Gather", "/rows", ["sh", LongConst(g, "two", 2)], ["rows"]));
+        g.Node.Add(Node("Div", "/half", ["rows", LongConst(g, "d", 2)], ["half"]));
+        g.Node.Add(Node("Slice", "/slice", ["x", "half", LongConst(g, "end", 100), LongConst(g, "ax", 2)], ["o"]));
+        return ("o", 2 * 3 * 5);
     }
 
     /// <summary>Split the channels in two and multiply the halves.</summary>

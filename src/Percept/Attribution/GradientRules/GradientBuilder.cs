@@ -9,7 +9,8 @@ namespace Percept.Attribution;
 /// first and asks each operator's rule (registered by family in <c>GradientRules/</c>) for its inputs' gradients.
 /// Adding an operator is one rule and its finite-difference test.
 /// </summary>
-sealed partial class GradientBuilder(OnnxModel model, string input, string output, Dictionary<string, long[]> shapes, bool shareForward)
+sealed partial class GradientBuilder(OnnxModel model, string input, string output, Dictionary<string, long[]> shapes, bool shareForward,
+    Dictionary<string, long[]>? probedIntegers = null)
 {
     /// <summary>A gradient rule: given a node and the name of its output's gradient, emits its inputs' gradients.</summary>
     delegate void Rule(GradientBuilder builder, NodeProto node, string dy);
@@ -32,11 +33,23 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
         return rules;
     }
 
+    /// <summary>
+    /// The tensors whose values depend on <paramref name="input"/>'s values. A tensor's shape is not its value: what a
+    /// Shape or Size node computes (and everything computed from it alone, such as a Reshape's target) carries no gradient.
+    /// </summary>
+    static HashSet<string> Requires(GraphProto graph, string input)
+    {
+        var requires = new HashSet<string> { input };
+        foreach (var n in graph.Node)
+            if (n.OpType is not ("Shape" or "Size") && n.Input.Any(requires.Contains))
+                foreach (var o in n.Output) requires.Add(o);
+        return requires;
+    }
+
     /// <summary>The nodes between <paramref name="input"/> and <paramref name="output"/>: they depend on the input and the output depends on them.</summary>
     internal static List<NodeProto> PathNodes(GraphProto graph, string input, string output)
     {
-        var requires = new HashSet<string> { input };
-        foreach (var n in graph.Node) if (n.Input.Any(requires.Contains)) foreach (var o in n.Output) requires.Add(o);
+        var requires = Requires(graph, input);
         var producer = new Dictionary<string, NodeProto>();
         foreach (var n in graph.Node) foreach (var o in n.Output) producer[o] = n;
         var needed = new HashSet<NodeProto>();
@@ -45,6 +58,18 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
             if (producer.TryGetValue(stack.Pop(), out var p) && requires.Contains(p.Output[0]) && needed.Add(p))
                 foreach (var i in p.Input) stack.Push(i);
         return graph.Node.Where(needed.Contains).ToList();
+    }
+
+    /// <summary>
+    /// The integer operands of Slice nodes that are computed rather than constant (a <c>chunk</c> splits at half a
+    /// computed size): what <see cref="OnnxModel.ProbeIntegers"/> is asked to evaluate. Only those that do not depend on
+    /// the input's values are used.
+    /// </summary>
+    internal static IReadOnlyCollection<string> ComputedBounds(GraphProto graph, string input)
+    {
+        var constants = graph.Initializer.Select(i => i.Name).Concat(graph.Node.Where(n => n.OpType == "Constant").Select(n => n.Output[0])).ToHashSet();
+        var requires = Requires(graph, input);
+        return graph.Node.Where(n => n.OpType == "Slice").SelectMany(n => n.Input.Skip(1)).Where(t => t.Length > 0 && !constants.Contains(t) && !requires.Contains(t)).Distinct().ToArray();
     }
 
     /// <summary>The operators Percept can differentiate.</summary>
@@ -105,8 +130,7 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
     {
         _shared = shareForward && CanShareForward();
         var nodes = G.Node.ToList();
-        var requires = _requires = new HashSet<string> { input };
-        foreach (var n in nodes) if (n.Input.Any(requires.Contains)) foreach (var o in n.Output) requires.Add(o);
+        var requires = _requires = Requires(G, input);
         var producer = new Dictionary<string, NodeProto>();
         foreach (var n in nodes) foreach (var o in n.Output) producer[o] = n;
         // Nodes between the input and the output.
@@ -282,7 +306,8 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
     {
         var t = G.Initializer.FirstOrDefault(i => i.Name == name)
                 ?? G.Node.FirstOrDefault(c => c.OpType == "Constant" && c.Output[0] == name)?.Attribute.FirstOrDefault(a => a.Name == "value")?.T
-                ?? throw new PerceptException($"'{name}' is not a constant; its gradient rule needs one");
+                ?? (probedIntegers != null && probedIntegers.TryGetValue(name, out var probed) ? ConstantTensor(probed) : null)
+                ?? throw new PerceptException($"'{name}' is not a constant (it depends on the input's values or on the batch size); its gradient rule needs one");
         if (t.Int64Data.Count > 0) return [.. t.Int64Data];
         if (t.Int32Data.Count > 0) return [.. t.Int32Data.Select(v => (long)v)];
         return t.DataType == (int)TensorProto.Types.DataType.Int32
@@ -309,6 +334,14 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
 
     /// <summary>A boolean tensor as 0/1 floats.</summary>
     string FloatOf(string condition) => Emit("Cast", [condition], [Int("to", (long)TensorProto.Types.DataType.Float)]);
+
+    static TensorProto ConstantTensor(long[] values)
+    {
+        var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(values.Length);
+        t.Int64Data.AddRange(values);
+        return t;
+    }
 
     long[] InitializerShape(string name) => [.. G.Initializer.First(i => i.Name == name).Dims];
 

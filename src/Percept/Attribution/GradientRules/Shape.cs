@@ -15,6 +15,7 @@ partial class GradientBuilder
         rules["Expand"] = (b, n, dy) => b.Expand(n, dy);
         rules["Tile"] = (b, n, dy) => b.Tile(n, dy);
         rules["Split"] = (b, n, dy) => b.Split(n, dy);
+        rules["Gather"] = (b, n, dy) => b.Gather(n, dy);
     }
 
     /// <summary>Flatten, Reshape, Squeeze and Unsqueeze: the gradient reshaped back to the input's shape.</summary>
@@ -120,5 +121,38 @@ partial class GradientBuilder
         if (axis == 0) throw Unsupported(n, "splitting the batch axis");
         var parts = n.Output.Select(o => _grad.TryGetValue(o, out var g) ? g : Emit("ConstantOfShape", [GradShape(o)])).ToArray();
         Accumulate(x, Emit("Concat", parts, [Int("axis", axis)]));
+    }
+
+    /// <summary>
+    /// Gather with constant indices (a ViT's class token, a fixed selection of positions; never along the batch axis):
+    /// the gradient goes back to the positions gathered, added where an index repeats, through a one-hot matrix of the
+    /// indices. Indices computed from the input (an embedding lookup of token ids) give no gradient to them.
+    /// </summary>
+    void Gather(NodeProto n, string dy)
+    {
+        if (!Needs(n, 0)) return;
+        string x = n.Input[0];
+        var xs = _shapes[x];
+        int rank = xs.Length;
+        long axis = AttrInt(n, "axis", 0);
+        if (axis < 0) axis += rank;
+        if (axis == 0) throw Unsupported(n, "gathering along the batch axis");
+        var indices = ConstantLongs(n.Input[1]);
+        long size = xs[axis];
+        int k = indices.Length;
+        // One-hot [k, size]: row j has a 1 at the j-th index.
+        var oneHot = new float[k * size];
+        for (int j = 0; j < k; j++) oneHot[j * size + (indices[j] < 0 ? indices[j] + size : indices[j])] = 1;
+        // dy as [batch, …before, k, …after], with k moved last, times the one-hot, moved back.
+        var before = xs[1..(int)axis];
+        var after = xs[((int)axis + 1)..];
+        long[] flat = [0, .. before, k, .. after];
+        string g = Emit("Reshape", [dy, ConstLong(flat, flat.Length)]);
+        long[] toLast = [.. Enumerable.Range(0, rank).Where(d => d != axis).Select(d => (long)d), axis];
+        long[] back = new long[rank];
+        for (int d = 0; d < rank; d++) back[toLast[d]] = d;
+        string moved = Emit("Transpose", [g], [Ints("perm", toLast)]);
+        string spread = Emit("MatMul", [moved, Const(oneHot, k, size)]);
+        Accumulate(x, Emit("Transpose", [spread], [Ints("perm", back)]));
     }
 }
