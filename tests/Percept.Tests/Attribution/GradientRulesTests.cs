@@ -36,7 +36,7 @@ public class GradientRulesTests
         "Neg", "Exp", "Log", "Abs", "Sqrt", "Reciprocal", "Pow", "PowHalf", "HardSigmoid", "HardSwish", "Elu", "Selu", "Softplus", "Mish", "PRelu",
         "Max", "Min", "Where", "Cast", "Sum", "Mean",
         // Shapes, reductions and normalisations.
-        "Expand", "Tile", "Split", "SplitOneUsed", "GatherRepeated", "GatherScalar", "SliceComputed", "ReduceSum", "ReduceMax", "GlobalMaxPool", "LayerNormalization", "InstanceNormalization",
+        "Expand", "Tile", "Split", "SplitOneUsed", "GatherRepeated", "GatherScalar", "SliceComputed", "ConvTranspose", "ConvTransposeGrouped", "ReduceSum", "ReduceMax", "GlobalMaxPool", "LayerNormalization", "InstanceNormalization",
     };
 
     [Theory]
@@ -75,6 +75,9 @@ public class GradientRulesTests
             "Tile" => Op(g, "Tile", ["x", LongConst(g, "rep", 1, 1, 2, 3)], 2 * 10 * 15),
             "GatherRepeated" => Op(g, "Gather", ["x", LongConst(g, "idx", 0, 3, 0, 4)], 2 * 4 * 5, IntAttr("axis", 2)),
             "GatherScalar" => GatherScalar(g),
+            "ConvTranspose" => Op(g, "ConvTranspose", ["x", Weights(g, rng, "w", 2, 3, 3, 3), Weights(g, rng, "b", 3)], 3 * 10 * 10,
+                Ints("strides", 2, 2), Ints("pads", 1, 1, 1, 1), Ints("output_padding", 1, 1)),
+            "ConvTransposeGrouped" => Op(g, "ConvTranspose", ["x", Weights(g, rng, "w", 2, 2, 2, 3)], 4 * 6 * 9, IntAttr("group", 2), Ints("dilations", 1, 2)),
             "SliceComputed" => SliceComputed(g),
             "Split" => SplitBoth(g),
             "SplitOneUsed" => SplitOne(g),

@@ -11,6 +11,7 @@ partial class GradientBuilder
         rules["MaxPool"] = (b, n, dy) => b.MaxPool(n, dy);
         rules["GlobalAveragePool"] = (b, n, dy) => b.GlobalAveragePool(n, dy);
         rules["AveragePool"] = (b, n, dy) => b.AveragePool(n, dy);
+        rules["ConvTranspose"] = (b, n, dy) => b.ConvTranspose(n, dy);
     }
 
     /// <summary>Conv with constant weights: the input gradient as a ConvTranspose, or as a flipped Conv where ONNX Runtime runs that faster.</summary>
@@ -128,5 +129,23 @@ partial class GradientBuilder
         var outPad = new long[spatial];
         for (int d = 0; d < spatial; d++) outPad[d] = xs[2 + d] - ((ys[2 + d] - 1) * strides[d] - pads[d] - pads[spatial + d] + kernel[d]);
         Accumulate(x, Emit("ConvTranspose", [dy, w], [Ints("strides", strides), Ints("pads", pads), Int("group", channels), Ints("output_padding", outPad)]));
+    }
+
+    /// <summary>
+    /// ConvTranspose with constant weights: the input gradient is a Conv of dy with the same weights (ConvTranspose's
+    /// <c>[in, out/group, …]</c> layout is a Conv's <c>[out, in/group, …]</c> read the other way), strides, pads, dilations and groups.
+    /// </summary>
+    void ConvTranspose(NodeProto n, string dy)
+    {
+        if (Needs(n, 1)) throw Unsupported(n, "weights that depend on the input");
+        if (Attr(n, "auto_pad") is { } ap && ap.S.ToStringUtf8() is not ("" or "NOTSET")) throw Unsupported(n, "auto_pad");
+        if (Attr(n, "output_shape") != null) throw Unsupported(n, "output_shape");
+        string x = n.Input[0];
+        int spatial = _shapes[x].Length - 2;
+        var strides = AttrInts(n, "strides", Enumerable.Repeat(1L, spatial).ToArray());
+        var dilations = AttrInts(n, "dilations", Enumerable.Repeat(1L, spatial).ToArray());
+        var pads = AttrInts(n, "pads", new long[2 * spatial]);
+        long group = AttrInt(n, "group", 1);
+        Accumulate(x, Emit("Conv", [dy, n.Input[1]], [Ints("strides", strides), Ints("dilations", dilations), Ints("pads", pads), Int("group", group)]));
     }
 }
