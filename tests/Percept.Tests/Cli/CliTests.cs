@@ -223,4 +223,20 @@ public class CliTests
         Assert.Matches(@"TotallyMadeUpOp\s+1\s+NO RULE \(first: node '/odd/Op'\)", output);
         Assert.Contains("occlusion works for any model", output);
     }
+
+    [Fact]
+    public void Export_refuses_a_truncated_matrix_instead_of_copying_it()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["t.csv"], "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 20).Select(i => $"{i % 5},{i % 7},{i % 3},{i % 2},{i % 3}\n")));
+        var (code, _, _) = Percept("analyze", "--model", TinyModels.Mlp(dir["m.onnx"], 4, 6, 3), "--data", dir["t.csv"], "--out", dir["run"], "--map", "none");
+        Assert.Equal(0, code);
+        string embedding = dir["run/embedding.npy"];
+        var bytes = File.ReadAllBytes(embedding);
+        File.WriteAllBytes(embedding, bytes[..(bytes.Length - 40)]);
+        (code, _, var err) = Percept("export", dir["run"], "--field", "embedding", "--out", dir["e.npy"]);
+        Assert.Equal(1, code);
+        AssertOneLineError(err, "truncated .npy file");
+        Assert.False(File.Exists(dir["e.npy"]));
+    }
 }

@@ -61,4 +61,40 @@ public class ServeCommandTests
         AssertOneLine(err, ".html");
         Assert.False(File.Exists(dir["r.html"]));
     }
+
+    /// <summary>Serves a small run with <paramref name="host"/> until it has printed its address; returns what it printed.</summary>
+    static async Task<(int Code, string Out, string Err)> ServeBriefly(string run, string host)
+    {
+        var (o, e) = (new StringWriter(), new StringWriter());
+        var (stdout, stderr) = (TextWriter.Synchronized(o), TextWriter.Synchronized(e));
+        using var cts = new CancellationTokenSource();
+        var serving = Task.Run(() => CommandLine.Run(["serve", run, "--host", host, "--port", "0"], stdout, stderr, cts.Token));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!o.ToString().Contains("dashboard:") && !serving.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(50);
+        cts.Cancel();
+        int code = await serving;
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public async Task Serve_warns_when_it_listens_beyond_this_machine_and_prints_the_real_address()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["t.csv"], "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 20).Select(i => $"{i % 5},{i % 7},{i % 3},{i % 2},{i % 3}\n")));
+        var run = Analysis.Run(new AnalysisOptions
+        {
+            ModelPath = TinyModels.Mlp(dir["m.onnx"], 4, 6, 3), Data = new global::Percept.Data.DataSource { Path = dir["t.csv"] }, OutputDirectory = dir["run"],
+            Map = new global::Percept.Projection.MapOptions { Method = global::Percept.Projection.MapMethod.None },
+        });
+        var (code, output, err) = await ServeBriefly(run.Directory, "127.0.0.1");
+        Assert.Equal(0, code);
+        Assert.StartsWith("dashboard: http://127.0.0.1:", output);
+        Assert.Equal("", err);
+
+        (code, output, err) = await ServeBriefly(run.Directory, "0.0.0.0");
+        Assert.Equal(0, code);
+        Assert.Matches(@"^dashboard: http://0\.0\.0\.0:\d+ \(from this machine: http://localhost:\d+/\)", output);
+        AssertOneLine(err, "no authentication");
+        Assert.StartsWith("warning: listening on http://0.0.0.0:", err);
+    }
 }

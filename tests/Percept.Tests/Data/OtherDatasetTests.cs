@@ -67,4 +67,58 @@ public class OtherDatasetTests
         using var gray = new ImageFolderDataset(dir["imgs"], 4, 4, 1);
         Assert.Equal(MathF.Round(0.299f * 255), gray.ReadBatches(2).First().Values[0]);
     }
+
+    /// <summary>A grayscale PNG of 8 or 16 bits per pixel, written by hand (SkiaSharp writes 8 bits only).</summary>
+    static void WriteGrayPng(string path, int size, int bits, Func<int, int, int> value)
+    {
+        static uint Crc(ReadOnlySpan<byte> data)
+        {
+            uint c = 0xFFFFFFFF;
+            foreach (byte b in data) { c ^= b; for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1; }
+            return ~c;
+        }
+        static void Chunk(Stream s, string kind, byte[] body)
+        {
+            var len = new byte[4]; System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(len, body.Length); s.Write(len);
+            var typed = System.Text.Encoding.ASCII.GetBytes(kind).Concat(body).ToArray();
+            s.Write(typed);
+            var crc = new byte[4]; System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(crc, Crc(typed)); s.Write(crc);
+        }
+        var raw = new MemoryStream();
+        for (int y = 0; y < size; y++)
+        {
+            raw.WriteByte(0);
+            for (int x = 0; x < size; x++)
+            {
+                int v = value(x, y);
+                if (bits == 16) { raw.WriteByte((byte)(v >> 8)); raw.WriteByte((byte)v); } else raw.WriteByte((byte)v);
+            }
+        }
+        var packed = new MemoryStream();
+        using (var z = new System.IO.Compression.ZLibStream(packed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) raw.WriteTo(z);
+        var header = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, size);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), size);
+        header[8] = (byte)bits;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var f = File.Create(path);
+        f.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10]);
+        Chunk(f, "IHDR", header);
+        Chunk(f, "IDAT", packed.ToArray());
+        Chunk(f, "IEND", []);
+    }
+
+    [Fact]
+    public void Sixteen_bit_images_decode_to_the_same_picture_as_eight_bit_ones()
+    {
+        using var dir = new TempDir();
+        WriteGrayPng(dir["deep/a/x.png"], 8, 16, (x, y) => (x * 31 + y * 5) * 257);
+        WriteGrayPng(dir["flat/a/x.png"], 8, 8, (x, y) => x * 31 + y * 5);
+        using var deep = new ImageFolderDataset(dir["deep"], 8, 8, 1, strict: true);
+        using var flat = new ImageFolderDataset(dir["flat"], 8, 8, 1, strict: true);
+        var a = deep.ReadBatches(1).First().Values.Take(64).ToArray();
+        var b = flat.ReadBatches(1).First().Values.Take(64).ToArray();
+        for (int i = 0; i < 64; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1, $"pixel {i}: 16-bit {a[i]}, 8-bit {b[i]}");
+        Assert.True(b.Max() > 200);
+    }
 }
