@@ -22,8 +22,9 @@ public class ArchitectureTests
         ["Percept.Neighbors"] = 6,
         ["Percept.Projection"] = 7,
         ["Percept.Attribution"] = 8,
-        ["Percept.Report"] = 9,
-        ["Percept"] = 10, // Analysis: the pipeline itself, which calls every stage
+        ["Percept.Insights"] = 9,
+        ["Percept.Report"] = 10,
+        ["Percept"] = 11, // Analysis: the pipeline itself, which calls every stage
     };
 
     static readonly OpCode[] OneByte = new OpCode[0x100], TwoByte = new OpCode[0x100];

@@ -239,4 +239,33 @@ public class CliTests
         AssertOneLineError(err, "truncated .npy file");
         Assert.False(File.Exists(dir["e.npy"]));
     }
+
+    [Fact]
+    public void Insights_prints_cards_writes_the_json_and_works_without_labels()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(2);
+        File.WriteAllText(dir["t.csv"], "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 90).Select(i => $"{i % 3 * 3 + rng.NextDouble():F3},{rng.NextDouble():F3},{i % 3 - rng.NextDouble():F3},{rng.NextDouble():F3},{i % 3}\n")));
+        string model = TinyModels.Mlp(dir["m.onnx"], 4, 6, 3);
+        Assert.Equal(0, Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["run"], "--map", "none").Code);
+        var (code, output, _) = Percept("insights", dir["run"]);
+        Assert.Equal(0, code);
+        Assert.StartsWith($"insights for {dir["run"]} (10 nearest neighbours in perception space)", output);
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["run/insights.json"])))
+        {
+            Assert.Equal(1, json.RootElement.GetProperty("version").GetInt32());
+            Assert.Equal(3, json.RootElement.GetProperty("class_proximity").GetProperty("matrix").GetArrayLength());
+        }
+        (code, output, _) = Percept("insights", dir["run"], "--json", "--k", "5");
+        Assert.Equal(0, code);
+        Assert.Equal(5, System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("neighbors").GetInt32());
+
+        // Without labels: no class proximity, still an answer.
+        File.WriteAllText(dir["u.csv"], "a,b,c,d\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"{rng.NextDouble():F3},{rng.NextDouble():F3},{rng.NextDouble():F3},{rng.NextDouble():F3}\n")));
+        Assert.Equal(0, Percept("analyze", "--model", model, "--data", dir["u.csv"], "--out", dir["unlabelled"], "--map", "none").Code);
+        (code, output, _) = Percept("insights", dir["unlabelled"], "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("class_proximity").ValueKind);
+        Assert.Equal(2, Percept("insights").Code);
+    }
 }
