@@ -95,24 +95,10 @@ public static class Faithfulness
     /// <summary>Spearman rank correlation of two maps (1 = same order of importance).</summary>
     public static double RankCorrelation(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
-        var ra = Ranks(a); var rb = Ranks(b);
-        double ma = ra.Average(), mb = rb.Average(), num = 0, da = 0, db = 0;
-        for (int i = 0; i < ra.Length; i++) { num += (ra[i] - ma) * (rb[i] - mb); da += (ra[i] - ma) * (ra[i] - ma); db += (rb[i] - mb) * (rb[i] - mb); }
-        return da == 0 || db == 0 ? 0 : num / Math.Sqrt(da * db);
-    }
-
-    static double[] Ranks(ReadOnlySpan<float> v)
-    {
-        var copy = v.ToArray();
-        var order = Enumerable.Range(0, copy.Length).OrderBy(i => copy[i]).ToArray();
-        var ranks = new double[copy.Length];
-        for (int i = 0; i < order.Length;)
-        {
-            int j = i;
-            while (j + 1 < order.Length && copy[order[j + 1]] == copy[order[i]]) j++;
-            for (int k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2.0;
-            i = j + 1;
-        }
-        return ranks;
+        var (da, db) = (new double[a.Length], new double[b.Length]);
+        for (int i = 0; i < a.Length; i++) da[i] = a[i];
+        for (int i = 0; i < b.Length; i++) db[i] = b[i];
+        double r = Numerics.Spearman(da, db);
+        return double.IsNaN(r) ? 0 : r;
     }
 }

@@ -16,7 +16,8 @@ public sealed record SamplePrediction(int Sample, string Id, float[] Input, floa
 /// <param name="Layer">The layer Grad-CAM/LayerCAM read; null for the other methods.</param>
 /// <param name="Raw">The method's own output before it becomes an H × W map (every channel for saliency-type methods, the layer's grid
 /// for Grad-CAM); null for occlusion.</param>
-public sealed record SampleExplanation(AttributionResult Result, float[] Background, string? Layer, float[] Scores, int Label,
+/// <param name="Prediction">The sample as the model saw it: its input, scores and label.</param>
+public sealed record SampleExplanation(AttributionResult Result, float[] Background, string? Layer,
     AttributionMethod Method, SamplePrediction Prediction, float[]? Raw = null, long[]? RawShape = null);
 
 /// <summary>Faithfulness figures of one explanation (<see cref="Attribution.Faithfulness"/>).</summary>
@@ -153,7 +154,7 @@ public sealed class RunExplainer : IDisposable
             var chosen = targets(prediction);
             var (result, raw, rawShape, camLayer) = Attribute(_runner, _graphs, prediction, method, chosen, layer, options, log, cancellationToken);
             return new SampleExplanation(result, Explainer.Gray(prediction.Input, _pre.InputShape, result.Height, result.Width), camLayer,
-                prediction.Scores, prediction.Label, method, prediction, raw, rawShape);
+                method, prediction, raw, rawShape);
         }
     }
 

@@ -65,7 +65,7 @@ public static class PopulationInsights
         IReadOnlyList<string>? classNames, int k = 10)
     {
         int n = vectors.Rows;
-        var finite = Enumerable.Range(0, n).Where(i => AllFinite(vectors.Row(i))).ToArray();
+        var finite = Enumerable.Range(0, n).Where(i => Numerics.AllFinite(vectors.Row(i))).ToArray();
         k = Math.Min(k, finite.Length - 1);
         if (k < 1) throw new PerceptException($"{finite.Length} samples with finite perception vectors are too few for insights");
         var compact = new Matrix(finite.Length, vectors.Columns);
@@ -149,7 +149,7 @@ public static class PopulationInsights
             for (int a = 0; a < classes; a++)
                 for (int b = a + 1; b < classes; b++)
                     pairsOfClasses.Add((a, b, matrix[a][b] + matrix[b][a], confusion[a, b] + confusion[b, a]));
-            double spearman = predictions != null && pairsOfClasses.Count > 2 ? Spearman(pairsOfClasses.Select(p => p.Close).ToArray(), pairsOfClasses.Select(p => p.Confused).ToArray()) : double.NaN;
+            double spearman = predictions != null && pairsOfClasses.Count > 2 ? Numerics.Spearman(pairsOfClasses.Select(p => p.Close).ToArray(), pairsOfClasses.Select(p => p.Confused).ToArray()) : double.NaN;
             proximity = new ClassProximity(Enumerable.Range(0, classes).Select(Name).ToArray(), matrix, Math.Round(spearman, 4));
             // The closest pairs: more than twice the cross-class share an even spread would give.
             foreach (var p in pairsOfClasses.OrderByDescending(p => p.Close).Where(p => p.Close > 0 && p.Close >= 2 * pairsOfClasses.Average(q => q.Close)).Take(8))
@@ -168,8 +168,9 @@ public static class PopulationInsights
                     if (labels[i] >= 0 && labels[i] < classes && float.IsFinite(probabilities[i * classes])) { threshold[labels[i]] += probabilities[i * classes + labels[i]]; counts[labels[i]]++; }
                 for (int c = 0; c < classes; c++) threshold[c] = counts[c] > 0 ? threshold[c] / counts[c] : 1;
                 var flagged = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
-                foreach (int i in finite)
+                for (int row = 0; row < finite.Length; row++)
                 {
+                    int i = finite[row];
                     if (labels[i] < 0 || labels[i] >= classes || float.IsNaN(agreement[i])) continue;
                     var p = probabilities.AsSpan(i * classes, classes);
                     double self = Math.Min(1, p[labels[i]] / Math.Max(threshold[labels[i]], 1e-6));
@@ -182,7 +183,6 @@ public static class PopulationInsights
                     bool modelDisagrees = p[other] >= threshold[other] && p[labels[i]] < threshold[labels[i]];
                     if (score < 0.5 || !modelDisagrees) continue;
                     // A clear case: the model is confident in the other class and most neighbours carry its label.
-                    int row = Array.IndexOf(finite, i);
                     int votes = 0;
                     foreach (int j in graph.NeighborsOf(row)) if (labels[finite[j]] == other) votes++;
                     flagged.Add((i, labels[i], other, score, votes > k / 2));
@@ -211,8 +211,6 @@ public static class PopulationInsights
 
     static float[] Filled(int n, float value) { var a = new float[n]; a.AsSpan().Fill(value); return a; }
 
-    static bool AllFinite(ReadOnlySpan<float> row) { foreach (var v in row) if (!float.IsFinite(v)) return false; return true; }
-
     static int ArgMax(ReadOnlySpan<float> p) { int best = 0; for (int c = 1; c < p.Length; c++) if (p[c] > p[best]) best = c; return float.IsFinite(p[best]) ? best : -1; }
 
     static int ArgMaxExcept(ReadOnlySpan<float> p, int except) { int best = except == 0 ? 1 : 0; for (int c = 0; c < p.Length; c++) if (c != except && p[c] > p[best]) best = c; return best; }
@@ -220,26 +218,4 @@ public static class PopulationInsights
     static double Quantile(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[(int)Math.Round(q * (sorted.Length - 1))];
 
     static int LowerBound(double[] sorted, double v) { int lo = 0, hi = sorted.Length; while (lo < hi) { int mid = (lo + hi) / 2; if (sorted[mid] < v) lo = mid + 1; else hi = mid; } return lo; }
-
-    /// <summary>Spearman's rank correlation (average ranks for ties).</summary>
-    internal static double Spearman(double[] x, double[] y)
-    {
-        static double[] Ranks(double[] v)
-        {
-            var order = Enumerable.Range(0, v.Length).OrderBy(i => v[i]).ToArray();
-            var ranks = new double[v.Length];
-            for (int i = 0; i < order.Length;)
-            {
-                int j = i;
-                while (j + 1 < order.Length && v[order[j + 1]] == v[order[i]]) j++;
-                for (int t = i; t <= j; t++) ranks[order[t]] = (i + j) / 2.0;
-                i = j + 1;
-            }
-            return ranks;
-        }
-        var (rx, ry) = (Ranks(x), Ranks(y));
-        double mx = rx.Average(), my = ry.Average(), sxy = 0, sxx = 0, syy = 0;
-        for (int i = 0; i < x.Length; i++) { sxy += (rx[i] - mx) * (ry[i] - my); sxx += (rx[i] - mx) * (rx[i] - mx); syy += (ry[i] - my) * (ry[i] - my); }
-        return sxx > 0 && syy > 0 ? sxy / Math.Sqrt(sxx * syy) : double.NaN;
-    }
 }

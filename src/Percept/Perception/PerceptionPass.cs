@@ -38,12 +38,6 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
     public long FirstNonFiniteFeatures { get; private set; } = -1;
     readonly HashSet<long> _nonFiniteRows = [];
 
-    static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (var v in values) if (!float.IsFinite(v)) return false;
-        return true;
-    }
-
     /// <summary>The output's shape, batch axis −1.</summary>
     public long[] OutputShape { get; private set; } = [];
     public IReadOnlyList<LayerInfo> Layers { get; } = layers;
@@ -191,7 +185,7 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
                 if (label >= NumClasses)
                     throw new PerceptException($"label {label} of sample {Rows + i} is outside the model's {NumClasses} classes");
                 var sampleScores = scores.Slice(i * NumClasses, NumClasses);
-                if (!AllFinite(sampleScores))
+                if (!Numerics.AllFinite(sampleScores))
                 {
                     // NaN or infinite outputs: no prediction, confidence or loss for this sample, and it counts in no total.
                     if (NonFiniteOutputs++ == 0) FirstNonFiniteOutput = Rows + i;
@@ -227,14 +221,14 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
             var pooled = _pooled[l].AsSpan(0, count * channels);
             Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled);
             _layerWriters[l]!.WriteRows(pooled);
-            if (AllFinite(pooled)) Stats[l].Add(pooled, count);
+            if (Numerics.AllFinite(pooled)) Stats[l].Add(pooled, count);
             else
                 // A sample whose features are NaN or infinite would poison every sample's standardisation: it is left out of
                 // the statistics (its perception vector is then non-finite too, and the map leaves it out).
                 for (int r = 0; r < count; r++)
                 {
                     var one = pooled.Slice(r * channels, channels);
-                    if (AllFinite(one)) Stats[l].Add(one, 1);
+                    if (Numerics.AllFinite(one)) Stats[l].Add(one, 1);
                     else if (_nonFiniteRows.Add(Rows + r) && NonFiniteFeatures++ == 0) FirstNonFiniteFeatures = Rows + r;
                 }
         }

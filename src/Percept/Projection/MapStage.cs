@@ -30,7 +30,7 @@ internal static class MapStage
         if (options.Initial != null && options.Initial.Rows != all.Rows)
             throw new PerceptException($"the map to start from has {options.Initial.Rows} points; this run has {all.Rows}");
         // Samples with non-finite vectors have no place on a map: it is made of the others, and theirs are NaN.
-        int[] finite = Enumerable.Range(0, all.Rows).Where(i => IsFinite(all.Row(i))).ToArray();
+        int[] finite = Enumerable.Range(0, all.Rows).Where(i => Numerics.AllFinite(all.Row(i))).ToArray();
         if (finite.Length < all.Rows)
         {
             method = Maps.Resolve(options.Method, finite.Length, options.Neighbors);
@@ -61,12 +61,6 @@ internal static class MapStage
         return new RunManifest.MapSection(result.Method.ToString().ToLowerInvariant(), result.Coordinates.Columns,
             options.Neighbors, options.MinDist, options.Seed, "map.npy", "map_preservation.npy",
             q?.Trustworthiness ?? double.NaN, q?.KnnPreservation ?? double.NaN, k, q?.SampleSize ?? 0, Math.Round(clock.Elapsed.TotalSeconds, 3));
-    }
-
-    static bool IsFinite(ReadOnlySpan<float> row)
-    {
-        foreach (var v in row) if (!float.IsFinite(v)) return false;
-        return true;
     }
 
     /// <summary>The rows <paramref name="rows"/> of <paramref name="m"/>.</summary>

@@ -304,8 +304,7 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
     /// <summary>Integer values of a constant operand: an initializer or the output of a Constant node.</summary>
     long[] ConstantLongs(string name)
     {
-        var t = G.Initializer.FirstOrDefault(i => i.Name == name)
-                ?? G.Node.FirstOrDefault(c => c.OpType == "Constant" && c.Output[0] == name)?.Attribute.FirstOrDefault(a => a.Name == "value")?.T
+        var t = ConstantTensor(name)
                 ?? (probedIntegers != null && probedIntegers.TryGetValue(name, out var probed) ? ConstantTensor(probed) : null)
                 ?? throw new PerceptException($"'{name}' is not a constant (it depends on the input's values or on the batch size); its gradient rule needs one");
         if (t.Int64Data.Count > 0) return [.. t.Int64Data];
@@ -318,8 +317,7 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
     /// <summary>The values of a constant operand (an initializer or a Constant node's output) as floats, whatever their type; null when it is computed.</summary>
     float[]? ConstantFloats(string name, out long[] dims)
     {
-        var t = G.Initializer.FirstOrDefault(i => i.Name == name)
-                ?? G.Node.FirstOrDefault(c => c.OpType == "Constant" && c.Output[0] == name)?.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
+        var t = ConstantTensor(name);
         dims = t != null ? [.. t.Dims] : [];
         if (t == null) return null;
         var raw = t.RawData.Span;
@@ -334,6 +332,11 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
 
     /// <summary>A boolean tensor as 0/1 floats.</summary>
     string FloatOf(string condition) => Emit("Cast", [condition], [Int("to", (long)TensorProto.Types.DataType.Float)]);
+
+    /// <summary>A constant operand's tensor: an initializer or a Constant node's value; null when it is computed.</summary>
+    TensorProto? ConstantTensor(string name) =>
+        G.Initializer.FirstOrDefault(i => i.Name == name)
+        ?? G.Node.FirstOrDefault(c => c.OpType == "Constant" && c.Output[0] == name)?.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
 
     static TensorProto ConstantTensor(long[] values)
     {
