@@ -64,6 +64,12 @@ public static class Analysis
         if (options.Map.Initial is { } initial && initial.Rows != dataset.Count)
             throw new PerceptException($"the map to start from has {initial.Rows} points; the dataset has {dataset.Count}");
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
+        var embedding = model.FindTokenEmbedding(input);
+        if (options.Data.VocabularyPath != null && embedding == null)
+            throw new PerceptException("--vocab applies to models that take token ids; this model's input takes numbers");
+        var vocabulary = options.Data.VocabularyPath is { } vp ? ReadVocabulary(vp, embedding!, warn) : null;
+        layers = PerceptionPass.KeepBatchFirst(model, input, preprocessor.InputShape, layers, explicitly: options.Layers is { Count: > 0 }, warn);
+        fetch = PerceptionPass.Fetches(output, layers, options.Pooling, out layerFetch);
         long batchBytes = (long)options.BatchSize * preprocessor.InputLength * sizeof(float);
         if (batchBytes > MaxBatchBytes)
             throw new PerceptException($"--batch-size {options.BatchSize} needs {batchBytes / (double)(1L << 30):F1} GiB for one batch of inputs alone; use at most {MaxBatchBytes / (preprocessor.InputLength * sizeof(float)):N0}");
@@ -97,6 +103,15 @@ public static class Analysis
 
         // Store: the manifest, then the run appears.
         var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, map, skipped, clock.Elapsed);
+        if (embedding != null)
+        {
+            if (vocabulary != null) { File.WriteAllLines(writer.PathOf(VocabularyFile), vocabulary); manifest.Files["vocabulary"] = VocabularyFile; }
+            manifest = manifest with
+            {
+                Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension,
+                    vocabulary != null ? VocabularyFile : null),
+            };
+        }
         cancellationToken.ThrowIfCancellationRequested();
         return writer.Commit(manifest);
     }
@@ -166,6 +181,20 @@ public static class Analysis
                 scored ? pass.LossSum / pass.Labelled : null, (int)pass.Labelled),
             ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3),
         };
+    }
+
+    /// <summary>The file in a run that holds the vocabulary of a text model.</summary>
+    public const string VocabularyFile = "vocab.txt";
+
+    /// <summary>One token per line, line number = id (blank lines are tokens too: the line keeps its id).</summary>
+    static string[] ReadVocabulary(string path, TokenEmbedding embedding, Action<string>? warn)
+    {
+        if (!File.Exists(path)) throw new PerceptException($"file not found: {path}");
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0) throw new PerceptException($"vocabulary {path} is empty; it needs one token per line");
+        if (lines.Length < embedding.VocabularySize)
+            warn?.Invoke($"vocabulary {path} has {lines.Length} tokens; the model's embedding has {embedding.VocabularySize} rows (ids past the file are shown as #id)");
+        return lines;
     }
 
     static string Sha256(string path)

@@ -25,6 +25,9 @@ public static class ExplainCommand
             float32 [targets, height, width] .npy (targets in the order asked; 'all' = every class, then the loss when
             the sample has a label; with --raw, [targets, channels, height, width] in the input's channel order) and,
             with --png, as the input overlaid with each map (warm = supports the target, blue = works against it).
+            For a text model (token-id input) the maps are taken at the output of its embedding lookup: [targets, tokens],
+            one score per token (saliency: the largest |gradient| over the embedding's dimensions; gradxinput and ig: the
+            sum over them); with --raw, the gradient (or attribution) itself, [targets, tokens, dimensions].
             With --similar-to: what makes A and B alike to the model, gradient × input of the cosine similarity of their
             perception vectors, for each of the two ([2, height, width]).
             """,
@@ -34,6 +37,7 @@ public static class ExplainCommand
             new("data", "DATA", "the dataset, as for 'analyze'", "Sample"),
             new("labels", "LABELS", "its labels", "Sample"),
             new("classes", "FILE", "class names, for the picture and the output", "Sample"),
+            new("vocab", "FILE", "text models: one token per line (line number = id), to print the tokens that matter most", "Sample"),
             new("run", "RUN", "take the model, data and preprocessing of a run instead", "Sample"),
             new("sample", "N", "the sample's index", "Sample"),
             new("method", "METHOD", "how to make the maps (default gradcam):\n" + string.Join("\n", AttributionMethods.All.Select(m => $"  {m.Name,-11} {m.Description}")), "Heat maps"),
@@ -97,7 +101,10 @@ public static class ExplainCommand
             stdout.WriteLine, ct);
         var (result, targets, p) = (ex.Result, ex.Result.Targets, ex.Prediction);
         bool writeRaw = method.NeedsLayer ? resolution == "layer" : a.Has("raw") && ex.Raw != null;
+        bool text = explainer.Embedding != null;
+        if (text && a.Has("png")) throw new UsageException("--png draws heat maps over images; a text model's scores are one per token (printed with --vocab)");
         if (writeRaw) Npy.Write(output, ex.Raw!, ex.RawShape!);
+        else if (text) Npy.Write(output, result.Maps, targets.Count, result.Width);
         else Npy.Write(output, result.Maps, targets.Count, result.Height, result.Width);
         if (a.Has("faithfulness"))
         {
@@ -112,12 +119,37 @@ public static class ExplainCommand
         var s = p.Summary;
         stdout.WriteLine($"sample {sample} (id {p.Id}): {(p.Label >= 0 ? $"label {Name(p.Label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(p.Label >= 0 ? $", loss {s.Loss:F3}" : "")}");
         stdout.WriteLine($"{method.Name} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");
+        if (text) PrintTokens(stdout, result, p.Input, Vocabulary(a), names);
         if (a.Get("png") is { } png)
         {
             HeatmapImage.Render(result, ex.Background, names, png);
             stdout.WriteLine($"picture: {png}");
         }
         return CommandLine.Ok;
+    }
+
+    /// <summary>The vocabulary of --vocab, or of --run's run.</summary>
+    static string[]? Vocabulary(Arguments a)
+    {
+        if (a.Get("vocab") is { } path)
+            return File.Exists(path) ? File.ReadAllLines(path) : throw new PerceptException($"file not found: {path}");
+        if (a.Get("run") is { } run && Store.Run.Open(run) is { Manifest.Text.Vocabulary: { } file } r && File.Exists(Path.Combine(r.Directory, file)))
+            return File.ReadAllLines(Path.Combine(r.Directory, file));
+        return null;
+    }
+
+    /// <summary>The sample's text, then per target the tokens that support it most (padding left out).</summary>
+    static void PrintTokens(TextWriter stdout, AttributionResult result, float[] ids, string[]? vocabulary, IReadOnlyList<string>? names)
+    {
+        string Word(int t) => (int)ids[t] is int id && vocabulary != null && id >= 0 && id < vocabulary.Length ? vocabulary[id] : $"#{(int)ids[t]}";
+        var real = Enumerable.Range(0, ids.Length).Where(t => ids[t] != 0).ToArray();
+        stdout.WriteLine($"tokens: {string.Join(' ', real.Select(Word))}");
+        for (int k = 0; k < result.Targets.Count; k++)
+        {
+            var top = real.OrderByDescending(t => result.Maps[k * ids.Length + t]).Take(5)
+                .Select(t => string.Create(CultureInfo.InvariantCulture, $"{Word(t)} ({result.Maps[k * ids.Length + t]:+0.###;-0.###;0})"));
+            stdout.WriteLine($"  {result.Targets[k].Name(names)}: {string.Join(", ", top)}");
+        }
     }
 
     static int SimilarPair(Arguments a, int sample, int other, string output, TextWriter stdout)

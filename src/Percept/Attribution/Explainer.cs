@@ -38,7 +38,10 @@ internal static class Explainer
         var (model, inputShape) = (graphs.Model, graphs.InputShape);
         int steps = options.Steps;
         double tolerance = Math.Round(options.Tolerance, 6);
-        var (channels, h, w, channelsFirst) = inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
+        // Token ids: x is the embedding output [tokens, dimension]; each token is a "pixel" of a 1 × tokens map whose channels are the embedding's.
+        var (channels, h, w, channelsFirst) = graphs.Embedding is { } embedding ? (embedding.Dimension, 1, inputShape.Aggregate(1, (a, b) => a * b), false)
+            : inputShape.Length == 1 ? (1, 1, inputShape[0], true) : Preprocessor.ImageAxes(inputShape, InputLayout.Auto);
+        long[] rawShape = graphs.Embedding is { } e ? [targets.Count, .. inputShape.Select(d => (long)d), e.Dimension] : [targets.Count, .. inputShape.Select(d => (long)d)];
         int plane = h * w;
         int Index(int c, int p) => channelsFirst ? c * plane + p : p * channels + c;
         var scoreOf = targets.Select(t => t.Kind == "loss" ? ClassScores.Compute(scores, isProbability, t.Class, new float[scores.Length]).Loss : scores[t.Class]).ToArray();
@@ -74,7 +77,7 @@ internal static class Explainer
                         for (int i = 0; i < x.Length; i++) total += Math.Abs(attr[k * x.Length + i]);
                         // Where the output barely differs between the baseline and the sample, a small gap is a large fraction of it.
                         string scale = Math.Abs(diff[k]) < 0.1 * total
-                            ? $"; the output differs little between the black baseline and this sample, and the gap is {100 * Math.Abs(gap[k]) / total:F2}% of Σ|attributions| ({total:G3})"
+                            ? $"; the output differs little between the baseline (a black image; for text, a zero embedding) and this sample, and the gap is {100 * Math.Abs(gap[k]) / total:F2}% of Σ|attributions| ({total:G3})"
                             : "";
                         string warning = $"the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients";
                         log?.Invoke($"  {warning}; raise --max-steps for a closer integral{scale}");
@@ -100,7 +103,7 @@ internal static class Explainer
                 }
                 result[k * plane + p] = v;
             }
-        return (new AttributionResult(result, h, w, targets, scoreOf, notes), perChannel, [targets.Count, .. inputShape.Select(d => (long)d)]);
+        return (new AttributionResult(result, h, w, targets, scoreOf, notes), perChannel, rawShape);
     }
 
     /// <summary>The preprocessed input averaged over channels, H × W, as a picture's background.</summary>

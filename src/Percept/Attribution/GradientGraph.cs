@@ -24,8 +24,20 @@ public sealed class GradientGraph : IDisposable
     readonly string[] _fetch;
     readonly string _inputName;
 
-    /// <summary>Per-sample input shape fed.</summary>
+    /// <summary>Per-sample shape of the differentiated input: the model's input, or for token ids the embedding output <c>[tokens, dimension]</c>.</summary>
     public int[] SampleShape { get; }
+
+    /// <summary>For a model that takes token ids: the embedding lookup whose output this graph takes and differentiates.</summary>
+    public TokenEmbedding? Embedding { get; private init; }
+
+    /// <summary>
+    /// For a graph over an embedding output: the token ids of the sample being explained, fed alongside every row of a run
+    /// (masks and positions are computed from them); set before <see cref="Run"/> and <see cref="Forward"/>.
+    /// </summary>
+    public float[]? Tokens { get; set; }
+
+    string? _tokenInput;
+    int[] _tokenShape = [];
     /// <summary>Per-sample output shape (the seed has the same).</summary>
     public long[] OutputShape { get; }
     public IReadOnlyList<string> Activations { get; }
@@ -55,9 +67,17 @@ public sealed class GradientGraph : IDisposable
         IReadOnlyList<string>? extraSeeds = null, bool inputGradient = true, bool sharedForward = false)
     {
         if (!inputGradient && activations.Count == 0) throw new ArgumentException("nothing to differentiate: no input gradient and no activations");
+        // Token ids carry no gradient: a text model is differentiated at the output of its embedding lookup, which becomes
+        // the graph's float input while the ids stay an input for the masks and positions computed from them.
+        var embedding = model.FindTokenEmbedding(input);
+        if (input.IsTokenIds && embedding == null)
+            throw new PerceptException($"model input '{input.Name}' takes token ids and no embedding lookup (a Gather from a weight matrix) reads them; there is no float tensor to attribute to");
         var shapes = model.ProbeShapes(input, sampleShape);
-        var builder = new GradientBuilder(model, input.Name, output, shapes, sharedForward,
-            model.ProbeIntegers(input, sampleShape, GradientBuilder.ComputedBounds(model.Proto.Graph, input.Name)));
+        string differentiated = embedding?.Tensor ?? input.Name;
+        var graphModel = embedding != null ? model.WithEmbeddingInput(embedding) : model;
+        int[] differentiatedShape = embedding != null ? [.. sampleShape, embedding.Dimension] : sampleShape;
+        var builder = new GradientBuilder(graphModel, differentiated, output, shapes, sharedForward,
+            model.ProbeIntegers(input, sampleShape, GradientBuilder.ComputedBounds(model.Proto.Graph, differentiated)));
         var proto = builder.Build(activations, extraSeeds ?? [], inputGradient);
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // As in ModelRunner: a server holds several sessions, and idle intra-op threads spinning would take the cores of the busy one.
@@ -67,10 +87,13 @@ public sealed class GradientGraph : IDisposable
         {
             var session = new InferenceSession(proto.ToByteArray(), options);
             // ONNX Runtime runs every node of a session whatever is fetched, so forward-only passes get the model's own graph.
-            var forward = new InferenceSession(model.Proto.ToByteArray(), options);
-            string[] fetch = [output, .. inputGradient ? new[] { "percept.grad/" + input.Name } : [], .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
-            return new GradientGraph(session, forward, options, input.Name, fetch, sampleShape, shapes[output][1..], activations)
+            var forward = new InferenceSession(graphModel.Proto.ToByteArray(), options);
+            string[] fetch = [output, .. inputGradient ? new[] { "percept.grad/" + differentiated } : [], .. activations.SelectMany(a => new[] { a, "percept.grad/" + a })];
+            return new GradientGraph(session, forward, options, differentiated, fetch, differentiatedShape, shapes[output][1..], activations)
             {
+                Embedding = embedding,
+                _tokenInput = embedding != null ? input.Name : null,
+                _tokenShape = sampleShape,
                 HasInputGradient = inputGradient,
                 SharedForward = builder.SharedForward,
                 ExtraSeeds = (extraSeeds ?? []).Select(t => (t, shapes[t][1..])).ToArray(),
@@ -89,7 +112,7 @@ public sealed class GradientGraph : IDisposable
     /// <c>percept layers --check-gradients</c>, before anyone asks for a heat map.
     /// </summary>
     public static IReadOnlyList<GradientOperator> PathOperators(OnnxModel model, ModelInput input, string output) =>
-        GradientBuilder.PathNodes(model.Proto.Graph, input.Name, output)
+        GradientBuilder.PathNodes(model.Proto.Graph, model.FindTokenEmbedding(input)?.Tensor ?? input.Name, output)
             .GroupBy(n => n.OpType)
             .Select(g => new GradientOperator(g.Key, g.Count(), GradientBuilder.SupportedOperators.Contains(g.Key), g.First().Name))
             .ToArray();
@@ -113,6 +136,7 @@ public sealed class GradientGraph : IDisposable
             OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, seeds.AsMemory(0, (int)sShape.Aggregate(1L, (a, b) => a * b)), sShape),
         };
         var names = new List<string> { _inputName, SeedName };
+        AddTokens(names, values, count);
         for (int e = 0; e < ExtraSeeds.Count; e++)
         {
             long[] shape = [rows, .. ExtraSeeds[e].Shape];
@@ -138,14 +162,28 @@ public sealed class GradientGraph : IDisposable
     public float[] Forward(float[] inputs, int count)
     {
         long[] xShape = [count, .. SampleShape.Select(d => (long)d)];
-        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape);
+        var values = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.AsMemory(0, (int)xShape.Aggregate(1L, (a, b) => a * b)), xShape) };
+        var names = new List<string> { _inputName };
+        AddTokens(names, values, count);
         try
         {
             using var runOptions = new RunOptions();
-            using var r = _forward.Run(runOptions, [_inputName], [value], [_fetch[0]]);
+            using var r = _forward.Run(runOptions, names, values, [_fetch[0]]);
             return r[0].GetTensorDataAsSpan<float>().ToArray();
         }
         catch (OnnxRuntimeException e) { throw new PerceptException($"ONNX Runtime failed on the model: {ModelRunner.FirstLine(e.Message)}", e); }
+        finally { foreach (var v in values) v.Dispose(); }
+    }
+
+    /// <summary>The sample's token ids, one copy per row of the run, for a graph over an embedding output.</summary>
+    void AddTokens(List<string> names, List<OrtValue> values, int count)
+    {
+        if (_tokenInput == null) return;
+        var tokens = Tokens ?? throw new InvalidOperationException("set Tokens before running a graph over an embedding output");
+        var tiled = new float[count * tokens.Length];
+        for (int i = 0; i < count; i++) tokens.CopyTo(tiled, i * tokens.Length);
+        values.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tiled.AsMemory(), [count, .. _tokenShape.Select(d => (long)d)]));
+        names.Add(_tokenInput);
     }
 
     public void Dispose() { _session.Dispose(); _forward.Dispose(); _options.Dispose(); }

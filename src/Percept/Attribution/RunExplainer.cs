@@ -9,7 +9,8 @@ namespace Percept.Attribution;
 /// <param name="Input">The preprocessed input, in the model's layout.</param>
 /// <param name="Scores">The model's output for the sample (logits or probabilities).</param>
 /// <param name="Label">The sample's label, or −1.</param>
-public sealed record SamplePrediction(int Sample, string Id, float[] Input, float[] Scores, int Label, SampleScores Summary);
+/// <param name="Embedding">For a model that takes token ids: the output of its embedding lookup for the sample, <c>[tokens, dimension]</c>.</param>
+public sealed record SamplePrediction(int Sample, string Id, float[] Input, float[] Scores, int Label, SampleScores Summary, float[]? Embedding = null);
 
 /// <summary>One sample's heat maps, one per target.</summary>
 /// <param name="Background">The input averaged over channels, H × W.</param>
@@ -81,14 +82,18 @@ public sealed class RunExplainer : IDisposable
     {
         try
         {
-            var runner = new ModelRunner(_model, _input, _pre.InputShape, [new Fetch(_output)]);
-            return (runner, new GradientGraphs(_model, _input, _output, _pre.InputShape));
+            var graphs = new GradientGraphs(_model, _input, _output, _pre.InputShape);
+            Fetch[] fetch = graphs.Embedding is { } e ? [new Fetch(_output), new Fetch(e.Tensor)] : [new Fetch(_output)];
+            return (new ModelRunner(_model, _input, _pre.InputShape, fetch), graphs);
         }
         catch { _dataset.Dispose(); throw; }
     }
 
     /// <summary>The model.</summary>
     public OnnxModel Model => _model;
+
+    /// <summary>For a model that takes token ids: its embedding lookup, where heat maps are taken (one score per token).</summary>
+    public TokenEmbedding? Embedding => _graphs.Embedding;
 
     /// <summary>The dataset's class names, when it has them.</summary>
     public IReadOnlyList<string>? ClassNames => _dataset.ClassNames;
@@ -114,6 +119,7 @@ public sealed class RunExplainer : IDisposable
         var buffer = new float[(_runner.FixedBatch ?? 1) * x.Length];
         x.CopyTo(buffer, 0);
         float[] scores;
+        float[]? embedding = null;
         using (var r = _runner.Run(buffer, 1))
         {
             var shape = r[0].GetTensorTypeAndShape().Shape;
@@ -121,9 +127,10 @@ public sealed class RunExplainer : IDisposable
             if (shape.Skip(1).Count(d => d != 1) != 1 || classes < 2 || (_numClasses > 0 && classes != _numClasses))
                 throw new PerceptException($"output '{_output}' of shape [{string.Join(", ", shape)}] is not a class-score vector; there is no class to explain");
             scores = r[0].GetTensorDataAsSpan<float>()[..(int)classes].ToArray();
+            if (_graphs.Embedding != null) embedding = r[1].GetTensorDataAsSpan<float>()[..(x.Length * _graphs.Embedding.Dimension)].ToArray();
         }
         var summary = ClassScores.Compute(scores, _isProbability, label, new float[scores.Length]);
-        return new SamplePrediction(sample, id, x, scores, label, summary);
+        return new SamplePrediction(sample, id, x, scores, label, summary, embedding);
     }
 
     /// <summary>Maps of <paramref name="sample"/> for every class, then the loss when it has a label (the dashboard's request).</summary>
@@ -161,10 +168,15 @@ public sealed class RunExplainer : IDisposable
     (AttributionResult, float[]?, long[]?, string?) Attribute(ModelRunner runner, GradientGraphs graphs, SamplePrediction p, AttributionMethod method,
         IReadOnlyList<AttributionTarget> targets, string? layer, ExplainOptions options, Action<string>? log, CancellationToken ct)
     {
+        if (graphs.Embedding != null && (!method.NeedsGradients || method.NeedsLayer))
+            throw new PerceptException(method.NeedsLayer
+                ? $"{method.Label} reads a layer with two spatial axes, which a text model does not have; use saliency, gradxinput, ig or smoothgrad (taken at the embedding output)"
+                : $"{method.Label} slides a patch over an image; for a text model use saliency, gradxinput, ig or smoothgrad (taken at the embedding output)");
         if (!method.NeedsGradients)
             return (Occlusion.Explain(runner, p.Input, _pre.InputShape, targets, _isProbability, options.Patch, options.Stride, cancellationToken: ct), null, null, null);
         string? camLayer = method.NeedsLayer ? AttributionMethods.CamLayer(graphs.Model, layer).Name : null;
-        var (result, raw, rawShape) = Explainer.Gradient(graphs, p.Input, p.Scores, _isProbability, targets, method, camLayer, options, log, ClassNames);
+        graphs.Tokens = p.Embedding != null ? p.Input : null;
+        var (result, raw, rawShape) = Explainer.Gradient(graphs, p.Embedding ?? p.Input, p.Scores, _isProbability, targets, method, camLayer, options, log, ClassNames);
         return (result, raw, rawShape, camLayer);
     }
 

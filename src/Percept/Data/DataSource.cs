@@ -18,6 +18,9 @@ public sealed record DataSource
     /// <summary>Text file with one class name per line (index = label).</summary>
     public string? ClassNamesPath { get; init; }
 
+    /// <summary>For models that take token ids: a text file with one token per line (line number = id), to show samples as text.</summary>
+    public string? VocabularyPath { get; init; }
+
     /// <summary>Split name stored with every sample (default: guessed from the file name, else "all").</summary>
     public string? Split { get; init; }
 

@@ -4,7 +4,8 @@ using Onnx;
 namespace Percept.Model;
 
 /// <summary>A graph input of a model: its name, element type and shape (-1 marks a free axis).</summary>
-public sealed record ModelInput(string Name, string ElementType, long[] Shape)
+/// <param name="IsTokenIds">The model takes integer token ids here; Percept feeds them as float and the graph casts them back (<see cref="TokenInputs"/>).</param>
+public sealed record ModelInput(string Name, string ElementType, long[] Shape, bool IsTokenIds = false)
 {
     public string ShapeText => "[" + string.Join(", ", Shape.Select(d => d < 0 ? "?" : d.ToString())) + "]";
 }
@@ -59,10 +60,13 @@ public sealed class OnnxModel
     /// <summary>Layers with learned parameters, in graph order: the default perception layers.</summary>
     public IReadOnlyList<LayerInfo> PerceptionLayers => Layers.Where(l => l.IsPerceptionLayer).ToArray();
 
-    OnnxModel(string path, ModelProto proto)
+    readonly HashSet<string> _tokenInputs;
+
+    OnnxModel(string path, ModelProto proto, HashSet<string>? tokenInputs = null)
     {
         Path = path;
         _proto = proto;
+        _tokenInputs = tokenInputs ?? [];
         var g = proto.Graph;
         _initializers = g.Initializer.Select(i => i.Name).ToHashSet();
         foreach (var n in g.Node)
@@ -75,7 +79,7 @@ public sealed class OnnxModel
             }
         }
         Opset = proto.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(0).Max();
-        Inputs = g.Input.Where(i => !_initializers.Contains(i.Name)).Select(ToInput).ToArray();
+        Inputs = g.Input.Where(i => !_initializers.Contains(i.Name)).Select(i => ToInput(i) with { IsTokenIds = _tokenInputs.Contains(i.Name) }).ToArray();
         OutputNames = g.Output.Select(o => o.Name).ToArray();
         Layers = BuildLayers();
     }
@@ -92,7 +96,51 @@ public sealed class OnnxModel
             throw new PerceptException($"not an ONNX model (no graph): {path}");
         if (proto.Graph.Output.Count == 0) throw new PerceptException($"ONNX model {path} declares no outputs");
         InlineExternalData(proto, path);
-        return new OnnxModel(path, proto);
+        var tokens = TokenInputs.Rewrite(proto);
+        return new OnnxModel(path, proto, tokens);
+    }
+
+    /// <summary>
+    /// The embedding lookup of a token-id input: the first Gather whose data is a weight matrix and whose indices are
+    /// the ids (after casts and reshapes); null when the input is not token ids or no such lookup exists.
+    /// </summary>
+    public TokenEmbedding? FindTokenEmbedding(ModelInput input)
+    {
+        if (!input.IsTokenIds) return null;
+        var reached = new HashSet<string> { input.Name };
+        foreach (var n in _proto.Graph.Node)
+        {
+            if (n.OpType == "Gather" && n.Input.Count == 2 && reached.Contains(n.Input[1]) && _initializers.Contains(n.Input[0]))
+            {
+                var w = _proto.Graph.Initializer.First(t => t.Name == n.Input[0]);
+                if (w.Dims.Count == 2 && w.DataType == (int)TensorProto.Types.DataType.Float && AttrInt(n, "axis") == 0)
+                    return new TokenEmbedding(n.Output[0], n.Name, checked((int)w.Dims[0]), checked((int)w.Dims[1]));
+            }
+            if (n.OpType is "Cast" or "Identity" or "Reshape" or "Unsqueeze" or "Squeeze" or "Flatten" or "Clip" or "Add" or "Sub" or "Mod"
+                && n.Input.Count > 0 && reached.Contains(n.Input[0]))
+                foreach (var o in n.Output) reached.Add(o);
+        }
+        return null;
+    }
+
+    static long AttrInt(NodeProto n, string name) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? 0;
+
+    /// <summary>
+    /// A copy of the model that takes the output of the embedding lookup <paramref name="embedding"/> as a float graph input
+    /// (the lookup removed), next to the token ids that masks and positions still read: the model whose input gradient is
+    /// the gradient at the embedding output.
+    /// </summary>
+    public OnnxModel WithEmbeddingInput(TokenEmbedding embedding)
+    {
+        var copy = _proto.Clone();
+        var lookup = copy.Graph.Node.First(n => n.Name == embedding.Node && n.Output.Count > 0 && n.Output[0] == embedding.Tensor);
+        copy.Graph.Node.Remove(lookup);
+        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = new TensorShapeProto() } };
+        var source = _proto.Graph.Input.First(i => _tokenInputs.Contains(i.Name));
+        foreach (var d in source.Type.TensorType.Shape.Dim) type.TensorType.Shape.Dim.Add(d.Clone());
+        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = embedding.Dimension });
+        copy.Graph.Input.Add(new ValueInfoProto { Name = embedding.Tensor, Type = type });
+        return new OnnxModel(Path, copy, _tokenInputs);
     }
 
     /// <summary>
@@ -254,6 +302,35 @@ public sealed class OnnxModel
         for (int i = 0; i < names.Count; i++)
             if (one[i] is { } a && two[i] is { } b && a.AsSpan().SequenceEqual(b)) values[names[i]] = a;
         return values;
+    }
+
+    /// <summary>
+    /// The batch axis of each of <paramref name="tensors"/>: the axis whose size follows the number of samples, from runs of
+    /// one and two zero samples (−1: no axis does). Sequence-first layers (attention inside a Transformer exported by
+    /// PyTorch) keep the batch on axis 1. Empty when the model's batch size is fixed.
+    /// </summary>
+    public Dictionary<string, int> BatchAxes(ModelInput input, int[] sampleShape, IReadOnlyList<string> tensors)
+    {
+        var axes = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (tensors.Count == 0) return axes;
+        using var runner = new ModelRunner(this, input, sampleShape, tensors.Select(t => new Fetch(t)).ToArray());
+        if (runner.FixedBatch != null) return axes;
+        int length = sampleShape.Aggregate(1, (a, b) => a * b);
+        long[][] Shapes(int count)
+        {
+            using var r = runner.Run(new float[count * length], count);
+            return tensors.Select((_, i) => r[i].GetTensorTypeAndShape().Shape).ToArray();
+        }
+        var one = Shapes(1);
+        var two = Shapes(2);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            int axis = -1;
+            for (int a = 0; a < Math.Min(one[i].Length, two[i].Length) && axis < 0; a++)
+                if (one[i][a] == 1 && two[i][a] == 2) axis = a;
+            axes[tensors[i]] = axis;
+        }
+        return axes;
     }
 
     /// <summary>The parsed model (read-only use: builders clone it).</summary>

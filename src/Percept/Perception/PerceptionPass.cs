@@ -114,6 +114,25 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
         return true;
     }
 
+    /// <summary>
+    /// The layers among <paramref name="layers"/> whose activations keep the batch on their first axis, which is how they are
+    /// recorded. Sequence-first layers (the attention projections of a Transformer exported by PyTorch, <c>[tokens, N, F]</c>)
+    /// are left out with a warning, or refused when the user named them.
+    /// </summary>
+    /// <exception cref="PerceptException">A layer named explicitly whose batch axis is not the first, or nothing left to record.</exception>
+    public static List<LayerInfo> KeepBatchFirst(OnnxModel model, ModelInput input, int[] sampleShape, List<LayerInfo> layers, bool explicitly, Action<string>? warn)
+    {
+        var axes = model.BatchAxes(input, sampleShape, layers.Select(l => l.ActivationTensor ?? l.Output).Distinct().ToArray());
+        var off = layers.Where(l => axes.TryGetValue(l.ActivationTensor ?? l.Output, out int a) && a != 0).ToList();
+        if (off.Count == 0) return layers;
+        string names = string.Join(", ", off.Select(l => l.Name));
+        if (explicitly) throw new PerceptException($"layer(s) {names} keep the batch on another axis than the first (sequence-first); Percept records batch-first activations");
+        var kept = layers.Except(off).ToList();
+        if (kept.Count == 0) throw new PerceptException($"every layer with learned parameters keeps the batch on another axis than the first ({names}); choose layers with --layers");
+        warn?.Invoke($"left out {off.Count} sequence-first layer(s) whose batch is not on the first axis: {names}");
+        return kept;
+    }
+
     /// <summary>The layers to record: those named (layer, node or tensor names), or every layer with learned parameters.</summary>
     /// <exception cref="PerceptException">An unknown name, or a model without such layers.</exception>
     public static List<LayerInfo> ChooseLayers(OnnxModel model, IReadOnlyList<string>? names)

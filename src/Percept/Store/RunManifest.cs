@@ -26,6 +26,8 @@ public sealed record RunManifest
     public MapSection? Map { get; init; }
     public required Dictionary<string, string> Files { get; init; }
     public SummarySection? Summary { get; init; }
+    /// <summary>Set when the model takes token ids (a text model); null for every other input.</summary>
+    public TextSection? Text { get; init; }
     public double ElapsedSeconds { get; init; }
 
     public sealed record ModelSection(string Path, string Sha256, string Input, long[] InputShape, string Output, long[] OutputShape, string OutputKind, long Opset, string Producer);
@@ -36,6 +38,8 @@ public sealed record RunManifest
     public sealed record MapSection(string Method, int Dimensions, int Neighbors, float MinDist, ulong Seed, string File,
         string PreservationFile, double Trustworthiness, double KnnPreservation, int QualityK, int QualitySample, double Seconds);
     public sealed record SummarySection(double? Accuracy, double? MeanLoss, int Labelled);
+    /// <summary>A model that takes token ids: the sequence length, its embedding lookup and the vocabulary kept in the run (one token per line).</summary>
+    public sealed record TextSection(int Tokens, string Embedding, int VocabularySize, int Dimension, string? Vocabulary);
 
     internal static readonly JsonSerializerOptions Json = new()
     {

@@ -38,6 +38,7 @@ public sealed class RunReader : IDisposable
         Run = run;
         _fields = new Lazy<IReadOnlyList<FieldInfo>>(ReadFields);
         _ids = new Lazy<string[]>(() => Run.ReadColumn("id").Select(v => v?.ToString() ?? "").ToArray());
+        _vocabulary = new Lazy<string[]>(() => ReadVocabulary(run));
     }
 
     public Run Run { get; }
@@ -248,6 +249,25 @@ public sealed class RunReader : IDisposable
             return (pre.Apply(raw), pre.InputShape);
         }
     }
+
+    /// <summary>
+    /// For a run of a text model: sample <paramref name="sample"/>'s tokens as words of the run's vocabulary (<c>#id</c> where
+    /// it has none, or without a vocabulary), trailing padding left out; null for other runs.
+    /// </summary>
+    public IReadOnlyList<string>? Tokens(int sample)
+    {
+        if (Run.Manifest.Text is not { } text) return null;
+        var (ids, _) = Input(sample);
+        var vocabulary = _vocabulary.Value;
+        int length = ids.Length;
+        while (length > 0 && ids[length - 1] == Model.TokenInputs.PadId) length--;
+        return ids.Take(length).Select(v => (int)v is int id && id >= 0 && id < vocabulary.Length ? vocabulary[id] : $"#{(int)v}").ToArray();
+    }
+
+    readonly Lazy<string[]> _vocabulary;
+
+    static string[] ReadVocabulary(Run run) =>
+        run.Manifest.Text?.Vocabulary is { } file && File.Exists(Path.Combine(run.Directory, file)) ? File.ReadAllLines(Path.Combine(run.Directory, file)) : [];
 
     readonly object _dataGate = new();
     (IDataset Dataset, Preprocessor Pre)? _data;

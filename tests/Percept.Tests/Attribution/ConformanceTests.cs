@@ -74,7 +74,7 @@ public class ConformanceTests
     }
 
     /// <summary>Equal to 1e-4 of the largest magnitude, and correlated ≥ 0.9999.</summary>
-    static void AssertClose(float[] expected, float[] actual, string what)
+    internal static void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         double scale = expected.Max(v => Math.Abs((double)v));

@@ -141,7 +141,7 @@ public class CliTests
         // gap that is large against that difference; the message says so and sizes the gap against the attributions instead.
         (code, output, err) = Percept([.. common, "--sample", "1300", "--method", "ig", "--target", "5", "--out", dir["i.npy"]]);
         Assert.True(code == 0, err);
-        Assert.Matches(@"after 256 gradients; .*the output differs little between the black baseline and this sample, and the gap is 0\.\d\d% of Σ\|attributions\|", output);
+        Assert.Matches(@"after 256 gradients; .*the output differs little between the baseline \(a black image; for text, a zero embedding\) and this sample, and the gap is 0\.\d\d% of Σ\|attributions\|", output);
         (code, _, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--tolerance", "-1", "--out", dir["x.npy"]]);
         Assert.Equal(2, code); AssertOneLineError(err, "--tolerance must be 0 or more");
         (code, _, err) = Percept([.. common, "--sample", "290", "--method", "ig", "--steps", "32", "--max-steps", "16", "--out", dir["x.npy"]]);
