@@ -12,15 +12,24 @@ public sealed record RunListItem(string Id, string Description, int Count, strin
 public sealed record MapInfo(string Method, int Dimensions, double Trustworthiness);
 public sealed record RunSummary(string Id, string Description, int Count, string Model, DateTimeOffset Created, IReadOnlyList<string>? Classes,
     int NumClasses, bool HasLabels, double? Accuracy, double? MeanLoss, MapInfo? Map, IReadOnlyList<FieldInfo> Fields, IReadOnlyList<AttributionMethod> Methods,
-    IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs);
-public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image);
+    IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs, TextInfo? Text = null);
+/// <summary>A run of a text model: samples are token ids, shown as words.</summary>
+/// <param name="Tokens">Tokens per sample (the model's sequence length).</param>
+/// <param name="Vocabulary">Whether the run holds a vocabulary (without one, tokens show as <c>#id</c>).</param>
+public sealed record TextInfo(int Tokens, bool Vocabulary);
+/// <param name="Tokens">For a text run: the sample's tokens (trailing padding left out); its <see cref="Image"/> is then empty.</param>
+public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image,
+    IReadOnlyList<string>? Tokens = null);
 /// <param name="Largest">The map's largest |value|: drawn at full strength on its own scale.</param>
-public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, float Largest, string? Note = null);
+/// <param name="Values">For a text run: one score per token (the picture's place), as many as the sample's tokens.</param>
+public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, float Largest, string? Note = null, float[]? Values = null);
 /// <param name="Scale"><c>own</c>: each target's map drawn to its own largest |value|; <c>shared</c>: one scale, <paramref name="SharedLargest"/>, for all.</param>
 /// <param name="ColourBar">The overlays' colours from −largest (blue) through 0 to +largest (warm), as CSS colours.</param>
 public sealed record Explanation(int Sample, string Method, string? Layer, double Seconds, IReadOnlyList<HeatmapTarget> Targets, string Image,
     string Scale, float SharedLargest, IReadOnlyList<string> ColourBar);
-public sealed record Neighbor(int Index, float Similarity, Dictionary<string, object?> Values, string Image, string Heatmap);
+/// <param name="Tokens">For a text run: the neighbour's tokens; <paramref name="Values"/> then scores them (gradient × embedding of the cosine).</param>
+public sealed record Neighbor(int Index, float Similarity, Dictionary<string, object?> Values, string Image, string Heatmap,
+    IReadOnlyList<string>? Tokens = null, float[]? TokenScores = null);
 public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbors);
 
 /// <summary>The dashboard's endpoints under <c>/api/</c>.</summary>
@@ -50,10 +59,14 @@ static class Api
                 throw new ApiError(400, $"'{name}' must be an integer from {min} to {max}, not '{v}'");
             return n;
         }
-        AttributionMethod Method(HttpContext c)
+        AttributionMethod Method(HttpContext c, RunEntry e)
         {
-            string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s : AttributionMethods.GradCam.Name;
-            return AttributionMethods.Find(m) ?? throw new ApiError(400, AttributionMethods.UnknownMethod(m));
+            string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s
+                : e.Run.Manifest.Text != null ? AttributionMethods.Saliency.Name : AttributionMethods.GradCam.Name;
+            var method = AttributionMethods.Find(m) ?? throw new ApiError(400, AttributionMethods.UnknownMethod(m));
+            if (e.Run.Manifest.Text != null && !Methods(e).Contains(method))
+                throw new ApiError(422, $"{method.Label} does not apply to a text model; use {string.Join(", ", Methods(e).Select(x => x.Name))} (taken at the embedding output)");
+            return method;
         }
         bool SharedScale(HttpContext c) => c.Request.Query["scale"].ToString() switch
         {
@@ -81,7 +94,8 @@ static class Api
             var m = e.Run.Manifest;
             return new RunSummary(e.Id, m.Data.Description, e.Run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses, m.Data.HasLabels,
                 m.Summary?.Accuracy, m.Summary?.MeanLoss, m.Map is { } map ? new MapInfo(map.Method, map.Dimensions, map.Trustworthiness) : null, e.Reader.Fields,
-                AttributionMethods.For(m.NumClasses >= 2), e.CamLayers, runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray());
+                Methods(e), e.CamLayers, runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray(),
+                m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary != null) : null);
         }).WithSummary("A run: its classes, its map, the fields the map can be coloured by, the explanation methods and layers.");
 
         api.MapGet("/runs/{run}/map", (string run) =>
@@ -116,6 +130,7 @@ static class Api
             var e = Find(run);
             int i = Sample(e, sample);
             int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
+            NotText(e);
             return Png(e, Path.Combine("thumbnails", $"{i}-{size}.png"), () => { var (x, shape) = e.Reader.Input(i); return Images.Thumbnail(x, shape, size); });
         }).WithSummary("The sample as the model saw it, as a PNG (size = pixels on the longer side, default 112).");
 
@@ -123,7 +138,7 @@ static class Api
         (RunEntry Entry, int Sample, AttributionMethod Method, string? Layer) HeatmapRequest(HttpContext c, string run, string sample)
         {
             var e = Find(run);
-            var method = Method(c);
+            var method = Method(c, e);
             return (e, Sample(e, sample), method, Layer(c, e, method));
         }
 
@@ -136,11 +151,16 @@ static class Api
             string query = $"method={method.Name}{(layer != null ? $"&layer={Uri.EscapeDataString(layer)}" : "")}{(shared ? "&scale=shared" : "")}";
             var classes = e.Run.Manifest.Classes;
             int plane = ex.Result.Height * ex.Result.Width;
-            var largest = ex.Result.Targets.Select((_, k) => Images.LargestMagnitude(ex.Result.Maps.AsSpan(k * plane, plane))).ToArray();
+            // Text: the scores of the sample's tokens (padding after them left out) instead of pictures.
+            int tokens = e.Run.Manifest.Text != null ? e.Reader.Tokens(i)!.Count : 0;
+            bool text = e.Run.Manifest.Text != null;
+            var largest = ex.Result.Targets.Select((_, k) => Images.LargestMagnitude(ex.Result.Maps.AsSpan(k * plane, text ? tokens : plane))).ToArray();
             return new Explanation(i, method.Name, ex.Layer, sw.Elapsed.TotalSeconds,
                 ex.Result.Targets.Select((t, k) => new HeatmapTarget(t.Kind == "loss" ? "Loss" : t.Name(classes), t.Kind, t.Class, ex.Result.Scores[k],
-                    $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}", largest[k], ex.Result.Notes?[k])).ToArray(),
-                $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png", shared ? "shared" : "own", SharedLargest(ex), Images.ColourBar());
+                    text ? "" : $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/heatmap.png?{query}&target={k}", largest[k], ex.Result.Notes?[k],
+                    text ? ex.Result.Maps.AsSpan(k * plane, tokens).ToArray() : null)).ToArray(),
+                text ? "" : $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png", shared ? "shared" : "own",
+                text ? largest.DefaultIfEmpty(0).Max() : SharedLargest(ex), Images.ColourBar());
         }).WithSummary("Heat maps of a sample for every class and the loss (computed on first request, then cached in the run's cache/ folder).");
 
         api.MapGet("/runs/{run}/samples/{sample}/heatmap.png", (HttpContext c, string run, string sample) =>
@@ -149,6 +169,7 @@ static class Api
             bool shared = SharedScale(c);
             int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
             int target = IntQuery(c, "target", 0, 0, int.MaxValue);
+            NotText(e);
             var ex = Explain(e, i, method, layer);
             if (target >= ex.Result.Targets.Count) throw new ApiError(404, $"target {target} is out of range (0 to {ex.Result.Targets.Count - 1})");
             int plane = ex.Result.Height * ex.Result.Width;
@@ -163,6 +184,16 @@ static class Api
             var best = e.Nearest(i, k);
             string id = Uri.EscapeDataString(e.Id);
             var rows = e.Reader.Brief(best.Select(b => b.Index).ToArray());
+            if (e.Run.Manifest.Text != null)
+                // Text: each neighbour's words, scored by what makes it like the sample (the similarity map, one value per token).
+                return new Similar(i, k, best.Select(b =>
+                {
+                    var words = e.Reader.Tokens(b.Index)!;
+                    float[]? scores = null;
+                    try { scores = e.Similarity(i, b.Index).Maps.Maps.AsSpan(words.Count == 0 ? 0 : e.Run.Manifest.Text.Tokens, words.Count).ToArray(); }
+                    catch (PerceptException) { } // a run without mean pooling or whose model moved: words without scores
+                    return new Neighbor(b.Index, b.Similarity, rows[b.Index], "", "", words, scores);
+                }).ToArray());
             return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, rows[b.Index],
                 $"/api/runs/{id}/samples/{b.Index}/image.png", $"/api/runs/{id}/samples/{i}/similar/{b.Index}.png")).ToArray());
         }).WithSummary("The k samples nearest in perception space (cosine similarity of perception vectors), most similar first.");
@@ -172,6 +203,7 @@ static class Api
             var e = Find(run);
             int i = Sample(e, sample), j = Sample(e, other);
             int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
+            NotText(e);
             return Png(e, Path.Combine("similar", $"{i}-{j}-{size}.png"), () =>
             {
                 var (maps, _, _) = e.Similarity(i, j);
@@ -181,6 +213,20 @@ static class Api
         }).WithSummary("What in sample `other` makes the model see it as like `sample`: gradient × input of their perception vectors' cosine, as an overlay.");
     }
 
+    /// <summary>Pictures are for images: a text run's samples, heat maps and similarity come as tokens and scores in the JSON answers.</summary>
+    static void NotText(RunEntry e)
+    {
+        if (e.Run.Manifest.Text != null)
+            throw new ApiError(422, "this run's samples are token ids (a text model): their words and scores are in the sample, explain and similar answers, not in pictures");
+    }
+
+    /// <summary>The methods the run's model can use: class-score methods for classifiers, and for text models those taken at the embedding output.</summary>
+    static IReadOnlyList<AttributionMethod> Methods(RunEntry e)
+    {
+        var all = AttributionMethods.For(e.Run.Manifest.NumClasses >= 2);
+        return e.Run.Manifest.Text != null ? all.Where(m => m.NeedsGradients && !m.NeedsLayer).ToArray() : all;
+    }
+
     static string Safe(string? s) => s == null ? "-" : string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '_' or '.' ? ch : '_'));
 
     /// <summary>The largest |value| over every target's map of one explanation: the shared scale.</summary>
@@ -188,8 +234,10 @@ static class Api
 
     static SampleExplanation Explain(RunEntry e, int sample, AttributionMethod method, string? layer)
     {
-        if (!AttributionMethods.For(e.Run.Manifest.NumClasses >= 2).Contains(method))
+        if (e.Run.Manifest.NumClasses < 2)
             throw new ApiError(422, "this run's model does not output class scores; there is no class to explain");
+        if (!Methods(e).Contains(method))
+            throw new ApiError(422, $"{method.Label} does not apply to a text model; use {string.Join(", ", Methods(e).Select(m => m.Name))} (taken at the embedding output)");
         return e.Explain(sample, method.Name, layer);
     }
 
@@ -204,8 +252,9 @@ static class Api
     static SampleDetails Details(RunEntry e, int i)
     {
         var values = e.Reader.Rows([i])[i];
+        var tokens = e.Reader.Tokens(i);
         return new SampleDetails(i, values.GetValueOrDefault("id")?.ToString() ?? i.ToString(CultureInfo.InvariantCulture), values, e.Reader.TopClasses(i),
-            $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png");
+            tokens != null ? "" : $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png", tokens);
     }
 
     /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>

@@ -38,7 +38,7 @@ public static partial class ReportWriter
         var m = run.Manifest;
         var summary = new RunSummary(entry.Id, m.Data.Description, run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses,
             m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map.Method, m.Map.Dimensions, m.Map.Trustworthiness), entry.Reader.Fields,
-            [], [], [entry.Id]);
+            [], [], [entry.Id], m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary != null) : null);
         var map = entry.Reader.Map(out int dims)!;
         var data = new Dictionary<string, object?>
         {
@@ -58,7 +58,13 @@ public static partial class ReportWriter
             var similarities = graph.Distances.Select(d => 1 - d).ToArray();
             data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(graph.Indices.AsSpan())), similarities = Base64(similarities), k };
         }
-        if (run.Count <= MaxThumbnails)
+        if (m.Text != null)
+        {
+            // A text model's samples are words: the report carries them instead of pictures.
+            log?.Invoke($"texts: {run.Count}");
+            data["texts"] = entry.Reader.AllTokens();
+        }
+        else if (run.Count <= MaxThumbnails)
         {
             log?.Invoke($"thumbnails: {run.Count}");
             data["atlas"] = Atlas(run, out int tile, out int perRow) is { } image ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;

@@ -72,6 +72,7 @@ public sealed class RunExplainer : IDisposable
         _output = _model.SelectOutput(outputName);
         _isProbability = _model.IsProbabilityOutput(_output);
         int[] modelSample = _input.Shape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
+        if (_model.FindTokenEmbedding(_input) is { } embedding) preprocess = preprocess with { TokenVocabulary = embedding.VocabularySize };
         _dataset = data.Open(modelSample, preprocess);
         try { _pre = new Preprocessor(_dataset.Format, modelSample, preprocess); }
         catch { _dataset.Dispose(); throw; }

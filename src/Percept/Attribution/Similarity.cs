@@ -48,6 +48,7 @@ public sealed class SimilarityExplainer : IDisposable
     readonly int _width;
     readonly float[][] _stats;
     readonly object _gate = new();
+    readonly ModelRunner? _lookup;
 
     public SimilarityExplainer(Run run)
     {
@@ -61,6 +62,8 @@ public sealed class SimilarityExplainer : IDisposable
         {
             _tensors = m.Perception.Layers.Select(l => l.Tensor).Distinct().ToArray();
             _graph = GradientGraph.Build(_model, input, _pre.InputShape, m.Model.Output, [], _tensors);
+            // A text model is differentiated at its embedding lookup's output: each sample's embedding comes from a forward pass.
+            if (_graph.Embedding is { } lookup) _lookup = new ModelRunner(_model, input, _pre.InputShape, [new Fetch(lookup.Tensor)]);
             _embedding = run.ReadMatrix("embedding", out _, out _width);
             _stats = m.Perception.Layers.Select(l => Npy.ReadFloat32(run.PathOf(l.StatsFile), out _)).ToArray();
         }
@@ -79,7 +82,7 @@ public sealed class SimilarityExplainer : IDisposable
             float cosine = Similarity.Cosine(va, vb);
             var xa = ReadInput(a);
             var xb = ReadInput(b);
-            var (_, h, w, _) = _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
+            var (_, h, w, _) = Axes();
             var maps = new float[2 * h * w];
             Attribute(xa, va, vb, cosine, maps.AsSpan(0, h * w));
             Attribute(xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
@@ -130,8 +133,17 @@ public sealed class SimilarityExplainer : IDisposable
             }
             offset += channels;
         }
+        if (_lookup != null)
+        {
+            // Token ids: the gradient is taken at the embedding output, and the map is gradient × embedding summed per token.
+            _graph.Tokens = x;
+            var buffer = new float[(_lookup.FixedBatch ?? 1) * x.Length];
+            x.CopyTo(buffer, 0);
+            using var r = _lookup.Run(buffer, 1);
+            x = r[0].GetTensorDataAsSpan<float>()[..(x.Length * _graph.Embedding!.Dimension)].ToArray();
+        }
         var grad = _graph.Run((float[])x.Clone(), new float[_graph.OutputShape.Aggregate(1L, (q, r) => q * r)], 1, seeds).InputGradient;
-        var (ch, h, w, first) = _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Data.Preprocessor.ImageAxes(_pre.InputShape, Data.InputLayout.Auto);
+        var (ch, h, w, first) = Axes();
         int plane = h * w;
         for (int pix = 0; pix < plane; pix++)
         {
@@ -141,5 +153,9 @@ public sealed class SimilarityExplainer : IDisposable
         }
     }
 
-    public void Dispose() { _graph.Dispose(); _dataset.Dispose(); }
+    /// <summary>Channels, height, width and order of the maps' input: an image's, a vector's (1 × features) or a text's (1 × tokens, the embedding's dimensions as channels).</summary>
+    (int C, int H, int W, bool First) Axes() => _graph.Embedding is { } e ? (e.Dimension, 1, _pre.InputLength, false)
+        : _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
+
+    public void Dispose() { _graph.Dispose(); _lookup?.Dispose(); _dataset.Dispose(); }
 }

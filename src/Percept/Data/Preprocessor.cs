@@ -23,6 +23,12 @@ public sealed record PreprocessOptions
 
     /// <summary>Gray or RGB input; Auto follows the model's channel count.</summary>
     public ColorMode Color { get; init; }
+
+    /// <summary>
+    /// Set (by Percept, from the model) when the model takes token ids: the size of its vocabulary. Samples then pass as they
+    /// are (no scaling or normalisation) and each value must be an id from 0 to this size − 1.
+    /// </summary>
+    public int? TokenVocabulary { get; init; }
 }
 
 /// <summary>
@@ -32,9 +38,9 @@ public sealed record PreprocessOptions
 /// </summary>
 public sealed class Preprocessor
 {
-    enum Mode { PassThrough, Image }
+    enum Mode { PassThrough, Image, Tokens }
 
-    readonly Mode _mode;
+    Mode _mode;
     readonly float _scale;
     readonly float[] _mean;
     readonly float[] _invStd;
@@ -84,7 +90,7 @@ public sealed class Preprocessor
     /// <param name="options">Scaling, normalisation, layout and colour options.</param>
     public Preprocessor(SampleFormat format, int[] modelSampleShape, PreprocessOptions options)
     {
-        _scale = options.Scale ?? (format.IsBytes ? 1f / 255f : 1f);
+        _scale = options.TokenVocabulary != null ? 1f : options.Scale ?? (format.IsBytes ? 1f / 255f : 1f);
         string modelText = string.Join("x", modelSampleShape.Select(d => d < 0 ? "?" : d.ToString()));
         bool exact = modelSampleShape.Length == format.Shape.Length
                      && modelSampleShape.Zip(format.Shape).All(p => p.First < 0 || p.First == p.Second);
@@ -123,6 +129,15 @@ public sealed class Preprocessor
             throw new PerceptException($"model input {modelText} does not fit the data: samples are {format.ShapeText} ({format.Kind.ToString().ToLowerInvariant()})");
 
         InputLength = InputShape.Aggregate(1, (a, b) => checked(a * b));
+        if (options.TokenVocabulary is int vocabulary)
+        {
+            if (_mode != Mode.PassThrough) throw new PerceptException($"the model takes token ids; the data holds {format.Kind.ToString().ToLowerInvariant()}s of {format.ShapeText}");
+            if (options.Scale != null || options.Mean != null || options.Std != null)
+                throw new PerceptException("--scale, --mean and --std do not apply to token ids, which the model takes as they are");
+            _mode = Mode.Tokens;
+            _vocabulary = vocabulary;
+            Description = $"{format.ShapeText} token ids (vocabulary of {vocabulary})";
+        }
         _mean = Expand(options.Mean, 0f, "mean");
         var std = Expand(options.Std, 1f, "std");
         if (std.Any(s => s == 0 || !float.IsFinite(s))) throw new PerceptException("--std values must be finite and non-zero");
@@ -155,8 +170,22 @@ public sealed class Preprocessor
         {
             var src = raw.Slice(s * rawLength, rawLength);
             var dst = destination.Slice(s * InputLength, InputLength);
-            if (_mode == Mode.PassThrough) PassThrough(src, dst);
+            if (_mode == Mode.Tokens) Tokens(src, dst);
+            else if (_mode == Mode.PassThrough) PassThrough(src, dst);
             else Image(src, dst);
+        }
+    }
+
+    readonly int _vocabulary;
+
+    void Tokens(ReadOnlySpan<float> src, Span<float> dst)
+    {
+        for (int i = 0; i < dst.Length; i++)
+        {
+            float v = src[i];
+            if (!(v >= 0 && v < _vocabulary && v == MathF.Floor(v)))
+                throw new PerceptException($"value {v} at position {i} of a sample is not a token id: the model's vocabulary has ids 0 to {_vocabulary - 1}");
+            dst[i] = v;
         }
     }
 

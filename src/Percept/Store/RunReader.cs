@@ -257,7 +257,25 @@ public sealed class RunReader : IDisposable
     public IReadOnlyList<string>? Tokens(int sample)
     {
         if (Run.Manifest.Text is not { } text) return null;
-        var (ids, _) = Input(sample);
+        return Words(Input(sample).Input);
+    }
+
+    /// <summary>Every sample's tokens (as <see cref="Tokens"/>), read in one pass over the data; null for runs of other models.</summary>
+    public IReadOnlyList<string>[]? AllTokens()
+    {
+        if (Run.Manifest.Text == null) return null;
+        var (dataset, pre) = Run.OpenData();
+        using var _ = dataset;
+        var result = new List<IReadOnlyList<string>>(Run.Count);
+        int len = dataset.Format.Length;
+        foreach (var batch in dataset.ReadBatches(512))
+            for (int i = 0; i < batch.Count; i++) result.Add(Words(pre.Apply(batch.Values.AsSpan(i * len, len))));
+        return [.. result];
+    }
+
+    /// <summary>Token ids as words of the run's vocabulary, trailing padding left out.</summary>
+    IReadOnlyList<string> Words(float[] ids)
+    {
         var vocabulary = _vocabulary.Value;
         int length = ids.Length;
         while (length > 0 && ids[length - 1] == Model.TokenInputs.PadId) length--;

@@ -13,7 +13,7 @@ public class DashboardBrowserTests(DashboardFixture fixture)
 {
     static string Web => Path.Combine(TestFiles.Root, "web");
 
-    static (int Code, string Output) Node(string arguments, IDictionary<string, string> environment, TimeSpan timeout)
+    internal static (int Code, string Output) Node(string arguments, IDictionary<string, string> environment, TimeSpan timeout)
     {
         var start = new ProcessStartInfo("node", arguments) { WorkingDirectory = Web, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (k, v) in environment) start.Environment[k] = v;
@@ -25,7 +25,7 @@ public class DashboardBrowserTests(DashboardFixture fixture)
     }
 
     /// <summary>The browser to drive (CHROMIUM, else Debian's); skips the test, saying so, when there is none.</summary>
-    static string Chromium(string what)
+    internal static string Chromium(string what)
     {
         string chromium = Environment.GetEnvironmentVariable("CHROMIUM") ?? "/usr/bin/chromium";
         Skip.IfNot(File.Exists(chromium), $"{what} SKIPPED: no Chromium at {chromium} (apt-get install chromium, or set CHROMIUM)");

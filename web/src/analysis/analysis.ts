@@ -3,6 +3,7 @@
 import { rel, source, withQuery, type Explanation, type MethodInfo } from '../data';
 import { onSampleChange } from '../details/details';
 import { state } from '../state';
+import { tokensView } from '../text/text';
 import { $, el, formatNumber, message } from '../ui';
 
 const selectedMethod = (): MethodInfo | undefined => state().run.methods.find((m) => m.name === $<HTMLSelectElement>('method').value);
@@ -51,10 +52,22 @@ async function analyze() {
   tabs.replaceChildren(el('span', { textContent: 'Computing…' }));
   try {
     const ex = await source.explain(s.run.id, sample, method, layer, scale);
+    // Text: the sample's words, which the scores follow one for one.
+    const words = ex.targets.some((t) => t.values) ? (await source.sample(s.run.id, sample)).tokens ?? [] : [];
     if (s.current !== sample) return;
     const opacity = $<HTMLInputElement>('opacity');
     const show = (k: number) => {
       const t = ex.targets[k];
+      if (t.values) {
+        // Text: the sample's words, each shaded by its score for this target.
+        const largest = ex.scale === 'shared' ? ex.sharedLargest : t.largest;
+        view.replaceChildren(tokensView(words, t.values, largest, ex.colourBar),
+          el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: words that drive the error' : `Class ${t.name}: words that support it`} · score ${formatNumber(t.score)}` }),
+          ...(t.note ? [el('div', { className: 'note ig-note', textContent: t.note })] : []));
+        scaleBox.replaceChildren(colourBar(ex, k));
+        [...tabs.children].forEach((b, j) => b.classList.toggle('active', j === k));
+        return;
+      }
       const overlay = el('img', { className: 'overlay', src: withQuery(rel(t.image), 'size=256'), alt: `${t.name} heat map` });
       overlay.style.opacity = opacity.value;
       view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: withQuery(rel(ex.image), 'size=256'), alt: 'input' }), overlay),
@@ -71,7 +84,7 @@ async function analyze() {
     }));
     const pred = Number(s.columns.get('prediction')?.[sample] ?? 0);
     show(Math.min(Number.isNaN(pred) ? 0 : pred, ex.targets.length - 1));
-    $('opacity-box').hidden = false;
+    $('opacity-box').hidden = ex.targets.some((t) => t.values);
     opacity.oninput = () => view.querySelectorAll<HTMLImageElement>('img.overlay').forEach((img) => (img.style.opacity = opacity.value));
   } catch (e) {
     tabs.replaceChildren(el('span', { className: 'error', textContent: message(e) }));

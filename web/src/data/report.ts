@@ -11,6 +11,8 @@ export type ReportData = {
   probabilities: { data: string; columns: number } | null;
   neighbors: { indices: string; similarities: string; k: number } | null;
   atlas: { png: string; tile: number; perRow: number } | null;
+  /** A text model's run: every sample's words (then there is no atlas). */
+  texts?: string[][] | null;
 };
 
 export function base64Floats(text: string): Float32Array {
@@ -87,7 +89,7 @@ export class ReportSource implements DataSource {
       const p = this.#probabilities.subarray(i * r.probabilities.columns, (i + 1) * r.probabilities.columns);
       [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, 5).forEach((c) => top.push({ class: c, name: r.summary.classes?.[c] ?? String(c), probability: p[c] }));
     }
-    return { index: i, id: r.ids[i], values, top, image: this.image(run, i) };
+    return { index: i, id: r.ids[i], values, top, image: r.texts ? '' : this.image(run, i), tokens: r.texts?.[i] ?? null };
   }
 
   similar = async (run: string, i: number, k: number): Promise<Similar> => {
@@ -100,7 +102,8 @@ export class ReportSource implements DataSource {
       sample: i, k: take,
       neighbors: Array.from({ length: take }, (_, n) => {
         const j = indices[i * neighbors.k + n];
-        return { index: j, similarity: sims[i * neighbors.k + n], values: this.#sample(run, j).values, image: this.image(run, j), heatmap: blank };
+        const other = this.#sample(run, j);
+        return { index: j, similarity: sims[i * neighbors.k + n], values: other.values, image: other.image, heatmap: blank, tokens: other.tokens };
       }),
     };
   };

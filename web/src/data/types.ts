@@ -22,11 +22,15 @@ export type RunSummary = {
   classes: string[] | null; numClasses: number; hasLabels: boolean; accuracy: number | null; meanLoss: number | null;
   map: { method: string; dimensions: number; trustworthiness: number } | null;
   fields: Field[]; methods: MethodInfo[]; camLayers: string[]; runs: string[];
+  /** Set for a text model's run: samples are token ids, shown as words. */
+  text?: { tokens: number; vocabulary: boolean } | null;
 };
 
 export type SampleDetails = {
   index: number; id: string; values: Record<string, unknown>;
   top: { class: number; name: string; probability: number }[]; image: string;
+  /** A text sample's words (then `image` is empty). */
+  tokens?: string[] | null;
 };
 
 export type Explanation = {
@@ -35,12 +39,13 @@ export type Explanation = {
   scale: 'own' | 'shared'; sharedLargest: number;
   /** The overlays' colours from −largest (blue) through 0 to +largest (warm). */
   colourBar: string[];
-  targets: { name: string; kind: string; class: number; score: number; image: string; largest: number; note?: string | null }[];
+  /** For text, `values` holds one score per word of the sample (and `image` is empty). */
+  targets: { name: string; kind: string; class: number; score: number; image: string; largest: number; note?: string | null; values?: number[] | null }[];
 };
 
 export type Similar = {
   sample: number; k: number;
-  neighbors: { index: number; similarity: number; values: Record<string, unknown>; image: string; heatmap: string }[];
+  neighbors: { index: number; similarity: number; values: Record<string, unknown>; image: string; heatmap: string; tokens?: string[] | null; tokenScores?: number[] | null }[];
 };
 
 /** A matrix of float32 values (a column is N × 1, the map N × dimensions). */

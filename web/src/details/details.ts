@@ -2,6 +2,7 @@
 // It lies over the map's right edge, so opening it never resizes (and re-fits) the map.
 import { rel, source, withQuery, type SampleDetails } from '../data';
 import { state } from '../state';
+import { tokensView } from '../text/text';
 import { $, el, formatNumber, message } from '../ui';
 
 /** Runs when the panel shows another sample (the analysis and Fetch Similar panels clear their results). */
@@ -36,7 +37,9 @@ export async function showDetails(i: number) {
     bars.append(el('div', { className: 'bar' }, el('span', { textContent: t.name }), el('div', {}, fill), el('span', { textContent: `${(100 * t.probability).toFixed(1)}%` })));
   }
   facts.append(bars);
-  head.replaceChildren(el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=128'), alt: `sample ${i}` }), facts));
+  head.replaceChildren(d.tokens
+    ? el('div', { className: 'sample-head text' }, facts, tokensView(d.tokens))
+    : el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=128'), alt: `sample ${i}` }), facts));
   const table = el('table', { className: 'meta' });
   for (const [k, val] of Object.entries(v)) table.append(el('tr', {}, el('td', { textContent: k }), el('td', { textContent: val == null ? '—' : typeof val === 'number' ? String(Number.isInteger(val) ? val : formatNumber(val)) : String(val) })));
   body.replaceChildren(el('details', {}, el('summary', { textContent: 'All fields' }), table));

@@ -4,6 +4,7 @@ import createScatterplot from 'regl-scatterplot';
 import { rel, source } from '../data';
 import { applyFilters, maskIndices, type Filter } from '../filters/filters';
 import { column, field, state, value, valueText } from '../state';
+import { snippet } from '../text/text';
 import { $, el, formatNumber } from '../ui';
 import { categoricalColors, chooseScale, encode, ramp, type Scale, type Tick } from './scales';
 
@@ -46,12 +47,25 @@ scatterplot.subscribe('pointOver', (i: number) => {
   if (s.columns.has('label')) lines.push(`label: ${valueText('label', i)}`);
   if (s.columns.has('prediction')) lines.push(`prediction: ${valueText('prediction', i)}`);
   if (s.columns.has('loss')) lines.push(`loss: ${formatNumber(value('loss', i)!)}`);
-  tooltip.replaceChildren(el('img', { src: rel(source.image(s.run.id, i, 96)), alt: `sample ${i}` }), ...lines.map((t) => el('div', { textContent: t })));
+  const preview = s.run.text ? textPreview(s.run.id, i) : el('img', { src: rel(source.image(s.run.id, i, 96)), alt: `sample ${i}` });
+  tooltip.replaceChildren(preview, ...lines.map((t) => el('div', { textContent: t })));
   tooltip.dataset.sample = String(i);
   tooltip.hidden = false;
   const left = Math.min(mouse.x + 14, wrap.clientWidth - 130), top = Math.min(mouse.y + 14, wrap.clientHeight - 170);
   tooltip.style.left = `${Math.max(0, left)}px`; tooltip.style.top = `${Math.max(0, top)}px`;
 });
+/** A text sample's first words in the tooltip (fetched once per sample and kept; the tooltip may have moved on when they arrive). */
+const snippets = new Map<number, string>();
+function textPreview(run: string, i: number) {
+  const box = el('div', { className: 'tooltip-text', textContent: snippets.get(i) ?? '…' });
+  if (!snippets.has(i))
+    void source.sample(run, i).then((d) => {
+      snippets.set(i, snippet(d.tokens ?? []));
+      if (tooltip.dataset.sample === String(i)) box.textContent = snippets.get(i)!;
+    }).catch(() => { box.textContent = ''; });
+  return box;
+}
+
 scatterplot.subscribe('pointOut', () => { tooltip.hidden = true; });
 
 /** Dot size without a size encoding: smaller as the population grows, so dense maps stay readable and fast. */
