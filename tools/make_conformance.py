@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/conformance/: reduced-width versions of standard torchvision architectures (random weights,
 eval mode), exported to ONNX by PyTorch, with PyTorch autograd's answers for Percept's gradient engine to match:
-the logits of two inputs and, for each of three classes, the gradient of that class's logit with respect to the input.
+the logits of two inputs and, for each of three classes, the gradient of that class's logit with respect to the input,
+and Grad-CAM at the last convolution (the activation, its gradient per class and the map).
 
     /usr/bin/python3 tools/make_conformance.py      (Debian: apt-get install python3-torch python3-torchvision python3-onnx)
 
 Widths are cut so that every model is a few hundred kB, but each keeps the operators of its family: the ResNet stem's
 overlapping 3x3 stride-2 max pool, DenseNet's concatenations, SqueezeNet's and GoogLeNet's ceil_mode pools,
 MobileNet's depthwise convolutions, ReLU6 and hard-swish, ConvNeXt's LayerNorm, GELU and layer scale, ShuffleNet's
-computed chunks and channel shuffle, a ViT's class token and self-attention. Batch-norm
+computed chunks and channel shuffle, a ViT's class token and self-attention, EfficientNet-B0's MBConv blocks with SiLU
+and squeeze-and-excitation, VGG-11-BN's stacks of 3x3 convolutions and 2x2 pools. Batch-norm
 statistics are randomised (eval mode), and the script checks that no ReLU input and no max-pool window is within
 1e-5 of a kink for the inputs used (float32 round-off between PyTorch and ONNX Runtime is far smaller), so that
 autograd's answer is the only right one.
@@ -27,6 +29,9 @@ import torchvision.models.mobilenetv3 as tv_mobilenetv3
 import torchvision.models.convnext as tv_convnext
 import torchvision.models.shufflenetv2 as tv_shufflenetv2
 import torchvision.models.vision_transformer as tv_vit
+import torchvision.models.efficientnet as tv_efficientnet
+import torchvision.models.vgg as tv_vgg
+import onnx
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'tests', 'fixtures', 'conformance')
 CLASSES = 5
@@ -99,9 +104,26 @@ def vit():
     return tv_vit.VisionTransformer(image_size=32, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=CLASSES)
 
 
+def efficientnet_b0():
+    """EfficientNet-B0's layout: SiLU stem, MBConv blocks (depthwise convolutions, squeeze-and-excitation with SiLU and a
+    sigmoid gate, residuals), a 1x1 head convolution, narrow."""
+    cfg = tv_efficientnet.MBConvConfig
+    blocks = [cfg(1, 3, 1, 8, 8, 1), cfg(4, 3, 2, 8, 16, 1), cfg(4, 5, 1, 16, 16, 1)]
+    layers = [nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.SiLU()]
+    layers += [tv_efficientnet.MBConv(c, 0.0, nn.BatchNorm2d) for c in blocks]
+    layers += [nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32), nn.SiLU()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(32, CLASSES))
+
+
+def vgg():
+    """VGG-11-BN's layout: 3x3 convolutions with batch norm and ReLU, 2x2 max pools, a two-layer classifier, narrow."""
+    features = tv_vgg.make_layers([8, 'M', 16, 'M', 16, 16, 'M'], batch_norm=True)
+    return nn.Sequential(features, nn.Flatten(), nn.Linear(16 * 4 * 4, 32), nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Linear(32, CLASSES))
+
+
 MODELS = [('resnet', resnet, [13]), ('densenet', densenet, [13]), ('squeezenet', squeezenet, [13]), ('googlenet', googlenet, [13]),
           ('mobilenet_v2', mobilenet_v2, [13]), ('mobilenet_v3', mobilenet_v3, [13]), ('convnext', convnext, [13, 17]),
-          ('shufflenet_v2', shufflenet_v2, [13]), ('vit', vit, [13, 17])]
+          ('shufflenet_v2', shufflenet_v2, [13]), ('vit', vit, [13, 17]), ('efficientnet_b0', efficientnet_b0, [13]), ('vgg', vgg, [13])]
 
 
 def randomise_batch_norm(model, gen):
@@ -158,21 +180,51 @@ def main():
             if margin > 1e-5:
                 break
         assert margin > 1e-5, f'{name}: no seed keeps the activations away from kinks'
+        # The last convolution's output as ONNX will hold it: where the export folds a following batch norm into the
+        # convolution, that is the batch norm's output.
+        # Each output is kept as it was and a copy flows on, so that in-place operations after it (ReLU(inplace=True),
+        # out += identity) change the copy, not the value saved; the gradient with respect to either is the same.
+        order = []
+        def conv_hook(module, inputs, output):
+            copy = output.clone()
+            order.append((module, inputs[0], output, copy))
+            return copy
+        hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
         xr = x.clone().requires_grad_(True)
         logits = model(xr)
-        grads = []
+        for h in hooks:
+            h.remove()
+        last = max(i for i, (m, _, _, _) in enumerate(order) if isinstance(m, nn.Conv2d))
+        activation = order[last][2]
+        if last + 1 < len(order) and isinstance(order[last + 1][0], nn.BatchNorm2d) and order[last + 1][1] is order[last][3]:
+            activation = order[last + 1][2]
+        grads, cam_grads = [], []
         for c in range(3):
-            g, = torch.autograd.grad(logits[:, c].sum(), xr, retain_graph=True)
+            g, a = torch.autograd.grad(logits[:, c].sum(), [xr, activation], retain_graph=True)
             grads.append(g.detach().numpy())
+            cam_grads.append(a.detach().numpy())
         np.save(os.path.join(OUT, f'{name}-inputs.npy'), x.numpy().astype(np.float32))
         np.save(os.path.join(OUT, f'{name}-logits.npy'), logits.detach().numpy().astype(np.float32))
         # [classes, samples, 3, 32, 32]: ∂logit_c / ∂input for each sample.
         np.save(os.path.join(OUT, f'{name}-saliency.npy'), np.stack(grads).astype(np.float32))
+        # Grad-CAM at the last convolution: its value [samples, C, h, w], its gradient per class [classes, samples, C, h, w]
+        # and the map ReLU(sum_c mean(dA_c) A_c) [classes, samples, h, w].
+        a = activation.detach().numpy().astype(np.float32)
+        da = np.stack(cam_grads).astype(np.float32)
+        cam = np.maximum(0, (da.mean(axis=(3, 4), keepdims=True) * a[None]).sum(axis=2))
+        np.save(os.path.join(OUT, f'{name}-cam-activation.npy'), a)
+        np.save(os.path.join(OUT, f'{name}-cam-gradient.npy'), da)
+        np.save(os.path.join(OUT, f'{name}-gradcam.npy'), cam.astype(np.float32))
         for opset in opsets:
             path = os.path.join(OUT, f'{name}-opset{opset}.onnx')
             torch.onnx.export(model, x, path, opset_version=opset, input_names=['input'], output_names=['logits'],
                               dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
-            print(f'{name} opset {opset}: {os.path.getsize(path):,} bytes, kink margin {margin:.2e}')
+            # The last Conv node must be the tensor whose value and gradient were saved: its shape is checked here, its values by the tests.
+            g = onnx.shape_inference.infer_shapes(onnx.load(path)).graph
+            conv = [n for n in g.node if n.op_type == 'Conv'][-1]
+            consumers = [n.op_type for n in g.node if conv.output[0] in n.input]
+            assert 'BatchNormalization' not in consumers, f'{name}: the export kept a batch norm after the last convolution'
+            print(f'{name} opset {opset}: {os.path.getsize(path):,} bytes, kink margin {margin:.2e}, Grad-CAM at {conv.name} {list(a.shape)}')
 
 
 if __name__ == '__main__':

@@ -16,8 +16,47 @@ public class ConformanceTests
     public static TheoryData<string, int> Models => new()
     {
         { "resnet", 13 }, { "densenet", 13 }, { "squeezenet", 13 }, { "googlenet", 13 }, { "mobilenet_v2", 13 }, { "mobilenet_v3", 13 },
-        { "convnext", 13 }, { "convnext", 17 }, { "shufflenet_v2", 13 }, { "vit", 13 }, { "vit", 17 },
+        { "convnext", 13 }, { "convnext", 17 }, { "shufflenet_v2", 13 }, { "vit", 13 }, { "vit", 17 }, { "efficientnet_b0", 13 }, { "vgg", 13 },
     };
+
+    /// <summary>
+    /// Grad-CAM at the last convolution: the layer's value and its gradient for three classes equal autograd's (batched, and
+    /// from one forward pass shared by the targets), and so does the map ReLU(Σ_c mean(∂y/∂A_c)·A_c).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void GradCam_at_the_last_convolution_equals_autograd(string name, int opset)
+    {
+        var model = OnnxModel.Load(Fixture($"{name}-opset{opset}.onnx"));
+        var input = model.SelectInput(null);
+        int[] sample = [3, 32, 32];
+        var x = Npy.ReadFloat32(Fixture($"{name}-inputs.npy"), out _);
+        var activation = Npy.ReadFloat32(Fixture($"{name}-cam-activation.npy"), out var shape); // [2, C, h, w]
+        var gradient = Npy.ReadFloat32(Fixture($"{name}-cam-gradient.npy"), out _); // [3 classes, 2, C, h, w]
+        var cam = Npy.ReadFloat32(Fixture($"{name}-gradcam.npy"), out _); // [3 classes, 2, h, w]
+        int classes = (int)Npy.ReadHeader(Fixture($"{name}-logits.npy")).Shape[1], len = 3 * 32 * 32;
+        int per = (int)(shape[1] * shape[2] * shape[3]), plane = (int)(shape[2] * shape[3]);
+        string tensor = model.Layers.Last(l => l.OpType == "Conv").Output;
+
+        using var graph = GradientGraph.Build(model, input, sample, "logits", [tensor], inputGradient: false);
+        using var shared = GradientGraph.Build(model, input, sample, "logits", [tensor], inputGradient: false, sharedForward: true);
+        for (int c = 0; c < 3; c++)
+        {
+            var seed = new float[2 * classes];
+            seed[c] = 1;
+            seed[classes + c] = 1;
+            var (value, _, g) = graph.Run((float[])x.Clone(), seed, 2).Activations[0];
+            AssertClose(activation, value, $"{name} opset {opset} activation of {tensor}");
+            AssertClose(gradient.AsSpan(c * 2 * per, 2 * per).ToArray(), g, $"{name} opset {opset} class {c}, gradient at {tensor}");
+        }
+        // Sample 0's three classes from one forward pass, then the maps as the dashboard makes them.
+        var output = GradientMethods.Forward(shared, x[..len]);
+        var targets = Enumerable.Range(0, 3).Select(c => new AttributionTarget("class", c)).ToArray();
+        var (maps, h, w) = GradientMethods.Cam(shared, x[..len], targets, output, false, layerCam: false);
+        Assert.Equal(((int)shape[2], (int)shape[3]), (h, w));
+        for (int c = 0; c < 3; c++)
+            AssertClose(cam.AsSpan(c * 2 * plane, plane).ToArray(), maps[(c * plane)..((c + 1) * plane)], $"{name} opset {opset} class {c}, Grad-CAM map");
+    }
 
     [Theory]
     [MemberData(nameof(Models))]
@@ -58,7 +97,7 @@ public class ConformanceTests
     public void The_conformance_table_in_the_docs_is_the_tested_one()
     {
         var table = new System.Text.StringBuilder();
-        table.AppendLine("| architecture (opset) | operators on the gradient path | logits and saliency |");
+        table.AppendLine("| architecture (opset) | operators on the gradient path | logits, saliency and Grad-CAM |");
         table.AppendLine("|---|---|---|");
         foreach (var row in Models)
         {
