@@ -37,6 +37,10 @@ public class GradientRulesTests
         "Max", "Min", "Where", "Cast", "Sum", "Mean",
         // Shapes, reductions and normalisations.
         "Expand", "Tile", "Split", "SplitOneUsed", "GatherRepeated", "GatherScalar", "SliceComputed", "ConvTranspose", "ConvTransposeGrouped", "ReduceSum", "ReduceMax", "GlobalMaxPool", "LayerNormalization", "InstanceNormalization",
+        // Resampling: Resize in its modes and coordinate transformations (an interpolation matrix per axis), Einsum (one
+        // and both operands computed; no shared forward pass: its letters name the batch axis), GroupNormalization.
+        "ResizeNearest", "ResizeLinear", "ResizeAlignCorners", "ResizeNearestAsymmetricFloor", "ResizePytorchHalfPixel", "ResizeNearestDown",
+        "Einsum", "EinsumBoth", "GroupNormalization",
     };
 
     [Theory]
@@ -45,9 +49,19 @@ public class GradientRulesTests
     {
         using var dir = new TempDir();
         long[] shape = name.StartsWith("ConvFlipped") || name == "ConvPointwiseWidePads" ? [8, 5, 5] : name.StartsWith("ReluMaxPool") ? [2, 6, 6] : name is "Gemm" or "MatMul" or "Softmax" or "LogSoftmax" ? [6] : name is "Attention" ? [3, 4]
-            : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" or "MatMulBatched" ? [2, 3, 4] : [2, 5, 5];
-        string path = Chain(dir["m.onnx"], shape, opset: name is "Gelu" or "GeluTanh" ? 20 : name == "Mish" ? 18 : 17, body: (g, rng) => name switch
+            : name is "Concat" or "Transpose" or "Slice" or "Squeeze" or "ReduceMean" or "MatMulBatched" ? [2, 3, 4] : name == "GroupNormalization" ? [4, 3, 3] : [2, 5, 5];
+        string path = Chain(dir["m.onnx"], shape, opset: name is "Gelu" or "GeluTanh" ? 20 : name == "Mish" ? 18 : name == "GroupNormalization" ? 21 : 17, body: (g, rng) => name switch
         {
+            "ResizeNearest" => Op(g, "Resize", ["x", "", Scales(g, 1, 1, 2, 2)], 2 * 10 * 10),
+            "ResizeLinear" => Op(g, "Resize", ["x", "", Scales(g, 1, 1, 1.6f, 0.8f)], 2 * 8 * 4, StringAttr("mode", "linear")),
+            "ResizeAlignCorners" => Op(g, "Resize", ["x", "", "", LongConst(g, "sz", 1, 2, 7, 3)], 2 * 7 * 3, StringAttr("mode", "linear"), StringAttr("coordinate_transformation_mode", "align_corners")),
+            "ResizeNearestAsymmetricFloor" => Op(g, "Resize", ["x", "", Scales(g, 1, 1, 1.5f, 2)], 2 * 7 * 10,
+                StringAttr("coordinate_transformation_mode", "asymmetric"), StringAttr("nearest_mode", "floor")),
+            "ResizePytorchHalfPixel" => Op(g, "Resize", ["x", "", "", LongConst(g, "sz", 1, 2, 3, 8)], 2 * 3 * 8, StringAttr("mode", "linear"), StringAttr("coordinate_transformation_mode", "pytorch_half_pixel")),
+            "ResizeNearestDown" => Op(g, "Resize", ["x", "", "", LongConst(g, "sz", 1, 2, 2, 3)], 2 * 2 * 3),
+            "Einsum" => Op(g, "Einsum", ["x", Weights(g, rng, "w", 5, 4)], 2 * 5 * 4, StringAttr("equation", "ncij,jk->ncik")),
+            "EinsumBoth" => Op(g, "Einsum", ["x", "x"], 2 * 5 * 5, StringAttr("equation", "ncij, nckj -> ncik")),
+            "GroupNormalization" => Op(g, "GroupNormalization", ["x", Weights(g, rng, "s", 4), Weights(g, rng, "bb", 4)], 4 * 9, IntAttr("num_groups", 2)),
             "Conv" => Op(g, "Conv", ["x", Weights(g, rng, "w", 3, 2, 3, 3), Weights(g, rng, "b", 3)], 3 * 25, Ints("pads", 1, 1, 1, 1)),
             "ConvStridedDilated" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 2, 2, 2)], 4 * 2 * 2, Ints("strides", 2, 2), Ints("dilations", 2, 2), Ints("pads", 0, 1, 1, 0)),
             "ConvGrouped" => Op(g, "Conv", ["x", Weights(g, rng, "w", 4, 1, 3, 3)], 4 * 9, IntAttr("group", 2), Ints("pads", 0, 0, 0, 0)),
@@ -131,8 +145,9 @@ public class GradientRulesTests
         float[] shared;
         using (var sharedGraph = GradientGraph.Build(model, model.Inputs[0], sample, "y", [], sharedForward: true))
         {
-            Assert.True(sharedGraph.SharedForward, $"{name}: the graph could not share its forward pass");
-            shared = sharedGraph.Run((float[])x.Clone(), [1, 0, 0, 0, 1, 0, 0, 0, 1], 1, seedRows: 3).InputGradient;
+            Assert.True(sharedGraph.SharedForward || name.StartsWith("Einsum", StringComparison.Ordinal), $"{name}: the graph could not share its forward pass");
+            shared = sharedGraph.SharedForward ? sharedGraph.Run((float[])x.Clone(), [1, 0, 0, 0, 1, 0, 0, 0, 1], 1, seedRows: 3).InputGradient
+                : Enumerable.Range(0, 3).SelectMany(c => sharedGraph.Run((float[])x.Clone(), [c == 0 ? 1 : 0, c == 1 ? 1 : 0, c == 2 ? 1 : 0], 1).InputGradient).ToArray();
         }
         Assert.Equal(3 * len, shared.Length);
         for (int cls = 0; cls < 3; cls++)
@@ -244,6 +259,12 @@ public class GradientRulesTests
     {
         g.Initializer.Add(LongInitializer(name, values));
         return name;
+    }
+
+    static string Scales(GraphProto g, params float[] values)
+    {
+        g.Initializer.Add(Initializer("scales", values, values.Length));
+        return "scales";
     }
 
     static string FloatConst(GraphProto g, string name, float value)

@@ -30,6 +30,7 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
         RegisterConvolutionAndPooling(rules);
         RegisterNormalization(rules);
         RegisterReductions(rules);
+        RegisterResampling(rules);
         return rules;
     }
 
@@ -115,6 +116,8 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
         "Transpose" => Attr(n, "perm") is { } perm && perm.Ints.Count > 0 && perm.Ints[0] == 0,
         "Flatten" => AttrInt(n, "axis", 1) != 0,
         "Reshape" => _shapes.TryGetValue(n.Input[0], out var a) && _shapes.TryGetValue(n.Output[0], out var b) && a.Length > 0 && b.Length > 0 && a[0] == b[0],
+        // Einsum names every axis in its equation, and an operand of batch 1 does not broadcast against T gradient rows.
+        "Einsum" => false,
         "Squeeze" or "Unsqueeze" => (Opset >= 13 && n.Input.Count > 1 ? ConstantLongs(n.Input[1]) : AttrInts(n, "axes", [])) is { Length: > 0 } axes && axes.All(v => v > 0),
         _ => true,
     });
