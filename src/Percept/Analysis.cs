@@ -114,7 +114,18 @@ public static class Analysis
             };
         }
         cancellationToken.ThrowIfCancellationRequested();
-        return writer.Commit(manifest);
+        var run = writer.Commit(manifest);
+
+        // Insights, into the finished run: they are derived from it, so a failure (or Ctrl+C) here leaves the run whole,
+        // and 'percept insights RUN' computes them later.
+        if (options.Insights)
+        {
+            progress?.Report(new AnalysisProgress("insights", 0, 1));
+            try { Insights.InsightsStore.Save(run.Directory, Insights.PopulationInsights.Compute(run, cancellationToken: cancellationToken)); }
+            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {run.Directory}' computes them"); }
+            progress?.Report(new AnalysisProgress("insights", 1, 1));
+        }
+        return run;
     }
 
     /// <summary>The largest batch of model inputs an analysis holds (several are in flight while the next is read).</summary>

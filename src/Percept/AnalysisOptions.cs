@@ -48,6 +48,9 @@ public sealed record AnalysisOptions
     /// <summary>ONNX Runtime intra-op threads (0 = all cores).</summary>
     public int Threads { get; init; }
 
+    /// <summary>Compute insights (docs/insights.md) into the run once it is written; a failure there is a warning, not a lost run.</summary>
+    public bool Insights { get; init; } = true;
+
     /// <summary>The similarity map made from the perception vectors (default: UMAP, 2-D; Method None for no map).</summary>
     public Projection.MapOptions Map { get; init; } = new();
 }

@@ -42,6 +42,7 @@ public static class AnalyzeCommand
             new("map", "auto|umap|pca|tsne|none", "similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)", "Map"),
             new("map-dims", "N", "map dimensions (default 2)", "Map"),
             new("map-from", "RUN", "start the map from RUN's map of the same samples and align to it (checkpoints)", "Map"),
+            new("insights", "auto|none", "find close classes, suspected mislabels, rare variants, duplicates, weak clusters and outliers once the run is written (default auto; see 'percept insights')", "Output"),
             new("out", "RUN", "the run folder", "Output"),
             new("overwrite", null, "replace an existing run", "Output"),
         ],
@@ -84,6 +85,12 @@ public static class AnalyzeCommand
             Seed = (ulong)(a.GetInt("seed") ?? 0),
             BatchSize = a.GetInt("batch-size") ?? 256,
             Threads = a.GetInt("threads") ?? 0,
+            Insights = (a.Get("insights") ?? "auto") switch
+            {
+                "auto" => true,
+                "none" => false,
+                var other => throw new UsageException($"--insights takes auto or none, not '{other}'"),
+            },
             MetadataPath = a.Get("metadata"),
             Map = new Projection.MapOptions
             {

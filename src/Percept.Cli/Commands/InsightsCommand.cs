@@ -9,13 +9,16 @@ public static class InsightsCommand
     public static readonly CommandSpec Spec = new()
     {
         Name = "insights",
-        Summary = "findings about the population: close classes, suspected mislabels, ambiguous samples, duplicates, outliers",
+        Summary = "findings about the population: close classes, suspected mislabels, ambiguous samples, rare variants, duplicates and leakage, weak clusters, outliers",
         Synopsis = ["percept insights RUN [--json] [--k N]"],
         Description = """
             Finds, in the run's perception vectors (never on the 2-D map), which classes the model perceives as close and
             whether closeness predicts confusion, which labels the model's confidence and the samples' neighbours
-            disagree with (suspected mislabels, or ambiguous inputs when the evidence is mixed), near duplicates and
-            outliers; most important first. Writes insights.json into the run (docs/insights.md).
+            disagree with (suspected mislabels, or ambiguous inputs when the evidence is mixed), small groups of a class
+            perceived among another (rare variants), near and exact duplicates (leakage when they cross splits),
+            clusters the model fails on with the metadata over-represented in them, and outliers; most important first.
+            Writes insights.json and the per-sample fields label_issue, neighbor_agreement, outlier_score and cluster
+            into the run (docs/insights.md). 'percept analyze' does this already unless given --insights none.
             """,
         Arguments = new("RUN", "a run folder", 1, 1),
         Options =
@@ -32,16 +35,15 @@ public static class InsightsCommand
         int k = a.GetInt("k") ?? 10;
         if (k < 1) throw new UsageException("--k must be at least 1");
         var run = Store.Run.Open(a.Positional[0]);
-        var insights = PopulationInsights.Compute(run, k);
+        var insights = PopulationInsights.Compute(run, k, ct);
         string json = insights.ToJson();
-        string path = Path.Combine(run.Directory, InsightsDocument.FileName);
-        string tmp = path + $".{Environment.ProcessId}.tmp";
-        try { File.WriteAllText(tmp, json); File.Move(tmp, path, overwrite: true); }
+        try { InsightsStore.Save(run.Directory, insights); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { stderr.WriteLine($"warning: cannot keep the insights in {run.Directory} ({e.Message})"); }
         if (a.Has("json")) { stdout.WriteLine(json); return CommandLine.Ok; }
         stdout.WriteLine($"insights for {run.Directory} ({insights.Neighbors} nearest neighbours in perception space)");
         if (insights.ClassProximity is { } p && !double.IsNaN(p.Spearman))
             stdout.WriteLine($"class proximity against confusion: Spearman {p.Spearman.ToString("F2", CultureInfo.InvariantCulture)} over the pairs of classes");
+        foreach (string note in insights.Notes) stdout.WriteLine($"note: {note}");
         if (insights.Insights.Count == 0) stdout.WriteLine("nothing stands out");
         foreach (var card in insights.Insights)
         {

@@ -12,6 +12,12 @@ public sealed class Run
     /// <summary>Matrix fields every class-score run has, besides <c>layer:NAME</c>.</summary>
     public static readonly string[] MatrixFields = ["logits", "probabilities", "embedding", "outputs", "map", "map_preservation"];
 
+    /// <summary>Per-sample fields that insights add to a run (<c>insights/NAME.npy</c>), once computed.</summary>
+    public static readonly string[] InsightFields = ["label_issue", "neighbor_agreement", "outlier_score", "cluster"];
+
+    /// <summary>The folder of a run that holds the insights' per-sample fields.</summary>
+    public const string InsightsFolder = "insights";
+
     public string Directory { get; }
     public RunManifest Manifest { get; }
     public int Count => Manifest.Data.Count;
@@ -64,6 +70,11 @@ public sealed class Run
             var layer = Manifest.Perception.Layers.FirstOrDefault(l => l.Name == name || l.Node == name || l.Tensor == name)
                 ?? throw new PerceptException($"run has no layer '{name}' (layers: {string.Join(", ", Manifest.Perception.Layers.Select(l => l.Name))})");
             return PathOf(layer.File);
+        }
+        if (InsightFields.Contains(field))
+        {
+            string path = PathOf(Path.Combine(InsightsFolder, field + ".npy"));
+            return File.Exists(path) ? path : throw new PerceptException($"run has no '{field}' yet: 'percept insights {Directory}' computes it");
         }
         if (!MatrixFields.Contains(field)) return null;
         if (!Manifest.Files.TryGetValue(field, out var file))

@@ -52,7 +52,7 @@ public static class RunExporter
             return;
         }
         if (!ColumnFields.Contains(field))
-            throw new PerceptException($"unknown field '{field}'; fields: logits, probabilities, prediction, label, loss, confidence, margin, entropy, correct, embedding, map, map_preservation, layer:<name>, metadata");
+            throw new PerceptException($"unknown field '{field}'; fields: logits, probabilities, prediction, label, loss, confidence, margin, entropy, correct, embedding, map, map_preservation, label_issue, neighbor_agreement, outlier_score, cluster, layer:<name>, metadata");
         if (field == "metadata")
         {
             if (ext == ".npy") throw new PerceptException("metadata is a table; export it to .csv or .parquet");

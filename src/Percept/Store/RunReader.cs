@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using Percept.Data;
+using Percept.IO;
 
 namespace Percept.Store;
 
@@ -89,6 +90,29 @@ public sealed class RunReader : IDisposable
                 var (min, max) = Range(db, name);
                 fields.Add(new FieldInfo(name, "numeric", min, max, null));
             }
+        }
+        // The insights' per-sample scores, once computed (the cluster as a category while there are few enough clusters).
+        foreach (string name in Run.InsightFields)
+        {
+            string path = Run.PathOf(Path.Combine(Run.InsightsFolder, name + ".npy"));
+            if (!File.Exists(path)) continue;
+            var v = Npy.ReadFloat32(path, out var shape);
+            if (shape.Length == 0 || shape[0] != Run.Count) continue;
+            int clusters = name == "cluster" ? (int)v.DefaultIfEmpty(-1).Max() + 1 : 0;
+            if (name == "cluster")
+            {
+                if (clusters < 1) continue;
+                if (clusters <= MaxCategories)
+                {
+                    // Categories: cluster 0 … n−1; samples in no cluster are NaN (shown as none).
+                    _columns[name] = v.Select(c => c < 0 ? float.NaN : c).ToArray();
+                    fields.Add(new FieldInfo(name, "categorical", null, null, Enumerable.Range(0, clusters).Select(c => $"cluster {c}").ToArray()));
+                    continue;
+                }
+            }
+            if (name == "cluster") v = v.Select(c => c < 0 ? float.NaN : c).ToArray();
+            _columns[name] = v;
+            fields.Add(new FieldInfo(name, "numeric", v.Where(float.IsFinite).DefaultIfEmpty(0).Min(), v.Where(float.IsFinite).DefaultIfEmpty(0).Max(), null));
         }
         if (m.Map != null && m.Map.PreservationFile is { } pf && File.Exists(Run.PathOf(pf)))
         {

@@ -247,8 +247,28 @@ public class CliTests
         var rng = new Random(2);
         File.WriteAllText(dir["t.csv"], "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 90).Select(i => $"{i % 3 * 3 + rng.NextDouble():F3},{rng.NextDouble():F3},{i % 3 - rng.NextDouble():F3},{rng.NextDouble():F3},{i % 3}\n")));
         string model = TinyModels.Mlp(dir["m.onnx"], 4, 6, 3);
+        // Analyze computes the insights into the run: the document and the per-sample fields, which export like any field.
         Assert.Equal(0, Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["run"], "--map", "none").Code);
-        var (code, output, _) = Percept("insights", dir["run"]);
+        Assert.True(File.Exists(dir["run/insights.json"]));
+        foreach (string field in new[] { "label_issue", "neighbor_agreement", "outlier_score", "cluster" })
+        {
+            Assert.Equal(0, Percept("export", dir["run"], "--field", field, "--out", dir[$"{field}.npy"]).Code);
+            Assert.Equal([90L], global::Percept.IO.Npy.ReadHeader(dir[$"{field}.npy"]).Shape);
+        }
+        var agreement = global::Percept.IO.Npy.ReadFloat32(dir["neighbor_agreement.npy"], out _);
+        Assert.All(agreement, v => Assert.InRange(v, 0f, 1f));
+        // --insights none leaves them out; 'percept insights' then computes them on demand, and the fields appear.
+        Assert.Equal(0, Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["plain"], "--map", "none", "--insights", "none").Code);
+        Assert.False(File.Exists(dir["plain/insights.json"]));
+        var (code, _, err) = Percept("export", dir["plain"], "--field", "label_issue", "--out", dir["li.npy"]);
+        Assert.Equal(1, code);
+        AssertOneLineError(err, "percept insights");
+        Assert.Equal(0, Percept("insights", dir["plain"]).Code);
+        using (var reader = new global::Percept.Store.RunReader(global::Percept.Store.Run.Open(dir["plain"])))
+            Assert.Contains(reader.Fields, f => f.Name == "label_issue");
+        Assert.Equal(2, Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["x"], "--insights", "maybe").Code);
+
+        (code, var output, _) = Percept("insights", dir["run"]);
         Assert.Equal(0, code);
         Assert.StartsWith($"insights for {dir["run"]} (10 nearest neighbours in perception space)", output);
         using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["run/insights.json"])))

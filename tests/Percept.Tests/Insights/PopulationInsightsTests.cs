@@ -99,6 +99,142 @@ public class PopulationInsightsTests
         Assert.Equal(duplicates.Length, doc.Insights.Single(c => c.Kind == "near-duplicates").Pairs!.Count);
     }
 
+    /// <summary>Gaussian blobs around the given centres, <paramref name="count"/> samples each with spread <paramref name="sigma"/>.</summary>
+    static List<float[]> Blob(Random rng, double[] centre, int count, double sigma)
+    {
+        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        return Enumerable.Range(0, count).Select(_ => centre.Select(v => (float)(v + sigma * Gauss())).ToArray()).ToList();
+    }
+
+    static double[] Axis(int axis, double at) { var c = new double[Dims]; c[axis] = at; return c; }
+
+    static Matrix ToMatrix(List<float[]> rows)
+    {
+        var x = new Matrix(rows.Count, Dims);
+        for (int i = 0; i < rows.Count; i++) rows[i].CopyTo(x.Row(i));
+        return x;
+    }
+
+    /// <summary>Class probabilities from the distance to each class's centre (a model that sees the blobs).</summary>
+    static float[] Probabilities(Matrix x, double[][] centres)
+    {
+        var p = new float[x.Rows * centres.Length];
+        for (int i = 0; i < x.Rows; i++)
+        {
+            var row = x.Row(i).ToArray();
+            var logits = centres.Select(c => -c.Zip(row, (a, b) => (a - b) * (a - b)).Sum() / 2).ToArray();
+            double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
+            for (int c = 0; c < centres.Length; c++) p[i * centres.Length + c] = (float)(Math.Exp(logits[c] - max) / sum);
+        }
+        return p;
+    }
+
+    [Fact]
+    public void A_small_group_of_one_class_inside_another_is_a_rare_variant_not_a_mislabel()
+    {
+        var rng = new Random(5);
+        double[][] centres = [Axis(0, 6), Axis(1, 6), Axis(2, 6)];
+        var rows = new List<float[]>();
+        var labels = new List<int>();
+        for (int c = 0; c < 3; c++) { rows.AddRange(Blob(rng, centres[c], 150, 0.8)); labels.AddRange(Enumerable.Repeat(c, 150)); }
+        // Five samples of class two in a tight pocket inside class zero's blob (the seed's closed 4s among the 9s): their
+        // nearest samples are mostly zeros, and each other.
+        var pocketCentre = (double[])centres[0].Clone();
+        pocketCentre[3] = 1.2;
+        int[] pocket = [.. Enumerable.Range(rows.Count, 5)];
+        rows.AddRange(Blob(rng, pocketCentre, 5, 0.12)); labels.AddRange(Enumerable.Repeat(2, 5));
+        // Five scattered samples of class zero labelled one: mislabels, not a group.
+        int[] mislabelled = [5, 33, 61, 97, 130];
+        foreach (int i in mislabelled) labels[i] = 1;
+        var x = ToMatrix(rows);
+        var doc = PopulationInsights.Compute(x, [.. labels], Probabilities(x, centres), 3, Enumerable.Range(0, x.Rows).Select(i => $"{i}").ToArray(), ["zero", "one", "two"]);
+
+        var variant = Assert.Single(doc.Insights, c => c.Kind == "rare-variant");
+        Assert.Equal(["two", "zero"], variant.Classes);
+        Assert.Equal(pocket, variant.Samples.Select(s => s.Index).Order());
+        Assert.Contains("5 samples of two sit among zero", variant.Title, StringComparison.Ordinal);
+        // The pocket is not reported as mislabels; the scattered mislabels are, and not as a variant.
+        Assert.All(doc.Insights.Where(c => c.Kind is "suspected-mislabel" or "ambiguous"), c => Assert.DoesNotContain(c.Samples, s => pocket.Contains(s.Index)));
+        var mislabel = Assert.Single(doc.Insights, c => c.Kind == "suspected-mislabel");
+        Assert.Equal(mislabelled, mislabel.Samples.Select(s => s.Index).Order());
+        Assert.All(pocket, i => Assert.True(doc.NeighborAgreement[i] < 0.5f));
+    }
+
+    [Fact]
+    public void A_cluster_the_model_fails_on_is_found_with_the_metadata_it_shares()
+    {
+        var rng = new Random(9);
+        double[][] centres = [Axis(0, 6), Axis(1, 6), Axis(2, 6)];
+        var rows = new List<float[]>();
+        var labels = new List<int>();
+        for (int c = 0; c < 3; c++) { rows.AddRange(Blob(rng, centres[c], 200, 0.8)); labels.AddRange(Enumerable.Repeat(c, 200)); }
+        // Forty samples of class one from another scanner: their own region, and the model fails on most of them.
+        int[] weak = [.. Enumerable.Range(rows.Count, 40)];
+        var shifted = (double[])centres[1].Clone();
+        shifted[4] = 4;
+        rows.AddRange(Blob(rng, shifted, 40, 0.5)); labels.AddRange(Enumerable.Repeat(1, 40));
+        int n = rows.Count;
+        var correct = new bool?[n];
+        var scanner = new string?[n];
+        var bright = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            bool inWeak = weak.Contains(i);
+            correct[i] = inWeak ? rng.NextDouble() > 0.6 : rng.NextDouble() > 0.05;
+            scanner[i] = inWeak ? "scanner-b" : rng.NextDouble() < 0.03 ? "scanner-b" : "scanner-a";
+            bright[i] = (float)(inWeak ? 0.05 + 0.05 * rng.NextDouble() : 0.2 + 0.6 * rng.NextDouble());
+        }
+        var x = ToMatrix(rows);
+        var population = new Population(x, [.. labels], Probabilities(x, centres), 3, Enumerable.Range(0, n).Select(i => $"{i}").ToArray(), ["zero", "one", "two"])
+        {
+            Correct = correct,
+            Loss = correct.Select(c => c == true ? 0.1f : 2f).ToArray(),
+            Metadata = [new MetadataColumn("scanner", null, scanner), new MetadataColumn("brightness", bright, null)],
+        };
+        var doc = PopulationInsights.Compute(population);
+
+        var card = Assert.Single(doc.Insights, c => c.Kind == "weak-cluster");
+        var members = card.Samples.Select(s => s.Index).ToHashSet();
+        Assert.True(members.Count(weak.Contains) >= 0.9 * members.Count, $"{members.Count(weak.Contains)} of {members.Count} listed samples are the planted group");
+        var over = (string[])card.Evidence["over_represented"];
+        Assert.Contains(over, o => o.StartsWith("scanner = scanner-b is", StringComparison.Ordinal));
+        Assert.Contains(over, o => o.StartsWith("brightness < ", StringComparison.Ordinal));
+        Assert.Equal("one", card.Classes[0]);
+        // Every sample has a cluster; the planted group shares one.
+        Assert.Single(weak.Select(i => doc.Cluster[i]).Distinct());
+        // The metadata's association with errors: scanner-b fails far more often.
+        var scannerErrors = Assert.Single(doc.MetadataAssociations, a => a.Field == "scanner").ErrorRate;
+        Assert.True(scannerErrors["scanner-b"] > 5 * scannerErrors["scanner-a"]);
+        var brightness = Assert.Single(doc.MetadataAssociations, a => a.Field == "brightness");
+        Assert.True(brightness.SpearmanWithLoss < 0, $"Spearman {brightness.SpearmanWithLoss}");
+        Assert.True(brightness.ErrorRate["lowest 10%"] > 4 * brightness.ErrorRate["highest 10%"], $"error rates {string.Join(", ", brightness.ErrorRate)}");
+    }
+
+    [Fact]
+    public void Exact_duplicates_are_found_by_content_and_leak_across_splits()
+    {
+        var (x, labels, probabilities, _, _, _) = Population();
+        int n = x.Rows;
+        var hashes = Enumerable.Range(0, n).Select(i => (ulong)(1000 + i)).ToArray();
+        // Two pairs with the same content (whatever the model makes of them): one inside a split, one across.
+        hashes[10] = hashes[250]; hashes[20] = hashes[300];
+        var splits = Enumerable.Range(0, n).Select(i => i < 200 ? "train" : "test").ToArray();
+        splits[10] = "test";
+        var doc = PopulationInsights.Compute(new Population(x, labels, probabilities, 3, Enumerable.Range(0, n).Select(i => $"{i}").ToArray(), ["zero", "one", "two"])
+        {
+            ContentHashes = hashes, Splits = splits,
+        });
+        var duplicates = Assert.Single(doc.Insights, c => c.Kind == "near-duplicates");
+        Assert.Equal(2, duplicates.Evidence["exact_pairs"]);
+        Assert.Contains(duplicates.Pairs!, p => p[0].Index == 10 && p[1].Index == 250);
+        var leak = Assert.Single(doc.Insights, c => c.Kind == "leakage");
+        Assert.Equal("critical", leak.Severity);
+        // The planted copies (indices ≥ 453, test) of training samples below 200 leak too; the pair inside "test" does not.
+        Assert.Contains(leak.Pairs!, p => p[0].Index == 20 && p[1].Index == 300);
+        Assert.DoesNotContain(leak.Pairs!, p => p[0].Index == 10 && p[1].Index == 250);
+        Assert.All(leak.Pairs!, p => Assert.NotEqual(splits[p[0].Index], splits[p[1].Index]));
+    }
+
     [Fact]
     public void Spearman_matches_a_hand_count()
     {

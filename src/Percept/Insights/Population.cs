@@ -1,0 +1,89 @@
+using System.Globalization;
+using Percept.Store;
+
+namespace Percept.Insights;
+
+/// <summary>A metadata column of the samples: numbers (NaN for none) or categories (null for none).</summary>
+public sealed record MetadataColumn(string Name, float[]? Numbers, string?[]? Categories);
+
+/// <summary>
+/// What insights are computed from: every sample's perception vector, label, class probabilities and, where the run has
+/// them, its loss, correctness, split, metadata and a hash of its input's content.
+/// </summary>
+/// <param name="Vectors">Perception vectors, one row per sample.</param>
+/// <param name="Labels">Labels (−1: none).</param>
+/// <param name="Probabilities">N × <paramref name="Classes"/> class probabilities, when the model gives class scores.</param>
+/// <param name="Ids">Each sample's id.</param>
+/// <param name="ClassNames">Names of the classes, when known.</param>
+public sealed record Population(Matrix Vectors, int[] Labels, float[]? Probabilities, int Classes, IReadOnlyList<string> Ids, IReadOnlyList<string>? ClassNames)
+{
+    /// <summary>Each sample's loss (NaN: none).</summary>
+    public float[]? Loss { get; init; }
+
+    /// <summary>Whether the model got each sample right (null: unlabelled).</summary>
+    public bool?[]? Correct { get; init; }
+
+    /// <summary>Each sample's split (train, test, …), for leakage across splits.</summary>
+    public string[]? Splits { get; init; }
+
+    /// <summary>A hash of each sample's input values (0: not read), for exact duplicates.</summary>
+    public ulong[]? ContentHashes { get; init; }
+
+    /// <summary>Metadata columns, for what is over-represented in weak clusters and what goes with the loss.</summary>
+    public IReadOnlyList<MetadataColumn> Metadata { get; init; } = [];
+
+    /// <summary>Why a kind of insight could not be computed (a note per missing input).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>
+    /// Everything a finished run holds for insights. The inputs are read again for their content hashes; when the data have
+    /// moved, exact duplicates are left out and a note says so.
+    /// </summary>
+    public static Population FromRun(Run run, CancellationToken cancellationToken = default)
+    {
+        using var reader = new RunReader(run);
+        var m = run.Manifest;
+        var labels = run.ReadColumn("label").Select(v => v == null ? -1 : Convert.ToInt32(v, CultureInfo.InvariantCulture)).ToArray();
+        float[]? probabilities = m.NumClasses >= 2 && m.Files.ContainsKey("probabilities") ? run.ReadMatrix("probabilities", out _, out _) : null;
+        var loss = m.NumClasses >= 2 ? run.ReadColumn("loss").Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray() : null;
+        var correct = m.NumClasses >= 2 ? run.ReadColumn("correct").Select(v => v as bool?).ToArray() : null;
+        var splits = run.ReadColumn("split").Select(v => v?.ToString() ?? "").ToArray();
+        var metadata = new List<MetadataColumn>();
+        // The metadata the user joined, and the mean intensity Percept records for every input.
+        foreach (string name in m.Data.MetadataColumns.Append("mean_intensity").Distinct())
+        {
+            var field = reader.Fields.FirstOrDefault(f => f.Name == name);
+            if (field == null) continue;
+            var raw = run.ReadColumn(name);
+            metadata.Add(field.Kind == "numeric"
+                ? new MetadataColumn(name, raw.Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray(), null)
+                : new MetadataColumn(name, null, raw.Select(v => v?.ToString()).ToArray()));
+        }
+        var notes = new List<string>();
+        ulong[]? hashes = null;
+        try { hashes = HashInputs(run, cancellationToken); }
+        catch (PerceptException e) { notes.Add($"exact duplicates left out: the inputs could not be read again ({e.Message})"); }
+        return new Population(reader.Embedding(), labels, probabilities, m.NumClasses, reader.Ids(), m.NumClasses >= 2 ? reader.ClassNames : null)
+        {
+            Loss = loss, Correct = correct, Splits = splits, ContentHashes = hashes, Metadata = metadata, Notes = notes,
+        };
+    }
+
+    /// <summary>A 64-bit FNV-1a hash of each sample's raw values (as the dataset delivers them, before preprocessing), in one pass.</summary>
+    static ulong[] HashInputs(Run run, CancellationToken cancellationToken)
+    {
+        var (dataset, _) = run.OpenData();
+        using var _d = dataset;
+        var hashes = new ulong[run.Count];
+        int len = dataset.Format.Length, row = 0;
+        foreach (var batch in dataset.ReadBatches(256, cancellationToken))
+            for (int i = 0; i < batch.Count && row < hashes.Length; i++, row++)
+            {
+                ulong h = 14695981039346656037UL;
+                foreach (byte b in System.Runtime.InteropServices.MemoryMarshal.AsBytes(batch.Values.AsSpan(i * len, len))) { h ^= b; h *= 1099511628211UL; }
+                hashes[row] = h == 0 ? 1 : h;
+            }
+        if (row != run.Count) throw new PerceptException($"the data now hold {row} samples; the run has {run.Count}");
+        return hashes;
+    }
+}
