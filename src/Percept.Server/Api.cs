@@ -118,6 +118,14 @@ static class Api
             return Results.Text(string.Join('\n', e.Reader.Ids()), "text/plain; charset=utf-8");
         }).WithSummary("Every sample's id, one per line, in dataset order (for exporting selections).");
 
+        api.MapGet("/runs/{run}/insights", (string run) =>
+        {
+            var e = Find(run);
+            string json = Percept.Insights.InsightsStore.ReadJson(e.Run)
+                ?? throw new ApiError(404, $"run '{e.Id}' has no insights yet: 'percept insights RUN' computes them");
+            return Results.Text(json, "application/json; charset=utf-8");
+        }).WithSummary("The run's insights (docs/insights.md): class proximity, the cards with their samples, and notes; its per-sample scores are fields.");
+
         api.MapGet("/runs/{run}/samples/{sample}", (string run, string sample) =>
         {
             var e = Find(run);

@@ -58,6 +58,8 @@ public static partial class ReportWriter
             var similarities = graph.Distances.Select(d => 1 - d).ToArray();
             data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(graph.Indices.AsSpan())), similarities = Base64(similarities), k };
         }
+        if (Percept.Insights.InsightsStore.ReadJson(run) is { } insights)
+            data["insights"] = JsonDocument.Parse(insights).RootElement.Clone();
         if (m.Text != null)
         {
             // A text model's samples are words: the report carries them instead of pictures.

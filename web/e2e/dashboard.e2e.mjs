@@ -198,6 +198,46 @@ try {
     assert(await page.getByTestId('details').isHidden(), 'the details panel is still open');
   });
 
+  await check('the Insights panel lists the run\'s cards, most severe first', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=insight]').length > 0, null, { timeout: 10000 });
+    const cards = await page.locator('[data-testid=insight]').evaluateAll((b) => b.map((x) => ({ kind: x.dataset.kind, severity: [...x.classList].find((c) => ['critical', 'warning', 'info'].includes(c)) })));
+    const rank = { critical: 0, warning: 1, info: 2 };
+    assert(cards.every((c, i) => i === 0 || rank[cards[i - 1].severity] <= rank[c.severity]), `cards out of order: ${cards.map((c) => c.severity).join(' ')}`);
+    for (const kind of ['suspected-mislabel', 'close-classes', 'rare-variant', 'weak-cluster'])
+      assert(cards.some((c) => c.kind === kind), `no ${kind} card (kinds: ${[...new Set(cards.map((c) => c.kind))].join(', ')})`);
+    const fields = await page.locator('[data-testid=color-by] option').allTextContents();
+    assert(['label_issue', 'neighbor_agreement', 'outlier_score', 'cluster'].every((f) => fields.includes(f)), `colour-by fields: ${fields.join(', ')}`);
+  });
+
+  await check('clicking a card selects its samples on the map and fills the gallery; a gallery card opens its details', async () => {
+    const card = page.locator('[data-testid=insight][data-kind=rare-variant]').first();
+    const title = await card.locator('.insight-title').textContent();
+    await card.click();
+    await page.getByTestId('gallery').waitFor({ state: 'visible', timeout: 5000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=gallery-card]').length > 0);
+    const shown = await page.getByTestId('gallery-card').count();
+    const selected = await page.evaluate(() => window.perceptTest.selection().length);
+    const galleryTitle = await page.getByTestId('gallery-title').textContent();
+    assert(galleryTitle.startsWith(title), `gallery title '${galleryTitle}' for card '${title}'`);
+    assert(selected === shown && selected >= 3, `${selected} selected on the map, ${shown} in the gallery`);
+    // Sorted by loss, highest first.
+    await page.getByTestId('gallery-sort').selectOption('loss');
+    await page.waitForTimeout(200);
+    const losses = await page.locator('[data-testid=gallery-card]').evaluateAll((c) => c.map((x) => Number((x.textContent.match(/loss ([\d.e+-]+)/) ?? [])[1])));
+    assert(losses.every((v, i) => i === 0 || losses[i - 1] >= v), `gallery not sorted by loss: ${losses.slice(0, 6).join(', ')}`);
+    if (shots) {
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=gallery-card] img')].slice(0, 12).every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 15000 });
+      await page.screenshot({ path: join(shots, 'dashboard-insights.png') });
+    }
+    const first = await page.getByTestId('gallery-card').first().getAttribute('data-sample');
+    await page.getByTestId('gallery-card').first().click();
+    await page.getByTestId('details').waitFor({ state: 'visible', timeout: 5000 });
+    await page.waitForFunction((i) => document.getElementById('details').dataset.sample === i, first, { timeout: 5000 });
+    await page.getByTestId('close-details').click();
+    await page.getByTestId('close-gallery').click();
+    assert(await page.getByTestId('gallery').isHidden(), 'the gallery did not close');
+  });
+
   await check('a closed lasso loop selects the group, and it can be exported as CSV', async () => {
     await page.getByTestId('mode-lasso').click();
     const cx = canvas.x + canvas.width / 2, cy = canvas.y + canvas.height / 2, r = Math.min(canvas.width, canvas.height) / 4;
@@ -220,6 +260,10 @@ try {
     const lines = readFileSync(path, 'utf8').trim().split('\n');
     assert(lines[0] === 'index,id,label,prediction,loss', `CSV header '${lines[0]}'`);
     assert(lines.length === selected + 1, `${lines.length - 1} rows for ${selected} selected`);
+    // The gallery shows the lasso's samples.
+    const galleryTitle = await page.getByTestId('gallery-title').textContent();
+    assert(galleryTitle.startsWith(`Selection · ${selected.toLocaleString('en-US')} samples`), `gallery title '${galleryTitle}'`);
+    await page.getByTestId('close-gallery').click();
     await page.getByTestId('mode-pan').click();
   });
 

@@ -31,9 +31,15 @@ try {
   if (await page.locator('#analysis').isVisible()) failures.push('Sample Analysis is offered without a server');
   await page.getByTestId('fetch-similar').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=similar-card]').length === 12, null, { timeout: 10000 });
+  // The run's insights travel with the report: a card fills the gallery with thumbnails from the atlas.
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=insight]').length > 0, null, { timeout: 10000 });
+  await page.locator('[data-testid=insight]:not([disabled])').first().click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=gallery-card]').length > 0, null, { timeout: 10000 });
+  const thumb = await page.locator('[data-testid=gallery-card] img').first().getAttribute('src');
+  if (!thumb?.startsWith('data:image/png')) failures.push(`gallery thumbnail is not cut from the atlas: ${thumb?.slice(0, 40)}`);
   if (requests.length) failures.push(`network requests: ${requests.join(', ')}`);
 } finally {
   await browser.close();
 }
-console.log(failures.length ? failures.map((f) => `FAIL ${f}`).join('\n') : 'ok   report opens from disk with no server: map, details, neighbours');
+console.log(failures.length ? failures.map((f) => `FAIL ${f}`).join('\n') : 'ok   report opens from disk with no server: map, details, neighbours, insights and gallery');
 process.exit(failures.length ? 1 : 0);

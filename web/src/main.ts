@@ -11,6 +11,8 @@ import { draw, refilter, scatterplot } from './map/map';
 import { normalizeMap } from './map/scales';
 import { clearSelection, select, setSelection, wireSelection } from './selection/selection';
 import { wireSimilar } from './similar/similar';
+import { hideGallery, showGallery, wireGallery } from './gallery/gallery';
+import { renderInsights } from './insights/insights';
 import { column, setState, state, type State } from './state';
 import { $, el, message } from './ui';
 
@@ -41,6 +43,8 @@ async function loadRun(id: string, keepView: boolean) {
   renderSelectors();
   renderMethods();
   renderFilters(filtersChanged);
+  if (!previous) hideGallery();
+  void renderInsights();
   await redraw(!!previous);
   if (s.current != null) await showDetails(s.current);
 }
@@ -84,12 +88,15 @@ function open(i: number) {
 scatterplot.subscribe('select', ({ points }: { points: number[] }) => {
   setSelection(points);
   if (points.length === 1) void showDetails(points[0]);
+  // A lasso selection: its samples in the gallery.
+  else if (points.length > 1) showGallery('Selection', points);
 });
 scatterplot.subscribe('deselect', () => setSelection([]));
 
 wireDetails(clearSelection);
 wireAnalysis();
 wireSimilar(open);
+wireGallery((i) => void showDetails(i));
 wireSelection(() => { renderFilters(filtersChanged); void filtersChanged(); });
 
 $('color-by').addEventListener('change', async (e) => { state().colorBy = (e.target as HTMLSelectElement).value; state().hidden.clear(); await redraw(); });

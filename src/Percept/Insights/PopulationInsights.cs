@@ -66,8 +66,8 @@ public sealed record InsightsDocument(int Version, int Neighbors, ClassProximity
 /// </summary>
 public static class PopulationInsights
 {
-    /// <summary>Samples listed in one card at most; the card counts the rest.</summary>
-    const int MaxSamplesPerCard = 50;
+    /// <summary>Samples listed in one card at most (enough for a gallery of the group); the card's evidence counts them all.</summary>
+    const int MaxSamplesPerCard = 200;
 
     /// <summary>Insights of a finished run: its vectors, labels, probabilities, losses, splits, metadata and inputs.</summary>
     public static InsightsDocument Compute(Run run, int k = 10, CancellationToken cancellationToken = default) =>
@@ -236,13 +236,26 @@ public static class PopulationInsights
             for (int b = a + 1; b < classes; b++)
                 pairs.Add((a, b, matrix[a][b] + matrix[b][a], confusion[a, b] + confusion[b, a]));
         double spearman = predictions != null && pairs.Count > 2 ? Numerics.Spearman(pairs.Select(p => p.Close).ToArray(), pairs.Select(p => p.Confused).ToArray()) : double.NaN;
-        // The closest pairs: more than twice the cross-class share an even spread would give.
+        // The closest pairs: more than twice the cross-class share an even spread would give. Each card lists the samples
+        // between the two classes: those of either whose neighbours cross most to the other.
         foreach (var p in pairs.OrderByDescending(p => p.Close).Where(p => p.Close > 0 && p.Close >= 2 * pairs.Average(q => q.Close)).Take(8))
+        {
+            var between = new List<(int Index, int Cross)>();
+            for (int r = 0; r < finite.Length; r++)
+            {
+                int a = labels[finite[r]];
+                if (a != p.A && a != p.B) continue;
+                int other = a == p.A ? p.B : p.A, cross = 0;
+                foreach (int j in graph.NeighborsOf(r)) if (labels[finite[j]] == other) cross++;
+                if (cross > 0) between.Add((finite[r], cross));
+            }
             cards.Add(new InsightCard("close-classes", p.Close > 0.2 ? "warning" : "info",
                 $"{name(p.A)} ↔ {name(p.B)}: {100 * p.Close / 2:F1}% of neighbours cross{(predictions != null ? $"; {p.Confused:N0} confusions" : "")}",
                 [name(p.A), name(p.B)],
-                new Dictionary<string, object> { ["share_a_to_b"] = matrix[p.A][p.B], ["share_b_to_a"] = matrix[p.B][p.A], ["confusions"] = p.Confused, ["spearman_proximity_confusion"] = Math.Round(spearman, 4) },
-                [], null, "the model sees these classes as alike: look at the samples between them for what tells them apart, and add such examples"));
+                new Dictionary<string, object> { ["share_a_to_b"] = matrix[p.A][p.B], ["share_b_to_a"] = matrix[p.B][p.A], ["confusions"] = p.Confused, ["spearman_proximity_confusion"] = Math.Round(spearman, 4), ["samples_between"] = between.Count },
+                between.OrderByDescending(b => b.Cross).ThenBy(b => b.Index).Take(MaxSamplesPerCard).Select(b => new InsightSample(b.Index, population.Ids[b.Index])).ToArray(), null,
+                "the model sees these classes as alike: look at the samples between them (listed) for what tells them apart, and add such examples"));
+        }
         return new ClassProximity(Enumerable.Range(0, classes).Select(name).ToArray(), matrix, Math.Round(spearman, 4));
     }
 
@@ -292,15 +305,17 @@ public static class PopulationInsights
                     // Edges point one way: the samples that list this one count too.
                     foreach (int j in set) if (!visited.Contains(j) && graph.NeighborsOf(j).Contains(component[q])) { visited.Add(j); component.Add(j); }
                 }
-                // The pocket's other members: samples of the class that list at least two of the group among their
-                // neighbours (a member on the pocket's edge may see as many of its own as of the class around it).
+                // The pocket's edge: samples of the class that list at least two of the group among their neighbours and
+                // whose neighbours are at most half their own class, the rest mostly b (a member may see as many of its
+                // own as of the class around it).
                 var members = component.ToHashSet();
                 for (bool grew = component.Count >= 2; grew;)
                 {
                     grew = false;
                     foreach (int r in component.ToArray())
                         foreach (int j in graph.NeighborsOf(r))
-                            if (!members.Contains(j) && labels[finite[j]] == c && graph.NeighborsOf(j).ToArray().Count(members.Contains) >= 2)
+                            if (!members.Contains(j) && labels[finite[j]] == c && agreement[finite[j]] <= 0.5f
+                                && Majority(graph.NeighborsOf(j).ToArray(), c) == b && graph.NeighborsOf(j).ToArray().Count(members.Contains) >= 2)
                             { members.Add(j); component.Add(j); visited.Add(j); grew = true; }
                 }
                 if (component.Count < 3 || component.Count > 0.2 * classCount[c]) continue;
@@ -337,7 +352,7 @@ public static class PopulationInsights
             found.Add((c, b, fresh, cohesion));
         }
         bool?[]? correct = population.Correct;
-        foreach (var g in found.GroupBy(f => (f.Class, f.Among)).OrderByDescending(g => g.Sum(f => f.Members.Length)))
+        foreach (var g in found.GroupBy(f => (f.Class, f.Among)).OrderByDescending(g => g.Sum(f => f.Members.Length)).Take(8))
         {
             var (c, b) = g.Key;
             var members = g.OrderByDescending(f => f.Members.Length).SelectMany(f => f.Members).ToArray();

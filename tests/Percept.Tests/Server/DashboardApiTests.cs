@@ -51,6 +51,23 @@ public class DashboardApiTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Insights_are_served_and_their_scores_are_fields_like_any_other()
+    {
+        var doc = await Json($"api/runs/{RunId}/insights");
+        Assert.Equal(1, doc.GetProperty("version").GetInt32());
+        var cards = doc.GetProperty("insights").EnumerateArray().ToArray();
+        Assert.Contains(cards, c => c.GetProperty("kind").GetString() == "suspected-mislabel");
+        Assert.All(cards, c => Assert.All(c.GetProperty("samples").EnumerateArray(), s => Assert.InRange(s.GetProperty("index").GetInt32(), 0, 9999)));
+        // The demo's classes the model sees as alike are the ones people confuse: Spearman over pairs of classes.
+        Assert.True(doc.GetProperty("class_proximity").GetProperty("spearman").GetDouble() >= 0.6);
+        var fields = (await Json($"api/runs/{RunId}")).GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToArray();
+        Assert.Contains("label_issue", fields);
+        Assert.Contains("cluster", fields);
+        using var r = await _http.GetAsync($"api/runs/{RunId}/columns/label_issue");
+        Assert.Equal(10000 * 4, (await r.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    [Fact]
     public async Task Columns_and_the_map_travel_as_float32_bytes_equal_to_the_run()
     {
         using var r = await _http.GetAsync($"api/runs/{RunId}/map");

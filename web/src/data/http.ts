@@ -1,5 +1,5 @@
 // The data source over the server's API. Columns arrive as little-endian float32 bytes with their shape in a header.
-import type { DataSource, Explanation, Float32Matrix, RunListItem, RunSummary, SampleDetails, Similar } from './types';
+import type { DataSource, Explanation, Float32Matrix, InsightsDocument, RunListItem, RunSummary, SampleDetails, Similar } from './types';
 
 export class ApiError extends Error {}
 
@@ -41,5 +41,11 @@ export class HttpSource implements DataSource {
   explain = (run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared') =>
     json<Explanation>(`${base(run)}/samples/${i}/explain?method=${encodeURIComponent(method)}${layer ? `&layer=${encodeURIComponent(layer)}` : ''}${scale === 'shared' ? '&scale=shared' : ''}`);
   similar = (run: string, i: number, k: number) => json<Similar>(`${base(run)}/samples/${i}/similar?k=${k}`);
+  insights = async (run: string): Promise<InsightsDocument | null> => {
+    const r = await fetch(`${base(run)}/insights`);
+    if (r.status === 404) return null;
+    if (!r.ok) throw new ApiError((await r.json().catch(() => ({}))).error ?? `${r.status}`);
+    return r.json() as Promise<InsightsDocument>;
+  };
   ids = async (run: string) => (await fetch(`${base(run)}/ids`)).text().then((t) => t.split('\n'));
 }

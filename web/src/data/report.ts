@@ -1,7 +1,7 @@
 // The data source of a report made by `percept report`: the same data as the server's API, embedded in the page
 // (columns as base64 float32), with thumbnails in one atlas image and precomputed neighbours. Heat maps need the server.
 import { ApiError } from './http';
-import type { DataSource, Explanation, Float32Matrix, RunSummary, SampleDetails, Similar } from './types';
+import type { DataSource, Explanation, Float32Matrix, InsightsDocument, RunSummary, SampleDetails, Similar } from './types';
 
 export type ReportData = {
   summary: RunSummary;
@@ -11,6 +11,8 @@ export type ReportData = {
   probabilities: { data: string; columns: number } | null;
   neighbors: { indices: string; similarities: string; k: number } | null;
   atlas: { png: string; tile: number; perRow: number } | null;
+  /** The run's insights, when it has them. */
+  insights?: InsightsDocument | null;
   /** A text model's run: every sample's words (then there is no atlas). */
   texts?: string[][] | null;
 };
@@ -53,6 +55,7 @@ export class ReportSource implements DataSource {
   map = async (_run: string): Promise<Float32Matrix> => ({ values: base64Floats(this.#report.map.data), rows: this.#report.map.rows, columns: this.#report.map.columns });
   column = async (_run: string, field: string): Promise<Float32Matrix> => ({ values: this.#column(field), rows: this.#report.summary.count, columns: 1 });
   ids = async (_run: string) => this.#report.ids;
+  insights = async (_run: string) => this.#report.insights ?? null;
   explain = async (): Promise<Explanation> => { throw new ApiError('heat maps need the server: open this run with percept serve'); };
 
   /** Sample i's thumbnail, cut from the atlas (a transparent pixel until the atlas has loaded). */

@@ -48,6 +48,17 @@ export type Similar = {
   neighbors: { index: number; similarity: number; values: Record<string, unknown>; image: string; heatmap: string; tokens?: string[] | null; tokenScores?: number[] | null }[];
 };
 
+/** The run's insights as `percept insights --json` writes them (docs/insights.md). */
+export type InsightsDocument = {
+  version: number; neighbors: number;
+  class_proximity: { classes: string[]; matrix: number[][]; spearman: number } | null;
+  insights: {
+    kind: string; severity: 'info' | 'warning' | 'critical'; title: string; classes: string[]; evidence: Record<string, unknown>;
+    samples: { index: number; id: string }[]; pairs: { index: number; id: string }[][] | null; action: string;
+  }[];
+  notes: string[];
+};
+
 /** A matrix of float32 values (a column is N × 1, the map N × dimensions). */
 export type Float32Matrix = { values: Float32Array; rows: number; columns: number };
 
@@ -67,4 +78,6 @@ export interface DataSource {
   explain(run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared'): Promise<Explanation>;
   similar(run: string, i: number, k: number): Promise<Similar>;
   ids(run: string): Promise<string[]>;
+  /** The run's insights, or null when it has none. */
+  insights(run: string): Promise<InsightsDocument | null>;
 }

@@ -1,0 +1,92 @@
+// The gallery: a grid of samples (an insight card's, a lasso selection, or the samples the filters show) with label →
+// prediction and loss, sortable; each opens the details panel.
+import { rel, source } from '../data';
+import { column, state, value, valueText } from '../state';
+import { snippet } from '../text/text';
+import { $, el, formatNumber } from '../ui';
+
+/** Most thumbnails drawn at once: the rest are counted, and reached by sorting. */
+const MAX_CARDS = 240;
+
+let current: { title: string; indices: number[] } | null = null;
+let openSample: (i: number) => void = () => {};
+
+/** The sort orders the run's fields allow. */
+function sorts(): { key: string; label: string }[] {
+  const s = state();
+  const has = (f: string) => s.run.fields.some((x) => x.name === f);
+  return [
+    ...(has('loss') ? [{ key: 'loss', label: 'loss, highest first' }] : []),
+    ...(has('label_issue') ? [{ key: 'label_issue', label: 'label issue, highest first' }] : []),
+    ...(has('confidence') ? [{ key: 'confidence', label: 'confidence, lowest first' }] : []),
+    ...(has('outlier_score') ? [{ key: 'outlier_score', label: 'outlier score, highest first' }] : []),
+    { key: 'given', label: 'as listed' },
+    { key: 'index', label: 'index' },
+  ];
+}
+
+async function sortedIndices(indices: number[], key: string): Promise<number[]> {
+  if (key === 'given') return indices;
+  if (key === 'index') return [...indices].sort((a, b) => a - b);
+  await column(key);
+  const v = (i: number) => { const x = value(key, i); return x === undefined || Number.isNaN(x) ? -Infinity : x; };
+  return [...indices].sort((a, b) => (key === 'confidence' ? v(a) - v(b) : v(b) - v(a)));
+}
+
+async function render() {
+  if (!current) return;
+  const s = state();
+  const box = $('gallery');
+  box.hidden = false;
+  const order = $<HTMLSelectElement>('gallery-sort').value || 'given';
+  const indices = await sortedIndices(current.indices, order);
+  const shown = indices.slice(0, MAX_CARDS);
+  $('gallery-title').textContent = `${current.title} · ${current.indices.length.toLocaleString()} sample${current.indices.length === 1 ? '' : 's'}` +
+    (indices.length > MAX_CARDS ? ` (first ${MAX_CARDS} shown)` : '');
+  const grid = $('gallery-grid');
+  grid.replaceChildren(...shown.map((i) => {
+    const label = s.columns.has('label') ? valueText('label', i) : null;
+    const prediction = s.columns.has('prediction') ? valueText('prediction', i) : null;
+    const loss = value('loss', i);
+    const wrong = s.columns.has('correct') && value('correct', i) === 0;
+    const preview = s.run.text ? el('div', { className: 'gallery-text', textContent: '…' }) : el('img', { src: rel(source.image(s.run.id, i, 64)), alt: `sample ${i}`, loading: 'lazy' });
+    if (s.run.text) void source.sample(s.run.id, i).then((d) => { preview.textContent = snippet(d.tokens ?? [], 10); }).catch(() => {});
+    const card = el('div', { className: 'gallery-card' + (wrong ? ' wrong' : ''), title: `open sample ${i}` }, preview,
+      el('div', { textContent: `#${i}` }),
+      ...(label != null || prediction != null ? [el('div', { textContent: `${label ?? '—'} → ${prediction ?? '—'}` })] : []),
+      ...(loss !== undefined && !Number.isNaN(loss) ? [el('div', { textContent: `loss ${formatNumber(loss)}` })] : []));
+    card.dataset.testid = 'gallery-card';
+    card.dataset.sample = String(i);
+    card.addEventListener('click', () => openSample(i));
+    return card;
+  }));
+}
+
+/** Shows `indices` in the gallery under `title`, in the order given until the user sorts. */
+export function showGallery(title: string, indices: number[]) {
+  current = { title, indices };
+  const sort = $<HTMLSelectElement>('gallery-sort');
+  const options = sorts();
+  if (![...sort.options].some((o) => o.value === sort.value) || sort.options.length !== options.length)
+    sort.replaceChildren(...options.map((o) => el('option', { value: o.key, textContent: o.label })));
+  if (!options.some((o) => o.key === sort.value)) sort.value = 'given';
+  void render();
+}
+
+export function hideGallery() {
+  current = null;
+  $('gallery').hidden = true;
+}
+
+/** Wires the gallery's controls; `open` shows a sample's details. */
+export function wireGallery(open: (i: number) => void) {
+  openSample = open;
+  $('gallery-sort').addEventListener('change', () => void render());
+  $('close-gallery').addEventListener('click', hideGallery);
+  $('gallery-shown').addEventListener('click', () => {
+    const s = state();
+    const shown: number[] = [];
+    for (let i = 0; i < s.run.count; i++) if (s.mask[i]) shown.push(i);
+    showGallery(s.filters.length || s.hidden.size ? 'Filtered samples' : 'All samples', shown);
+  });
+}
