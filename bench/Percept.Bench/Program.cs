@@ -16,12 +16,13 @@ return args.FirstOrDefault() switch
     "explain" => ExplainBench.Run(args[1..]),
     "fuzz" => FuzzBench.Run(args[1..]),
     "load" => LoadBench.Run(args[1..]),
+    "insights" => InsightsBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N]");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost]");
     return 2;
 }
 

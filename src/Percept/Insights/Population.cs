@@ -29,6 +29,16 @@ public sealed record Population(Matrix Vectors, int[] Labels, float[]? Probabili
     /// <summary>A hash of each sample's input values (0: not read), for exact duplicates.</summary>
     public ulong[]? ContentHashes { get; init; }
 
+    /// <summary>
+    /// A random projection of each sample's input values to <see cref="SketchWidth"/> numbers, with the input's norm as an
+    /// extra last column: distances between sketches approximate distances between inputs (Johnson–Lindenstrauss), for
+    /// near duplicates in input space.
+    /// </summary>
+    public Matrix? InputSketches { get; init; }
+
+    /// <summary>Numbers per input sketch (relative error of a distance about 1/√64 = 12%).</summary>
+    public const int SketchWidth = 64;
+
     /// <summary>Metadata columns, for what is over-represented in weak clusters and what goes with the loss.</summary>
     public IReadOnlyList<MetadataColumn> Metadata { get; init; } = [];
 
@@ -61,29 +71,41 @@ public sealed record Population(Matrix Vectors, int[] Labels, float[]? Probabili
         }
         var notes = new List<string>();
         ulong[]? hashes = null;
-        try { hashes = HashInputs(run, cancellationToken); }
-        catch (PerceptException e) { notes.Add($"exact duplicates left out: the inputs could not be read again ({e.Message})"); }
+        Matrix? sketches = null;
+        try { (hashes, sketches) = ReadInputs(run, cancellationToken); }
+        catch (PerceptException e) { notes.Add($"duplicates in input space left out: the inputs could not be read again ({e.Message})"); }
         return new Population(reader.Embedding(), labels, probabilities, m.NumClasses, reader.Ids(), m.NumClasses >= 2 ? reader.ClassNames : null)
         {
-            Loss = loss, Correct = correct, Splits = splits, ContentHashes = hashes, Metadata = metadata, Notes = notes,
+            Loss = loss, Correct = correct, Splits = splits, ContentHashes = hashes, InputSketches = sketches, Metadata = metadata, Notes = notes,
         };
     }
 
-    /// <summary>A 64-bit FNV-1a hash of each sample's raw values (as the dataset delivers them, before preprocessing), in one pass.</summary>
-    static ulong[] HashInputs(Run run, CancellationToken cancellationToken)
+    /// <summary>
+    /// In one pass over the run's data (raw values, as the dataset delivers them): a 64-bit FNV-1a hash of each sample and
+    /// its input sketch (a seeded Gaussian projection, scaled by 1/√width, then the norm).
+    /// </summary>
+    static (ulong[] Hashes, Matrix Sketches) ReadInputs(Run run, CancellationToken cancellationToken)
     {
         var (dataset, _) = run.OpenData();
         using var _d = dataset;
         var hashes = new ulong[run.Count];
         int len = dataset.Format.Length, row = 0;
+        var projection = new float[SketchWidth * len];
+        var rng = new SplitMix64(0x5EED);
+        for (int i = 0; i < projection.Length; i++) projection[i] = (float)(rng.NextGaussian() / Math.Sqrt(SketchWidth));
+        var sketches = new Matrix(run.Count, SketchWidth + 1);
         foreach (var batch in dataset.ReadBatches(256, cancellationToken))
             for (int i = 0; i < batch.Count && row < hashes.Length; i++, row++)
             {
+                var x = batch.Values.AsSpan(i * len, len);
                 ulong h = 14695981039346656037UL;
-                foreach (byte b in System.Runtime.InteropServices.MemoryMarshal.AsBytes(batch.Values.AsSpan(i * len, len))) { h ^= b; h *= 1099511628211UL; }
+                foreach (byte b in System.Runtime.InteropServices.MemoryMarshal.AsBytes(x)) { h ^= b; h *= 1099511628211UL; }
                 hashes[row] = h == 0 ? 1 : h;
+                var sketch = sketches.Row(row);
+                for (int d = 0; d < SketchWidth; d++) sketch[d] = System.Numerics.Tensors.TensorPrimitives.Dot(projection.AsSpan(d * len, len), x);
+                sketch[SketchWidth] = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(x, x));
             }
         if (row != run.Count) throw new PerceptException($"the data now hold {row} samples; the run has {run.Count}");
-        return hashes;
+        return (hashes, sketches);
     }
 }

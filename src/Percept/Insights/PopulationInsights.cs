@@ -168,13 +168,24 @@ public static class PopulationInsights
                 foreach (int other in members.Skip(1))
                     if (seen.Add((members[0], other))) pairs.Add((members[0], other, true));
             }
+        // Near duplicates: neighbours the model perceives as identical, or (with input sketches) neighbours whose inputs
+        // differ by less than a tenth of their size: ‖x_a − x_b‖ < 0.1 · (‖x_a‖ + ‖x_b‖)/2, a noisy or re-encoded copy.
+        var sketches = population.InputSketches;
+        bool CloseInputs(int a, int b)
+        {
+            if (sketches == null) return false;
+            var sa = sketches.Row(a); var sb = sketches.Row(b);
+            int w = Population.SketchWidth;
+            double d = Math.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares<float>(Difference(sa[..w], sb[..w])));
+            return d < 0.1 * (sa[w] + sb[w]) / 2;
+        }
         for (int r = 0; r < finite.Length; r++)
         {
             var nb = graph.NeighborsOf(r); var dist = graph.DistancesOf(r);
             for (int t = 0; t < k; t++)
             {
                 int a = Math.Min(finite[r], finite[nb[t]]), b = Math.Max(finite[r], finite[nb[t]]);
-                if (dist[t] <= threshold && seen.Add((a, b))) pairs.Add((a, b, false));
+                if ((dist[t] <= threshold || CloseInputs(a, b)) && seen.Add((a, b))) pairs.Add((a, b, false));
             }
         }
         if (pairs.Count == 0) return;
@@ -394,11 +405,10 @@ public static class PopulationInsights
             int i = finite[row];
             if (labels[i] < 0 || labels[i] >= classes || float.IsNaN(agreement[i])) continue;
             var p = probabilities.AsSpan(i * classes, classes);
-            double self = Math.Min(1, p[labels[i]] / Math.Max(threshold[labels[i]], 1e-6));
-            // The two witnesses of the label, weighed equally: the model's confidence in it (relative to its class's
-            // threshold) and the share of the sample's neighbours that carry it. An outlier's neighbours are far and say
-            // little about it: only the model speaks for its label.
-            float score = farOut.Contains(i) ? (float)(1 - self) : (float)(0.5 * (1 - self) + 0.5 * (1 - agreement[i]));
+            // How likely the label is right: the model's probability of it, discounted by the neighbours that do not carry
+            // it (by half when none does). An outlier's neighbours are far and say little about it: only the model speaks.
+            double right = farOut.Contains(i) ? p[labels[i]] : p[labels[i]] * (0.5 + 0.5 * agreement[i]);
+            float score = (float)Math.Clamp(1 - right, 0, 1);
             labelIssue[i] = score;
             int other = ArgMaxExcept(p, labels[i]);
             bool modelDisagrees = p[other] >= threshold[other] && p[labels[i]] < threshold[labels[i]];
@@ -541,6 +551,13 @@ public static class PopulationInsights
             }
         }
         return result;
+    }
+
+    static float[] Difference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var d = new float[a.Length];
+        System.Numerics.Tensors.TensorPrimitives.Subtract(a, b, d);
+        return d;
     }
 
     static float[] Filled(int n, float value) { var a = new float[n]; a.AsSpan().Fill(value); return a; }

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using Percept;
+using Percept.Data;
+using Percept.Insights;
+using Percept.IO;
+using Percept.Store;
+
+/// <summary>
+/// Planted faults: how well insights find labels flipped to a look-alike class and noisy copies, against ranking by loss.
+///   insights                   the 10k test split, 3% look-alike flips and 50 noisy copies, the demo model
+///   insights --noisy DIR       the 60k training split with the noisy labels a model was trained on (tools/train_noisy_model.py)
+///   insights --cost            the time and memory of insights on all 70,000 images against the map's
+/// </summary>
+static class InsightsBench
+{
+    /// <summary>Look-alike classes of Fashion-MNIST (the same map as tools/train_noisy_model.py).</summary>
+    static readonly Dictionary<int, int> LookAlike = new() { [0] = 6, [6] = 0, [2] = 4, [4] = 2, [5] = 7, [7] = 5, [1] = 3, [3] = 1, [9] = 7, [8] = 6 };
+
+    static readonly string Classes = Path.Combine(Paths.Root, "data", "fashion-mnist", "classes.txt");
+
+    public static int Run(string[] args)
+    {
+        ulong seed = args.SkipWhile(a => a != "--seed").Skip(1).Select(a => ulong.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault();
+        string? keep = args.SkipWhile(a => a != "--keep").Skip(1).FirstOrDefault();
+        string scratch = keep ?? Path.Combine(Path.GetTempPath(), "percept-insights-bench-" + Environment.ProcessId);
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            if (args.Contains("--noisy")) return Noisy(args.SkipWhile(a => a != "--noisy").Skip(1).First(), scratch);
+            if (args.Contains("--cost")) return Cost(scratch);
+            return Planted(seed, scratch);
+        }
+        finally { if (keep == null) Directory.Delete(scratch, true); }
+    }
+
+    /// <summary>Pixels as the model takes them, in [0, 1] (a float .npy is fed as it is).</summary>
+    static float[] Floats(byte[] pixels) => pixels.Select(b => b / 255f).ToArray();
+
+    static (byte[] Pixels, long[] Labels) ReadIdx(string images, string labels)
+    {
+        using var ds = new IdxDataset(images, labels);
+        var pixels = new byte[ds.Count * 784];
+        var y = new long[ds.Count];
+        int row = 0;
+        foreach (var b in ds.ReadBatches(1000))
+            for (int i = 0; i < b.Count; i++, row++)
+            {
+                for (int p = 0; p < 784; p++) pixels[row * 784 + p] = (byte)b.Values[i * 784 + p];
+                y[row] = b.Labels[i];
+            }
+        return (pixels, y);
+    }
+
+    static Run Analyse(string scratch, string name, string images, string labels, string? model = null) => Analysis.Run(new AnalysisOptions
+    {
+        ModelPath = model ?? Paths.Model,
+        Data = new DataSource { Path = images, LabelsPath = labels, ClassNamesPath = Classes },
+        OutputDirectory = Path.Combine(scratch, name),
+        Insights = false,
+    });
+
+    /// <summary>Precision and recall of the top <paramref name="k"/> of a score against the planted set.</summary>
+    static (double Precision, double Recall) TopK(float[] score, HashSet<int> planted, int k)
+    {
+        var top = Enumerable.Range(0, score.Length).OrderByDescending(i => float.IsNaN(score[i]) ? float.NegativeInfinity : score[i]).Take(k).ToArray();
+        int hit = top.Count(planted.Contains);
+        return (hit / (double)k, hit / (double)planted.Count);
+    }
+
+    static void Report(Run run, InsightsDocument doc, HashSet<int> flipped, string what)
+    {
+        var loss = run.ReadColumn("loss").Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray();
+        int k = flipped.Count;
+        var (pl, rl) = TopK(doc.LabelIssue, flipped, k);
+        var (pb, rb) = TopK(loss, flipped, k);
+        var flagged = doc.Insights.Where(c => c.Kind is "suspected-mislabel" or "ambiguous").SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
+        Console.WriteLine($"\n{what}: {k} labels flipped to a look-alike class");
+        Console.WriteLine("| ranking | precision at the planted count | recall at the planted count |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| label_issue | {pl:F3} | {rl:F3} |");
+        Console.WriteLine($"| loss | {pb:F3} | {rb:F3} |");
+        Console.WriteLine($"suspected-mislabel and ambiguous cards: {flagged.Count} samples, precision {flagged.Count(flipped.Contains) / (double)Math.Max(1, flagged.Count):F3}, recall {flagged.Count(flipped.Contains) / (double)k:F3}");
+    }
+
+    /// <summary>The 10k test split with 3% look-alike flips and 50 noisy copies of random images appended.</summary>
+    static int Planted(ulong seed, string scratch)
+    {
+        var (pixels, clean) = ReadIdx(Paths.TestImages, Paths.TestLabels);
+        int n = clean.Length, copies = 50;
+        var rng = new SplitMixRandom(seed + 1);
+        var flipped = rng.Sample(n, (int)Math.Round(0.03 * n)).ToHashSet();
+        var labels = clean.ToList();
+        foreach (int i in flipped) labels[i] = LookAlike[(int)clean[i]];
+        var sources = rng.Sample(n, copies);
+        var all = new byte[(n + copies) * 784];
+        pixels.CopyTo(all, 0);
+        for (int c = 0; c < copies; c++)
+        {
+            // Gaussian noise of 4/255 on every pixel: the same garment, not the same bytes.
+            for (int p = 0; p < 784; p++)
+                all[(n + c) * 784 + p] = (byte)Math.Clamp(Math.Round(pixels[sources[c] * 784 + p] + 4 * rng.Gaussian()), 0, 255);
+            labels.Add(labels[sources[c]]);
+        }
+        string images = Path.Combine(scratch, "images.npy"), y = Path.Combine(scratch, "labels.npy");
+        Npy.Write(images, Floats(all), n + copies, 28, 28);
+        Npy.Write(y, labels.ToArray().AsSpan(), n + copies);
+        Console.WriteLine($"Fashion-MNIST test split, seed {seed}: {flipped.Count} labels flipped to a look-alike class, {copies} noisy copies (σ = 4/255) appended; demo model {Path.GetFileName(Paths.Model)}");
+        var clock = Stopwatch.StartNew();
+        var run = Analyse(scratch, "planted", images, y);
+        double analysed = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var doc = PopulationInsights.Compute(run);
+        double insights = clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"analysis {analysed:F1} s (map {run.Manifest.Map!.Seconds:F1} s), insights {insights:F1} s");
+        Report(run, doc, flipped, "Planted look-alike flips");
+        var pairs = doc.Insights.Where(c => c.Kind == "near-duplicates").SelectMany(c => c.Pairs ?? []).Select(p => (Math.Min(p[0].Index, p[1].Index), Math.Max(p[0].Index, p[1].Index))).ToHashSet();
+        var planted = Enumerable.Range(0, copies).Select(c => (sources[c], n + c)).ToArray();
+        int found = planted.Count(pairs.Contains);
+        File.WriteAllLines(Path.Combine(scratch, "planted.txt"), [string.Join(",", flipped.Order()), string.Join(",", sources)]);
+        Console.WriteLine($"\nPlanted noisy copies: {found} of {copies} pairs found (recall {found / (double)copies:F3}); the card lists {pairs.Count} pairs, {pairs.Count - found} of them not planted");
+        return 0;
+    }
+
+    /// <summary>The 60k training split with the noisy labels a model was trained (and fitted) on.</summary>
+    static int Noisy(string dir, string scratch)
+    {
+        if (Paths.FullSet(null) is not { } full) { Console.WriteLine("full Fashion-MNIST not found (../shared/datasets/fashion-mnist or /usr/share/datasets/fashion-mnist)"); return 1; }
+        string model = Path.Combine(dir, "model.onnx"), noisy = Path.Combine(dir, "noisy-labels.npy");
+        if (!File.Exists(model)) { Console.WriteLine($"no {model}: run tools/train_noisy_model.py --out {dir} first"); return 1; }
+        var flipped = Npy.ReadInt64(Path.Combine(dir, "flipped.npy"), out _).Select(v => (int)v).ToHashSet();
+        // The images the model was trained on: the first N of the training split (N = the noisy labels' count).
+        int count = (int)Npy.ReadHeader(noisy).Shape[0];
+        var (pixels, _) = ReadIdx(Path.Combine(full, "train-images-idx3-ubyte.gz"), Path.Combine(full, "train-labels-idx1-ubyte.gz"));
+        string images = Path.Combine(scratch, "train.npy");
+        Npy.Write(images, Floats(pixels[..(count * 784)]), count, 28, 28);
+        var log = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "train-log.json"))).RootElement.EnumerateArray().Last();
+        Console.WriteLine($"Fashion-MNIST training split, first {count:N0} images, with the noisy labels of {dir}: {log.GetProperty("epoch").GetInt32()} epochs trained, " +
+                          $"training accuracy on the noisy labels {log.GetProperty("train_accuracy_noisy").GetDouble():P1}, flipped labels fitted {log.GetProperty("flips_fitted").GetDouble():P1}");
+        var run = Analyse(scratch, "noisy", images, noisy, model);
+        Console.WriteLine($"accuracy on the noisy labels {run.Manifest.Summary!.Accuracy:P2}");
+        var clock = Stopwatch.StartNew();
+        var doc = PopulationInsights.Compute(run);
+        Console.WriteLine($"insights {clock.Elapsed.TotalSeconds:F1} s, map {run.Manifest.Map!.Seconds:F1} s");
+        Report(run, doc, flipped, "Training split, noisy labels the model has fitted");
+        return 0;
+    }
+
+    /// <summary>Insights on all 70,000 images: time and peak memory against the map's.</summary>
+    static int Cost(string scratch)
+    {
+        if (Paths.FullSet(null) is not { } full) { Console.WriteLine("full Fashion-MNIST not found (../shared/datasets/fashion-mnist or /usr/share/datasets/fashion-mnist)"); return 1; }
+        var (train, ytrain) = ReadIdx(Path.Combine(full, "train-images-idx3-ubyte.gz"), Path.Combine(full, "train-labels-idx1-ubyte.gz"));
+        var (test, ytest) = ReadIdx(Paths.TestImages, Paths.TestLabels);
+        string images = Path.Combine(scratch, "all.npy"), y = Path.Combine(scratch, "all-labels.npy");
+        Npy.Write(images, Floats([.. train, .. test]), 70_000, 28, 28);
+        Npy.Write(y, ytrain.Concat(ytest).ToArray().AsSpan(), 70_000);
+        var run = Analyse(scratch, "all", images, y);
+        long before = Process.GetCurrentProcess().PeakWorkingSet64;
+        var clock = Stopwatch.StartNew();
+        var doc = PopulationInsights.Compute(run);
+        double seconds = clock.Elapsed.TotalSeconds;
+        Console.WriteLine($"70,000 images: map {run.Manifest.Map!.Seconds:F1} s, insights {seconds:F1} s ({doc.Insights.Count} cards); peak working set {before / 1e6:F0} MB after the analysis, {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB after insights");
+        return 0;
+    }
+}
+
+/// <summary>A seeded generator for the benchmark's choices (SplitMix64 with Box–Muller).</summary>
+sealed class SplitMixRandom(ulong seed)
+{
+    ulong _state = seed;
+
+    public ulong Next()
+    {
+        ulong z = _state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public double Uniform() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    public double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - Uniform())) * Math.Cos(2 * Math.PI * Uniform());
+
+    /// <summary><paramref name="k"/> distinct indices below <paramref name="n"/> (partial Fisher–Yates).</summary>
+    public int[] Sample(int n, int k)
+    {
+        var all = Enumerable.Range(0, n).ToArray();
+        for (int i = 0; i < k; i++) { int j = i + (int)(Next() % (ulong)(n - i)); (all[i], all[j]) = (all[j], all[i]); }
+        return all[..k];
+    }
+}
