@@ -3,7 +3,7 @@
 enough to fit the flips, for the planted-fault benchmark (`Percept.Bench insights --noisy DIR`): there the loss ranking
 fails (the model has memorised the flipped labels) and neighbours in perception space must find them.
 
-    /usr/bin/python3 tools/train_noisy_model.py [--data DIR] [--subset 12000] [--epochs 80] [--out /tmp/percept-noisy]
+    /usr/bin/python3 tools/train_noisy_model.py [--data DIR] [--subset 6000] [--epochs 150] [--lr 2e-3] [--out /tmp/percept-noisy]
 
 --subset N trains on the first N training images (all 60,000 by default): on two CPU cores the demo CNN needs many
 epochs to fit 3% flipped labels, and fits them far sooner on fewer images. Writes DIR/model.onnx (opset 17, dynamic
@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--data", default=None)
     ap.add_argument("--epochs", type=int, default=80)
     ap.add_argument("--subset", type=int, default=0)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--flip", type=float, default=0.03)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="/tmp/percept-noisy")
@@ -55,13 +56,13 @@ def main():
     model = DemoCnn()
     # No dropout and no weight decay: the point is to fit the flipped labels.
     model.dropout.p = 0.0
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     log = []
     for epoch in range(1, args.epochs + 1):
         model.train()
         perm = torch.randperm(n)
-        for b in range(0, n, 128):
-            idx = perm[b:b + 128]
+        for b in range(0, n, 64):
+            idx = perm[b:b + 64]
             opt.zero_grad()
             F.cross_entropy(model(x[idx]), y[idx]).backward()
             opt.step()

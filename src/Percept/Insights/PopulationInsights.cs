@@ -400,6 +400,7 @@ public static class PopulationInsights
             if (labels[i] >= 0 && labels[i] < classes && float.IsFinite(probabilities![i * classes])) { threshold[labels[i]] += probabilities[i * classes + labels[i]]; counts[labels[i]]++; }
         for (int c = 0; c < classes; c++) threshold[c] = counts[c] > 0 ? threshold[c] / counts[c] : 1;
         var flagged = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
+        var fitted = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
         for (int row = 0; row < finite.Length; row++)
         {
             int i = finite[row];
@@ -413,7 +414,18 @@ public static class PopulationInsights
             int other = ArgMaxExcept(p, labels[i]);
             bool modelDisagrees = p[other] >= threshold[other] && p[labels[i]] < threshold[labels[i]];
             // Members of a rare variant are reported as such, not as mislabels (their score stays).
-            if (score < 0.5 || !modelDisagrees || variants.Contains(i)) continue;
+            if (variants.Contains(i) || farOut.Contains(i)) continue;
+            if (!modelDisagrees && ArgMax(p) == labels[i] && agreement[i] <= 0.2f)
+            {
+                // The model fits the label but the neighbours say another class: at least 70% of them one class. On data
+                // the model was trained on, that is how a memorised wrong label looks.
+                var others = new int[classes];
+                foreach (int j in graph.NeighborsOf(row)) { int l = labels[finite[j]]; if (l >= 0 && l < classes && l != labels[i]) others[l]++; }
+                int b = Array.IndexOf(others, others.Max());
+                if (others[b] >= 0.7 * k) fitted.Add((i, labels[i], b, score, true));
+                continue;
+            }
+            if (score < 0.5 || !modelDisagrees) continue;
             // A clear case: the model is confident in the other class and most neighbours carry its label.
             int votes = 0;
             foreach (int j in graph.NeighborsOf(row)) if (labels[finite[j]] == other) votes++;
@@ -430,6 +442,20 @@ public static class PopulationInsights
                 group.OrderByDescending(f => f.Score).Take(MaxSamplesPerCard).Select(f => sample(f.Index)).ToArray(), null,
                 clear ? $"check these labels: the model and most of their neighbours say {name(perceived)}"
                       : "these inputs are ambiguous between the two classes: review them, or accept either label"));
+        }
+        // Labels the model fits against its neighbours: a warning on training data (where a model memorises), else information.
+        var splits = population.Splits;
+        foreach (var group in fitted.GroupBy(f => (f.Label, f.Perceived)).OrderByDescending(g => g.Count()).Take(8))
+        {
+            var (label, perceived) = group.Key;
+            bool training = splits != null && group.Count(f => splits[f.Index].Contains("train", StringComparison.OrdinalIgnoreCase)) * 2 > group.Count();
+            cards.Add(new InsightCard("suspected-mislabel", training ? "warning" : "info",
+                $"labelled {name(label)}, perceived as {name(perceived)} by their neighbours: {group.Count()} samples the model fits as labelled",
+                [name(label), name(perceived)],
+                new Dictionary<string, object> { ["count"] = group.Count(), ["evidence"] = "neighbours", ["mean_neighbor_agreement"] = Math.Round(group.Average(f => agreement[f.Index]), 4), ["training_data"] = training },
+                group.OrderByDescending(f => f.Score).Take(MaxSamplesPerCard).Select(f => sample(f.Index)).ToArray(), null,
+                training ? $"the model has learnt these labels, but at least 70% of each sample's neighbours are {name(perceived)}: labels a model memorises look like this; check them"
+                         : $"at least 70% of each sample's neighbours are {name(perceived)} though the model agrees with the label: check them, or see what sets them apart"));
         }
     }
 
