@@ -15,6 +15,7 @@ public sealed class Arguments
 {
     readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
     readonly List<string> _positional = [];
+    readonly Dictionary<string, string[]> _many = new(StringComparer.Ordinal);
 
     /// <summary>Parses <paramref name="args"/> (after the command's name) as <paramref name="spec"/> defines them.</summary>
     /// <exception cref="UsageException">An unknown option, a missing value or an extra argument.</exception>
@@ -39,7 +40,12 @@ public sealed class Arguments
         foreach (var (name, option) in options)
         {
             if (result.GetResult(option) is not { Implicit: false }) continue;
-            parsed._options[name] = option is Option<string> valued ? result.GetValue(valued) : null;
+            if (option is Option<string[]> many)
+            {
+                parsed._many[name] = result.GetValue(many) ?? [];
+                parsed._options[name] = string.Join(' ', parsed._many[name]);
+            }
+            else parsed._options[name] = option is Option<string> valued ? result.GetValue(valued) : null;
         }
         parsed._positional.AddRange(values);
         return parsed;
@@ -52,6 +58,9 @@ public sealed class Arguments
     public bool Has(string name) => _options.ContainsKey(name);
 
     public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Every value of an option that takes several; empty when it was not given.</summary>
+    public IReadOnlyList<string> GetAll(string name) => _many.TryGetValue(name, out var v) ? v : Get(name) is { } one ? [one] : [];
 
     public string Require(string name) => Get(name) ?? throw new UsageException($"--{name} is required");
 

@@ -5,7 +5,8 @@ namespace Percept.Cli;
 
 /// <summary>An option of a command: its name without dashes, the placeholder of its value (null for a flag), its help.</summary>
 /// <param name="Group">The heading it is listed under in the help (null: "Options").</param>
-public sealed record OptionSpec(string Name, string? Value, string Help, string? Group = null)
+/// <param name="Many">The option takes one or more values (<c>--checkpoints a.onnx b.onnx</c>).</param>
+public sealed record OptionSpec(string Name, string? Value, string Help, string? Group = null, bool Many = false)
 {
     public bool IsFlag => Value == null;
 }
@@ -67,7 +68,9 @@ public sealed class CommandSpec
         {
             Option option = o.IsFlag
                 ? new Option<bool>("--" + o.Name) { Description = o.Help, Arity = ArgumentArity.Zero }
-                : new Option<string>("--" + o.Name) { Description = o.Help, HelpName = o.Value, Arity = ArgumentArity.ExactlyOne };
+                : o.Many
+                    ? new Option<string[]>("--" + o.Name) { Description = o.Help, HelpName = o.Value, Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true }
+                    : new Option<string>("--" + o.Name) { Description = o.Help, HelpName = o.Value, Arity = ArgumentArity.ExactlyOne };
             command.Options.Add(option);
             options[o.Name] = option;
         }

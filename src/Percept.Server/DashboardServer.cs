@@ -67,7 +67,10 @@ public sealed class DashboardServer : IAsyncDisposable
         var runs = new Dictionary<string, RunEntry>(StringComparer.Ordinal);
         try
         {
-            foreach (var dir in runDirectories)
+            // A training folder (percept analyze --checkpoints) is served as its epochs, in order.
+            var expanded = runDirectories.SelectMany(d => Training.IsTraining(d)
+                ? Training.Open(d).Epochs.Select(e => Path.Combine(d, e.Run)) : [d]);
+            foreach (var dir in expanded)
             {
                 var run = Run.Open(dir);
                 string id = Path.GetFileName(run.Directory);

@@ -11,11 +11,13 @@ public static class AnalyzeCommand
     {
         Name = "analyze",
         Summary = "run an ONNX model over a dataset and store a run (results, layer activations, perception vectors, map)",
-        Synopsis = ["percept analyze --model MODEL.onnx --data DATA --out RUN [options]"],
+        Synopsis = ["percept analyze --model MODEL.onnx --data DATA --out RUN [options]",
+                    "percept analyze --checkpoints DIR|A.onnx B.onnx … --data DATA --out TRAINING [options]   (one run per epoch, maps aligned)"],
         Description = "Runs the model over every sample and writes a run folder (see docs/run-format.md).",
         Options =
         [
             new("model", "MODEL.onnx", "the model", "Model"),
+            new("checkpoints", "DIR|A.onnx …", "a training's checkpoints, one per epoch: a folder's *.onnx in natural order (epoch2 before epoch10), or files in the order given; --out is then a training folder (docs/run-format.md)", "Model", Many: true),
             new("input", "NAME", "model input to feed when there are several", "Model"),
             new("output", "NAME", "output with class scores (default: the first)", "Model"),
             new("output-kind", "auto|logits|probabilities", "how to read the output (default auto: probabilities when the graph ends in Softmax)", "Model"),
@@ -52,9 +54,49 @@ public static class AnalyzeCommand
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
+        if (a.Has("checkpoints"))
+        {
+            if (a.Has("model")) throw new UsageException("give --model or --checkpoints, not both");
+            if (a.Has("map-from")) throw new UsageException("--map-from does not apply to --checkpoints: each epoch's map starts from the previous epoch's");
+            var checkpoints = Training.FindCheckpoints(a.GetAll("checkpoints"));
+            var template = Options(a, checkpoints[0]);
+            if (a.Has("overwrite") && Training.IsTraining(template.OutputDirectory)) Directory.Delete(template.OutputDirectory, true);
+            var training = AnalyseTraining(checkpoints, template, stdout, stderr, ct);
+            stdout.WriteLine($"training: {template.OutputDirectory}, {training.Epochs.Count} epochs");
+            return CommandLine.Ok;
+        }
+        var options = Options(a, a.Require("model"));
+        if (a.Get("map-from") is { } previous)
+        {
+            var prior = Store.Run.Open(previous);
+            var map = prior.ReadMatrix("map", out int rows, out int dims);
+            var layout = new Matrix(map, rows, dims);
+            options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = dims } };
+        }
+        var run = Execute(options, stdout, stderr, ct);
+        PrintSummary(run, stdout);
+        return CommandLine.Ok;
+    }
+
+    /// <summary>Analyses checkpoints as the epochs of a training, with console progress; shared with <c>watch</c>.</summary>
+    internal static TrainingManifest AnalyseTraining(IReadOnlyList<string> checkpoints, AnalysisOptions template, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        TrainingManifest? manifest = null;
+        foreach (var checkpoint in checkpoints)
+        {
+            var warnings = new Warnings(stderr, deferred: ConsoleProgress.Interactive);
+            try { manifest = ConsoleProgress.Run(p => Training.AnalyseNext(checkpoint, template, stdout.WriteLine, p, warnings.Add, ct), stdout); }
+            finally { warnings.Flush(); }
+        }
+        return manifest!;
+    }
+
+    /// <summary>The analysis the options describe, of <paramref name="model"/>.</summary>
+    internal static AnalysisOptions Options(Arguments a, string model)
+    {
         var options = new AnalysisOptions
         {
-            ModelPath = a.Require("model"),
+            ModelPath = model,
             Data = new DataSource
             {
                 Path = a.Require("data"),
@@ -99,16 +141,7 @@ public static class AnalyzeCommand
                 Seed = (ulong)(a.GetInt("seed") ?? 0),
             },
         };
-        if (a.Get("map-from") is { } previous)
-        {
-            var prior = Store.Run.Open(previous);
-            var map = prior.ReadMatrix("map", out int rows, out int dims);
-            var layout = new Matrix(map, rows, dims);
-            options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = dims } };
-        }
-        var run = Execute(options, stdout, stderr, ct);
-        PrintSummary(run, stdout);
-        return CommandLine.Ok;
+        return options;
     }
 
     /// <summary>Runs an analysis with console progress and warnings; shared with <c>demo</c>.</summary>

@@ -18,6 +18,12 @@ public sealed class Run
     /// <summary>The folder of a run that holds the insights' per-sample fields.</summary>
     public const string InsightsFolder = "insights";
 
+    /// <summary>Per-sample fields an epoch of a training gets from the epochs before it (<c>history/NAME.npy</c>).</summary>
+    public static readonly string[] HistoryFields = ["first_learned", "forgotten", "never_learned", "neighborhood_change"];
+
+    /// <summary>The folder of a run that holds its training-history fields.</summary>
+    public const string HistoryFolder = "history";
+
     public string Directory { get; }
     public RunManifest Manifest { get; }
     public int Count => Manifest.Data.Count;
@@ -70,6 +76,11 @@ public sealed class Run
             var layer = Manifest.Perception.Layers.FirstOrDefault(l => l.Name == name || l.Node == name || l.Tensor == name)
                 ?? throw new PerceptException($"run has no layer '{name}' (layers: {string.Join(", ", Manifest.Perception.Layers.Select(l => l.Name))})");
             return PathOf(layer.File);
+        }
+        if (HistoryFields.Contains(field))
+        {
+            string path = PathOf(Path.Combine(HistoryFolder, field + ".npy"));
+            return File.Exists(path) ? path : throw new PerceptException($"run has no '{field}': it is not an epoch of a training (percept analyze --checkpoints)");
         }
         if (InsightFields.Contains(field))
         {

@@ -91,10 +91,11 @@ public sealed class RunReader : IDisposable
                 fields.Add(new FieldInfo(name, "numeric", min, max, null));
             }
         }
-        // The insights' per-sample scores, once computed (the cluster as a category while there are few enough clusters).
-        foreach (string name in Run.InsightFields)
+        // The insights' per-sample scores, once computed (the cluster as a category while there are few enough clusters),
+        // and a training epoch's history of each sample.
+        foreach (var (folder, name) in Run.InsightFields.Select(f => (Run.InsightsFolder, f)).Concat(Run.HistoryFields.Select(f => (Run.HistoryFolder, f))))
         {
-            string path = Run.PathOf(Path.Combine(Run.InsightsFolder, name + ".npy"));
+            string path = Run.PathOf(Path.Combine(folder, name + ".npy"));
             if (!File.Exists(path)) continue;
             var v = Npy.ReadFloat32(path, out var shape);
             if (shape.Length == 0 || shape[0] != Run.Count) continue;
