@@ -17,12 +17,13 @@ return args.FirstOrDefault() switch
     "fuzz" => FuzzBench.Run(args[1..]),
     "load" => LoadBench.Run(args[1..]),
     "insights" => InsightsBench.Run(args[1..]),
+    "epochs" => EpochsBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost]");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs");
     return 2;
 }
 

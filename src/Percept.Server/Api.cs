@@ -12,14 +12,21 @@ public sealed record RunListItem(string Id, string Description, int Count, strin
 public sealed record MapInfo(string Method, int Dimensions, double Trustworthiness);
 public sealed record RunSummary(string Id, string Description, int Count, string Model, DateTimeOffset Created, IReadOnlyList<string>? Classes,
     int NumClasses, bool HasLabels, double? Accuracy, double? MeanLoss, MapInfo? Map, IReadOnlyList<FieldInfo> Fields, IReadOnlyList<AttributionMethod> Methods,
-    IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs, TextInfo? Text = null);
+    IReadOnlyList<string> CamLayers, IReadOnlyList<string> Runs, TextInfo? Text = null, TrainingInfo? Training = null);
 /// <summary>A run of a text model: samples are token ids, shown as words.</summary>
 /// <param name="Tokens">Tokens per sample (the model's sequence length).</param>
 /// <param name="Vocabulary">Whether the run holds a vocabulary (without one, tokens show as <c>#id</c>).</param>
 public sealed record TextInfo(int Tokens, bool Vocabulary);
+/// <summary>A run that is one epoch of a training: which, and every epoch's totals (for the epoch slider and chart).</summary>
+/// <param name="Runs">The run id of each epoch, in order (null where the server does not serve it).</param>
+public sealed record TrainingInfo(int Epoch, IReadOnlyList<int> Epochs, IReadOnlyList<string?> Runs, IReadOnlyList<double?> Accuracy,
+    IReadOnlyList<double?> MeanLoss, IReadOnlyList<double?> MeanDisplacement);
+/// <summary>A sample's loss, prediction (class name) and correctness at each epoch of its training.</summary>
+public sealed record SampleHistory(IReadOnlyList<float?> Loss, IReadOnlyList<string?> Prediction, IReadOnlyList<bool?> Correct);
 /// <param name="Tokens">For a text run: the sample's tokens (trailing padding left out); its <see cref="Image"/> is then empty.</param>
+/// <param name="History">For an epoch of a training: the sample over every epoch.</param>
 public sealed record SampleDetails(int Index, string Id, Dictionary<string, object?> Values, IReadOnlyList<ClassProbability> Top, string Image,
-    IReadOnlyList<string>? Tokens = null);
+    IReadOnlyList<string>? Tokens = null, SampleHistory? History = null);
 /// <param name="Largest">The map's largest |value|: drawn at full strength on its own scale.</param>
 /// <param name="Values">For a text run: one score per token (the picture's place), as many as the sample's tokens.</param>
 public sealed record HeatmapTarget(string Name, string Kind, int Class, float Score, string Image, float Largest, string? Note = null, float[]? Values = null);
@@ -95,7 +102,7 @@ static class Api
             return new RunSummary(e.Id, m.Data.Description, e.Run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses, m.Data.HasLabels,
                 m.Summary?.Accuracy, m.Summary?.MeanLoss, m.Map is { } map ? new MapInfo(map.Method, map.Dimensions, map.Trustworthiness) : null, e.Reader.Fields,
                 Methods(e), e.CamLayers, runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray(),
-                m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary != null) : null);
+                m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary != null) : null, TrainingOf(e, runs));
         }).WithSummary("A run: its classes, its map, the fields the map can be coloured by, the explanation methods and layers.");
 
         api.MapGet("/runs/{run}/map", (string run) =>
@@ -257,12 +264,31 @@ static class Api
 
     static IResult Png(RunEntry e, string relative, Func<byte[]> make) => Results.Bytes(e.Cache.GetOrAdd(relative, make), "image/png");
 
+    /// <summary>The training a run is an epoch of, with the ids under which the server serves its epochs.</summary>
+    static TrainingInfo? TrainingOf(RunEntry e, IReadOnlyDictionary<string, RunEntry> runs)
+    {
+        if (e.TrainingDirectory is not { } root) return null;
+        var m = Training.Open(root);
+        string? Id(EpochEntry x) => runs.Values.FirstOrDefault(r => Path.GetFullPath(r.Run.Directory) == Path.GetFullPath(Path.Combine(root, x.Run)))?.Id;
+        var mine = m.Epochs.First(x => Path.GetFullPath(Path.Combine(root, x.Run)) == Path.GetFullPath(e.Run.Directory));
+        return new TrainingInfo(mine.Epoch, m.Epochs.Select(x => x.Epoch).ToArray(), m.Epochs.Select(Id).ToArray(), m.Epochs.Select(x => x.Accuracy).ToArray(),
+            m.Epochs.Select(x => x.MeanLoss).ToArray(), m.Epochs.Select(x => x.MeanDisplacement).ToArray());
+    }
+
     static SampleDetails Details(RunEntry e, int i)
     {
         var values = e.Reader.Rows([i])[i];
         var tokens = e.Reader.Tokens(i);
+        SampleHistory? history = null;
+        if (e.History(i) is { } h)
+        {
+            var classes = e.Reader.ClassNames;
+            history = new SampleHistory(h.Loss.Select(v => float.IsNaN(v) ? (float?)null : v).ToArray(),
+                h.Prediction.Select(v => v < 0 ? null : (int)v < classes.Count ? classes[(int)v] : ((int)v).ToString(CultureInfo.InvariantCulture)).ToArray(),
+                h.Correct.Select(v => float.IsNaN(v) ? (bool?)null : v == 1).ToArray());
+        }
         return new SampleDetails(i, values.GetValueOrDefault("id")?.ToString() ?? i.ToString(CultureInfo.InvariantCulture), values, e.Reader.TopClasses(i),
-            tokens != null ? "" : $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png", tokens);
+            tokens != null ? "" : $"/api/runs/{Uri.EscapeDataString(e.Id)}/samples/{i}/image.png", tokens, history);
     }
 
     /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>

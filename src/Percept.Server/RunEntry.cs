@@ -47,6 +47,7 @@ public sealed class RunEntry : IDisposable
         // Made on first use, so reading a run (a report) leaves it untouched.
         _cache = new Lazy<string>(() => WritableCache(run.Directory));
         _camLayers = new Lazy<IReadOnlyList<string>>(() => ReadCamLayers(run));
+        _training = new Lazy<string?>(() => FindTraining(run));
     }
 
     static string WritableCache(string runDirectory)
@@ -81,6 +82,35 @@ public sealed class RunEntry : IDisposable
         try { return AttributionMethods.CamLayers(Percept.Model.OnnxModel.Load(run.Manifest.Model.Path)).Select(l => l.Name).ToArray(); }
         catch (PerceptException) { return []; }
     }
+
+    /// <summary>The training folder this run is an epoch of (percept analyze --checkpoints), or null.</summary>
+    public string? TrainingDirectory => _training.Value;
+    readonly Lazy<string?> _training;
+
+    static string? FindTraining(Run run)
+    {
+        string? root = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(run.Directory)));
+        if (root == null || !Percept.Training.IsTraining(root)) return null;
+        try
+        {
+            return Percept.Training.Open(root).Epochs.Any(e => Path.GetFullPath(Path.Combine(root, e.Run)) == Path.GetFullPath(run.Directory)) ? root : null;
+        }
+        catch (PerceptException) { return null; }
+    }
+
+    /// <summary>Sample <paramref name="sample"/>'s loss, prediction and correctness per epoch of its training (NaN / −1 for none), or null.</summary>
+    public (float[] Loss, float[] Prediction, float[] Correct)? History(int sample)
+    {
+        if (TrainingDirectory is not { } root) return null;
+        float[] Row(string name)
+        {
+            string path = Path.Combine(root, Percept.Training.HistoryFolder, name + ".npy");
+            var data = _histories.GetOrAdd(path, p => File.Exists(p) ? (IO.Npy.ReadFloat32(p, out var shape), (int)shape[1]) : ([], 0));
+            return data.Epochs == 0 || (sample + 1) * data.Epochs > data.Values.Length ? [] : data.Values.AsSpan(sample * data.Epochs, data.Epochs).ToArray();
+        }
+        return (Row("loss_history"), Row("prediction_history"), Row("correct_history"));
+    }
+    readonly ConcurrentDictionary<string, (float[] Values, int Epochs)> _histories = new();
 
     /// <summary>A sample's heat maps for every class and the loss, computed once per method and layer.</summary>
     public SampleExplanation Explain(int sample, string method, string? layer) =>

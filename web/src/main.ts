@@ -13,6 +13,7 @@ import { clearSelection, select, setSelection, wireSelection } from './selection
 import { wireSimilar } from './similar/similar';
 import { hideGallery, showGallery, wireGallery } from './gallery/gallery';
 import { renderInsights } from './insights/insights';
+import { renderTraining, wirePlay } from './training/training';
 import { column, setState, state, type State } from './state';
 import { $, el, message } from './ui';
 
@@ -60,9 +61,14 @@ function renderSelectors() {
   options($<HTMLSelectElement>('size-by'), ['none'], s.sizeBy);
   $<HTMLSelectElement>('color-scale').value = s.colorScale;
   const checkpoint = $<HTMLSelectElement>('checkpoint');
-  $('checkpoint-box').hidden = s.run.runs.length < 2;
-  checkpoint.replaceChildren(...s.run.runs.map((r) => el('option', { value: r, textContent: r })));
+  // An epoch of a training offers its epochs (in order); other runs, the runs of the same samples (checkpoints).
+  const t = s.run.training;
+  const choices = t ? t.runs.map((r, i) => ({ id: r, label: `${t.epochs[i]} of ${t.epochs.length}` })).filter((c): c is { id: string; label: string } => c.id != null)
+    : s.run.runs.map((r) => ({ id: r, label: r }));
+  $('checkpoint-box').hidden = choices.length < 2;
+  checkpoint.replaceChildren(...choices.map((c) => el('option', { value: c.id, textContent: c.label })));
   checkpoint.value = s.run.id;
+  renderTraining(s.run);
   if (isReport) document.title = `Percept report · ${s.run.id}`;
 }
 
@@ -103,6 +109,7 @@ $('color-by').addEventListener('change', async (e) => { state().colorBy = (e.tar
 $('color-scale').addEventListener('change', async (e) => { state().colorScale = (e.target as HTMLSelectElement).value as State['colorScale']; await redraw(); });
 $('size-by').addEventListener('change', async (e) => { state().sizeBy = (e.target as HTMLSelectElement).value; await redraw(); });
 $('checkpoint').addEventListener('change', (e) => void loadRun((e.target as HTMLSelectElement).value, true).catch(fail));
+wirePlay(() => state().run, (id) => loadRun(id, true).catch(fail));
 $('clear-filters').addEventListener('click', async () => {
   const s = state();
   s.filters = []; s.hidden.clear();

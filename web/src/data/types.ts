@@ -22,6 +22,8 @@ export type RunSummary = {
   classes: string[] | null; numClasses: number; hasLabels: boolean; accuracy: number | null; meanLoss: number | null;
   map: { method: string; dimensions: number; trustworthiness: number } | null;
   fields: Field[]; methods: MethodInfo[]; camLayers: string[]; runs: string[];
+  /** Set when the run is one epoch of a training: which, and every epoch's totals and run id. */
+  training?: { epoch: number; epochs: number[]; runs: (string | null)[]; accuracy: (number | null)[]; meanLoss: (number | null)[]; meanDisplacement: (number | null)[] } | null;
   /** Set for a text model's run: samples are token ids, shown as words. */
   text?: { tokens: number; vocabulary: boolean } | null;
 };
@@ -31,6 +33,8 @@ export type SampleDetails = {
   top: { class: number; name: string; probability: number }[]; image: string;
   /** A text sample's words (then `image` is empty). */
   tokens?: string[] | null;
+  /** For an epoch of a training: the sample's loss, prediction and correctness at every epoch. */
+  history?: { loss: (number | null)[]; prediction: (string | null)[]; correct: (boolean | null)[] } | null;
 };
 
 export type Explanation = {

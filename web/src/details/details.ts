@@ -37,6 +37,15 @@ export async function showDetails(i: number) {
     bars.append(el('div', { className: 'bar' }, el('span', { textContent: t.name }), el('div', {}, fill), el('span', { textContent: `${(100 * t.probability).toFixed(1)}%` })));
   }
   facts.append(bars);
+  if (d.history && d.history.loss.length > 1) {
+    // Over the epochs of its training: the prediction (✓ right, ✗ wrong) and the loss at each.
+    const h = d.history;
+    const list = el('div', { className: 'history' });
+    list.dataset.testid = 'history';
+    h.loss.forEach((l, e) => list.append(el('span', { className: h.correct[e] === false ? 'wrong' : 'right',
+      textContent: `${e + 1}: ${h.prediction[e] ?? '—'} ${h.correct[e] == null ? '' : h.correct[e] ? '✓' : '✗'}${l != null ? ` ${formatNumber(l)}` : ''}` })));
+    facts.append(el('div', { className: 'legend-caption', textContent: 'Over the epochs (prediction, loss):' }), list);
+  }
   head.replaceChildren(d.tokens
     ? el('div', { className: 'sample-head text' }, facts, tokensView(d.tokens))
     : el('div', { className: 'sample-head' }, el('img', { src: withQuery(rel(d.image), 'size=128'), alt: `sample ${i}` }), facts));
