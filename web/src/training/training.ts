@@ -55,6 +55,7 @@ export function wirePlay(current: () => RunSummary, go: (run: string) => Promise
       if (id == null || next >= t.epochs.length) { stop(); return; }
       next++;
       await go(id);
+      if (next >= t.epochs.length) stop(); // the last epoch reached
     };
     void step();
     timer = window.setInterval(() => void step(), 1600);
