@@ -50,7 +50,7 @@ static class Api
 
     static int Snap(int size) => Sizes.First(s => s >= size);
 
-    public static void Map(WebApplication app, IReadOnlyDictionary<string, RunEntry> runs)
+    public static void Map(WebApplication app, RunCollection runs)
     {
         RunEntry Find(string run) => runs.TryGetValue(run, out var e) ? e : throw new ApiError(404, $"unknown run '{run}' (runs: {string.Join(", ", runs.Keys)})");
         int Sample(RunEntry e, string text)
@@ -91,6 +91,27 @@ static class Api
         }
 
         var api = app.MapGroup("/api");
+        api.MapGet("/events", async (HttpContext c) =>
+        {
+            // Server-sent events: "run" with a run's id each time the server starts serving one (a training's new epoch).
+            c.Response.ContentType = "text/event-stream";
+            c.Response.Headers.CacheControl = "no-cache";
+            var added = System.Threading.Channels.Channel.CreateUnbounded<string>();
+            void Hear(string id) => added.Writer.TryWrite(id);
+            runs.Added += Hear;
+            try
+            {
+                await c.Response.WriteAsync(": percept\n\n", c.RequestAborted);
+                await c.Response.Body.FlushAsync(c.RequestAborted);
+                await foreach (var id in added.Reader.ReadAllAsync(c.RequestAborted))
+                {
+                    await c.Response.WriteAsync($"event: run\ndata: {id}\n\n", c.RequestAborted);
+                    await c.Response.Body.FlushAsync(c.RequestAborted);
+                }
+            }
+            catch (OperationCanceledException) { }
+            finally { runs.Added -= Hear; }
+        }).WithSummary("Server-sent events: 'run' (data: its id) whenever the server starts serving another run, such as a training's new epoch.");
         api.MapGet("/runs", () => runs.Values.Select(e => new RunListItem(e.Id, e.Run.Manifest.Data.Description, e.Run.Count,
             Path.GetFileName(e.Run.Manifest.Model.Path), e.Run.Manifest.Created, e.Run.Manifest.Summary?.Accuracy)).ToArray())
             .WithSummary("The runs this server serves.");

@@ -30,7 +30,8 @@ public sealed record DashboardOptions
 public sealed class DashboardServer : IAsyncDisposable
 {
     readonly WebApplication _app;
-    readonly Dictionary<string, RunEntry> _runs;
+    readonly RunCollection _runs;
+    readonly long _cacheBytes;
 
     public Uri Url { get; }
     public IReadOnlyDictionary<string, RunEntry> Runs => _runs;
@@ -41,7 +42,18 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>Whether only this machine can reach it (a loopback address).</summary>
     public bool IsLoopback { get; private init; }
 
-    DashboardServer(WebApplication app, Dictionary<string, RunEntry> runs, Uri url) { _app = app; _runs = runs; Url = url; }
+    DashboardServer(WebApplication app, RunCollection runs, Uri url, long cacheBytes) { _app = app; _runs = runs; Url = url; _cacheBytes = cacheBytes; }
+
+    /// <summary>
+    /// Serves one more run (a training's new epoch while <c>percept watch --serve</c> runs); pages that are open hear of it
+    /// through <c>/api/events</c> and offer it without a reload. Returns its id.
+    /// </summary>
+    /// <exception cref="PerceptException">The folder is not a complete run.</exception>
+    public string AddRun(string directory)
+    {
+        var run = Run.Open(directory);
+        return _runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, _cacheBytes));
+    }
 
     /// <summary>The address <paramref name="host"/> names: an IP address as written, else the name resolved (IPv4 first).</summary>
     /// <exception cref="PerceptException">A name that does not resolve.</exception>
@@ -64,7 +76,7 @@ public sealed class DashboardServer : IAsyncDisposable
     public static async Task<DashboardServer> StartAsync(IEnumerable<string> runDirectories, DashboardOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new DashboardOptions();
-        var runs = new Dictionary<string, RunEntry>(StringComparer.Ordinal);
+        var runs = new RunCollection();
         try
         {
             // A training folder (percept analyze --checkpoints) is served as its epochs, in order.
@@ -73,9 +85,7 @@ public sealed class DashboardServer : IAsyncDisposable
             foreach (var dir in expanded)
             {
                 var run = Run.Open(dir);
-                string id = Path.GetFileName(run.Directory);
-                for (int n = 2; runs.ContainsKey(id); n++) id = $"{Path.GetFileName(run.Directory)}-{n}";
-                runs[id] = new RunEntry(id, run, options.CacheBytes);
+                runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, options.CacheBytes));
             }
             if (runs.Count == 0) throw new PerceptException("no run to serve");
             string webRoot = Path.GetFullPath(options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
@@ -119,7 +129,7 @@ public sealed class DashboardServer : IAsyncDisposable
                 throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {e.Message} (is it an address of this machine?)", e);
             }
             var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")))
+            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")), options.CacheBytes)
             {
                 ListenAddress = address,
                 IsLoopback = System.Net.IPAddress.IsLoopback(ip),

@@ -110,6 +110,15 @@ $('color-scale').addEventListener('change', async (e) => { state().colorScale = 
 $('size-by').addEventListener('change', async (e) => { state().sizeBy = (e.target as HTMLSelectElement).value; await redraw(); });
 $('checkpoint').addEventListener('change', (e) => void loadRun((e.target as HTMLSelectElement).value, true).catch(fail));
 wirePlay(() => state().run, (id) => loadRun(id, true).catch(fail));
+// A training that is still being watched gains epochs: the selector and the chart take them without a reload.
+source.onRunAdded(() => {
+  const s = state();
+  void source.run(s.run.id).then((fresh) => {
+    if (state() !== s) return;
+    s.run = { ...s.run, runs: fresh.runs, training: fresh.training };
+    renderSelectors();
+  }).catch(fail);
+});
 $('clear-filters').addEventListener('click', async () => {
   const s = state();
   s.filters = []; s.hidden.clear();

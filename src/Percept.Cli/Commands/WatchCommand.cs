@@ -27,6 +27,9 @@ public static class WatchCommand
             new("max-epochs", "N", "stop after N epochs of the training are analysed (for scripts and tests)", "Watch"),
             new("interval", "SECONDS", "how often to look for new checkpoints (default 1)", "Watch"),
             new("settle", "SECONDS", "how long a checkpoint that does not parse may stay unchanged before it is skipped as corrupt (default 10)", "Watch"),
+            new("serve", null, "serve the dashboard from the first epoch on; each new epoch appears in open pages without a reload", "Watch"),
+            new("host", "HOST", "with --serve: where to listen (default 127.0.0.1)", "Watch"),
+            new("port", "PORT", "with --serve: the port (default 5080 when free, else any)", "Watch"),
         ],
         Run = Run,
     };
@@ -49,6 +52,23 @@ public static class WatchCommand
 
         // Per file: the size and time last seen, since when it has looked like this, and whether it is finished with
         // (analysed, found already analysed, or skipped).
+        Server.DashboardServer? server = null;
+        try
+        {
+        // With --serve: the dashboard from the first analysed epoch on, then each new epoch added to it.
+        void Served(TrainingManifest manifest)
+        {
+            if (!a.Has("serve") || manifest.Epochs.Count == 0) return;
+            if (server == null)
+            {
+                server = Server.DashboardServer.StartAsync([template.OutputDirectory], new Server.DashboardOptions { Host = a.Get("host") ?? "127.0.0.1", Port = a.GetInt("port") ?? 5080 }, ct).GetAwaiter().GetResult();
+                stdout.WriteLine($"dashboard: {server.Url}  (new epochs appear as they are analysed; Ctrl+C to stop)");
+                stdout.Flush();
+            }
+            else if (!server.Runs.Values.Any(r => Path.GetFullPath(r.Run.Directory) == Path.GetFullPath(Path.Combine(template.OutputDirectory, manifest.Epochs[^1].Run))))
+                server.AddRun(Path.Combine(template.OutputDirectory, manifest.Epochs[^1].Run));
+        }
+        if (done > 0) Served(Training.Open(template.OutputDirectory));
         var seen = new Dictionary<string, (long Size, DateTime Written, DateTime Since)>(StringComparer.Ordinal);
         var finished = new Dictionary<string, (long Size, DateTime Written)>(StringComparer.Ordinal);
         while (!ct.IsCancellationRequested)
@@ -80,6 +100,7 @@ public static class WatchCommand
                 {
                     var manifest = AnalyzeCommand.AnalyseTraining([path], template with { ModelPath = path }, stdout, stderr, ct);
                     done = manifest.Epochs.Count;
+                    Served(manifest);
                 }
                 catch (PerceptException e) when (!ct.IsCancellationRequested)
                 {
@@ -90,11 +111,14 @@ public static class WatchCommand
                 if (maxEpochs is int max && done >= max)
                 {
                     stdout.WriteLine($"training: {template.OutputDirectory}, {done} epochs");
+                    if (server != null) { stdout.WriteLine("still serving the dashboard (Ctrl+C to stop)"); stdout.Flush(); server.WaitAsync(ct).GetAwaiter().GetResult(); }
                     return CommandLine.Ok;
                 }
             }
             if (ct.WaitHandle.WaitOne(interval)) break;
         }
         throw new OperationCanceledException(ct);
+        }
+        finally { server?.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
     }
 }

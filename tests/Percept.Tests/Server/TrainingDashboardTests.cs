@@ -62,3 +62,33 @@ public class TrainingDashboardTests(TrainingFixture fixture) : IClassFixture<Tra
         Assert.DoesNotContain("FAIL", output);
     }
 }
+
+/// <summary>A watched training gains an epoch: the server serves it and tells open pages through its event stream.</summary>
+public class TrainingEventsTests
+{
+    [Fact]
+    public async Task A_new_epoch_is_served_and_announced_without_a_restart()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["t.csv"], "a,b,label\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"{i % 3 + 0.01 * i},{i % 5},{i % 3}\n")));
+        var options = new AnalysisOptions { ModelPath = "", Data = new DataSource { Path = dir["t.csv"] }, OutputDirectory = dir["train"], Insights = false };
+        Training.AnalyseNext(TinyModels.Mlp(dir["e1.onnx"], 2, 4, 3, 1), options);
+        await using var server = await DashboardServer.StartAsync([dir["train"]]);
+        using var http = new HttpClient { BaseAddress = server.Url, Timeout = TimeSpan.FromMinutes(1) };
+        using var events = await http.GetAsync("api/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", events.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
+        Assert.Equal(": percept", await reader.ReadLineAsync());
+
+        var manifest = Training.AnalyseNext(TinyModels.Mlp(dir["e2.onnx"], 2, 4, 3, 2), options);
+        Assert.Equal("epoch-2", server.AddRun(Path.Combine(dir["train"], manifest.Epochs[^1].Run)));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        string? line;
+        do line = await reader.ReadLineAsync(timeout.Token); while (line != null && !line.StartsWith("data:", StringComparison.Ordinal));
+        Assert.Equal("data: epoch-2", line);
+        var runs = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("api/runs")).RootElement.EnumerateArray().Select(r => r.GetProperty("id").GetString()!).ToArray();
+        Assert.Equal(["epoch-1", "epoch-2"], runs);
+        var training = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("api/runs/epoch-1")).RootElement.GetProperty("training");
+        Assert.Equal(2, training.GetProperty("epochs").GetArrayLength());
+    }
+}

@@ -41,6 +41,10 @@ export class HttpSource implements DataSource {
   explain = (run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared') =>
     json<Explanation>(`${base(run)}/samples/${i}/explain?method=${encodeURIComponent(method)}${layer ? `&layer=${encodeURIComponent(layer)}` : ''}${scale === 'shared' ? '&scale=shared' : ''}`);
   similar = (run: string, i: number, k: number) => json<Similar>(`${base(run)}/samples/${i}/similar?k=${k}`);
+  onRunAdded = (f: (run: string) => void) => {
+    if (typeof EventSource === 'undefined') return;
+    new EventSource('api/events').addEventListener('run', (e) => f((e as MessageEvent).data as string));
+  };
   insights = async (run: string): Promise<InsightsDocument | null> => {
     const r = await fetch(`${base(run)}/insights`);
     if (r.status === 404) return null;

@@ -56,6 +56,7 @@ export class ReportSource implements DataSource {
   column = async (_run: string, field: string): Promise<Float32Matrix> => ({ values: this.#column(field), rows: this.#report.summary.count, columns: 1 });
   ids = async (_run: string) => this.#report.ids;
   insights = async (_run: string) => this.#report.insights ?? null;
+  onRunAdded = () => {};
   explain = async (): Promise<Explanation> => { throw new ApiError('heat maps need the server: open this run with percept serve'); };
 
   /** Sample i's thumbnail, cut from the atlas (a transparent pixel until the atlas has loaded). */

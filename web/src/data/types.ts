@@ -82,6 +82,8 @@ export interface DataSource {
   explain(run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared'): Promise<Explanation>;
   similar(run: string, i: number, k: number): Promise<Similar>;
   ids(run: string): Promise<string[]>;
+  /** Calls `f` with a run's id each time the server starts serving another (a training's new epoch); a report has none. */
+  onRunAdded(f: (run: string) => void): void;
   /** The run's insights, or null when it has none. */
   insights(run: string): Promise<InsightsDocument | null>;
 }
