@@ -9,7 +9,8 @@ fails (the model has memorised the flipped labels) and neighbours in perception 
 epochs to fit 3% flipped labels, and fits them far sooner on fewer images. Writes DIR/model.onnx (opset 17, dynamic
 batch), DIR/noisy-labels.npy (int64 [N], the labels trained on), DIR/flipped.npy (int64, the indices whose label was
 flipped) and DIR/train-log.json (per epoch: training accuracy on the noisy labels, and on the flipped samples' noisy
-labels, i.e. how far the flips are fitted). Nothing is committed.
+labels, i.e. how far the flips are fitted), and DIR/checkpoints/epoch-K.onnx every --checkpoint-every epochs and at the
+last, for the training history (Percept.Bench insights --noisy analyses them as one training). Nothing is committed.
 """
 import argparse, json, os, sys
 import numpy as np
@@ -29,6 +30,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=80)
     ap.add_argument("--subset", type=int, default=0)
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--checkpoint-every", type=int, default=5, help="also export DIR/checkpoints/epoch-K.onnx every K epochs (0: never)")
     ap.add_argument("--flip", type=float, default=0.03)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="/tmp/percept-noisy")
@@ -72,9 +74,14 @@ def main():
         entry = {"epoch": epoch, "train_accuracy_noisy": float((pred == noisy).mean()), "flips_fitted": float((pred[flipped] == noisy[flipped]).mean())}
         log.append(entry)
         print(json.dumps(entry), flush=True)
+        if args.checkpoint_every and epoch % args.checkpoint_every == 0:
+            os.makedirs(os.path.join(args.out, "checkpoints"), exist_ok=True)
+            export(model, os.path.join(args.out, "checkpoints", f"epoch-{epoch}.onnx"))
         if entry["flips_fitted"] >= 0.9:
             break
     export(model, os.path.join(args.out, "model.onnx"))
+    if args.checkpoint_every and epoch % args.checkpoint_every != 0:
+        export(model, os.path.join(args.out, "checkpoints", f"epoch-{epoch}.onnx"))
     with open(os.path.join(args.out, "train-log.json"), "w") as f:
         json.dump(log, f, indent=1)
 

@@ -143,6 +143,25 @@ static class InsightsBench
         var doc = PopulationInsights.Compute(run);
         Console.WriteLine($"insights {clock.Elapsed.TotalSeconds:F1} s, map {run.Manifest.Map!.Seconds:F1} s");
         Report(run, doc, flipped, "Training split, noisy labels the model has fitted");
+
+        // The same images through the checkpoints the training wrote on the way: label_issue with the history.
+        string checkpoints = Path.Combine(dir, "checkpoints");
+        if (Directory.Exists(checkpoints))
+        {
+            var list = Training.FindCheckpoints([checkpoints]);
+            var training = Training.Analyse(list, new AnalysisOptions
+            {
+                ModelPath = list[0], Data = new DataSource { Path = images, LabelsPath = noisy, ClassNamesPath = Classes }, OutputDirectory = Path.Combine(scratch, "training"),
+            });
+            var last = Percept.Store.Run.Open(Training.EpochDirectory(Path.Combine(scratch, "training")));
+            var withHistory = System.Text.Json.JsonDocument.Parse(File.ReadAllText(last.PathOf(InsightsDocument.FileName)));
+            var score = Npy.ReadFloat32(last.PathOf(Path.Combine("insights", "label_issue.npy")), out _);
+            var (p, r) = TopK(score, flipped, flipped.Count);
+            Console.WriteLine($"\nWith the training history ({training.Epochs.Count} checkpoints: {string.Join(", ", list.Select(Path.GetFileNameWithoutExtension))}): " +
+                              $"label_issue precision = recall at the planted count {p:F3}");
+            Console.WriteLine($"note: {withHistory.RootElement.GetProperty("notes")[0].GetString()}");
+        }
+        else Console.WriteLine($"\n(no {checkpoints}: train with --checkpoint-every to measure label_issue with the training history)");
         return 0;
     }
 

@@ -136,7 +136,8 @@ public static partial class Training
         int epoch = manifest.Epochs.Count + 1;
         string relative = Path.Combine(EpochsFolder, $"epoch-{epoch}");
         var previous = manifest.Epochs.Count > 0 ? Store.Run.Open(Path.Combine(root, manifest.Epochs[^1].Run)) : null;
-        var options = template with { ModelPath = checkpoint, OutputDirectory = Path.Combine(root, relative), Overwrite = true };
+        // Insights come after the histories, which they read.
+        var options = template with { ModelPath = checkpoint, OutputDirectory = Path.Combine(root, relative), Overwrite = true, Insights = false };
         Matrix? before = null;
         if (previous?.Manifest.Map != null && template.Map.Method != Projection.MapMethod.None)
         {
@@ -152,12 +153,31 @@ public static partial class Training
             displacement, Math.Round(clock.Elapsed.TotalSeconds, 3));
         manifest = manifest with { Epochs = [.. manifest.Epochs, entry] };
         WriteHistories(root, manifest);
+        if (template.Insights)
+        {
+            progress?.Report(new AnalysisProgress("insights", 0, 1));
+            try { Insights.InsightsStore.Save(run.Directory, Insights.PopulationInsights.Compute(WithHistory(Insights.Population.FromRun(run, cancellationToken), root, epoch))); }
+            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {run.Directory}' computes them"); }
+            progress?.Report(new AnalysisProgress("insights", 1, 1));
+        }
         Replace(Path.Combine(root, ManifestFile), tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(manifest, TrainingManifest.Json)));
         log?.Invoke($"epoch {epoch}: {Path.GetFileName(checkpoint)}" +
                     (entry.Accuracy is double a ? $", accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}" : "") +
                     (entry.MeanLoss is double l ? $", mean loss {l.ToString("F4", CultureInfo.InvariantCulture)}" : "") +
                     (displacement is double d ? $", dots moved {d.ToString("F3", CultureInfo.InvariantCulture)} of the map's scale on average" : ""));
         return manifest;
+    }
+
+    /// <summary>The population of epoch <paramref name="epoch"/> with each label's probability at every epoch so far (exp(−loss)).</summary>
+    static Insights.Population WithHistory(Insights.Population population, string root, int epoch)
+    {
+        string path = Path.Combine(root, HistoryFolder, "loss_history.npy");
+        if (epoch < 2 || !File.Exists(path)) return population;
+        var loss = Npy.ReadFloat32(path, out var shape);
+        int n = (int)shape[0], epochs = (int)shape[1];
+        var p = new Matrix(n, epochs);
+        for (int i = 0; i < n * epochs; i++) p.Data[i] = float.IsNaN(loss[i]) ? float.NaN : MathF.Exp(-loss[i]);
+        return population with { LabelProbabilityHistory = p };
     }
 
     /// <summary>Mean distance between matching points of two maps, over the root-mean-square distance of the second map's points from their centre.</summary>

@@ -65,7 +65,7 @@ public static class AnalyzeCommand
             stdout.WriteLine($"training: {template.OutputDirectory}, {training.Epochs.Count} epochs");
             return CommandLine.Ok;
         }
-        var options = Options(a, a.Require("model"));
+        var options = Options(a, a.Require("model")) with { Overwrite = a.Has("overwrite") };
         if (a.Get("map-from") is { } previous)
         {
             var prior = Store.Run.Open(previous);
@@ -109,7 +109,6 @@ public static class AnalyzeCommand
                 ImageSize = a.GetInt("size"),
             },
             OutputDirectory = a.Require("out"),
-            Overwrite = a.Has("overwrite"),
             InputName = a.Get("input"),
             OutputName = a.Get("output"),
             OutputKind = a.GetEnum("output-kind", OutputKind.Auto),

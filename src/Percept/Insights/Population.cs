@@ -39,6 +39,13 @@ public sealed record Population(Matrix Vectors, int[] Labels, float[]? Probabili
     /// <summary>Numbers per input sketch (relative error of a distance about 1/√64 = 12%).</summary>
     public const int SketchWidth = 64;
 
+    /// <summary>
+    /// For an epoch of a training: each sample's probability of its label at every epoch so far (N × epochs, NaN for
+    /// none), from the per-epoch losses. Its mean over the epochs (the model's confidence in the label across training)
+    /// replaces the last model's probability in <c>label_issue</c>: a wrong label the model memorises late keeps a low mean.
+    /// </summary>
+    public Matrix? LabelProbabilityHistory { get; init; }
+
     /// <summary>Metadata columns, for what is over-represented in weak clusters and what goes with the loss.</summary>
     public IReadOnlyList<MetadataColumn> Metadata { get; init; } = [];
 

@@ -102,6 +102,8 @@ public static class PopulationInsights
         var cards = new List<InsightCard>();
         var notes = population.Notes.ToList();
         bool labelled = classes >= 2 && labels.Any(l => l >= 0);
+        if (population.LabelProbabilityHistory is { } h)
+            notes.Add($"label_issue uses the model's mean probability of each label over the {h.Columns} epochs of its training, not the last epoch's alone");
         if (!labelled) notes.Add("no labels (or no class scores): class proximity, suspected mislabels, ambiguous samples, rare variants and weak clusters need them; duplicates, outliers and clusters are here");
         else if (probabilities == null) notes.Add("the model gives no class scores: label_issue and the mislabel cards need them");
 
@@ -399,6 +401,15 @@ public static class PopulationInsights
         for (int i = 0; i < n; i++)
             if (labels[i] >= 0 && labels[i] < classes && float.IsFinite(probabilities![i * classes])) { threshold[labels[i]] += probabilities[i * classes + labels[i]]; counts[labels[i]]++; }
         for (int c = 0; c < classes; c++) threshold[c] = counts[c] > 0 ? threshold[c] / counts[c] : 1;
+        // Across training, when the run is an epoch of one: the mean probability of the label over the epochs.
+        var history = population.LabelProbabilityHistory;
+        double Confidence(int i, ReadOnlySpan<float> p)
+        {
+            if (history == null) return p[labels[i]];
+            double sum = 0; int count = 0;
+            foreach (float v in history.Row(i)) if (float.IsFinite(v)) { sum += v; count++; }
+            return count > 0 ? sum / count : p[labels[i]];
+        }
         var flagged = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
         var fitted = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
         for (int row = 0; row < finite.Length; row++)
@@ -408,7 +419,8 @@ public static class PopulationInsights
             var p = probabilities.AsSpan(i * classes, classes);
             // How likely the label is right: the model's probability of it, discounted by the neighbours that do not carry
             // it (by half when none does). An outlier's neighbours are far and say little about it: only the model speaks.
-            double right = farOut.Contains(i) ? p[labels[i]] : p[labels[i]] * (0.5 + 0.5 * agreement[i]);
+            double confidence = Confidence(i, p);
+            double right = farOut.Contains(i) ? confidence : confidence * (0.5 + 0.5 * agreement[i]);
             float score = (float)Math.Clamp(1 - right, 0, 1);
             labelIssue[i] = score;
             int other = ArgMaxExcept(p, labels[i]);

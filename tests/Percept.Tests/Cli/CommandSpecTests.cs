@@ -21,6 +21,12 @@ public partial class CommandSpecTests
                 string helper = File.ReadAllText(file.Replace(Path.GetFileName(file), "NeighborsCommand.cs"));
                 source += helper[helper.IndexOf("static Matrix LoadInput", StringComparison.Ordinal)..];
             }
+            if (source.Contains("AnalyzeCommand.Options(", StringComparison.Ordinal))
+            {
+                string helper = File.ReadAllText(file.Replace(Path.GetFileName(file), "AnalyzeCommand.cs"));
+                int start = helper.IndexOf("internal static AnalysisOptions Options", StringComparison.Ordinal);
+                source += helper[start..helper.IndexOf("        return options;", start, StringComparison.Ordinal)];
+            }
             var read = OptionRead().Matches(source).Select(m => m.Groups[1].Value).ToHashSet();
             var defined = spec.Options.Select(o => o.Name).ToHashSet();
             Assert.True(read.IsSubsetOf(defined), $"{spec.Name} reads options it does not define: {string.Join(", ", read.Except(defined))}");
