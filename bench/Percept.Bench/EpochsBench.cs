@@ -35,8 +35,8 @@ static class EpochsBench
                 .RootElement.GetProperty("epochs").EnumerateArray().ToArray();
 
             Console.WriteLine($"demo checkpoints on the 10k test split: training (aligned maps) {aligned:F1} s, five independent analyses {alone:F1} s");
-            Console.WriteLine("| epoch | accuracy (Percept / training script) | mean loss (Percept / training script) | mean displacement, aligned | mean displacement, independent maps | map seconds, aligned / independent |");
-            Console.WriteLine("|---|---|---|---|---|---|");
+            Console.WriteLine("| epoch | accuracy (Percept / training script) | mean loss (Percept / training script) | mean displacement, aligned | mean displacement, independent maps | map seconds, aligned / independent | trustworthiness@10, aligned / independent |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
             for (int e = 0; e < training.Epochs.Count; e++)
             {
                 var entry = training.Epochs[e];
@@ -44,7 +44,8 @@ static class EpochsBench
                 string Displacement(Percept.Store.Run a, Percept.Store.Run b) => Training.MeanDisplacement(Map(a), Map(b)).ToString("F3");
                 string free = e == 0 ? "—" : Displacement(independent[e - 1], independent[e]);
                 Console.WriteLine($"| {entry.Epoch} | {entry.Accuracy:F4} / {reference[e].GetProperty("test_accuracy").GetDouble():F4} | {entry.MeanLoss:F4} / {reference[e].GetProperty("test_loss").GetDouble():F4} | " +
-                                  $"{(entry.MeanDisplacement is double d ? d.ToString("F3") : "—")} | {free} | {run.Manifest.Map!.Seconds:F1} / {independent[e].Manifest.Map!.Seconds:F1} |");
+                                  $"{(entry.MeanDisplacement is double d ? d.ToString("F3") : "—")} | {free} | {run.Manifest.Map!.Seconds:F1} / {independent[e].Manifest.Map!.Seconds:F1} | " +
+                                  $"{run.Manifest.Map.Trustworthiness:F3} / {independent[e].Manifest.Map!.Trustworthiness:F3} |");
             }
             return 0;
         }

@@ -102,7 +102,11 @@ public static class Umap
         var graph = FuzzyGraph(index.Graph, o.Neighbors, symmetrise: true);
         var (a, b) = FitAB(o.Spread, o.MinDist);
         var y = o.Initial != null ? new Matrix((float[])o.Initial.Data.Clone(), n, o.Dimensions) : InitialLayout(x, o);
-        Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true, cancellationToken);
+        // A layout to start from (the previous checkpoint's map) is refined, not built: a quarter of the epochs, at half
+        // the learning rate, so that what has not changed stays where it was (bench/README.md, "Epochs").
+        if (o.Initial != null && o.Epochs == 0)
+            Optimise(y, y, graph, Math.Max(50, DefaultEpochs(n) / 4), a, b, o with { LearningRate = o.LearningRate / 2 }, moveOther: true, cancellationToken);
+        else Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true, cancellationToken);
         return new UmapModel(y, index, pca, o, a, b);
     }
 
