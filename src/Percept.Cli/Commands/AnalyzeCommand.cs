@@ -68,7 +68,7 @@ public static class AnalyzeCommand
         var options = Options(a, a.Require("model")) with { Overwrite = a.Has("overwrite") };
         if (a.Get("map-from") is { } previous)
         {
-            var prior = Store.Run.Open(previous);
+            var prior = RunFolders.Open(previous);
             var map = prior.ReadMatrix("map", out int rows, out int dims);
             var layout = new Matrix(map, rows, dims);
             options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = dims } };

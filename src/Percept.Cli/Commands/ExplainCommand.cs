@@ -87,7 +87,7 @@ public static class ExplainCommand
 
         using var explainer = a.Get("run") is { } runPath
             ? (a.Has("model") || a.Has("data") ? throw new UsageException("--run takes the model and data of the run; drop --model and --data")
-                : new RunExplainer(Store.Run.Open(runPath)))
+                : new RunExplainer(RunFolders.Open(runPath)))
             : new RunExplainer(a.Require("model"), new DataSource
             {
                 Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
@@ -133,7 +133,7 @@ public static class ExplainCommand
     {
         if (a.Get("vocab") is { } path)
             return File.Exists(path) ? File.ReadAllLines(path) : throw new PerceptException($"file not found: {path}");
-        if (a.Get("run") is { } run && Store.Run.Open(run) is { Manifest.Text.Vocabulary: { } file } r && File.Exists(Path.Combine(r.Directory, file)))
+        if (a.Get("run") is { } run && RunFolders.Open(run) is { Manifest.Text.Vocabulary: { } file } r && File.Exists(Path.Combine(r.Directory, file)))
             return File.ReadAllLines(Path.Combine(r.Directory, file));
         return null;
     }
@@ -154,7 +154,7 @@ public static class ExplainCommand
 
     static int SimilarPair(Arguments a, int sample, int other, string output, TextWriter stdout)
     {
-        var pairRun = Store.Run.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"));
+        var pairRun = RunFolders.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"));
         var (pair, cosine, pairInputs) = Similarity.Explain(pairRun, sample, other);
         Npy.Write(output, pair.Maps, 2, pair.Height, pair.Width);
         stdout.WriteLine($"samples {sample} and {other}: cosine similarity of their perception vectors {cosine:F4} → {output} [2, {pair.Height}, {pair.Width}]");

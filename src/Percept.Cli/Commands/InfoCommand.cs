@@ -16,7 +16,7 @@ public static class InfoCommand
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         if (a.Positional.Count != 1) throw new UsageException("give one run folder");
-        var run = Store.Run.Open(a.Positional[0]);
+        var run = RunFolders.Open(a.Positional[0]);
         var m = run.Manifest;
         stdout.WriteLine($"model: {m.Model.Path} (input {m.Model.Input}, output {m.Model.Output} as {m.Model.OutputKind})");
         stdout.WriteLine($"data: {m.Data.Description}, split {m.Data.Split}; preprocessing {m.Data.Preprocessing}");

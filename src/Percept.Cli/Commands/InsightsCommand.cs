@@ -34,7 +34,7 @@ public static class InsightsCommand
         if (a.Positional.Count != 1) throw new UsageException("give one run folder");
         int k = a.GetInt("k") ?? 10;
         if (k < 1) throw new UsageException("--k must be at least 1");
-        var run = Store.Run.Open(a.Positional[0]);
+        var run = RunFolders.Open(a.Positional[0]);
         var insights = PopulationInsights.Compute(run, k, ct);
         string json = insights.ToJson();
         try { InsightsStore.Save(run.Directory, insights); }

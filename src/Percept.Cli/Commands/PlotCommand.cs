@@ -32,7 +32,7 @@ public static class PlotCommand
             var p = size.Split('x');
             if (p.Length != 2 || !int.TryParse(p[0], out width) || !int.TryParse(p[1], out height)) throw new UsageException("--size takes WIDTHxHEIGHT");
         }
-        var run = Store.Run.Open(a.Positional[0]);
+        var run = RunFolders.Open(a.Positional[0]);
         string column = a.Get("color") ?? (run.Manifest.Data.HasLabels ? "label" : "prediction");
         MapImage.Render(run, column, output, width, height);
         stdout.WriteLine($"wrote {output}");

@@ -67,6 +67,12 @@ public class TrainingTests
         using (var reader = new global::Percept.Store.RunReader(global::Percept.Store.Run.Open(Training.EpochDirectory(dir["train"]))))
             Assert.Contains(reader.Fields, f => f.Name == "neighborhood_change");
 
+        // Commands that read one run take a training folder as its last epoch.
+        (code, output, err) = Percept("info", dir["train"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch-3", output);
+        Assert.Equal(0, Percept("insights", dir["train"], "--json").Code);
+
         // Again: nothing is recomputed.
         (code, output, _) = Percept("analyze", "--checkpoints", dir["ckpts/ckpt1.onnx"], dir["ckpts/ckpt2.onnx"], "--data", data, "--out", dir["train"], "--map", "pca");
         Assert.Equal(0, code);
