@@ -86,6 +86,9 @@ public static class Analysis
             pass.Run(runner, model, output, options.OutputKind, layerFetch, BatchPrefetcher.Read(dataset, preprocessor, batchSize, cancellationToken),
                 dataset.Count, progress, cancellationToken);
         }
+        var stages = new Dictionary<string, double> { ["model"] = Math.Round(clock.Elapsed.TotalSeconds, 3) };
+        double mark = clock.Elapsed.TotalSeconds;
+        void Stage(string name) { stages[name] = Math.Round(clock.Elapsed.TotalSeconds - mark, 3); mark = clock.Elapsed.TotalSeconds; }
         if (pass.Rows == 0) throw new PerceptException($"no sample of {options.Data.Path} could be read");
         if (pass.NonFiniteOutputs > 0)
             warn?.Invoke($"{pass.NonFiniteOutputs} of {pass.Rows} samples have NaN or infinite model outputs (first: sample {pass.FirstNonFiniteOutput}); they have no prediction or loss and count in no total");
@@ -94,11 +97,13 @@ public static class Analysis
         var samples = writer.FinishSamplesAsync(metadata, warn);
         try { vectors = PerceptionVectors.Write(writer, pass, options.MaxWidth, options.Seed, progress, cancellationToken); }
         finally { metadataColumns = samples.GetAwaiter().GetResult(); }
+        Stage("vectors");
 
         // Map.
         cancellationToken.ThrowIfCancellationRequested();
         var mapOptions = options.Map with { Threads = options.Map.Threads > 0 ? options.Map.Threads : options.Threads };
         var map = MapStage.Build(writer.PathOf, mapOptions, progress, warn, cancellationToken);
+        Stage("map");
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (use --strict to stop on the first)");
 
@@ -114,18 +119,19 @@ public static class Analysis
             };
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var run = writer.Commit(manifest);
 
-        // Insights, into the finished run: they are derived from it, so a failure (or Ctrl+C) here leaves the run whole,
-        // and 'percept insights RUN' computes them later.
+        // Insights, from the run as it stands in its work folder, so that they appear with it; a failure there is a
+        // warning ('percept insights RUN' computes them later), and Ctrl+C leaves no run, as anywhere else.
         if (options.Insights)
         {
             progress?.Report(new AnalysisProgress("insights", 0, 1));
-            try { Insights.InsightsStore.Save(run.Directory, Insights.PopulationInsights.Compute(run, cancellationToken: cancellationToken)); }
-            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {run.Directory}' computes them"); }
+            var staged = writer.Stage(manifest);
+            try { Insights.InsightsStore.Save(staged.Directory, Insights.PopulationInsights.Compute(staged, cancellationToken: cancellationToken)); }
+            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {options.OutputDirectory}' computes them"); }
             progress?.Report(new AnalysisProgress("insights", 1, 1));
+            Stage("insights");
         }
-        return run;
+        return writer.Commit(manifest with { Stages = stages, ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3) });
     }
 
     /// <summary>The largest batch of model inputs an analysis holds (several are in flight while the next is read).</summary>

@@ -162,7 +162,8 @@ public static class AnalyzeCommand
             stdout.WriteLine($"output '{m.Model.Output}' is not a class-score vector: no probabilities or loss; perception vectors recorded");
         if (m.Map is { } map)
             stdout.WriteLine($"map: {map.Method} {map.Dimensions}-D in {map.Seconds:F1}s, trustworthiness@{map.QualityK} {map.Trustworthiness:F3}, k-NN preservation {map.KnnPreservation:F3}");
-        stdout.WriteLine($"time: {m.ElapsedSeconds:F1}s ({m.Data.Count / Math.Max(1e-9, m.ElapsedSeconds):N0} samples/s)");
+        stdout.WriteLine($"time: {m.ElapsedSeconds:F1}s ({m.Data.Count / Math.Max(1e-9, m.ElapsedSeconds):N0} samples/s)" +
+                         (m.Stages is { Count: > 0 } stages ? $"; stages: {string.Join(", ", stages.Select(s => $"{s.Key} {s.Value:F1}s"))}" : ""));
     }
 
     /// <summary>Collects warnings; many skip messages are folded into a count.</summary>

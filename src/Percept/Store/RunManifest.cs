@@ -26,6 +26,8 @@ public sealed record RunManifest
     public MapSection? Map { get; init; }
     public required Dictionary<string, string> Files { get; init; }
     public SummarySection? Summary { get; init; }
+    /// <summary>Seconds per stage of the analysis: model (reading the data and running the model), vectors, map, insights.</summary>
+    public IReadOnlyDictionary<string, double>? Stages { get; init; }
     /// <summary>Set when the model takes token ids (a text model); null for every other input.</summary>
     public TextSection? Text { get; init; }
     public double ElapsedSeconds { get; init; }

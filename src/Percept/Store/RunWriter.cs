@@ -43,6 +43,16 @@ internal sealed class RunWriter : IPerceptionOutput, IDisposable
         finally { table.Dispose(); }
     });
 
+    /// <summary>
+    /// Writes <c>run.json</c> into the work folder and opens the run there, not yet in place: for stages that read the
+    /// finished run (insights) before it appears. <see cref="Commit"/> still moves it.
+    /// </summary>
+    public Run Stage(RunManifest manifest)
+    {
+        File.WriteAllText(PathOf("run.json"), manifest.ToJson());
+        return Run.Open(_folder.WorkPath);
+    }
+
     /// <summary>Writes <c>run.json</c> and moves the run into place (replacing an older run there); returns the run.</summary>
     public Run Commit(RunManifest manifest)
     {
