@@ -1,3 +1,4 @@
+using Percept.Core;
 using System.Diagnostics;
 using System.Globalization;
 using Percept;
@@ -88,18 +89,18 @@ static class InsightsBench
     {
         var (pixels, clean) = ReadIdx(Paths.TestImages, Paths.TestLabels);
         int n = clean.Length, copies = 50;
-        var rng = new SplitMixRandom(seed + 1);
-        var flipped = rng.Sample(n, (int)Math.Round(0.03 * n)).ToHashSet();
+        var rng = new SplitMix64(seed + 1);
+        var flipped = Sample(ref rng, n, (int)Math.Round(0.03 * n)).ToHashSet();
         var labels = clean.ToList();
         foreach (int i in flipped) labels[i] = LookAlike[(int)clean[i]];
-        var sources = rng.Sample(n, copies);
+        var sources = Sample(ref rng, n, copies);
         var all = new byte[(n + copies) * 784];
         pixels.CopyTo(all, 0);
         for (int c = 0; c < copies; c++)
         {
             // Gaussian noise of 4/255 on every pixel: the same garment, not the same bytes.
             for (int p = 0; p < 784; p++)
-                all[(n + c) * 784 + p] = (byte)Math.Clamp(Math.Round(pixels[sources[c] * 784 + p] + 4 * rng.Gaussian()), 0, 255);
+                all[(n + c) * 784 + p] = (byte)Math.Clamp(Math.Round(pixels[sources[c] * 784 + p] + 4 * rng.NextGaussian()), 0, 255);
             labels.Add(labels[sources[c]]);
         }
         string images = Path.Combine(scratch, "images.npy"), y = Path.Combine(scratch, "labels.npy");
@@ -182,30 +183,12 @@ static class InsightsBench
         Console.WriteLine($"70,000 images: map {run.Manifest.Map!.Seconds:F1} s, insights {seconds:F1} s ({doc.Insights.Count} cards); peak working set {before / 1e6:F0} MB after the analysis, {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB after insights");
         return 0;
     }
-}
 
-/// <summary>A seeded generator for the benchmark's choices (SplitMix64 with Box–Muller).</summary>
-sealed class SplitMixRandom(ulong seed)
-{
-    ulong _state = seed;
-
-    public ulong Next()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    public double Uniform() => (Next() >> 11) * (1.0 / (1UL << 53));
-
-    public double Gaussian() => Math.Sqrt(-2 * Math.Log(1 - Uniform())) * Math.Cos(2 * Math.PI * Uniform());
-
-    /// <summary><paramref name="k"/> distinct indices below <paramref name="n"/> (partial Fisher–Yates).</summary>
-    public int[] Sample(int n, int k)
+    /// <summary><paramref name="k"/> distinct indices below <paramref name="n"/> (partial Fisher–Yates from the front).</summary>
+    static int[] Sample(ref SplitMix64 rng, int n, int k)
     {
         var all = Enumerable.Range(0, n).ToArray();
-        for (int i = 0; i < k; i++) { int j = i + (int)(Next() % (ulong)(n - i)); (all[i], all[j]) = (all[j], all[i]); }
+        for (int i = 0; i < k; i++) { int j = i + (int)(rng.Next() % (ulong)(n - i)); (all[i], all[j]) = (all[j], all[i]); }
         return all[..k];
     }
 }

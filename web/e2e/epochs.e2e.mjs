@@ -2,36 +2,15 @@
 // button moving the dots between aligned maps, the accuracy chart, and a sample's history in the details.
 // Usage: PERCEPT_URL=http://127.0.0.1:PORT/ [CHROMIUM=/usr/bin/chromium] [SCREENSHOTS=DIR] node e2e/epochs.e2e.mjs
 // Exit code 0: every check passed; 1: a check failed; 77: no browser (the caller reports the tests as skipped).
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { assert, check, environment, finish, launch, watchErrors } from './harness.mjs';
 
-const url = process.env.PERCEPT_URL;
-if (!url) { console.error('PERCEPT_URL is not set'); process.exit(2); }
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(executablePath)) { console.error(`no browser at ${executablePath}`); process.exit(77); }
-const shots = process.env.SCREENSHOTS;
-if (shots) mkdirSync(shots, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
-    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
-const results = [];
-let failed = 0;
-async function check(name, fn) {
-  const start = Date.now();
-  try { await fn(); results.push(`ok   ${name} (${Date.now() - start} ms)`); } catch (e) { failed++; results.push(`FAIL ${name}: ${e.message.split('\n')[0]}`); }
-}
-function assert(condition, message) { if (!condition) throw new Error(message); }
+const { url, shots } = environment();
+const browser = await launch();
 
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().includes('/image.png')) errors.push(`${r.status()} ${r.url()}`); });
+  const errors = watchErrors(page, (u) => u.includes('/image.png'));
   await page.goto(url);
   await page.waitForFunction(() => window.perceptTest?.ready === true, null, { timeout: 30000 });
 
@@ -72,5 +51,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(results.join('\n'));
-process.exit(failed ? 1 : 0);
+finish();

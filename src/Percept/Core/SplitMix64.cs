@@ -1,7 +1,7 @@
 namespace Percept.Core;
 
 /// <summary>SplitMix64: a tiny, fully specified generator so seeded results do not depend on the runtime's Random.</summary>
-internal struct SplitMix64(ulong seed)
+public struct SplitMix64(ulong seed)
 {
     ulong _state = seed;
 
