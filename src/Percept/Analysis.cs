@@ -215,7 +215,8 @@ public static class Analysis
         return lines;
     }
 
-    static string Sha256(string path)
+    /// <summary>The SHA-256 of a file, lower-case hex (a run's model; a training's checkpoints).</summary>
+    internal static string Sha256(string path)
     {
         using var f = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(f));

@@ -127,7 +127,7 @@ public static partial class Training
             throw new PerceptException($"{root} exists and is not a training folder; choose another --out");
         Directory.CreateDirectory(root);
         var manifest = IsTraining(root) ? Open(root) : new TrainingManifest(TrainingManifest.FormatName, 1, Path.GetFullPath(template.Data.Path), []);
-        string sha = Sha256(checkpoint);
+        string sha = Analysis.Sha256(checkpoint);
         if (manifest.Epochs.FirstOrDefault(e => e.Sha256 == sha) is { } done && Directory.Exists(Path.Combine(root, done.Run)))
         {
             log?.Invoke($"epoch {done.Epoch}: {Path.GetFileName(checkpoint)} already analysed");
@@ -160,7 +160,7 @@ public static partial class Training
             catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {run.Directory}' computes them"); }
             progress?.Report(new AnalysisProgress("insights", 1, 1));
         }
-        Replace(Path.Combine(root, ManifestFile), tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(manifest, TrainingManifest.Json)));
+        AtomicFile.Replace(Path.Combine(root, ManifestFile), tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(manifest, TrainingManifest.Json)));
         log?.Invoke($"epoch {epoch}: {Path.GetFileName(checkpoint)}" +
                     (entry.Accuracy is double a ? $", accuracy {a.ToString("P2", CultureInfo.InvariantCulture)}" : "") +
                     (entry.MeanLoss is double l ? $", mean loss {l.ToString("F4", CultureInfo.InvariantCulture)}" : "") +
@@ -224,7 +224,7 @@ public static partial class Training
         string history = Path.Combine(root, HistoryFolder);
         Directory.CreateDirectory(history);
         foreach (var (name, data) in new[] { ("loss_history", loss), ("prediction_history", prediction), ("correct_history", correct) })
-            Replace(Path.Combine(history, name + ".npy"), tmp => Npy.Write(tmp, data, n, epochs));
+            AtomicFile.Replace(Path.Combine(history, name + ".npy"), tmp => Npy.Write(tmp, data, n, epochs));
 
         // Per sample: the first epoch from which it stays correct, how often it went from correct to wrong, never learned.
         var first = new float[n]; var forgotten = new float[n]; var never = new float[n]; var change = new float[n];
@@ -257,7 +257,7 @@ public static partial class Training
         string fields = runs[^1].PathOf(HistoryFolder);
         Directory.CreateDirectory(fields);
         foreach (var (name, data) in new[] { ("first_learned", first), ("forgotten", forgotten), ("never_learned", never), ("neighborhood_change", change) })
-            Replace(Path.Combine(fields, name + ".npy"), tmp => Npy.Write(tmp, data, n));
+            AtomicFile.Replace(Path.Combine(fields, name + ".npy"), tmp => Npy.Write(tmp, data, n));
     }
 
     /// <summary>The 10-NN graph of a run's perception vectors (cosine; exact up to 20,000 samples), or null when a vector is not finite.</summary>
@@ -268,16 +268,4 @@ public static partial class Training
         return rows <= 20_000 ? ExactKnn.Search(x, 10, Metric.Cosine) : NNDescent.Build(x, 10, Metric.Cosine, new NNDescentOptions { Seed = 1 });
     }
 
-    static string Sha256(string path)
-    {
-        using var s = File.OpenRead(path);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(s)).ToLowerInvariant();
-    }
-
-    static void Replace(string path, Action<string> write)
-    {
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        try { write(tmp); File.Move(tmp, path, overwrite: true); }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
-    }
 }

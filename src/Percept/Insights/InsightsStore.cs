@@ -23,8 +23,8 @@ public static class InsightsStore
             ["outlier_score"] = insights.OutlierScore,
             ["cluster"] = insights.Cluster.Select(c => (float)c).ToArray(),
         };
-        foreach (var (name, data) in values) Replace(Path.Combine(folder, name + ".npy"), tmp => Npy.Write(tmp, data, data.Length));
-        Replace(Path.Combine(runDirectory, InsightsDocument.FileName), tmp => File.WriteAllText(tmp, insights.ToJson()));
+        foreach (var (name, data) in values) AtomicFile.Replace(Path.Combine(folder, name + ".npy"), tmp => Npy.Write(tmp, data, data.Length));
+        AtomicFile.Replace(Path.Combine(runDirectory, InsightsDocument.FileName), tmp => File.WriteAllText(tmp, insights.ToJson()));
     }
 
     /// <summary>Whether the run holds insights (its document and every per-sample field).</summary>
@@ -34,10 +34,4 @@ public static class InsightsStore
     /// <summary>The run's insights document as JSON, or null when it has none.</summary>
     public static string? ReadJson(Run run) => File.Exists(run.PathOf(InsightsDocument.FileName)) ? File.ReadAllText(run.PathOf(InsightsDocument.FileName)) : null;
 
-    static void Replace(string path, Action<string> write)
-    {
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        try { write(tmp); File.Move(tmp, path, overwrite: true); }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
-    }
 }
