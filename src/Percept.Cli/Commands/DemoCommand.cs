@@ -52,7 +52,8 @@ public static partial class DemoCommand
         }, stdout, stderr, ct);
         AnalyzeCommand.PrintSummary(run, stdout);
         PrintWorst(run, stdout, 5);
-        stdout.WriteLine($"explore it: percept serve {run.Directory}  ·  percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
+        PrintInsights(run, stdout, 4);
+        stdout.WriteLine($"explore it: percept serve {run.Directory}  ·  percept insights {run.Directory}  ·  percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
         if (!a.Has("no-serve")) ServeCommand.Serve([run.Directory], a.Get("host") ?? "127.0.0.1", a.GetInt("port"), stdout, stderr, ct);
         return CommandLine.Ok;
     }
@@ -77,5 +78,16 @@ public static partial class DemoCommand
         stdout.WriteLine("worst samples (highest loss):");
         foreach (var w in worst)
             stdout.WriteLine($"  #{w.Index,-6} label {w.Label,-12} predicted {w.Prediction,-12} confidence {w.Confidence:P1}  loss {w.Loss:F3}");
+    }
+
+    /// <summary>The run's most important insights, one line each (docs/insights.md).</summary>
+    static void PrintInsights(Store.Run run, TextWriter stdout, int count)
+    {
+        if (Insights.InsightsStore.ReadJson(run) is not { } json) return;
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var cards = doc.RootElement.GetProperty("insights").EnumerateArray().ToArray();
+        if (cards.Length == 0) return;
+        stdout.WriteLine($"insights ({cards.Length} cards, most important first):");
+        foreach (var c in cards.Take(count)) stdout.WriteLine($"  [{c.GetProperty("severity").GetString()}] {c.GetProperty("title").GetString()}");
     }
 }
