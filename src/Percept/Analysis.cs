@@ -64,8 +64,9 @@ public static class Analysis
         if (options.Map.Initial is { } initial && initial.Rows != dataset.Count)
             throw new PerceptException($"the map to start from has {initial.Rows} points; the dataset has {dataset.Count}");
         var embedding = model.FindTokenEmbedding(input);
-        var preprocess = embedding != null ? options.Preprocess with { TokenVocabulary = embedding.VocabularySize } : options.Preprocess;
-        var preprocessor = new Preprocessor(dataset.Format, modelSample, preprocess);
+        // A text model's vocabulary size goes into the preprocessing (and so into the run's source, for reading it again).
+        if (embedding != null) options = options with { Preprocess = options.Preprocess with { TokenVocabulary = embedding.VocabularySize } };
+        var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
         if (options.Data.VocabularyPath != null && embedding == null)
             throw new PerceptException("--vocab applies to models that take token ids; this model's input takes numbers");
         var vocabulary = options.Data.VocabularyPath is { } vp ? ReadVocabulary(vp, embedding!, warn) : null;
@@ -188,7 +189,7 @@ public static class Analysis
                 Path = Path.GetFullPath(options.Data.Path),
                 LabelsPath = options.Data.LabelsPath is { } labels ? Path.GetFullPath(labels) : null,
                 ClassNamesPath = options.Data.ClassNamesPath is { } names ? Path.GetFullPath(names) : null,
-            }, options.Preprocess with { TokenVocabulary = model.FindTokenEmbedding(input)?.VocabularySize }),
+            }, options.Preprocess),
             Classes = dataset.ClassNames,
             NumClasses = pass.NumClasses,
             Perception = new RunManifest.PerceptionSection(options.Pooling.ToString().ToLowerInvariant(), options.MaxWidth, options.Seed,

@@ -242,9 +242,11 @@ public static partial class Training
         }
         // The share of each sample's 10 nearest neighbours in perception space replaced since the previous epoch.
         change.AsSpan().Fill(float.NaN);
+        // Each epoch's graph is computed once and kept in its run, for the next epoch's comparison.
+        var now = Neighbours(runs[^1]);
         if (epochs >= 2)
         {
-            var now = Neighbours(runs[^1]); var then = Neighbours(runs[^2]);
+            var then = Neighbours(runs[^2]);
             if (now != null && then != null)
                 for (int i = 0; i < n; i++)
                 {
@@ -261,11 +263,21 @@ public static partial class Training
     }
 
     /// <summary>The 10-NN graph of a run's perception vectors (cosine; exact up to 20,000 samples), or null when a vector is not finite.</summary>
+    /// <remarks>Kept in the run as <c>history/neighbors.npy</c> (int64 N × 10) once computed.</remarks>
     static KnnGraph? Neighbours(Run run)
     {
+        string kept = run.PathOf(Path.Combine(HistoryFolder, "neighbors.npy"));
+        if (File.Exists(kept))
+        {
+            var indices = Npy.ReadInt64(kept, out var shape);
+            return new KnnGraph(indices.Select(v => (int)v).ToArray(), new float[indices.Length], (int)shape[0], (int)shape[1]);
+        }
         var x = new Matrix(run.ReadMatrix("embedding", out int rows, out int cols), rows, cols);
         if (!Numerics.AllFinite(x.Data) || rows < 11) return null;
-        return rows <= 20_000 ? ExactKnn.Search(x, 10, Metric.Cosine) : NNDescent.Build(x, 10, Metric.Cosine, new NNDescentOptions { Seed = 1 });
+        var graph = rows <= 20_000 ? ExactKnn.Search(x, 10, Metric.Cosine) : NNDescent.Build(x, 10, Metric.Cosine, new NNDescentOptions { Seed = 1 });
+        Directory.CreateDirectory(run.PathOf(HistoryFolder));
+        AtomicFile.Replace(kept, tmp => Npy.Write(tmp, graph.Indices.Select(i => (long)i).ToArray(), rows, 10));
+        return graph;
     }
 
 }

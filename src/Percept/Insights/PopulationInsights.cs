@@ -307,6 +307,14 @@ public static class PopulationInsights
         }
         foreach (var ((c, b), set) in candidates)
         {
+            // Edges point one way: within the set, the samples that list each one count as its neighbours too.
+            var listedBy = new Dictionary<int, List<int>>();
+            foreach (int r in set)
+                foreach (int j in graph.NeighborsOf(r))
+                {
+                    if (!listedBy.TryGetValue(j, out var list)) listedBy[j] = list = [];
+                    list.Add(r);
+                }
             var visited = new HashSet<int>();
             foreach (int seed in set.Order())
             {
@@ -315,8 +323,7 @@ public static class PopulationInsights
                 for (int q = 0; q < component.Count; q++)
                 {
                     foreach (int j in graph.NeighborsOf(component[q])) if (set.Contains(j) && visited.Add(j)) component.Add(j);
-                    // Edges point one way: the samples that list this one count too.
-                    foreach (int j in set) if (!visited.Contains(j) && graph.NeighborsOf(j).Contains(component[q])) { visited.Add(j); component.Add(j); }
+                    if (listedBy.TryGetValue(component[q], out var back)) foreach (int j in back) if (visited.Add(j)) component.Add(j);
                 }
                 // The pocket's edge: samples of the class that list at least two of the group among their neighbours and
                 // whose neighbours are at most half their own class, the rest mostly b (a member may see as many of its
