@@ -18,12 +18,13 @@ return args.FirstOrDefault() switch
     "load" => LoadBench.Run(args[1..]),
     "insights" => InsightsBench.Run(args[1..]),
     "epochs" => EpochsBench.Run(args[1..]),
+    "maps-stage" => MapsStageBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs | maps-stage knn|umap|tsne IN.npy OUT.npy");
     return 2;
 }
 

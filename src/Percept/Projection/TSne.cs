@@ -2,17 +2,38 @@ using Percept.Neighbors;
 
 namespace Percept.Projection;
 
-/// <summary>Options of <see cref="TSne"/>; defaults follow openTSNE.</summary>
+/// <summary>How t-SNE computes its repulsive forces.</summary>
+public enum TSneGradient
+{
+    /// <summary>Interpolation from 10,000 points on, Barnes–Hut below (as openTSNE).</summary>
+    Auto,
+    /// <summary>Polynomial interpolation on a grid with FFT convolution (FIt-SNE): O(N) a step.</summary>
+    Interpolation,
+    /// <summary>Barnes–Hut quadtree: O(N log N) a step.</summary>
+    BarnesHut,
+}
+
+/// <summary>Options of <see cref="TSne"/>; defaults follow openTSNE 1.0.</summary>
 public sealed record TSneOptions
 {
     public float Perplexity { get; init; } = 30;
+    public TSneGradient Gradient { get; init; } = TSneGradient.Auto;
     /// <summary>Barnes–Hut accuracy: a cell is summarised when its width is below θ × its distance.</summary>
     public float Theta { get; init; } = 0.5f;
+    /// <summary>Interpolation: fewest boxes per axis of the grid (openTSNE: 50).</summary>
+    public int MinBoxes { get; init; } = 50;
+    /// <summary>Interpolation: boxes per unit of layout width (openTSNE: 1).</summary>
+    public float BoxesPerUnit { get; init; } = 1f;
     public int EarlyExaggerationIterations { get; init; } = 250;
     public float EarlyExaggeration { get; init; } = 12;
+    /// <summary>Iterations after the early exaggeration phase.</summary>
     public int Iterations { get; init; } = 500;
-    /// <summary>Learning rate (0 = N / early exaggeration, as Belkina et al. recommend).</summary>
+    /// <summary>Learning rate (0 = N / exaggeration in each phase, as Belkina et al. recommend and openTSNE does).</summary>
     public float LearningRate { get; init; }
+    /// <summary>Momentum, in both phases (openTSNE: 0.8).</summary>
+    public float Momentum { get; init; } = 0.8f;
+    /// <summary>Longest step a point may take in one iteration (openTSNE: 5).</summary>
+    public float MaxStep { get; init; } = 5;
     /// <summary>Inputs wider than this are first reduced by PCA to this many dimensions (0 = never).</summary>
     public int PcaDimensions { get; init; } = 50;
     public Metric Metric { get; init; } = Metric.Euclidean;
@@ -22,29 +43,43 @@ public sealed record TSneOptions
     public int Threads { get; init; }
 }
 
+/// <summary>A t-SNE map and its final KL divergence.</summary>
+/// <param name="Embedding">N × 2 coordinates.</param>
+/// <param name="KlDivergence">KL(P ‖ Q): exact over the sparse P, with Z estimated by the same method as the gradient (as openTSNE reports it).</param>
+public sealed record TSneResult(Matrix Embedding, double KlDivergence);
+
 /// <summary>
-/// t-SNE (van der Maaten and Hinton, 2008) in two dimensions with a Barnes–Hut gradient (van der Maaten, 2014):
-/// perplexity-calibrated affinities on the 3·perplexity nearest neighbours (NN-descent), symmetrised; PCA
-/// initialisation scaled to a standard deviation of 1e-4; early exaggeration; momentum with adaptive gains. Repulsion
-/// is computed from a quadtree rebuilt every iteration, cells summarised by their centre of mass when far enough.
-/// Every sum is taken in a fixed order, so the result does not depend on the number of threads.
+/// t-SNE (van der Maaten and Hinton, 2008) in two dimensions: perplexity-calibrated affinities on the 3·perplexity
+/// nearest neighbours (NN-descent), symmetrised; PCA initialisation scaled to a standard deviation of 1e-4; early
+/// exaggeration; gradient descent with momentum and adaptive gains, steps clipped, learning rate N / exaggeration in
+/// each phase, as openTSNE. Attraction is summed over the sparse P; repulsion by interpolation on a grid with FFT
+/// convolution (<see cref="TSneInterpolation"/>) or by Barnes–Hut (<see cref="QuadTree"/>). Every sum is taken in a
+/// fixed order, so the result does not depend on the number of threads.
 /// </summary>
 public static class TSne
 {
     const int Dims = 2;
 
     /// <param name="cancellationToken">Checked between iterations.</param>
-    public static Matrix Fit(Matrix data, TSneOptions? options = null, CancellationToken cancellationToken = default)
+    public static Matrix Fit(Matrix data, TSneOptions? options = null, CancellationToken cancellationToken = default) =>
+        Run(data, options, cancellationToken).Embedding;
+
+    /// <summary>Fits a map and reports its KL divergence.</summary>
+    /// <param name="cancellationToken">Checked between iterations.</param>
+    public static TSneResult Run(Matrix data, TSneOptions? options = null, CancellationToken cancellationToken = default)
     {
         var o = options ?? new TSneOptions();
         int n = data.Rows;
+        if (!(o.Perplexity > 0)) throw new PerceptException($"the perplexity must be positive (got {o.Perplexity})");
+        if (o.Iterations < 0 || o.EarlyExaggerationIterations < 0) throw new PerceptException("t-SNE needs a non-negative number of iterations");
         int k = Math.Min(n - 1, (int)Math.Ceiling(3 * o.Perplexity));
         if (n < 4 || o.Perplexity >= n - 1) throw new PerceptException($"t-SNE with perplexity {o.Perplexity} needs more than {o.Perplexity + 1} points; there are {n}");
         if (o.Initial != null && (o.Initial.Rows != n || o.Initial.Columns != Dims)) throw new PerceptException($"the initial layout must be {n} x 2");
+        int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
         var x = data;
         if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
             x = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
-        var knn = NNDescent.Build(x, k, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
+        var knn = Neighbours(x, k, o);
         var p = Affinities(knn, o.Perplexity);
 
         float[] y;
@@ -56,37 +91,131 @@ public static class TSne
             double std = Math.Sqrt(init.Data.Where((_, i) => i % 2 == 0).Average(v => (v - mean) * (v - mean)));
             y = init.Data.Select(v => (float)(v / Math.Max(std, 1e-12) * 1e-4)).ToArray();
         }
-        float lr = o.LearningRate > 0 ? o.LearningRate : Math.Max(n / o.EarlyExaggeration, 50);
+        bool interpolate = o.Gradient == TSneGradient.Interpolation || (o.Gradient == TSneGradient.Auto && n >= 10000);
+        var grid = interpolate ? new TSneInterpolation(o.MinBoxes, o.BoxesPerUnit) : null;
+        var tree = interpolate ? null : new QuadTree(n);
         var update = new float[n * Dims];
         var gains = new float[n * Dims];
         Array.Fill(gains, 1f);
         var grad = new float[n * Dims];
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
-        var tree = new QuadTree(n);
         var rep = new float[n * Dims];
+        double Repulsion() => grid != null ? grid.Repulsion(y, rep, threads) : tree!.Repulsion(y, rep, o.Theta, threads);
+
         int total = o.EarlyExaggerationIterations + o.Iterations;
         for (int it = 0; it < total; it++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            bool early = it < o.EarlyExaggerationIterations;
-            float exaggeration = early ? o.EarlyExaggeration : 1f;
-            float momentum = early ? 0.5f : 0.8f;
-            tree.Build(y);
-            Gradient(y, p, tree, rep, exaggeration, o.Theta, grad, parallel);
-            for (int i = 0; i < n * Dims; i++)
-            {
-                bool sameSign = (grad[i] > 0) == (update[i] > 0);
-                gains[i] = Math.Max(sameSign ? gains[i] * 0.8f : gains[i] + 0.2f, 0.01f);
-                update[i] = momentum * update[i] - lr * gains[i] * grad[i];
-                y[i] += update[i];
-            }
-            // Keep the layout centred.
-            double cx = 0, cy = 0;
-            for (int i = 0; i < n; i++) { cx += y[2 * i]; cy += y[2 * i + 1]; }
-            cx /= n; cy /= n;
-            for (int i = 0; i < n; i++) { y[2 * i] -= (float)cx; y[2 * i + 1] -= (float)cy; }
+            float exaggeration = it < o.EarlyExaggerationIterations ? o.EarlyExaggeration : 1f;
+            float lr = o.LearningRate > 0 ? o.LearningRate : n / exaggeration;
+            double z = Repulsion();
+            Attraction(y, p, exaggeration, grad, threads);
+            float invZ = (float)(1 / Math.Max(z, 1e-300));
+            Step(y, grad, rep, invZ, update, gains, lr, o.Momentum, o.MaxStep, threads);
         }
-        return new Matrix(y, n, Dims);
+        double kl = KlDivergence(y, p, Repulsion(), threads);
+        return new TSneResult(new Matrix(y, n, Dims), kl);
+    }
+
+    /// <summary>
+    /// The k-NN graph behind P: exact by brute force while that costs less than about 2.5·10¹¹ multiply-adds (70,000
+    /// points of 50 dimensions take a few seconds), NN-descent beyond. Exact is faster than NN-descent at t-SNE's large k
+    /// on reduced data, and leaves nothing to chance.
+    /// </summary>
+    static KnnGraph Neighbours(Matrix x, int k, TSneOptions o) =>
+        (double)x.Rows * x.Rows * x.Columns <= 2.5e11
+            ? ExactKnn.Search(x, k, o.Metric, o.Threads)
+            : NNDescent.Build(x, k, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
+
+    /// <summary>Σⱼ exaggeration · pᵢⱼ qᵢⱼ (yᵢ − yⱼ) over the sparse P (the attractive half of the gradient, without its factor 4).</summary>
+    static void Attraction(float[] y, Umap.SparseGraph p, float exaggeration, float[] grad, int threads)
+    {
+        int n = p.Rows;
+        const int chunk = 1024;
+        Parallel.For(0, (n + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+        {
+            int i1 = Math.Min(n, (c + 1) * chunk);
+            var start = p.RowStart; var cols = p.Columns; var w = p.Weights;
+            for (int i = c * chunk; i < i1; i++)
+            {
+                float yx = y[2 * i], yy = y[2 * i + 1], ax = 0, ay = 0;
+                for (int e = start[i], end = start[i + 1]; e < end; e++)
+                {
+                    int j = cols[e];
+                    float dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
+                    float f = w[e] / (1f + dx * dx + dy * dy);
+                    ax += f * dx; ay += f * dy;
+                }
+                grad[2 * i] = exaggeration * ax; grad[2 * i + 1] = exaggeration * ay;
+            }
+        });
+    }
+
+    /// <summary>
+    /// One step of gradient descent with momentum and gains (gain + 0.2 while the direction holds, × 0.8 + 0.01 when it
+    /// flips), each point's step clipped to <paramref name="maxStep"/>, then the layout re-centred.
+    /// </summary>
+    static void Step(float[] y, float[] attraction, float[] repulsion, float invZ, float[] update, float[] gains, float lr, float momentum, float maxStep, int threads)
+    {
+        int n = y.Length / Dims;
+        const int chunk = 4096;
+        int chunks = (n + chunk - 1) / chunk;
+        var sums = new double[2 * chunks];
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+        {
+            int i1 = Math.Min(n, (c + 1) * chunk);
+            double sx = 0, sy = 0;
+            for (int i = c * chunk; i < i1; i++)
+            {
+                for (int d = 2 * i; d < 2 * i + 2; d++)
+                {
+                    float g = attraction[d] - repulsion[d] * invZ;
+                    bool flipped = (g > 0) != (update[d] > 0);
+                    gains[d] = flipped ? gains[d] + 0.2f : gains[d] * 0.8f + 0.01f;
+                    update[d] = momentum * update[d] - lr * gains[d] * g;
+                }
+                float ux = update[2 * i], uy = update[2 * i + 1], norm2 = ux * ux + uy * uy;
+                if (maxStep > 0 && norm2 > maxStep * maxStep)
+                {
+                    float s = maxStep / MathF.Sqrt(norm2);
+                    update[2 * i] = ux * s; update[2 * i + 1] = uy * s;
+                }
+                y[2 * i] += update[2 * i]; y[2 * i + 1] += update[2 * i + 1];
+                sx += y[2 * i]; sy += y[2 * i + 1];
+            }
+            sums[2 * c] = sx; sums[2 * c + 1] = sy;
+        });
+        double cx = 0, cy = 0;
+        for (int c = 0; c < chunks; c++) { cx += sums[2 * c]; cy += sums[2 * c + 1]; }
+        float mx = (float)(cx / n), my = (float)(cy / n);
+        for (int i = 0; i < n; i++) { y[2 * i] -= mx; y[2 * i + 1] -= my; }
+    }
+
+    /// <summary>KL(P ‖ Q) = Σ pᵢⱼ log(pᵢⱼ / wᵢⱼ) + log Z over the sparse P, with wᵢⱼ = 1 / (1 + d²) and Z given.</summary>
+    internal static double KlDivergence(float[] y, Umap.SparseGraph p, double z, int threads)
+    {
+        int n = p.Rows;
+        const int chunk = 1024;
+        int chunks = (n + chunk - 1) / chunk;
+        var parts = new double[2 * chunks];
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+        {
+            double kl = 0, sumP = 0;
+            int i1 = Math.Min(n, (c + 1) * chunk);
+            for (int i = c * chunk; i < i1; i++)
+                for (int e = p.RowStart[i]; e < p.RowStart[i + 1]; e++)
+                {
+                    double pij = p.Weights[e];
+                    if (pij <= 0) continue;
+                    int j = p.Columns[e];
+                    double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
+                    kl += pij * Math.Log(pij * (1 + dx * dx + dy * dy));
+                    sumP += pij;
+                }
+            parts[2 * c] = kl; parts[2 * c + 1] = sumP;
+        });
+        double klSum = 0, pSum = 0;
+        for (int c = 0; c < chunks; c++) { klSum += parts[2 * c]; pSum += parts[2 * c + 1]; }
+        return klSum + pSum * Math.Log(Math.Max(z, 1e-300));
     }
 
     /// <summary>Conditional affinities with σ per point found by bisection on the entropy (log perplexity), symmetrised and normalised to sum 1.</summary>
@@ -119,165 +248,5 @@ public static class TSne
             for (int t = 0; t < k; t++) w[i * k + t] = (float)(pr[t] / s);
         });
         return w;
-    }
-
-    static void Gradient(float[] y, Umap.SparseGraph p, QuadTree tree, float[] rep, float exaggeration, float theta, float[] grad, ParallelOptions parallel)
-    {
-        int n = p.Rows;
-        const int chunk = 256;
-        int chunks = (n + chunk - 1) / chunk;
-        var zParts = new double[chunks];
-        Parallel.For(0, chunks, parallel, () => new int[4 * 64 + 8], (c, _, stack) =>
-        {
-            double z = 0;
-            int i1 = Math.Min(n, (c + 1) * chunk);
-            // Points in tree order: neighbours on the map walk the same cells, which stay in cache.
-            for (int t = c * chunk; t < i1; t++)
-            {
-                int i = tree.Order[t];
-                tree.Repulsion(i, theta * theta, stack, out double fx, out double fy, out double zi);
-                rep[2 * i] = (float)fx; rep[2 * i + 1] = (float)fy;
-                z += zi;
-            }
-            zParts[c] = z;
-            return stack;
-        }, _ => { });
-        double zSum = 0;
-        foreach (var z in zParts) zSum += z;
-        float invZ = (float)(1 / Math.Max(zSum, 1e-300));
-        Parallel.For(0, chunks, parallel, c =>
-        {
-            int i1 = Math.Min(n, (c + 1) * chunk);
-            for (int i = c * chunk; i < i1; i++)
-            {
-                float yx = y[2 * i], yy = y[2 * i + 1], ax = 0, ay = 0;
-                for (int e = p.RowStart[i]; e < p.RowStart[i + 1]; e++)
-                {
-                    int j = p.Columns[e];
-                    float dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
-                    float q = 1f / (1f + dx * dx + dy * dy);
-                    float f = p.Weights[e] * q * exaggeration;
-                    ax += f * dx; ay += f * dy;
-                }
-                grad[2 * i] = 4f * (ax - rep[2 * i] * invZ);
-                grad[2 * i + 1] = 4f * (ay - rep[2 * i + 1] * invZ);
-            }
-        });
-    }
-
-    /// <summary>A quadtree over the current layout, stored in flat arrays reused from one iteration to the next; leaves hold up to a few points.</summary>
-    sealed class QuadTree
-    {
-        const int LeafSize = 8;
-        float[] _y = [];
-        readonly int[] _order;
-        readonly int[] _scratch;
-        readonly List<Node> _nodes = new();
-
-        /// <summary>The points in the order of the tree's leaves.</summary>
-        public int[] Order => _order;
-
-        struct Node
-        {
-            public float ComX, ComY, Width;
-            public int Count, FirstChild, Start, End; // FirstChild < 0: leaf over _order[Start..End)
-        }
-
-        public QuadTree(int n)
-        {
-            _order = Enumerable.Range(0, n).ToArray();
-            _scratch = new int[n];
-        }
-
-        /// <summary>Rebuilds the tree over layout <paramref name="y"/> (interleaved x, y).</summary>
-        public void Build(float[] y)
-        {
-            _y = y;
-            int n = _order.Length;
-            _nodes.Clear();
-            float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue;
-            for (int i = 0; i < n; i++)
-            {
-                minX = Math.Min(minX, y[2 * i]); maxX = Math.Max(maxX, y[2 * i]);
-                minY = Math.Min(minY, y[2 * i + 1]); maxY = Math.Max(maxY, y[2 * i + 1]);
-            }
-            float half = Math.Max(maxX - minX, maxY - minY) / 2 * 1.0001f + 1e-12f;
-            _nodes.Add(default);
-            Build(0, 0, n, (minX + maxX) / 2, (minY + maxY) / 2, half, _scratch, 0);
-        }
-
-        void Build(int node, int start, int end, float cx, float cy, float half, int[] scratch, int depth)
-        {
-            var nd = new Node { Width = 2 * half, Count = end - start, Start = start, End = end, FirstChild = -1 };
-            if (end - start <= LeafSize || depth >= 40)
-            {
-                double sx = 0, sy = 0;
-                for (int t = start; t < end; t++) { sx += _y[2 * _order[t]]; sy += _y[2 * _order[t] + 1]; }
-                nd.ComX = (float)(sx / Math.Max(1, end - start)); nd.ComY = (float)(sy / Math.Max(1, end - start));
-                _nodes[node] = nd;
-                return;
-            }
-            // Counting sort of the range into quadrants 0..3 (bit 0: right of cx, bit 1: above cy).
-            Span<int> counts = stackalloc int[4];
-            for (int t = start; t < end; t++) counts[Quadrant(_order[t], cx, cy)]++;
-            Span<int> offsets = stackalloc int[5];
-            offsets[0] = start;
-            for (int q = 0; q < 4; q++) offsets[q + 1] = offsets[q] + counts[q];
-            Span<int> fill = stackalloc int[4];
-            for (int q = 0; q < 4; q++) fill[q] = offsets[q];
-            for (int t = start; t < end; t++) { int pt = _order[t]; scratch[fill[Quadrant(pt, cx, cy)]++] = pt; }
-            Array.Copy(scratch, start, _order, start, end - start);
-            int first = _nodes.Count;
-            for (int q = 0; q < 4; q++) _nodes.Add(default);
-            nd.FirstChild = first;
-            float h = half / 2;
-            double mx = 0, my = 0;
-            for (int q = 0; q < 4; q++)
-            {
-                Build(first + q, offsets[q], offsets[q + 1], cx + ((q & 1) != 0 ? h : -h), cy + ((q & 2) != 0 ? h : -h), h, scratch, depth + 1);
-                var c = _nodes[first + q];
-                mx += (double)c.ComX * c.Count; my += (double)c.ComY * c.Count;
-            }
-            nd.ComX = (float)(mx / nd.Count); nd.ComY = (float)(my / nd.Count);
-            _nodes[node] = nd;
-        }
-
-        int Quadrant(int pt, float cx, float cy) => (_y[2 * pt] >= cx ? 1 : 0) | (_y[2 * pt + 1] >= cy ? 2 : 0);
-
-        /// <summary>Σ_j q_ij² (y_i − y_j) and Σ_j q_ij over j ≠ i, with far cells summarised.</summary>
-        public void Repulsion(int i, float theta2, int[] stack, out double fx, out double fy, out double z)
-        {
-            var nodes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_nodes);
-            float yx = _y[2 * i], yy = _y[2 * i + 1];
-            fx = 0; fy = 0; z = 0;
-            int top = 0;
-            stack[top++] = 0;
-            while (top > 0)
-            {
-                ref readonly var nd = ref nodes[stack[--top]];
-                float dx = yx - nd.ComX, dy = yy - nd.ComY, d2 = dx * dx + dy * dy;
-                if (nd.FirstChild >= 0 && nd.Width * nd.Width < theta2 * d2)
-                {
-                    float q = 1f / (1f + d2), cq = nd.Count * q;
-                    z += cq; fx += cq * q * dx; fy += cq * q * dy;
-                }
-                else if (nd.FirstChild < 0)
-                {
-                    for (int t = nd.Start; t < nd.End; t++)
-                    {
-                        int j = _order[t];
-                        if (j == i) continue;
-                        float ex = yx - _y[2 * j], ey = yy - _y[2 * j + 1];
-                        float q = 1f / (1f + ex * ex + ey * ey);
-                        z += q; fx += q * q * ex; fy += q * q * ey;
-                    }
-                }
-                else
-                {
-                    if (top + 4 > stack.Length) Array.Resize(ref stack, stack.Length * 2);
-                    for (int c = 0; c < 4; c++) if (nodes[nd.FirstChild + c].Count > 0) stack[top++] = nd.FirstChild + c;
-                }
-            }
-        }
     }
 }
