@@ -3,6 +3,37 @@ namespace Percept.Core;
 /// <summary>Small numerical helpers several stages use.</summary>
 internal static class Numerics
 {
+    /// <summary>
+    /// x^y for x &gt; 0 as 2^(y·log₂x), both halves from the float's exponent bits and a short polynomial: relative error
+    /// under 1e-4 for |y·log₂x| up to 100, several times faster than <see cref="MathF.Pow"/>. For stochastic gradient
+    /// steps (UMAP's), where that error is far below the noise; not for results a user reads.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static float FastPow(float x, float y) => FastExp2(y * FastLog2(x));
+
+    /// <summary>log₂x for finite x &gt; 0: the exponent plus log₂ of the mantissa m ∈ [1, 2) by the series of atanh.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static float FastLog2(float x)
+    {
+        int bits = BitConverter.SingleToInt32Bits(x);
+        int exponent = ((bits >> 23) & 0xFF) - 127;
+        float m = BitConverter.Int32BitsToSingle((bits & 0x007FFFFF) | 0x3F800000);
+        // log₂m = (2 / ln 2)·atanh(t) with t = (m − 1)/(m + 1) ∈ [0, 1/3): four odd terms leave < 1e-5.
+        float t = (m - 1) / (m + 1), t2 = t * t;
+        return exponent + 2.88539008f * t * (1 + t2 * (1f / 3 + t2 * (0.2f + t2 * (1f / 7 + t2 * (1f / 9)))));
+    }
+
+    /// <summary>2^y: the integer part into the exponent bits, 2^f for the fraction f ∈ [0, 1) by its Taylor series.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static float FastExp2(float y)
+    {
+        y = Math.Clamp(y, -126f, 127.99f);
+        float fl = MathF.Floor(y), f = (y - fl) * 0.693147181f;
+        // e^g for g = f·ln 2 ∈ [0, 0.694): terms to g⁷/7! leave < 2e-6.
+        float p = 1 + f * (1 + f * (0.5f + f * (1f / 6 + f * (1f / 24 + f * (1f / 120 + f * (1f / 720 + f * (1f / 5040)))))));
+        return p * BitConverter.Int32BitsToSingle(((int)fl + 127) << 23);
+    }
+
     /// <summary>Whether every value is finite (no NaN, no infinity).</summary>
     public static bool AllFinite(ReadOnlySpan<float> values)
     {

@@ -165,13 +165,12 @@ public static class Pca
             {
                 for (int p = 0; p < c; p++)
                 {
-                    double dot = 0;
-                    for (int i = 0; i < m; i++) dot += v[c][i] * v[p][i];
-                    for (int i = 0; i < m; i++) v[c][i] -= dot * v[p][i];
+                    double dot = TensorPrimitives.Dot<double>(v[c], v[p]);
+                    TensorPrimitives.MultiplyAdd(v[p], -dot, v[c], v[c]);
                 }
-                double norm = Math.Sqrt(v[c].Sum(t => t * t));
+                double norm = Math.Sqrt(TensorPrimitives.Dot<double>(v[c], v[c]));
                 if (norm < 1e-300) { v[c] = new double[m]; continue; }
-                for (int i = 0; i < m; i++) v[c][i] /= norm;
+                TensorPrimitives.Multiply(v[c], 1 / norm, v[c]);
             }
         for (int c = 0; c < l; c++)
             for (int i = 0; i < m; i++)

@@ -1,3 +1,4 @@
+using Percept.Core;
 using Percept.Neighbors;
 
 namespace Percept.Projection;
@@ -257,10 +258,61 @@ public static class Umap
             cancellationToken.ThrowIfCancellationRequested();
             float alpha = o.LearningRate * (1f - (float)epoch / epochs);
             int ep = epoch;
+            // The same steps as the general loop below, for the usual 2-D map: coordinates as scalars, no spans.
+            void Chunk2D(int i0, int i1, int ep, ref SplitMix64 rng)
+            {
+                float[] yd = y.Data, td = tails.Data;
+                int[] rowStart = g.RowStart, columns = g.Columns;
+                float twoAB = 2f * a * b, twoGB = 2f * gamma * b;
+                for (int i = i0; i < i1; i++)
+                {
+                    float yx = yd[2 * i], yy = yd[2 * i + 1];
+                    for (int e = rowStart[i], end = rowStart[i + 1]; e < end; e++)
+                    {
+                        if (nextSample[e] > ep + 1) continue;
+                        int j = columns[e];
+                        float dx = yx - td[2 * j], dy = yy - td[2 * j + 1], d2 = dx * dx + dy * dy;
+                        if (d2 > 0)
+                        {
+                            float p = Numerics.FastPow(d2, b);
+                            float coeff = -twoAB * p / d2 / (a * p + 1f);
+                            float gx = Math.Clamp(coeff * dx, -4f, 4f) * alpha, gy = Math.Clamp(coeff * dy, -4f, 4f) * alpha;
+                            yx += gx; yy += gy;
+                            if (moveOther) { td[2 * j] -= gx; td[2 * j + 1] -= gy; }
+                        }
+                        nextSample[e] += epochsPerSample[e];
+                        int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
+                        // The negative samples of one edge are all taken from the head's position after the attractive
+                        // step and their pushes summed, instead of moving the head after each: the samples then do not
+                        // wait on each other (a chain through pow and two divisions each), and the step is the same
+                        // to first order in the learning rate.
+                        float rx = 0, ry = 0;
+                        for (int s = 0; s < negatives; s++)
+                        {
+                            // A uniform index by multiply-high of 32 random bits (a 64-bit modulo costs more than the step).
+                            int k = (int)(((rng.Next() >> 32) * (ulong)tailCount) >> 32);
+                            if (k == i && moveOther) continue;
+                            float kx = yx - td[2 * k], ky = yy - td[2 * k + 1], k2 = kx * kx + ky * ky;
+                            if (k2 > 0)
+                            {
+                                float p = Numerics.FastPow(k2, b);
+                                float coeff = twoGB / ((0.001f + k2) * (a * p + 1f));
+                                rx += Math.Clamp(coeff * kx, -4f, 4f);
+                                ry += Math.Clamp(coeff * ky, -4f, 4f);
+                            }
+                        }
+                        yx += rx * alpha; yy += ry * alpha;
+                        nextNegative[e] += negatives * epochsPerSample[e] / negRate;
+                        // Heads and tails may be the same matrix: write the head back before the next edge reads it.
+                        yd[2 * i] = yx; yd[2 * i + 1] = yy;
+                    }
+                }
+            }
             Parallel.For(0, chunks, parallel, c =>
             {
                 var rng = new SplitMix64(o.Seed * 0x9E3779B97F4A7C15UL + (ulong)ep * 1000003UL + (ulong)c);
                 int i1 = Math.Min(n, (c + 1) * chunk);
+                if (dims == 2) { Chunk2D(c * chunk, i1, ep, ref rng); return; }
                 for (int i = c * chunk; i < i1; i++)
                 {
                     var yi = y.Row(i);
@@ -274,7 +326,7 @@ public static class Umap
                         float coeff = 0;
                         if (d2 > 0)
                         {
-                            float p = MathF.Pow(d2, b);
+                            float p = Numerics.FastPow(d2, b);
                             coeff = -2f * a * b * p / d2 / (a * p + 1f);
                         }
                         for (int d = 0; d < dims; d++)
@@ -294,7 +346,7 @@ public static class Umap
                             for (int d = 0; d < dims; d++) { float t = yi[d] - yk[d]; d2 += t * t; }
                             if (d2 > 0)
                             {
-                                float p = MathF.Pow(d2, b);
+                                float p = Numerics.FastPow(d2, b);
                                 coeff = 2f * gamma * b / ((0.001f + d2) * (a * p + 1f));
                                 for (int d = 0; d < dims; d++) yi[d] += Math.Clamp(coeff * (yi[d] - yk[d]), -4f, 4f) * alpha;
                             }

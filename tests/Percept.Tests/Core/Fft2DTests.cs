@@ -91,3 +91,20 @@ public class Fft2DTests
         Assert.True(Fft2D.IsSmooth(1));
     }
 }
+
+public class FastPowTests
+{
+    [Fact]
+    public void Fast_pow_is_within_1e4_of_mathf_pow_over_the_range_umap_uses()
+    {
+        var rng = new Random(11);
+        for (int t = 0; t < 200_000; t++)
+        {
+            float x = (float)Math.Pow(10, rng.NextDouble() * 14 - 8), y = (float)(rng.NextDouble() * 3 - 1);
+            double want = Math.Pow(x, y), got = Percept.Core.Numerics.FastPow(x, y);
+            Assert.True(Math.Abs(got - want) <= 1e-4 * want, $"{x}^{y}: {got} vs {want}");
+        }
+        Assert.Equal(1f, Percept.Core.Numerics.FastPow(1f, 0.79f), 6);
+        Assert.Equal(8f, Percept.Core.Numerics.FastPow(2f, 3f), 4);
+    }
+}

@@ -102,13 +102,35 @@ public class ProjectionTests
     public void Tsne_of_fashion_mnist_is_trustworthy_separates_classes_and_ignores_the_thread_count()
     {
         var (x, labels) = NeighborsTests.Fashion(2000);
-        var options = new TSneOptions { Seed = 2, Threads = 1, Iterations = 300 };
-        var y = TSne.Fit(x, options);
+        var options = new TSneOptions { Seed = 2, Threads = 1, Iterations = 300, Gradient = TSneGradient.Interpolation };
+        var result = TSne.Run(x, options);
+        var y = result.Embedding;
         Assert.All(y.Data, v => Assert.True(float.IsFinite(v)));
         var q = MapQuality.Evaluate(x, y, 10, 2000);
         Assert.True(q.Trustworthiness >= 0.95, $"trustworthiness {q.Trustworthiness:F4}");
         Assert.True(KnnClassifierAccuracy(y, labels) >= 0.70);
-        Assert.Equal(y.Data, TSne.Fit(x, options with { Threads = 2 }).Data);
+        Assert.True(result.KlDivergence is > 0 and < 3, $"KL {result.KlDivergence}");
+        // The thread count does not change a single coordinate (checked on a slice, to keep the test short).
+        var slice = new Matrix(x.Data[..(600 * x.Columns)], 600, x.Columns);
+        var brief = options with { Iterations = 60, EarlyExaggerationIterations = 60 };
+        Assert.Equal(TSne.Fit(slice, brief).Data, TSne.Fit(slice, brief with { Threads = 2 }).Data);
+    }
+
+    [Fact]
+    public void Barnes_hut_and_interpolation_reach_the_same_quality_and_divergence()
+    {
+        var (x, labels) = NeighborsTests.Fashion(800);
+        var options = new TSneOptions { Seed = 3, Threads = 2, Iterations = 250 };
+        var bh = TSne.Run(x, options with { Gradient = TSneGradient.BarnesHut });
+        var fft = TSne.Run(x, options with { Gradient = TSneGradient.Interpolation });
+        foreach (var r in new[] { bh, fft })
+        {
+            var q = MapQuality.Evaluate(x, r.Embedding, 10, 800);
+            Assert.True(q.Trustworthiness >= 0.93, $"trustworthiness {q.Trustworthiness:F4}");
+            Assert.True(KnnClassifierAccuracy(r.Embedding, labels) >= 0.65);
+        }
+        // Two approximations of the same gradient: the optimised divergences agree within a few percent.
+        Assert.True(Math.Abs(bh.KlDivergence - fft.KlDivergence) / fft.KlDivergence < 0.05, $"KL {bh.KlDivergence:F4} (Barnes-Hut) vs {fft.KlDivergence:F4} (interpolation)");
     }
 
     [Fact]
