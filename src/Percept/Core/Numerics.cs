@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Percept.Core;
 
 /// <summary>Small numerical helpers several stages use.</summary>
@@ -32,6 +34,26 @@ internal static class Numerics
         // e^g for g = f·ln 2 ∈ [0, 0.694): terms to g⁷/7! leave < 2e-6.
         float p = 1 + f * (1 + f * (0.5f + f * (1f / 6 + f * (1f / 24 + f * (1f / 120 + f * (1f / 720 + f * (1f / 5040)))))));
         return p * BitConverter.Int32BitsToSingle(((int)fl + 127) << 23);
+    }
+
+    /// <summary><see cref="FastPow(float, float)"/> on eight lanes at once, by the same formulas.</summary>
+    public static Vector256<float> FastPow(Vector256<float> x, float y)
+    {
+        var bits = x.AsInt32();
+        var exponent = Vector256.ConvertToSingle(((bits >> 23) & Vector256.Create(0xFF)) - Vector256.Create(127));
+        var m = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F800000)).AsSingle();
+        var one = Vector256<float>.One;
+        var t = (m - one) / (m + one);
+        var t2 = t * t;
+        var series = one + t2 * (Vector256.Create(1f / 3) + t2 * (Vector256.Create(0.2f) + t2 * (Vector256.Create(1f / 7) + t2 * Vector256.Create(1f / 9))));
+        var log2 = exponent + Vector256.Create(2.88539008f) * t * series;
+        var e = Vector256.Min(Vector256.Max(log2 * y, Vector256.Create(-126f)), Vector256.Create(127.99f));
+        var fl = Vector256.Floor(e);
+        var f = (e - fl) * Vector256.Create(0.693147181f);
+        var p = one + f * (one + f * (Vector256.Create(0.5f) + f * (Vector256.Create(1f / 6) + f * (Vector256.Create(1f / 24)
+            + f * (Vector256.Create(1f / 120) + f * (Vector256.Create(1f / 720) + f * Vector256.Create(1f / 5040)))))));
+        var scale = ((Vector256.ConvertToInt32(fl) + Vector256.Create(127)) << 23).AsSingle();
+        return p * scale;
     }
 
     /// <summary>Whether every value is finite (no NaN, no infinity).</summary>

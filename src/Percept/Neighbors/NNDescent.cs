@@ -8,7 +8,7 @@ public sealed record NNDescentOptions
     public int Trees { get; init; }
     /// <summary>Most points in a tree leaf (0 = max(k + 1, 30)).</summary>
     public int LeafSize { get; init; }
-    /// <summary>Candidates sampled per point and iteration (0 = k clamped to 30..60).</summary>
+    /// <summary>Candidates sampled per point and iteration (0 = k clamped to 20..60).</summary>
     public int MaxCandidates { get; init; }
     /// <summary>Most iterations.</summary>
     public int MaxIterations { get; init; } = 12;
@@ -40,10 +40,11 @@ public static class NNDescent
         int n = x.Rows;
         if (k < 1 || k >= n) throw new PerceptException($"k = {k} needs at least {k + 1} points; there are {n}");
         int leafSize = o.LeafSize > 0 ? o.LeafSize : Math.Max(k + 1, 30);
-        int trees = o.Trees > 0 ? o.Trees : Math.Min(32, 4 + (int)Math.Round(Math.Sqrt(n) / 40));
-        int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Clamp(k, 30, 60);
+        int trees = o.Trees > 0 ? o.Trees : Math.Min(32, 4 + (int)Math.Round(Math.Sqrt(n) / 80));
+        int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Clamp(k, 20, 60);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
 
+        var norms = ExactKnn.SquaredNorms(x);
         var dist = new float[n * k];
         var idx = new int[n * k];
         var isNew = new bool[n * k];
@@ -62,9 +63,13 @@ public static class NNDescent
             {
                 var leaf = leaves[l];
                 var list = new List<(int, int, float)>(leaf.Length * (leaf.Length - 1) / 2);
+                var found = new float[leaf.Length];
                 for (int a = 0; a < leaf.Length; a++)
-                    for (int b = a + 1; b < leaf.Length; b++)
-                        list.Add((leaf[a], leaf[b], Distance.Squared(x.Row(leaf[a]), x.Row(leaf[b]))));
+                {
+                    var rest = leaf.AsSpan(a + 1);
+                    Distance.SquaredToMany(x, norms, leaf[a], rest, found);
+                    for (int b = 0; b < rest.Length; b++) list.Add((leaf[a], rest[b], found[b]));
+                }
                 updates[l] = list;
             });
             foreach (var list in updates) Apply(list, dist, idx, isNew, k);
@@ -88,7 +93,7 @@ public static class NNDescent
         var blockUpdates = new List<(int, int, float)>[blocks];
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
-            BuildCandidates(n, k, maxCandidates, idx, isNew, newCand, oldCand, newPri, oldPri, ref rng);
+            BuildCandidates(n, k, maxCandidates, idx, isNew, newCand, oldCand, newPri, oldPri, rng.Next(), parallel);
             long changes = 0;
             for (int g0 = 0; g0 < blocks; g0 += GroupSize)
             {
@@ -97,28 +102,32 @@ public static class NNDescent
                 {
                     var list = new List<(int, int, float)>();
                     int i1 = Math.Min(n, (blk + 1) * Block);
+                    Span<int> partners = stackalloc int[2 * maxCandidates];
+                    Span<float> found = stackalloc float[2 * maxCandidates];
                     for (int i = blk * Block; i < i1; i++)
                     {
                         var nc = newCand.AsSpan(i * maxCandidates, maxCandidates);
                         var oc = oldCand.AsSpan(i * maxCandidates, maxCandidates);
                         for (int a = 0; a < nc.Length && nc[a] >= 0; a++)
                         {
-                            int p = nc[a];
-                            for (int b = a + 1; b < nc.Length && nc[b] >= 0; b++) Consider(p, nc[b]);
-                            for (int b = 0; b < oc.Length && oc[b] >= 0; b++) Consider(p, oc[b]);
+                            // Each new candidate against the later new ones and all old ones, in one batch of distances.
+                            int p = nc[a], m = 0;
+                            for (int b = a + 1; b < nc.Length && nc[b] >= 0; b++) if (nc[b] != p) partners[m++] = nc[b];
+                            for (int b = 0; b < oc.Length && oc[b] >= 0; b++) if (oc[b] != p) partners[m++] = oc[b];
+                            Distance.SquaredToMany(x, norms, p, partners[..m], found);
+                            for (int t = 0; t < m; t++)
+                            {
+                                int q = partners[t];
+                                float d = found[t];
+                                // Heaps are not written while a group is joined, so these thresholds are stable.
+                                if (d < dist[p * k] || d < dist[q * k]) list.Add((p, q, d));
+                            }
                         }
                     }
                     blockUpdates[blk] = list;
-
-                    void Consider(int p, int q)
-                    {
-                        if (p == q) return;
-                        float d = Distance.Squared(x.Row(p), x.Row(q));
-                        // Heaps are not written while a group is joined, so these thresholds are stable.
-                        if (d < dist[p * k] || d < dist[q * k]) list.Add((p, q, d));
-                    }
                 });
-                for (int blk = g0; blk < g1; blk++) { changes += Apply(blockUpdates[blk], dist, idx, isNew, k); blockUpdates[blk] = null!; }
+                changes += ApplyParallel(blockUpdates, g0, g1, dist, idx, isNew, k, parallel);
+                for (int blk = g0; blk < g1; blk++) blockUpdates[blk] = null!;
             }
             if (changes <= o.Delta * n * k) break;
         }
@@ -169,42 +178,75 @@ public static class NNDescent
     }
 
     /// <summary>
+    /// Applies the updates of blocks [b0, b1) in block order. Each update pushes into the heaps of both its points; the
+    /// points are split into as many ranges as there are threads and each thread makes the pushes that land in its
+    /// range, in the same order as a single thread would, so the heaps end the same whatever the number of threads.
+    /// </summary>
+    static long ApplyParallel(List<(int P, int Q, float D)>[] blocks, int b0, int b1, float[] dist, int[] idx, bool[] isNew, int k, ParallelOptions parallel)
+    {
+        int n = dist.Length / k;
+        int ranges = Math.Max(1, parallel.MaxDegreeOfParallelism);
+        var counts = new long[ranges];
+        Parallel.For(0, ranges, parallel, r =>
+        {
+            int lo = (int)((long)n * r / ranges), hi = (int)((long)n * (r + 1) / ranges);
+            long c = 0;
+            for (int blk = b0; blk < b1; blk++)
+                foreach (var (p, q, d) in blocks[blk])
+                {
+                    if (p >= lo && p < hi) c += Push(p, q, d, dist, idx, isNew, k);
+                    if (q >= lo && q < hi) c += Push(q, p, d, dist, idx, isNew, k);
+                }
+            counts[r] = c;
+        });
+        return counts.Sum();
+    }
+
+    /// <summary>
     /// For every point, samples up to <paramref name="max"/> new and old candidates from its neighbours and its reverse
-    /// neighbours (random priorities keep the lowest), and marks sampled new neighbours as old.
+    /// neighbours (random priorities keep the lowest), and marks sampled new neighbours as old. An edge's priority is a
+    /// hash of the round's seed and the edge, so the point ranges can be filled by different threads (each scans every
+    /// edge and keeps those that land in its range) with the same result as one.
     /// </summary>
     static void BuildCandidates(int n, int k, int max, int[] idx, bool[] isNew, int[] newCand, int[] oldCand,
-        float[] newPri, float[] oldPri, ref SplitMix64 rng)
+        float[] newPri, float[] oldPri, ulong seed, ParallelOptions parallel)
     {
-        Array.Fill(newCand, -1); Array.Fill(oldCand, -1);
-        Array.Fill(newPri, float.PositiveInfinity); Array.Fill(oldPri, float.PositiveInfinity);
-        for (int i = 0; i < n; i++)
-            for (int t = 0; t < k; t++)
-            {
-                int j = idx[i * k + t];
-                if (j < 0) continue;
-                float pr = (float)rng.NextDouble();
-                if (isNew[i * k + t])
-                {
-                    NeighborHeap.Push(newPri.AsSpan(i * max, max), newCand.AsSpan(i * max, max), pr, j, checkDuplicate: true);
-                    NeighborHeap.Push(newPri.AsSpan(j * max, max), newCand.AsSpan(j * max, max), pr, i, checkDuplicate: true);
-                }
-                else
-                {
-                    NeighborHeap.Push(oldPri.AsSpan(i * max, max), oldCand.AsSpan(i * max, max), pr, j, checkDuplicate: true);
-                    NeighborHeap.Push(oldPri.AsSpan(j * max, max), oldCand.AsSpan(j * max, max), pr, i, checkDuplicate: true);
-                }
-            }
-        for (int i = 0; i < n; i++)
+        int ranges = Math.Max(1, parallel.MaxDegreeOfParallelism);
+        Parallel.For(0, ranges, parallel, r =>
         {
-            var nc = newCand.AsSpan(i * max, max);
-            for (int t = 0; t < k; t++)
+            int lo = (int)((long)n * r / ranges), hi = (int)((long)n * (r + 1) / ranges);
+            newCand.AsSpan(lo * max, (hi - lo) * max).Fill(-1); oldCand.AsSpan(lo * max, (hi - lo) * max).Fill(-1);
+            newPri.AsSpan(lo * max, (hi - lo) * max).Fill(float.PositiveInfinity); oldPri.AsSpan(lo * max, (hi - lo) * max).Fill(float.PositiveInfinity);
+            for (int i = 0; i < n; i++)
+                for (int t = 0; t < k; t++)
+                {
+                    int j = idx[i * k + t];
+                    if (j < 0) continue;
+                    bool mine = i >= lo && i < hi, theirs = j >= lo && j < hi;
+                    if (!mine && !theirs) continue;
+                    var h = new SplitMix64(seed ^ ((ulong)(uint)i << 32 | (uint)t));
+                    float pr = (float)h.NextDouble();
+                    var (pri, cand) = isNew[i * k + t] ? (newPri, newCand) : (oldPri, oldCand);
+                    if (mine) NeighborHeap.Push(pri.AsSpan(i * max, max), cand.AsSpan(i * max, max), pr, j, checkDuplicate: true);
+                    if (theirs) NeighborHeap.Push(pri.AsSpan(j * max, max), cand.AsSpan(j * max, max), pr, i, checkDuplicate: true);
+                }
+        });
+        // Only once every range is sampled (the scans above read every point's flags) are the flags changed.
+        Parallel.For(0, ranges, parallel, r =>
+        {
+            int lo = (int)((long)n * r / ranges), hi = (int)((long)n * (r + 1) / ranges);
+            for (int i = lo; i < hi; i++)
             {
-                if (!isNew[i * k + t]) continue;
-                if (nc.Contains(idx[i * k + t])) isNew[i * k + t] = false;
+                var nc = newCand.AsSpan(i * max, max);
+                for (int t = 0; t < k; t++)
+                {
+                    if (!isNew[i * k + t]) continue;
+                    if (nc.Contains(idx[i * k + t])) isNew[i * k + t] = false;
+                }
+                Compact(nc);
+                Compact(oldCand.AsSpan(i * max, max));
             }
-            Compact(nc);
-            Compact(oldCand.AsSpan(i * max, max));
-        }
+        });
     }
 
     /// <summary>Moves the valid (≥ 0) entries to the front so loops can stop at the first −1.</summary>
