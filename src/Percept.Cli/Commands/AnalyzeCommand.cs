@@ -43,6 +43,8 @@ public static class AnalyzeCommand
             new("seed", "N", "seed of the projection and the map (default 0)", "Perception vectors"),
             new("map", "auto|umap|pca|tsne|none", "similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)", "Map"),
             new("map-dims", "N", "map dimensions (default 2)", "Map"),
+            new("perplexity", "P", "t-SNE perplexity (default 30)", "Map"),
+            new("iterations", "N", "t-SNE iterations after early exaggeration (default 500); UMAP epochs (default 200, or 500 up to 10,000 samples)", "Map"),
             new("map-from", "RUN", "start the map from RUN's map of the same samples and align to it (checkpoints)", "Map"),
             new("insights", "auto|none", "find close classes, suspected mislabels, rare variants, duplicates, weak clusters and outliers once the run is written (default auto; see 'percept insights')", "Output"),
             new("out", "RUN", "the run folder", "Output"),
@@ -138,6 +140,8 @@ public static class AnalyzeCommand
                 Method = a.GetEnum("map", Projection.MapMethod.Auto),
                 Dimensions = a.GetInt("map-dims") ?? 2,
                 Seed = (ulong)(a.GetInt("seed") ?? 0),
+                Perplexity = a.GetFloat("perplexity") is float pp ? (pp > 0 ? pp : throw new UsageException("--perplexity must be positive")) : 30,
+                Iterations = a.GetInt("iterations") is int it ? (it > 0 ? it : throw new UsageException("--iterations must be positive")) : 0,
             },
         };
         return options;

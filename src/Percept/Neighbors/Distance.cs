@@ -1,8 +1,5 @@
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Percept.Neighbors;
 
@@ -50,7 +47,7 @@ internal static class Distance
         if (Vector256.IsHardwareAccelerated && pr.Length >= Vector256<float>.Count)
             for (; t + 4 <= qs.Length; t += 4)
             {
-                Dot4(pr, x.Row(qs[t]), x.Row(qs[t + 1]), x.Row(qs[t + 2]), x.Row(qs[t + 3]), out float d0, out float d1, out float d2, out float d3);
+                Kernels.Dot4(pr, x.Row(qs[t]), x.Row(qs[t + 1]), x.Row(qs[t + 2]), x.Row(qs[t + 3]), out float d0, out float d1, out float d2, out float d3);
                 result[t] = MathF.Max(0, np + norms[qs[t]] - 2 * d0);
                 result[t + 1] = MathF.Max(0, np + norms[qs[t + 1]] - 2 * d1);
                 result[t + 2] = MathF.Max(0, np + norms[qs[t + 2]] - 2 * d2);
@@ -58,33 +55,4 @@ internal static class Distance
             }
         for (; t < qs.Length; t++) result[t] = MathF.Max(0, np + norms[qs[t]] - 2 * TensorPrimitives.Dot(pr, x.Row(qs[t])));
     }
-
-    /// <summary>Four dot products of p with q0..q3 (equal lengths ≥ 8): 8 lanes per step, a masked-free scalar tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Dot4(ReadOnlySpan<float> p, ReadOnlySpan<float> q0, ReadOnlySpan<float> q1, ReadOnlySpan<float> q2, ReadOnlySpan<float> q3,
-        out float d0, out float d1, out float d2, out float d3)
-    {
-        int n = p.Length, i = 0;
-        ref float rp = ref MemoryMarshal.GetReference(p);
-        ref float r0 = ref MemoryMarshal.GetReference(q0); ref float r1 = ref MemoryMarshal.GetReference(q1);
-        ref float r2 = ref MemoryMarshal.GetReference(q2); ref float r3 = ref MemoryMarshal.GetReference(q3);
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (; i + 8 <= n; i += 8)
-        {
-            var v = Vector256.LoadUnsafe(ref rp, (nuint)i);
-            a0 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r0, (nuint)i), a0);
-            a1 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r1, (nuint)i), a1);
-            a2 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r2, (nuint)i), a2);
-            a3 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r3, (nuint)i), a3);
-        }
-        d0 = Vector256.Sum(a0); d1 = Vector256.Sum(a1); d2 = Vector256.Sum(a2); d3 = Vector256.Sum(a3);
-        for (; i < n; i++)
-        {
-            float v = Unsafe.Add(ref rp, i);
-            d0 += v * Unsafe.Add(ref r0, i); d1 += v * Unsafe.Add(ref r1, i); d2 += v * Unsafe.Add(ref r2, i); d3 += v * Unsafe.Add(ref r3, i);
-        }
-    }
-
-    static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 }

@@ -10,7 +10,7 @@ public enum MapMethod
     None,
     Pca,
     Umap,
-    /// <summary>t-SNE with a Barnes–Hut gradient (2-D only).</summary>
+    /// <summary>t-SNE (2-D only): FFT-accelerated interpolation from 10,000 points, Barnes–Hut below.</summary>
     Tsne,
 }
 
@@ -22,6 +22,10 @@ public sealed record MapOptions
     public int Neighbors { get; init; } = 15;
     public float MinDist { get; init; } = 0.1f;
     public Metric Metric { get; init; } = Metric.Euclidean;
+    /// <summary>t-SNE perplexity (openTSNE's default 30).</summary>
+    public float Perplexity { get; init; } = 30;
+    /// <summary>t-SNE iterations after the 250 of early exaggeration (0 = 500); UMAP epochs (0 = umap-learn's default).</summary>
+    public int Iterations { get; init; }
     public ulong Seed { get; init; }
     public int Threads { get; init; }
     /// <summary>Start from this layout (UMAP) — for example the map of the same samples at the previous checkpoint.</summary>
@@ -34,7 +38,8 @@ public sealed record MapOptions
 /// <param name="Coordinates">N × dimensions.</param>
 /// <param name="Method">The method used (Auto resolved).</param>
 /// <param name="Graph">The k-NN graph of the data the map was made from (UMAP), for per-point figures.</param>
-public sealed record MapResult(Matrix Coordinates, MapMethod Method, KnnGraph? Graph);
+/// <param name="KlDivergence">t-SNE's final KL divergence; null for other methods.</param>
+public sealed record MapResult(Matrix Coordinates, MapMethod Method, KnnGraph? Graph, double? KlDivergence = null);
 
 /// <summary>One entry point for every kind of map.</summary>
 public static class Maps
@@ -58,7 +63,7 @@ public static class Maps
             MapMethod.Pca => new MapResult(PcaMap(data, o), MapMethod.Pca, null),
             MapMethod.Umap => UmapMap(data, o, cancellationToken),
             MapMethod.Tsne when o.Dimensions != 2 => throw new PerceptException("t-SNE makes 2-D maps; use --dims 2, or UMAP for 3-D"),
-            MapMethod.Tsne => new MapResult(TSne.Fit(data, new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial }, cancellationToken), MapMethod.Tsne, null),
+            MapMethod.Tsne => TsneMap(data, o, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(o)),
         };
         if (o.AlignTo != null) result = result with { Coordinates = Procrustes.Align(result.Coordinates, o.AlignTo) };
@@ -72,12 +77,20 @@ public static class Maps
         return Pca.Fit(data, o.Dimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
     }
 
+    static MapResult TsneMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
+    {
+        var options = new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Perplexity = o.Perplexity };
+        if (o.Iterations > 0) options = options with { Iterations = o.Iterations };
+        var r = TSne.Run(data, options, cancellationToken);
+        return new MapResult(r.Embedding, MapMethod.Tsne, null, r.KlDivergence);
+    }
+
     static MapResult UmapMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
     {
         var model = Umap.Fit(data, new UmapOptions
         {
             Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
-            Seed = o.Seed, Threads = o.Threads, Initial = o.Initial,
+            Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Epochs = o.Iterations,
         }, cancellationToken);
         return new MapResult(model.Embedding, MapMethod.Umap, model.Index.Graph);
     }

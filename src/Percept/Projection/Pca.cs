@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Percept.Core;
 using Percept.Neighbors;
 
 namespace Percept.Projection;
@@ -20,11 +21,19 @@ public sealed class PcaModel(float[] mean, float[] components, double[] explaine
         var result = new Matrix(data.Rows, Count);
         var shift = new float[Count];
         for (int c = 0; c < Count; c++) shift[c] = TensorPrimitives.Dot(Mean, Components.AsSpan(c * Dimensions, Dimensions));
+        int d = Dimensions, count = Count;
         Parallel.For(0, data.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount }, i =>
         {
             var row = data.Row(i);
             var dst = result.Row(i);
-            for (int c = 0; c < Count; c++) dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * Dimensions, Dimensions)) - shift[c];
+            int c = 0;
+            for (; c + 4 <= count; c += 4)
+            {
+                Kernels.Dot4(row, Components.AsSpan(c * d, d), Components.AsSpan((c + 1) * d, d), Components.AsSpan((c + 2) * d, d), Components.AsSpan((c + 3) * d, d),
+                    out float d0, out float d1, out float d2, out float d3);
+                dst[c] = d0 - shift[c]; dst[c + 1] = d1 - shift[c + 1]; dst[c + 2] = d2 - shift[c + 2]; dst[c + 3] = d3 - shift[c + 3];
+            }
+            for (; c < count; c++) dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * d, d)) - shift[c];
         });
         return result;
     }
@@ -116,7 +125,15 @@ public static class Pca
         Parallel.For(0, n, parallel, i =>
         {
             var row = x.Row(i);
-            for (int c = 0; c < l; c++) y[i * l + c] = TensorPrimitives.Dot(row, w.AsSpan(c * d, d)) - shift[c];
+            int c = 0;
+            // Four components at a time: the row is read once for four dot products.
+            for (; c + 4 <= l; c += 4)
+            {
+                Kernels.Dot4(row, w.AsSpan(c * d, d), w.AsSpan((c + 1) * d, d), w.AsSpan((c + 2) * d, d), w.AsSpan((c + 3) * d, d),
+                    out float d0, out float d1, out float d2, out float d3);
+                y[i * l + c] = d0 - shift[c]; y[i * l + c + 1] = d1 - shift[c + 1]; y[i * l + c + 2] = d2 - shift[c + 2]; y[i * l + c + 3] = d3 - shift[c + 3];
+            }
+            for (; c < l; c++) y[i * l + c] = TensorPrimitives.Dot(row, w.AsSpan(c * d, d)) - shift[c];
         });
         return y;
     }
@@ -133,7 +150,19 @@ public static class Pca
             var acc = new float[l * d];
             var colSum = new double[l];
             int i0 = (int)((long)n * ch / chunks), i1 = (int)((long)n * (ch + 1) / chunks);
-            for (int i = i0; i < i1; i++)
+            int i = i0;
+            // Four rows at a time: each accumulator row is read and written once for four data rows.
+            for (; i + 4 <= i1; i += 4)
+            {
+                var r0 = x.Row(i); var r1 = x.Row(i + 1); var r2 = x.Row(i + 2); var r3 = x.Row(i + 3);
+                for (int c = 0; c < l; c++)
+                {
+                    float y0 = y[i * l + c], y1 = y[(i + 1) * l + c], y2 = y[(i + 2) * l + c], y3 = y[(i + 3) * l + c];
+                    colSum[c] += (double)y0 + y1 + y2 + y3;
+                    Kernels.MultiplyAdd4(acc.AsSpan(c * d, d), y0, r0, y1, r1, y2, r2, y3, r3);
+                }
+            }
+            for (; i < i1; i++)
             {
                 var row = x.Row(i);
                 for (int c = 0; c < l; c++)

@@ -104,6 +104,28 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void Batched_distances_equal_the_squared_distances_by_definition_for_every_width_and_batch_length()
+    {
+        for (int dims = 1; dims <= 41; dims++)
+        {
+            var x = RandomMatrix(23, dims, dims);
+            var norms = ExactKnn.SquaredNorms(x);
+            for (int m = 0; m <= 13; m++)
+            {
+                var partners = Enumerable.Range(1, m).Select(t => (t * 7) % 22 + 1).ToArray();
+                var got = new float[m];
+                Distance.SquaredToMany(x, norms, 0, partners, got);
+                for (int t = 0; t < m; t++)
+                {
+                    double want = 0;
+                    for (int d = 0; d < dims; d++) want += Math.Pow(x.Row(0)[d] - x.Row(partners[t])[d], 2);
+                    Assert.True(Math.Abs(got[t] - want) <= 1e-4 * Math.Max(1, want), $"dims {dims}, batch {m}, partner {t}: {got[t]} vs {want}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void NN_descent_reaches_high_recall_on_fashion_mnist_whatever_the_thread_count()
     {
         var (x, _) = Fashion(3000);

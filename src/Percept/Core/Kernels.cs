@@ -1,0 +1,68 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Percept.Core;
+
+/// <summary>
+/// Register-blocked kernels for the products the stages above share (NN-descent distances, PCA): four rows at a time,
+/// so that the row they meet is loaded once for four and four sums are in flight. 256-bit lanes with a scalar tail.
+/// </summary>
+public static class Kernels
+{
+    /// <summary>Four dot products of p with q0..q3 (equal lengths): 8 lanes per step, then a scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Dot4(ReadOnlySpan<float> p, ReadOnlySpan<float> q0, ReadOnlySpan<float> q1, ReadOnlySpan<float> q2, ReadOnlySpan<float> q3,
+        out float d0, out float d1, out float d2, out float d3)
+    {
+        int n = p.Length, i = 0;
+        ref float rp = ref MemoryMarshal.GetReference(p);
+        ref float r0 = ref MemoryMarshal.GetReference(q0); ref float r1 = ref MemoryMarshal.GetReference(q1);
+        ref float r2 = ref MemoryMarshal.GetReference(q2); ref float r3 = ref MemoryMarshal.GetReference(q3);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.LoadUnsafe(ref rp, (nuint)i);
+            a0 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r0, (nuint)i), a0);
+            a1 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r1, (nuint)i), a1);
+            a2 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r2, (nuint)i), a2);
+            a3 = MultiplyAdd(v, Vector256.LoadUnsafe(ref r3, (nuint)i), a3);
+        }
+        d0 = Vector256.Sum(a0); d1 = Vector256.Sum(a1); d2 = Vector256.Sum(a2); d3 = Vector256.Sum(a3);
+        for (; i < n; i++)
+        {
+            float v = Unsafe.Add(ref rp, i);
+            d0 += v * Unsafe.Add(ref r0, i); d1 += v * Unsafe.Add(ref r1, i); d2 += v * Unsafe.Add(ref r2, i); d3 += v * Unsafe.Add(ref r3, i);
+        }
+    }
+
+    /// <summary>acc += a0·x0 + a1·x1 + a2·x2 + a3·x3 (equal lengths): acc is read and written once for four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyAdd4(Span<float> acc, float a0, ReadOnlySpan<float> x0, float a1, ReadOnlySpan<float> x1,
+        float a2, ReadOnlySpan<float> x2, float a3, ReadOnlySpan<float> x3)
+    {
+        int n = acc.Length, i = 0;
+        ref float ra = ref MemoryMarshal.GetReference(acc);
+        ref float r0 = ref MemoryMarshal.GetReference(x0); ref float r1 = ref MemoryMarshal.GetReference(x1);
+        ref float r2 = ref MemoryMarshal.GetReference(x2); ref float r3 = ref MemoryMarshal.GetReference(x3);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var c0 = Vector256.Create(a0); var c1 = Vector256.Create(a1); var c2 = Vector256.Create(a2); var c3 = Vector256.Create(a3);
+            for (; i + 8 <= n; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref ra, (nuint)i);
+                v = MultiplyAdd(c0, Vector256.LoadUnsafe(ref r0, (nuint)i), v);
+                v = MultiplyAdd(c1, Vector256.LoadUnsafe(ref r1, (nuint)i), v);
+                v = MultiplyAdd(c2, Vector256.LoadUnsafe(ref r2, (nuint)i), v);
+                v = MultiplyAdd(c3, Vector256.LoadUnsafe(ref r3, (nuint)i), v);
+                v.StoreUnsafe(ref ra, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+            Unsafe.Add(ref ra, i) += a0 * Unsafe.Add(ref r0, i) + a1 * Unsafe.Add(ref r1, i) + a2 * Unsafe.Add(ref r2, i) + a3 * Unsafe.Add(ref r3, i);
+    }
+
+    static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+}
