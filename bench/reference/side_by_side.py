@@ -15,19 +15,13 @@ compiles on a 2,000-row run first). Both results are scored here by the same cod
 of 1,000 seeded points; trustworthiness@10 (scikit-learn) on a seeded sample of 5,000 points; for t-SNE, the KL
 divergence of each map under openTSNE's own P (perplexity 30), with openTSNE's FFT estimate of Z. Threads = 2 for all.
 """
-import argparse, gzip, json, os, struct, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
+
+from maps_reference import read_idx  # the IDX reader both reference scripts use
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 THREADS = 2
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "i" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def find_data(given):
