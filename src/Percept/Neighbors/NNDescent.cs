@@ -72,7 +72,7 @@ public static class NNDescent
                 }
                 updates[l] = list;
             });
-            foreach (var list in updates) Apply(list, dist, idx, isNew, k);
+            ApplyParallel(updates, 0, updates.Length, dist, idx, isNew, k, parallel);
         }
         // Any slot still empty gets a random point.
         var rng = new SplitMix64(o.Seed ^ 0x5EEDUL);
@@ -139,13 +139,6 @@ public static class NNDescent
             for (int t = 0; t < k; t++) d[t] = Distance.Report(d[t], metric);
         }
         return new KnnGraph(idx, dist, n, k);
-    }
-
-    static long Apply(List<(int P, int Q, float D)> updates, float[] dist, int[] idx, bool[] isNew, int k)
-    {
-        long c = 0;
-        foreach (var (p, q, d) in updates) c += PushBoth(p, q, d, dist, idx, isNew, k, both: true);
-        return c;
     }
 
     static int PushBoth(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k, bool both)
