@@ -37,7 +37,7 @@ static class MapsStageBench
         if (result is KnnGraph g) Npy.Write(args[2], g.Indices.Select(v => (long)v).ToArray(), g.Count, g.K);
         else if (result is Matrix m) Npy.Write(args[2], m.Data, m.Rows, m.Columns);
         string klText = kl is double v ? v.ToString("R", CultureInfo.InvariantCulture) : "null";
-        Console.WriteLine($"{{\"stage\": \"{stage}\", \"seconds\": {seconds.ToString("F3", CultureInfo.InvariantCulture)}, \"kl\": {klText}, \"peak_mib\": {PeakMiB().ToString("F0", CultureInfo.InvariantCulture)}}}");
+        Console.WriteLine($"{{\"stage\": \"{stage}\", \"seconds\": {seconds.ToString("F3", CultureInfo.InvariantCulture)}, \"kl\": {klText}, \"peak_mib\": {Paths.PeakMiB().ToString("F0", CultureInfo.InvariantCulture)}}}");
         return 0;
     }
 
@@ -64,11 +64,5 @@ static class MapsStageBench
     {
         int at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    static double PeakMiB()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line == null ? 0 : long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
     }
 }

@@ -30,6 +30,13 @@ static int Usage()
 
 static class Paths
 {
+    /// <summary>The process's peak resident memory so far (VmHWM), in MiB.</summary>
+    public static double PeakMiB()
+    {
+        string hwm = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))[6..].Trim();
+        return long.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
     public static string Root { get; } = FindRoot();
 
     static string FindRoot()
@@ -234,9 +241,7 @@ static class MemoryBench
         });
         double seconds = clock.Elapsed.TotalSeconds;
         long bytes = new DirectoryInfo(run.Directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-        string hwm = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))[6..].Trim();
-        long kb = long.Parse(hwm.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
-        Console.WriteLine($"{run.Count / seconds:N0} | {kb / 1024.0:N0} MiB | {bytes / 1048576.0:N1} MiB");
+        Console.WriteLine($"{run.Count / seconds:N0} | {Paths.PeakMiB():N0} MiB | {bytes / 1048576.0:N1} MiB");
         return 0;
     }
 }

@@ -63,6 +63,7 @@ public static class Kernels
             Unsafe.Add(ref ra, i) += a0 * Unsafe.Add(ref r0, i) + a1 * Unsafe.Add(ref r1, i) + a2 * Unsafe.Add(ref r2, i) + a3 * Unsafe.Add(ref r3, i);
     }
 
-    static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+    /// <summary>a·b + c, fused where the CPU has FMA.</summary>
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 }

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace Percept.Neighbors;
 
@@ -44,15 +43,14 @@ internal static class Distance
         var pr = x.Row(p);
         float np = norms[p];
         int t = 0;
-        if (Vector256.IsHardwareAccelerated && pr.Length >= Vector256<float>.Count)
-            for (; t + 4 <= qs.Length; t += 4)
-            {
-                Kernels.Dot4(pr, x.Row(qs[t]), x.Row(qs[t + 1]), x.Row(qs[t + 2]), x.Row(qs[t + 3]), out float d0, out float d1, out float d2, out float d3);
-                result[t] = MathF.Max(0, np + norms[qs[t]] - 2 * d0);
-                result[t + 1] = MathF.Max(0, np + norms[qs[t + 1]] - 2 * d1);
-                result[t + 2] = MathF.Max(0, np + norms[qs[t + 2]] - 2 * d2);
-                result[t + 3] = MathF.Max(0, np + norms[qs[t + 3]] - 2 * d3);
-            }
+        for (; t + 4 <= qs.Length; t += 4)
+        {
+            Kernels.Dot4(pr, x.Row(qs[t]), x.Row(qs[t + 1]), x.Row(qs[t + 2]), x.Row(qs[t + 3]), out float d0, out float d1, out float d2, out float d3);
+            result[t] = MathF.Max(0, np + norms[qs[t]] - 2 * d0);
+            result[t + 1] = MathF.Max(0, np + norms[qs[t + 1]] - 2 * d1);
+            result[t + 2] = MathF.Max(0, np + norms[qs[t + 2]] - 2 * d2);
+            result[t + 3] = MathF.Max(0, np + norms[qs[t + 3]] - 2 * d3);
+        }
         for (; t < qs.Length; t++) result[t] = MathF.Max(0, np + norms[qs[t]] - 2 * TensorPrimitives.Dot(pr, x.Row(qs[t])));
     }
 }

@@ -2,7 +2,6 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Percept.Neighbors;
 
@@ -136,10 +135,10 @@ public static class ExactKnn
                 var w = Vector256.LoadUnsafe(ref pp, (nuint)(d * PanelWidth + 8));
                 var x0 = Vector256.Create(Unsafe.Add(ref r0, d)); var x1 = Vector256.Create(Unsafe.Add(ref r1, d));
                 var x2 = Vector256.Create(Unsafe.Add(ref r2, d)); var x3 = Vector256.Create(Unsafe.Add(ref r3, d));
-                a0 = MultiplyAdd(x0, v, a0); b0 = MultiplyAdd(x0, w, b0);
-                a1 = MultiplyAdd(x1, v, a1); b1 = MultiplyAdd(x1, w, b1);
-                a2 = MultiplyAdd(x2, v, a2); b2 = MultiplyAdd(x2, w, b2);
-                a3 = MultiplyAdd(x3, v, a3); b3 = MultiplyAdd(x3, w, b3);
+                a0 = Kernels.MultiplyAdd(x0, v, a0); b0 = Kernels.MultiplyAdd(x0, w, b0);
+                a1 = Kernels.MultiplyAdd(x1, v, a1); b1 = Kernels.MultiplyAdd(x1, w, b1);
+                a2 = Kernels.MultiplyAdd(x2, v, a2); b2 = Kernels.MultiplyAdd(x2, w, b2);
+                a3 = Kernels.MultiplyAdd(x3, v, a3); b3 = Kernels.MultiplyAdd(x3, w, b3);
             }
             a0.CopyTo(scratch, 0); b0.CopyTo(scratch, 8); a1.CopyTo(scratch, 16); b1.CopyTo(scratch, 24);
             a2.CopyTo(scratch, 32); b2.CopyTo(scratch, 40); a3.CopyTo(scratch, 48); b3.CopyTo(scratch, 56);
@@ -158,8 +157,6 @@ public static class ExactKnn
         }
     }
 
-    static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
     internal static float[] SquaredNorms(Matrix m)
     {
