@@ -51,6 +51,16 @@ internal static class Distance
             result[t + 2] = MathF.Max(0, np + norms[qs[t + 2]] - 2 * d2);
             result[t + 3] = MathF.Max(0, np + norms[qs[t + 3]] - 2 * d3);
         }
-        for (; t < qs.Length; t++) result[t] = MathF.Max(0, np + norms[qs[t]] - 2 * TensorPrimitives.Dot(pr, x.Row(qs[t])));
+        if (t < qs.Length)
+        {
+            // One to three left: one more four-row pass with the last row repeated, which reads p once instead of up to
+            // three times.
+            int last = qs.Length - 1;
+            int q0 = qs[t], q1 = qs[Math.Min(t + 1, last)], q2 = qs[Math.Min(t + 2, last)];
+            Kernels.Dot4(pr, x.Row(q0), x.Row(q1), x.Row(q2), x.Row(q2), out float d0, out float d1, out float d2, out _);
+            result[t] = MathF.Max(0, np + norms[q0] - 2 * d0);
+            if (t + 1 <= last) result[t + 1] = MathF.Max(0, np + norms[q1] - 2 * d1);
+            if (t + 2 <= last) result[t + 2] = MathF.Max(0, np + norms[q2] - 2 * d2);
+        }
     }
 }

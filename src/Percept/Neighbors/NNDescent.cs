@@ -44,7 +44,6 @@ public static class NNDescent
         int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Clamp(k, 20, 60);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
 
-        var norms = ExactKnn.SquaredNorms(x);
         var dist = new float[n * k];
         var idx = new int[n * k];
         var isNew = new bool[n * k];
@@ -53,15 +52,30 @@ public static class NNDescent
 
         // Seed: all pairs inside the leaves of a few random projection trees.
         var built = new RandomProjectionTree[trees];
-        Parallel.For(0, trees, parallel, t => built[t] = new RandomProjectionTree(x, leafSize, o.Seed * 1000003UL + (ulong)t + 1));
+        var space = TreeSpace.Create(x, o.Seed * 1000003UL, parallel);
+        Parallel.For(0, trees, parallel, t => built[t] = new RandomProjectionTree(space, leafSize, o.Seed * 1000003UL + (ulong)t + 1));
         forest = [.. built];
+
+        // The descent works on a copy of the data in the order of the first tree's leaves, so that the rows a point is
+        // compared with (its neighbours and theirs) lie near each other in memory: wide data do not fit in cache, and
+        // random rows cost more to fetch than to compare. Indices are mapped back at the end.
+        var order = built[0].Leaves.SelectMany(l => l).ToArray();
+        var rank = new int[n];
+        for (int r = 0; r < n; r++) rank[order[r]] = r;
+        var original = x;
+        x = new Matrix(n, original.Columns);
+        Parallel.For(0, (n + Block - 1) / Block, parallel, b =>
+        {
+            for (int r = b * Block, end = Math.Min(n, r + Block); r < end; r++) original.Row(order[r]).CopyTo(x.Row(r));
+        });
+        var norms = ExactKnn.SquaredNorms(x);
         foreach (var tree in built)
         {
             var leaves = tree.Leaves;
             var updates = new List<(int, int, float)>[leaves.Count];
             Parallel.For(0, leaves.Count, parallel, l =>
             {
-                var leaf = leaves[l];
+                var leaf = leaves[l].Select(v => rank[v]).ToArray();
                 var list = new List<(int, int, float)>(leaf.Length * (leaf.Length - 1) / 2);
                 var found = new float[leaf.Length];
                 for (int a = 0; a < leaf.Length; a++)
@@ -132,13 +146,23 @@ public static class NNDescent
             if (changes <= o.Delta * n * k) break;
         }
 
-        for (int i = 0; i < n; i++)
+        // Back to the caller's order, each list sorted closest first.
+        var outIdx = new int[n * k];
+        var outDist = new float[n * k];
+        Parallel.For(0, (n + Block - 1) / Block, parallel, b =>
         {
-            var d = dist.AsSpan(i * k, k);
-            NeighborHeap.Sort(d, idx.AsSpan(i * k, k));
-            for (int t = 0; t < k; t++) d[t] = Distance.Report(d[t], metric);
-        }
-        return new KnnGraph(idx, dist, n, k);
+            for (int i = b * Block, end = Math.Min(n, i + Block); i < end; i++)
+            {
+                int r = rank[i];
+                var d = outDist.AsSpan(i * k, k);
+                var j = outIdx.AsSpan(i * k, k);
+                dist.AsSpan(r * k, k).CopyTo(d);
+                idx.AsSpan(r * k, k).CopyTo(j);
+                NeighborHeap.Sort(d, j);
+                for (int t = 0; t < k; t++) { d[t] = Distance.Report(d[t], metric); j[t] = order[j[t]]; }
+            }
+        });
+        return new KnnGraph(outIdx, outDist, n, k);
     }
 
     static int PushBoth(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k, bool both)
