@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Percept.Core;
 using Percept.Neighbors;
 
@@ -259,85 +261,17 @@ public static class Umap
             cancellationToken.ThrowIfCancellationRequested();
             float alpha = o.LearningRate * (1f - (float)epoch / epochs);
             int ep = epoch;
-            // The same steps as the general loop below, for the usual 2-D map: coordinates as scalars, no spans.
-            void Chunk2D(int i0, int i1, int ep, ref SplitMix64 rng)
-            {
-                Span<float> laneX = stackalloc float[8], laneY = stackalloc float[8];
-                float[] yd = y.Data, td = tails.Data;
-                int[] rowStart = g.RowStart, columns = g.Columns;
-                float twoAB = 2f * a * b, twoGB = 2f * gamma * b;
-                for (int i = i0; i < i1; i++)
-                {
-                    float yx = yd[2 * i], yy = yd[2 * i + 1];
-                    for (int e = rowStart[i], end = rowStart[i + 1]; e < end; e++)
-                    {
-                        if (nextSample[e] > ep + 1) continue;
-                        int j = columns[e];
-                        float dx = yx - td[2 * j], dy = yy - td[2 * j + 1], d2 = dx * dx + dy * dy;
-                        if (d2 > 0)
-                        {
-                            float p = Numerics.FastPow(d2, b);
-                            float coeff = -twoAB * p / d2 / (a * p + 1f);
-                            float gx = Math.Clamp(coeff * dx, -4f, 4f) * alpha, gy = Math.Clamp(coeff * dy, -4f, 4f) * alpha;
-                            yx += gx; yy += gy;
-                            if (moveOther) { td[2 * j] -= gx; td[2 * j + 1] -= gy; }
-                        }
-                        nextSample[e] += epochsPerSample[e];
-                        int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
-                        // The negative samples of one edge are all taken from the head's position after the attractive
-                        // step and their pushes summed, instead of moving the head after each: the samples then do not
-                        // wait on each other (a chain through pow and two divisions each), and the step is the same
-                        // to first order in the learning rate.
-                        float rx = 0, ry = 0;
-                        int s = 0;
-                        if (Vector256.IsHardwareAccelerated)
-                            for (; negatives - s >= 4; s += 8)
-                            {
-                                // Four to eight samples at once (fewer go one by one): the same draws in the same order,
-                                // pow and the division on lanes. Unused lanes (and the point itself) sit on the head: distance 0, masked out.
-                                int count = Math.Min(8, negatives - s);
-                                for (int l = 0; l < 8; l++)
-                                {
-                                    int k = l < count ? (int)(((rng.Next() >> 32) * (ulong)tailCount) >> 32) : -1;
-                                    bool skip = k < 0 || (k == i && moveOther);
-                                    laneX[l] = skip ? yx : td[2 * k]; laneY[l] = skip ? yy : td[2 * k + 1];
-                                }
-                                var kx = Vector256.Create(yx) - Vector256.Create(laneX);
-                                var ky = Vector256.Create(yy) - Vector256.Create(laneY);
-                                var k2 = kx * kx + ky * ky;
-                                var live = Vector256.GreaterThan(k2, Vector256<float>.Zero);
-                                var safe = Vector256.ConditionalSelect(live, k2, Vector256<float>.One);
-                                var coeff = Vector256.Create(twoGB) / ((Vector256.Create(0.001f) + safe) * (Vector256.Create(a) * Numerics.FastPow(safe, b) + Vector256<float>.One));
-                                var four = Vector256.Create(4f);
-                                rx += Vector256.Sum(Vector256.ConditionalSelect(live, Vector256.Min(Vector256.Max(coeff * kx, -four), four), Vector256<float>.Zero));
-                                ry += Vector256.Sum(Vector256.ConditionalSelect(live, Vector256.Min(Vector256.Max(coeff * ky, -four), four), Vector256<float>.Zero));
-                            }
-                        for (; s < negatives; s++)
-                        {
-                            // A uniform index by multiply-high of 32 random bits (a 64-bit modulo costs more than the step).
-                            int k = (int)(((rng.Next() >> 32) * (ulong)tailCount) >> 32);
-                            if (k == i && moveOther) continue;
-                            float kx = yx - td[2 * k], ky = yy - td[2 * k + 1], k2 = kx * kx + ky * ky;
-                            if (k2 > 0)
-                            {
-                                float p = Numerics.FastPow(k2, b);
-                                float coeff = twoGB / ((0.001f + k2) * (a * p + 1f));
-                                rx += Math.Clamp(coeff * kx, -4f, 4f);
-                                ry += Math.Clamp(coeff * ky, -4f, 4f);
-                            }
-                        }
-                        yx += rx * alpha; yy += ry * alpha;
-                        nextNegative[e] += negatives * epochsPerSample[e] / negRate;
-                        // Heads and tails may be the same matrix: write the head back before the next edge reads it.
-                        yd[2 * i] = yx; yd[2 * i + 1] = yy;
-                    }
-                }
-            }
             Parallel.For(0, chunks, parallel, c =>
             {
                 var rng = new SplitMix64(o.Seed * 0x9E3779B97F4A7C15UL + (ulong)ep * 1000003UL + (ulong)c);
                 int i1 = Math.Min(n, (c + 1) * chunk);
-                if (dims == 2) { Chunk2D(c * chunk, i1, ep, ref rng); return; }
+                if (dims == 2)
+                {
+                    var sgd = new Sgd2D(y.Data, tails.Data, g.RowStart, g.Columns, epochsPerSample, nextSample, nextNegative,
+                        a, b, gamma, alpha, negRate, moveOther);
+                    sgd.Run(c * chunk, i1, ep, ref rng);
+                    return;
+                }
                 for (int i = c * chunk; i < i1; i++)
                 {
                     var yi = y.Row(i);
@@ -380,6 +314,139 @@ public static class Umap
                     }
                 }
             });
+        }
+    }
+
+    /// <summary>
+    /// One epoch's steps for the heads of one chunk of a 2-D map: coordinates as scalars, no spans, and the negative
+    /// samples of an edge eight at a time on vector lanes, gathered straight from the layout with indices from eight
+    /// independent 32-bit generators (a permuted congruential generator per lane, seeded from the chunk's stream).
+    /// </summary>
+    internal readonly struct Sgd2D(float[] heads, float[] tails, int[] rowStart, int[] columns, float[] epochsPerSample, float[] nextSample,
+        float[] nextNegative, float a, float b, float gamma, float alpha, float negRate, bool moveOther)
+    {
+        public void Run(int i0, int i1, int ep, ref SplitMix64 rng)
+        {
+            if (Avx2.IsSupported) RunVector(i0, i1, ep, ref rng);
+            else RunScalar(i0, i1, ep, ref rng);
+        }
+
+        /// <summary>The attractive step of edge e (head at (yx, yy), tail j); true when the edge is due this epoch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Attract(int j, ref float yx, ref float yy)
+        {
+            float dx = yx - tails[2 * j], dy = yy - tails[2 * j + 1], d2 = dx * dx + dy * dy;
+            if (!(d2 > 0)) return;
+            float p = Numerics.FastPow(d2, b);
+            float coeff = -2f * a * b * p / (d2 * (a * p + 1f));
+            float gx = Math.Clamp(coeff * dx, -4f, 4f) * alpha, gy = Math.Clamp(coeff * dy, -4f, 4f) * alpha;
+            yx += gx; yy += gy;
+            if (moveOther) { tails[2 * j] -= gx; tails[2 * j + 1] -= gy; }
+        }
+
+        void RunScalar(int i0, int i1, int ep, ref SplitMix64 rng)
+        {
+            int tailCount = tails.Length / 2;
+            float twoGB = 2f * gamma * b;
+            for (int i = i0; i < i1; i++)
+            {
+                float yx = heads[2 * i], yy = heads[2 * i + 1];
+                for (int e = rowStart[i], end = rowStart[i + 1]; e < end; e++)
+                {
+                    if (nextSample[e] > ep + 1) continue;
+                    Attract(columns[e], ref yx, ref yy);
+                    nextSample[e] += epochsPerSample[e];
+                    int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
+                    // An edge's negative samples are all taken from the head's position after the attractive step and
+                    // their pushes summed (the same step to first order in the learning rate), so they do not wait on
+                    // each other.
+                    float rx = 0, ry = 0;
+                    for (int s = 0; s < negatives; s++)
+                    {
+                        // A uniform index by multiply-high of 32 random bits (a 64-bit modulo costs more than the step).
+                        int k = (int)(((rng.Next() >> 32) * (ulong)tailCount) >> 32);
+                        if (k == i && moveOther) continue;
+                        float kx = yx - tails[2 * k], ky = yy - tails[2 * k + 1], k2 = kx * kx + ky * ky;
+                        if (k2 > 0)
+                        {
+                            float coeff = twoGB / ((0.001f + k2) * (a * Numerics.FastPow(k2, b) + 1f));
+                            rx += Math.Clamp(coeff * kx, -4f, 4f);
+                            ry += Math.Clamp(coeff * ky, -4f, 4f);
+                        }
+                    }
+                    yx += rx * alpha; yy += ry * alpha;
+                    nextNegative[e] += negatives * epochsPerSample[e] / negRate;
+                    // Heads and tails may be the same array: write the head back before the next edge reads it.
+                    heads[2 * i] = yx; heads[2 * i + 1] = yy;
+                }
+            }
+        }
+
+        unsafe void RunVector(int i0, int i1, int ep, ref SplitMix64 rng)
+        {
+            int tailCount = tails.Length / 2;
+            var state = Vector256.Create((uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(),
+                (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next());
+            var count = Vector256.Create((uint)tailCount);
+            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var va = Vector256.Create(a); var vTwoGB = Vector256.Create(2f * gamma * b);
+            var four = Vector256.Create(4f); var minusFour = Vector256.Create(-4f);
+            var eps = Vector256.Create(0.001f); var one = Vector256<float>.One;
+            fixed (float* td = tails)
+            {
+                for (int i = i0; i < i1; i++)
+                {
+                    float yx = heads[2 * i], yy = heads[2 * i + 1];
+                    var self = Vector256.Create(moveOther ? i : -1);
+                    for (int e = rowStart[i], end = rowStart[i + 1]; e < end; e++)
+                    {
+                        if (nextSample[e] > ep + 1) continue;
+                        Attract(columns[e], ref yx, ref yy);
+                        nextSample[e] += epochsPerSample[e];
+                        int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
+                        var hx = Vector256.Create(yx); var hy = Vector256.Create(yy);
+                        var sx = Vector256<float>.Zero; var sy = Vector256<float>.Zero;
+                        for (int s = 0; s < negatives; s += 8)
+                        {
+                            state = NextLanes(state, out var random);
+                            var k = MultiplyHigh(random, count).AsInt32();
+                            var px = Avx2.GatherVector256(td, k, 8);
+                            var py = Avx2.GatherVector256(td + 1, k, 8);
+                            var kx = hx - px; var ky = hy - py;
+                            var k2 = kx * kx + ky * ky;
+                            // Lanes past the edge's count, the head itself and coincident points push nothing.
+                            var live = Vector256.GreaterThan(k2, Vector256<float>.Zero).AsInt32()
+                                & Vector256.GreaterThan(Vector256.Create(negatives - s), lane) & ~Vector256.Equals(k, self);
+                            var safe = Vector256.ConditionalSelect(live.AsSingle(), k2, one);
+                            var coeff = vTwoGB / ((eps + safe) * (va * Numerics.FastPow(safe, b) + one));
+                            sx += Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
+                            sy += Avx.Min(Avx.Max(coeff * ky, minusFour), four) & live.AsSingle();
+                        }
+                        yx += Vector256.Sum(sx) * alpha; yy += Vector256.Sum(sy) * alpha;
+                        nextNegative[e] += negatives * epochsPerSample[e] / negRate;
+                        heads[2 * i] = yx; heads[2 * i + 1] = yy;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Eight 32-bit outputs of a permuted congruential generator (PCG-RXS-M-XS), one per lane, and the next state.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector256<uint> NextLanes(Vector256<uint> state, out Vector256<uint> output)
+        {
+            var word = Avx2.ShiftRightLogicalVariable(state, (state >> 28) + Vector256.Create(4u)) ^ state;
+            word *= Vector256.Create(277803737u);
+            output = (word >> 22) ^ word;
+            return state * Vector256.Create(747796405u) + Vector256.Create(2891336453u);
+        }
+
+        /// <summary>(x · n) >> 32 per 32-bit lane: a uniform index below n from 32 random bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector256<uint> MultiplyHigh(Vector256<uint> x, Vector256<uint> n)
+        {
+            var even = Avx2.Multiply(x, n).AsUInt32();                                   // products of lanes 0, 2, 4, 6
+            var odd = Avx2.Multiply((x.AsUInt64() >> 32).AsUInt32(), n).AsUInt32();    // of lanes 1, 3, 5, 7
+            return Avx2.Blend((even.AsUInt64() >> 32).AsUInt32(), odd, 0b10101010);
         }
     }
 }

@@ -186,4 +186,71 @@ public class ProjectionTests
         var back = Procrustes.Align(moved, y);
         for (int i = 0; i < y.Data.Length; i++) Assert.Equal(y.Data[i], back.Data[i], 1e-4);
     }
+
+    [Fact]
+    public void Pca_of_tall_data_matches_the_covariance_and_survives_rank_deficiency()
+    {
+        // 3,000 rows (several Gram chunks), 40 columns, 8 components (18 sketch columns): full rank, then rank 3.
+        int n = 3000, d = 40;
+        var rng = new Random(11);
+        var full = new Matrix(n, d);
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) full.Row(i)[j] = (float)((rng.NextDouble() - 0.5) * 8 / (1 + 0.5 * j) + j);
+        var basis = NeighborsTests.RandomMatrix(3, d, 12);
+        var low = new Matrix(n, d);
+        for (int i = 0; i < n; i++)
+            for (int r = 0; r < 3; r++)
+            {
+                float w = (float)((rng.NextDouble() - 0.5) * (3 - r));
+                for (int j = 0; j < d; j++) low.Row(i)[j] += w * basis.Row(r)[j];
+            }
+        foreach (var (x, rank) in new[] { (full, 8), (low, 3) })
+        {
+            var model = Pca.Fit(x, 8, seed: 2);
+            var mean = new double[d];
+            for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) mean[j] += x.Row(i)[j] / (double)n;
+            var cov = new double[d * d];
+            for (int i = 0; i < n; i++)
+                for (int a = 0; a < d; a++)
+                    for (int b = 0; b < d; b++) cov[a * d + b] += (x.Row(i)[a] - mean[a]) * (x.Row(i)[b] - mean[b]) / (n - 1);
+            var values = SymmetricEigen.Decompose(cov, d, out var vectors);
+            Assert.All(model.Components, v => Assert.True(float.IsFinite(v)));
+            for (int c = 0; c < rank; c++)
+            {
+                Assert.Equal(values[c], model.ExplainedVariance[c], values[c] * 1e-3);
+                double cos = Enumerable.Range(0, d).Sum(j => vectors[c * d + j] * model.Components[c * d + j]);
+                Assert.True(Math.Abs(cos) > 0.999, $"rank {rank}, component {c}: |cos| {Math.Abs(cos)}");
+            }
+            for (int c = rank; c < 8; c++) Assert.True(model.ExplainedVariance[c] < 1e-3 * values[0] + values[c] * 1.01, $"rank {rank}, variance {c}");
+        }
+    }
+
+    [Fact]
+    public void The_sgd_lane_generators_match_their_scalar_definitions()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        var rng = new Random(3);
+        uint Next() => (uint)rng.NextInt64(0, 1L << 32);
+        foreach (uint n in new uint[] { 1, 2, 7, 70_000, 1_000_003, uint.MaxValue })
+        {
+            var x = System.Runtime.Intrinsics.Vector256.Create(Next(), Next(), Next(), Next(), Next(), Next(), Next(), uint.MaxValue);
+            var high = Umap.Sgd2D.MultiplyHigh(x, System.Runtime.Intrinsics.Vector256.Create(n));
+            for (int l = 0; l < 8; l++) Assert.Equal((uint)(((ulong)x[l] * n) >> 32), high[l]);
+        }
+        var state = System.Runtime.Intrinsics.Vector256.Create(0u, 1, 2, 3, Next(), Next(), Next(), uint.MaxValue);
+        var scalar = new uint[8];
+        for (int l = 0; l < 8; l++) scalar[l] = state[l];
+        for (int step = 0; step < 100; step++)
+        {
+            state = Umap.Sgd2D.NextLanes(state, out var output);
+            for (int l = 0; l < 8; l++)
+            {
+                // PCG-RXS-M-XS 32: output permutes the old state, the state advances by the LCG.
+                uint s = scalar[l];
+                uint word = ((s >> (int)((s >> 28) + 4)) ^ s) * 277803737u;
+                Assert.Equal((word >> 22) ^ word, output[l]);
+                scalar[l] = s * 747796405u + 2891336453u;
+                Assert.Equal(scalar[l], state[l]);
+            }
+        }
+    }
 }
