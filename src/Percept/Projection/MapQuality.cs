@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using Percept.Core;
 using Percept.Neighbors;
 
 namespace Percept.Projection;
@@ -33,23 +35,32 @@ public static class MapQuality
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
         var penalties = new double[m];
         var keeps = new int[m];
-        // Per thread: distances, their order and the ranks, reused for every point.
-        Parallel.For(0, m, parallel, () => (new float[m], new int[m], new int[m]), (i, _, s) =>
+        // Per point: its k nearest on the map by a small insertion list, then the rank of each of them among all
+        // high-dimensional distances by counting (ties broken by index, as a stable sort would), instead of sorting
+        // both rows of m distances.
+        Parallel.For(0, m, parallel, () => (new float[m], new float[k], new int[k]), (i, _, s) =>
         {
-            var (dist, order, rank) = s;
-            var hi = h.Row(i);
-            for (int j = 0; j < m; j++) { dist[j] = j == i ? float.NegativeInfinity : hn[i] + hn[j] - 2 * TensorPrimitives.Dot(hi, h.Row(j)); order[j] = j; }
-            Array.Sort(dist, order);
-            for (int r = 0; r < m; r++) rank[order[r]] = r; // rank 0 is the point itself
+            var (dist, nearD, nearJ) = s;
             var li = l.Row(i);
-            for (int j = 0; j < m; j++) { dist[j] = j == i ? float.NegativeInfinity : Distance.Squared(li, l.Row(j)); order[j] = j; }
-            Array.Sort(dist, order);
+            int found = 0;
+            for (int j = 0; j < m; j++)
+            {
+                if (j == i) continue;
+                float d = Distance.Squared(li, l.Row(j));
+                if (found == k && d >= nearD[k - 1]) continue;
+                int at = found < k ? found++ : k - 1;
+                while (at > 0 && nearD[at - 1] > d) { nearD[at] = nearD[at - 1]; nearJ[at] = nearJ[at - 1]; at--; }
+                nearD[at] = d; nearJ[at] = j;
+            }
+            SquaredDistancesFrom(h, hn, i, dist);
+            dist[i] = float.NegativeInfinity;   // the point itself has rank 0
             double pen = 0;
             int keep = 0;
-            for (int t = 1; t <= k; t++)
+            for (int t = 0; t < k; t++)
             {
-                int j = order[t];
-                if (rank[j] > k) pen += rank[j] - k; else keep++;
+                int j = nearJ[t];
+                int rank = RankOf(dist, j);
+                if (rank > k) pen += rank - k; else keep++;
             }
             penalties[i] = pen;
             keeps[i] = keep;
@@ -78,6 +89,37 @@ public static class MapQuality
             result[i] = (float)hits / k;
         });
         return result;
+    }
+
+    /// <summary>‖x_i − x_j‖² for every row j, four rows to a pass.</summary>
+    static void SquaredDistancesFrom(Matrix x, float[] norms, int i, Span<float> result)
+    {
+        var xi = x.Row(i);
+        int m = x.Rows, j = 0;
+        for (; j + 4 <= m; j += 4)
+        {
+            Kernels.Dot4(xi, x.Row(j), x.Row(j + 1), x.Row(j + 2), x.Row(j + 3), out float d0, out float d1, out float d2, out float d3);
+            result[j] = norms[i] + norms[j] - 2 * d0; result[j + 1] = norms[i] + norms[j + 1] - 2 * d1;
+            result[j + 2] = norms[i] + norms[j + 2] - 2 * d2; result[j + 3] = norms[i] + norms[j + 3] - 2 * d3;
+        }
+        for (; j < m; j++) result[j] = norms[i] + norms[j] - 2 * TensorPrimitives.Dot(xi, x.Row(j));
+    }
+
+    /// <summary>The position of entry j in a stable ascending sort of <paramref name="dist"/>: the entries below it, and the equal ones before it.</summary>
+    internal static int RankOf(ReadOnlySpan<float> dist, int j)
+    {
+        float dj = dist[j];
+        int rank = 0, r = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v = Vector256.Create(dj);
+            var below = Vector256<int>.Zero;
+            for (; r + 8 <= dist.Length; r += 8) below -= Vector256.LessThan(Vector256.Create(dist.Slice(r, 8)), v).AsInt32();
+            rank = Vector256.Sum(below);
+        }
+        for (; r < dist.Length; r++) if (dist[r] < dj) rank++;
+        for (int t = 0; t < j; t++) if (dist[t] == dj) rank++;
+        return rank;
     }
 
     internal static int[] Sample(int n, int size, ulong seed)

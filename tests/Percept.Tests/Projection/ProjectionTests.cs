@@ -253,4 +253,17 @@ public class ProjectionTests
             }
         }
     }
+
+    [Fact]
+    public void Rank_by_counting_equals_the_position_in_a_stable_sort_with_ties()
+    {
+        var rng = new Random(8);
+        foreach (int n in new[] { 1, 7, 8, 37, 260 })
+        {
+            // Few distinct values, so most entries tie.
+            var dist = Enumerable.Range(0, n).Select(_ => (float)rng.Next(5)).ToArray();
+            var order = Enumerable.Range(0, n).OrderBy(j => dist[j]).ToList();
+            for (int j = 0; j < n; j++) Assert.Equal(order.IndexOf(j), MapQuality.RankOf(dist, j));
+        }
+    }
 }
