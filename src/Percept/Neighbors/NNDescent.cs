@@ -101,13 +101,14 @@ public static class NNDescent
         var oldCand = new int[n * maxCandidates];
         var newPri = new float[n * maxCandidates];
         var oldPri = new float[n * maxCandidates];
+        var hasNew = new bool[n];
         int blocks = (n + Block - 1) / Block;
         // Blocks are joined a group at a time and the group's updates applied before the next group, which bounds the
         // memory held by pending updates and lets later groups prune against tighter thresholds.
         var blockUpdates = new List<(int, int, float)>[blocks];
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
-            BuildCandidates(n, k, maxCandidates, idx, isNew, newCand, oldCand, newPri, oldPri, rng.Next(), parallel);
+            BuildCandidates(n, k, maxCandidates, idx, isNew, hasNew, newCand, oldCand, newPri, oldPri, rng.Next(), parallel);
             long changes = 0;
             for (int g0 = 0; g0 < blocks; g0 += GroupSize)
             {
@@ -225,7 +226,7 @@ public static class NNDescent
     /// hash of the round's seed and the edge, so the point ranges can be filled by different threads (each scans every
     /// edge and keeps those that land in its range) with the same result as one.
     /// </summary>
-    static void BuildCandidates(int n, int k, int max, int[] idx, bool[] isNew, int[] newCand, int[] oldCand,
+    static void BuildCandidates(int n, int k, int max, int[] idx, bool[] isNew, bool[] hasNew, int[] newCand, int[] oldCand,
         float[] newPri, float[] oldPri, ulong seed, ParallelOptions parallel)
     {
         int ranges = Math.Max(1, parallel.MaxDegreeOfParallelism);
@@ -234,12 +235,24 @@ public static class NNDescent
             int lo = (int)((long)n * r / ranges), hi = (int)((long)n * (r + 1) / ranges);
             newCand.AsSpan(lo * max, (hi - lo) * max).Fill(-1); oldCand.AsSpan(lo * max, (hi - lo) * max).Fill(-1);
             newPri.AsSpan(lo * max, (hi - lo) * max).Fill(float.PositiveInfinity); oldPri.AsSpan(lo * max, (hi - lo) * max).Fill(float.PositiveInfinity);
+            // Old candidates are only ever joined with new ones: a point that will have no new candidate (no new edge
+            // from or to it) needs none, which in the later rounds is most points.
+            hasNew.AsSpan(lo, hi - lo).Clear();
+            for (int i = 0; i < n; i++)
+                for (int t = 0; t < k; t++)
+                {
+                    if (!isNew[i * k + t]) continue;
+                    int j = idx[i * k + t];
+                    if (i >= lo && i < hi) hasNew[i] = true;
+                    if (j >= lo && j < hi) hasNew[j] = true;
+                }
             for (int i = 0; i < n; i++)
                 for (int t = 0; t < k; t++)
                 {
                     int j = idx[i * k + t];
                     if (j < 0) continue;
                     bool mine = i >= lo && i < hi, theirs = j >= lo && j < hi;
+                    if (!isNew[i * k + t]) { mine &= hasNew[i]; theirs = theirs && hasNew[j]; }
                     if (!mine && !theirs) continue;
                     var h = new SplitMix64(seed ^ ((ulong)(uint)i << 32 | (uint)t));
                     float pr = (float)h.NextDouble();
