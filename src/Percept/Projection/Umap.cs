@@ -388,12 +388,20 @@ public static class Umap
             var state = Vector256.Create((uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(),
                 (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next());
             var count = Vector256.Create((uint)tailCount);
-            var lane = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var lane = Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7);
+            var shuffled = lane;
             var va = Vector256.Create(a); var vTwoGB = Vector256.Create(2f * gamma * b);
             var four = Vector256.Create(4f); var minusFour = Vector256.Create(-4f);
             var eps = Vector256.Create(0.001f); var one = Vector256<float>.One;
             fixed (float* td = tails)
             {
+                // Software pipelining: the next batch's indices are drawn and its points gathered one batch ahead, so the
+                // gathers are in flight while the batch before them is computed (points read a few hundred cycles
+                // early, which moves no sample: the same indices are used in the same order).
+                state = NextLanes(state, out var firstRandom);
+                var nextK = MultiplyHigh(firstRandom, count).AsInt32();
+                var nextLo = Avx2.GatherVector256((double*)td, nextK.GetLower(), 8).AsSingle();
+                var nextHi = Avx2.GatherVector256((double*)td, nextK.GetUpper(), 8).AsSingle();
                 for (int i = i0; i < i1; i++)
                 {
                     float yx = heads[2 * i], yy = heads[2 * i + 1];
@@ -408,15 +416,22 @@ public static class Umap
                         var sx = Vector256<float>.Zero; var sy = Vector256<float>.Zero;
                         for (int s = 0; s < negatives; s += 8)
                         {
+                            var k = nextK; var lo = nextLo; var hi = nextHi;
                             state = NextLanes(state, out var random);
-                            var k = MultiplyHigh(random, count).AsInt32();
-                            var px = Avx2.GatherVector256(td, k, 8);
-                            var py = Avx2.GatherVector256(td + 1, k, 8);
+                            nextK = MultiplyHigh(random, count).AsInt32();
+                            // Each sample's (x, y) as one 64-bit gather, four to a vector (half the gathered elements of
+                            // one gather per coordinate), then split into x and y lanes: the lanes come out in the order
+                            // 0 1 4 5 2 3 6 7, which the masks below follow.
+                            nextLo = Avx2.GatherVector256((double*)td, nextK.GetLower(), 8).AsSingle();
+                            nextHi = Avx2.GatherVector256((double*)td, nextK.GetUpper(), 8).AsSingle();
+                            var px = Avx.Shuffle(lo, hi, 0b10_00_10_00);
+                            var py = Avx.Shuffle(lo, hi, 0b11_01_11_01);
                             var kx = hx - px; var ky = hy - py;
                             var k2 = kx * kx + ky * ky;
                             // Lanes past the edge's count, the head itself and coincident points push nothing.
                             var live = Vector256.GreaterThan(k2, Vector256<float>.Zero).AsInt32()
-                                & Vector256.GreaterThan(Vector256.Create(negatives - s), lane) & ~Vector256.Equals(k, self);
+                                & Vector256.GreaterThan(Vector256.Create(negatives - s), lane)
+                                & ~Vector256.Equals(Avx2.PermuteVar8x32(k, shuffled), self);
                             var safe = Vector256.ConditionalSelect(live.AsSingle(), k2, one);
                             var coeff = vTwoGB / ((eps + safe) * (va * Numerics.FastPow(safe, b) + one));
                             sx += Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
