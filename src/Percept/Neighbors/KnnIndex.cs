@@ -24,14 +24,39 @@ public sealed class KnnIndex
         Graph = graph;
         _trees = trees;
         int n = data.Rows, k = graph.K;
-        var lists = new List<(float D, int J)>[n];
-        for (int i = 0; i < n; i++) lists[i] = new(2 * k);
+        // Each point's links: its own neighbours and the points that list it (CSR), then per point the closest 2k
+        // distinct ones.
+        var count = new int[n + 1];
+        for (int i = 0; i < n; i++)
+        {
+            count[i + 1] += k;
+            foreach (var j in graph.NeighborsOf(i)) count[j + 1]++;
+        }
+        for (int i = 0; i < n; i++) count[i + 1] += count[i];
+        var fill = count[..n];
+        var linkD = new float[count[n]];
+        var linkJ = new int[count[n]];
         for (int i = 0; i < n; i++)
         {
             var nb = graph.NeighborsOf(i); var ds = graph.DistancesOf(i);
-            for (int t = 0; t < k; t++) { lists[i].Add((ds[t], nb[t])); lists[nb[t]].Add((ds[t], i)); }
+            for (int t = 0; t < k; t++)
+            {
+                linkD[fill[i]] = ds[t]; linkJ[fill[i]++] = nb[t];
+                linkD[fill[nb[t]]] = ds[t]; linkJ[fill[nb[t]]++] = i;
+            }
         }
-        _links = lists.Select(l => l.OrderBy(e => e.D).Select(e => e.J).Distinct().Take(2 * k).ToArray()).ToArray();
+        _links = new int[n][];
+        Parallel.For(0, n, i =>
+        {
+            var d = linkD.AsSpan(count[i], count[i + 1] - count[i]);
+            var j = linkJ.AsSpan(count[i], d.Length);
+            d.Sort(j);
+            Span<int> kept = stackalloc int[2 * k];
+            int m = 0;
+            for (int t = 0; t < j.Length && m < kept.Length; t++)
+                if (!kept[..m].Contains(j[t])) kept[m++] = j[t];
+            _links[i] = kept[..m].ToArray();
+        });
     }
 
     /// <summary>Builds the index (NN-descent with <paramref name="k"/> neighbours).</summary>
