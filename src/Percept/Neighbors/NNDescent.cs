@@ -104,8 +104,10 @@ public static class NNDescent
         var hasNew = new bool[n];
         int blocks = (n + Block - 1) / Block;
         // Blocks are joined a group at a time and the group's updates applied before the next group, which bounds the
-        // memory held by pending updates and lets later groups prune against tighter thresholds.
-        var blockUpdates = new List<(int, int, float)>[blocks];
+        // memory held by pending updates and lets later groups prune against tighter thresholds. The group's update lists
+        // are reused from group to group (new ones, each past the large-object threshold, kept the collector busy).
+        var groupUpdates = new List<(int, int, float)>[GroupSize];
+        for (int t = 0; t < GroupSize; t++) groupUpdates[t] = [];
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
             BuildCandidates(n, k, maxCandidates, idx, isNew, hasNew, newCand, oldCand, newPri, oldPri, rng.Next(), parallel);
@@ -115,7 +117,8 @@ public static class NNDescent
                 int g1 = Math.Min(blocks, g0 + GroupSize);
                 Parallel.For(g0, g1, parallel, blk =>
                 {
-                    var list = new List<(int, int, float)>();
+                    var list = groupUpdates[blk - g0];
+                    list.Clear();
                     int i1 = Math.Min(n, (blk + 1) * Block);
                     Span<int> partners = stackalloc int[2 * maxCandidates];
                     Span<float> found = stackalloc float[2 * maxCandidates];
@@ -139,10 +142,8 @@ public static class NNDescent
                             }
                         }
                     }
-                    blockUpdates[blk] = list;
                 });
-                changes += ApplyParallel(blockUpdates, g0, g1, dist, idx, isNew, k, parallel);
-                for (int blk = g0; blk < g1; blk++) blockUpdates[blk] = null!;
+                changes += ApplyParallel(groupUpdates, 0, g1 - g0, dist, idx, isNew, k, parallel);
             }
             if (changes <= o.Delta * n * k) break;
         }
@@ -197,23 +198,23 @@ public static class NNDescent
 
     /// <summary>
     /// Applies the updates of blocks [b0, b1) in block order. Each update pushes into the heaps of both its points; the
-    /// points are split into as many ranges as there are threads and each thread makes the pushes that land in its
-    /// range, in the same order as a single thread would, so the heaps end the same whatever the number of threads.
+    /// points are dealt to the threads in stripes of 256 and each thread makes the pushes that land in its stripes, in
+    /// the same order as a single thread would, so the heaps end the same whatever the number of threads. (Stripes, not
+    /// halves: the data are in leaf order, so a group's updates land near the points that made them, and halves would
+    /// give them all to one thread.)
     /// </summary>
     static long ApplyParallel(List<(int P, int Q, float D)>[] blocks, int b0, int b1, float[] dist, int[] idx, bool[] isNew, int k, ParallelOptions parallel)
     {
-        int n = dist.Length / k;
         int ranges = Math.Max(1, parallel.MaxDegreeOfParallelism);
         var counts = new long[ranges];
         Parallel.For(0, ranges, parallel, r =>
         {
-            int lo = (int)((long)n * r / ranges), hi = (int)((long)n * (r + 1) / ranges);
             long c = 0;
             for (int blk = b0; blk < b1; blk++)
                 foreach (var (p, q, d) in blocks[blk])
                 {
-                    if (p >= lo && p < hi) c += Push(p, q, d, dist, idx, isNew, k);
-                    if (q >= lo && q < hi) c += Push(q, p, d, dist, idx, isNew, k);
+                    if ((p >> 8) % ranges == r) c += Push(p, q, d, dist, idx, isNew, k);
+                    if ((q >> 8) % ranges == r) c += Push(q, p, d, dist, idx, isNew, k);
                 }
             counts[r] = c;
         });
