@@ -6,51 +6,74 @@ namespace Percept.Projection;
 internal static class SparseSymmetric
 {
     /// <summary>
-    /// Each unordered pair {i, j} linked in either direction gets the weight <c>combine(w(i→j), w(j→i))</c>, with a missing
-    /// direction counting as 0; the result lists every edge under both end points, in ascending order of neighbour.
+    /// Each unordered pair {i, j} linked in either direction gets the weight <c>combine(w(i→j), w(j→i))</c> for i &lt; j,
+    /// with a missing direction counting as 0; the result lists every edge under both end points, in ascending order of
+    /// neighbour. Built row by row from the k-NN lists and their reverse (who lists each point), so it needs about two
+    /// k-NN graphs of memory besides the result, where sorting every directed edge by pair needed five.
     /// </summary>
     public static Umap.SparseGraph FromKnn(KnnGraph knn, float[] weights, Func<float, float, float> combine)
     {
         int n = knn.Count, k = knn.K;
-        // Every directed edge as (min, max) key with its weight in the forward or backward slot; sort by key to merge.
-        var keys = new long[n * k];
-        var forward = new float[n * k];
-        var backward = new float[n * k];
-        int m = 0;
+        // Reverse lists: for each j, the points i that list j, filled in increasing i (so each list is sorted).
+        var revStart = new int[n + 1];
+        for (int e = 0; e < n * k; e++)
+        {
+            int j = knn.Indices[e];
+            if (j >= 0 && j != e / k) revStart[j + 1]++;
+        }
+        for (int i = 0; i < n; i++) revStart[i + 1] += revStart[i];
+        var revFrom = new int[revStart[n]];
+        var revWeight = new float[revStart[n]];
+        var fill = revStart[..n];
         for (int i = 0; i < n; i++)
             for (int t = 0; t < k; t++)
             {
                 int j = knn.Indices[i * k + t];
                 if (j < 0 || j == i) continue;
-                float w = weights[i * k + t];
-                keys[m] = i < j ? (long)i * n + j : (long)j * n + i;
-                forward[m] = i < j ? w : 0; backward[m] = i < j ? 0 : w;
-                m++;
+                revFrom[fill[j]] = i; revWeight[fill[j]++] = weights[i * k + t];
             }
-        var order = Enumerable.Range(0, m).ToArray();
-        Array.Sort(keys[..m], order);
-        var mergedKey = new List<long>(m);
-        var mergedW = new List<float>(m);
-        for (int a = 0; a < m;)
-        {
-            long key = keys[order[a]];
-            float f = 0, b = 0;
-            for (; a < m && keys[order[a]] == key; a++) { f = Math.Max(f, forward[order[a]]); b = Math.Max(b, backward[order[a]]); }
-            mergedKey.Add(key); mergedW.Add(combine(f, b));
-        }
-        var counts = new int[n];
-        foreach (var key in mergedKey) { counts[(int)(key / n)]++; counts[(int)(key % n)]++; }
+
+        // Each row is the merge of its own list (sorted here) and its reverse list; counted first, then written.
         var rowStart = new int[n + 1];
-        for (int i = 0; i < n; i++) rowStart[i + 1] = rowStart[i] + counts[i];
-        var fill = (int[])rowStart.Clone();
+        Parallel.For(0, n, () => (new int[k], new float[k]), (i, _, buffer) =>
+        {
+            rowStart[i + 1] = MergeRow(i, knn, weights, revFrom, revWeight, revStart, buffer.Item1, buffer.Item2, combine, null, null, 0);
+            return buffer;
+        }, _ => { });
+        for (int i = 0; i < n; i++) rowStart[i + 1] += rowStart[i];
         var cols = new int[rowStart[n]];
         var ws = new float[rowStart[n]];
-        for (int e = 0; e < mergedKey.Count; e++)
+        Parallel.For(0, n, () => (new int[k], new float[k]), (i, _, buffer) =>
         {
-            int i = (int)(mergedKey[e] / n), j = (int)(mergedKey[e] % n);
-            cols[fill[i]] = j; ws[fill[i]++] = mergedW[e];
-            cols[fill[j]] = i; ws[fill[j]++] = mergedW[e];
-        }
+            MergeRow(i, knn, weights, revFrom, revWeight, revStart, buffer.Item1, buffer.Item2, combine, cols, ws, rowStart[i]);
+            return buffer;
+        }, _ => { });
         return new Umap.SparseGraph(rowStart, cols, ws, n);
+    }
+
+    /// <summary>Row i's neighbours in ascending order with their combined weights (written from <paramref name="at"/> when <paramref name="cols"/> is given); returns their count.</summary>
+    static int MergeRow(int i, KnnGraph knn, float[] weights, int[] revFrom, float[] revWeight, int[] revStart,
+        int[] outJ, float[] outW, Func<float, float, float> combine, int[]? cols, float[]? ws, int at)
+    {
+        int k = knn.K, m = 0;
+        for (int t = 0; t < k; t++)
+        {
+            int j = knn.Indices[i * k + t];
+            if (j < 0 || j == i) continue;
+            outJ[m] = j; outW[m++] = weights[i * k + t];
+        }
+        Array.Sort(outJ, outW, 0, m);
+        int a = 0, b = revStart[i], bEnd = revStart[i + 1], count = 0;
+        while (a < m || b < bEnd)
+        {
+            int j = a < m && (b >= bEnd || outJ[a] <= revFrom[b]) ? outJ[a] : revFrom[b];
+            // The weight of i→j and of j→i (0 when absent; the largest if listed twice).
+            float forward = 0, backward = 0;
+            for (; a < m && outJ[a] == j; a++) forward = Math.Max(forward, outW[a]);
+            for (; b < bEnd && revFrom[b] == j; b++) backward = Math.Max(backward, revWeight[b]);
+            if (cols != null) { cols[at + count] = j; ws![at + count] = i < j ? combine(forward, backward) : combine(backward, forward); }
+            count++;
+        }
+        return count;
     }
 }

@@ -266,4 +266,42 @@ public class ProjectionTests
             for (int j = 0; j < n; j++) Assert.Equal(order.IndexOf(j), MapQuality.RankOf(dist, j));
         }
     }
+
+    [Fact]
+    public void The_symmetric_graph_equals_a_pairwise_definition()
+    {
+        var rng = new Random(6);
+        foreach (var (n, k) in new[] { (1, 1), (7, 3), (101, 5) })
+        {
+            var idx = new int[n * k]; var dist = new float[n * k]; var w = new float[n * k];
+            for (int e = 0; e < n * k; e++)
+            {
+                // Some empty slots (−1), some self-links and repeats, which the graph must skip or merge.
+                int r = rng.Next(10);
+                idx[e] = r == 0 ? -1 : r == 1 ? e / k : rng.Next(n);
+                w[e] = (float)rng.NextDouble();
+            }
+            var knn = new KnnGraph(idx, dist, n, k);
+            Func<float, float, float> combine = (f, b) => f + 2 * b;   // not symmetric: the order of the two must be kept
+            var g = SparseSymmetric.FromKnn(knn, w, combine);
+            var weight = new Dictionary<(int, int), float>();
+            for (int e = 0; e < n * k; e++)
+            {
+                int i = e / k, j = idx[e];
+                if (j < 0 || j == i) continue;
+                weight[(i, j)] = Math.Max(weight.GetValueOrDefault((i, j)), w[e]);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                var expected = Enumerable.Range(0, n).Where(j => weight.ContainsKey((i, j)) || weight.ContainsKey((j, i))).ToArray();
+                var cols = g.Columns[g.RowStart[i]..g.RowStart[i + 1]];
+                Assert.Equal(expected, cols);
+                for (int t = 0; t < cols.Length; t++)
+                {
+                    int j = cols[t], lo = Math.Min(i, j), hi = Math.Max(i, j);
+                    Assert.Equal(combine(weight.GetValueOrDefault((lo, hi)), weight.GetValueOrDefault((hi, lo))), g.Weights[g.RowStart[i] + t]);
+                }
+            }
+        }
+    }
 }
