@@ -102,8 +102,10 @@ public sealed class KnnIndex
                 frontier.Enqueue(j, d);
             }
         }
+        // The forest's trees share one space: the query is projected into it once.
+        var reduced = _trees[0].Space.Reduce(query);
         foreach (var tree in _trees.Take(3))
-            foreach (var j in tree.Leaf(query)) Visit(j, query);
+            foreach (var j in tree.Leaf(reduced)) Visit(j, query);
         while (frontier.TryDequeue(out int c, out float dc))
         {
             if (resultI[0] >= 0 && dc > resultD[0] * (1 + epsilon) * (1 + epsilon)) break;

@@ -18,6 +18,9 @@ internal sealed class RandomProjectionTree
 
     public IReadOnlyList<int[]> Leaves => _leaves;
 
+    /// <summary>The space the tree splits (shared by the trees of one forest): queries are reduced to it once.</summary>
+    public TreeSpace Space => _space;
+
     public RandomProjectionTree(TreeSpace space, int leafSize, ulong seed)
     {
         _space = space;
@@ -76,11 +79,10 @@ internal sealed class RandomProjectionTree
         return ~(_leaves.Count - 1);
     }
 
-    /// <summary>The leaf a new point falls into.</summary>
+    /// <summary>The leaf a new point falls into; the point given in the tree's <see cref="Space"/> (see <see cref="TreeSpace.Reduce"/>).</summary>
     public int[] Leaf(ReadOnlySpan<float> point)
     {
         if (_nodes.Count == 0) return _leaves[0];
-        point = _space.Reduce(point);
         int n = 0;
         while (true)
         {

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using Percept.Core;
 using Percept.Neighbors;
@@ -38,6 +37,7 @@ public static class MapQuality
         // Per point: its k nearest on the map by a small insertion list, then the rank of each of them among all
         // high-dimensional distances by counting (ties broken by index, as a stable sort would), instead of sorting
         // both rows of m distances.
+        var all = Enumerable.Range(0, m).ToArray();
         Parallel.For(0, m, parallel, () => (new float[m], new float[k], new int[k]), (i, _, s) =>
         {
             var (dist, nearD, nearJ) = s;
@@ -52,7 +52,7 @@ public static class MapQuality
                 while (at > 0 && nearD[at - 1] > d) { nearD[at] = nearD[at - 1]; nearJ[at] = nearJ[at - 1]; at--; }
                 nearD[at] = d; nearJ[at] = j;
             }
-            SquaredDistancesFrom(h, hn, i, dist);
+            Distance.SquaredToMany(h, hn, i, all, dist);
             dist[i] = float.NegativeInfinity;   // the point itself has rank 0
             double pen = 0;
             int keep = 0;
@@ -89,20 +89,6 @@ public static class MapQuality
             result[i] = (float)hits / k;
         });
         return result;
-    }
-
-    /// <summary>‖x_i − x_j‖² for every row j, four rows to a pass.</summary>
-    static void SquaredDistancesFrom(Matrix x, float[] norms, int i, Span<float> result)
-    {
-        var xi = x.Row(i);
-        int m = x.Rows, j = 0;
-        for (; j + 4 <= m; j += 4)
-        {
-            Kernels.Dot4(xi, x.Row(j), x.Row(j + 1), x.Row(j + 2), x.Row(j + 3), out float d0, out float d1, out float d2, out float d3);
-            result[j] = norms[i] + norms[j] - 2 * d0; result[j + 1] = norms[i] + norms[j + 1] - 2 * d1;
-            result[j + 2] = norms[i] + norms[j + 2] - 2 * d2; result[j + 3] = norms[i] + norms[j + 3] - 2 * d3;
-        }
-        for (; j < m; j++) result[j] = norms[i] + norms[j] - 2 * TensorPrimitives.Dot(xi, x.Row(j));
     }
 
     /// <summary>The position of entry j in a stable ascending sort of <paramref name="dist"/>: the entries below it, and the equal ones before it.</summary>
