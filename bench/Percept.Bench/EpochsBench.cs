@@ -52,5 +52,5 @@ static class EpochsBench
         finally { Directory.Delete(scratch, true); }
     }
 
-    static Matrix Map(Percept.Store.Run run) => new(run.ReadMatrix("map", out int rows, out int dims), rows, dims);
+    static Matrix Map(Percept.Store.Run run) => run.ReadMatrix(Percept.Projection.MapFields.Map);
 }

@@ -71,7 +71,8 @@ static class InsightsBench
 
     static void Report(Run run, InsightsDocument doc, HashSet<int> flipped, string what)
     {
-        var loss = run.ReadColumn("loss").Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray();
+        float[] loss;
+        using (var samples = run.OpenSamples()) loss = samples.ReadFloat32(Percept.Perception.PerceptionFields.Loss);
         int k = flipped.Count;
         var (pl, rl) = TopK(doc.LabelIssue, flipped, k);
         var (pb, rb) = TopK(loss, flipped, k);
@@ -155,8 +156,8 @@ static class InsightsBench
                 ModelPath = list[0], Data = new DataSource { Path = images, LabelsPath = noisy, ClassNamesPath = Classes }, OutputDirectory = Path.Combine(scratch, "training"),
             });
             var last = Percept.Store.Run.Open(Training.EpochDirectory(Path.Combine(scratch, "training")));
-            var withHistory = System.Text.Json.JsonDocument.Parse(File.ReadAllText(last.PathOf(InsightsDocument.FileName)));
-            var score = Npy.ReadFloat32(last.PathOf(Path.Combine("insights", "label_issue.npy")), out _);
+            var withHistory = System.Text.Json.JsonDocument.Parse(InsightsStore.ReadJson(last)!);
+            var score = last.ReadFloat32(InsightFields.LabelIssue);
             var (p, r) = TopK(score, flipped, flipped.Count);
             Console.WriteLine($"\nWith the training history ({training.Epochs.Count} checkpoints: {string.Join(", ", list.Select(Path.GetFileNameWithoutExtension))}): " +
                               $"label_issue precision = recall at the planted count {p:F3}");

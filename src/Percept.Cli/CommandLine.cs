@@ -45,8 +45,17 @@ public static class CommandLine
         finally { Console.CancelKeyPress -= onCancel; }
     }
 
+    /// <summary>The command line's words for the library's options and operations: its flags and commands.</summary>
+    sealed class Vocabulary : Terms.IVocabulary
+    {
+        public string? OptionName(string key) => "--" + key;
+        public string? CommandName(string key, string? argument) => key == "checkpoints"
+            ? "'percept analyze --checkpoints'" : $"'percept {key}{(argument != null ? " " + argument : "")}'";
+    }
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
+        using var words = Terms.Use(new Vocabulary());
         if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { stdout.WriteLine(Overview()); return args.Length == 0 ? BadUsage : Ok; }
         if (args[0] is "--version") { stdout.WriteLine($"percept {Analysis.Version}"); return Ok; }
         if (args[0].StartsWith("[suggest", StringComparison.Ordinal))

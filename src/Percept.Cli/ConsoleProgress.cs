@@ -56,12 +56,17 @@ public static class ConsoleProgress
             var now = _clock.Elapsed;
             if (!_stages.TryGetValue(p.Stage, out var s)) _stages[p.Stage] = s = (now, now);
             bool done = p.Done >= p.Total;
-            if (!done && now - s.LastPrint < TimeSpan.FromSeconds(2) && !(p.Stage is "map" or "insights" && p.Done == 0)) return;
+            if (!done && now - s.LastPrint < TimeSpan.FromSeconds(2) && !(p.Stage is "map" or "insights" or "neighbors" && p.Done == 0)) return;
             _stages[p.Stage] = (s.Start, now);
             double seconds = Math.Max(1e-9, (now - s.Start).TotalSeconds);
             if (p.Stage == "map")
             {
                 output.WriteLine(done ? $"map: done in {seconds:F1}s" : "map: building the similarity map");
+                return;
+            }
+            if (p.Stage == "neighbors")
+            {
+                output.WriteLine(done ? $"neighbors: done in {seconds:F1}s" : "neighbors: each sample's nearest in perception space, for the map, insights and Fetch Similar");
                 return;
             }
             if (p.Stage == "insights")

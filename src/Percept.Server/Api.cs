@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Percept.Attribution;
+using Percept.Report;
 using Percept.Store;
 
 namespace Percept.Server;
@@ -123,7 +124,7 @@ static class Api
             return new RunSummary(e.Id, m.Data.Description, e.Run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses, m.Data.HasLabels,
                 m.Summary?.Accuracy, m.Summary?.MeanLoss, m.Map is { } map ? new MapInfo(map.Method, map.Dimensions, map.Trustworthiness) : null, e.Reader.Fields,
                 Methods(e), e.CamLayers, runs.Keys.Where(k => runs[k].Run.Count == e.Run.Count).ToArray(),
-                m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary != null) : null, TrainingOf(e, runs));
+                m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary) : null, TrainingOf(e, runs));
         }).WithSummary("A run: its classes, its map, the fields the map can be coloured by, the explanation methods and layers.");
 
         api.MapGet("/runs/{run}/map", (string run) =>

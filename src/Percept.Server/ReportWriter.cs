@@ -2,6 +2,9 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Percept.Neighbors;
+using Percept.Perception;
+using Percept.Report;
 using Percept.Store;
 using SkiaSharp;
 
@@ -38,7 +41,7 @@ public static partial class ReportWriter
         var m = run.Manifest;
         var summary = new RunSummary(entry.Id, m.Data.Description, run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses,
             m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map.Method, m.Map.Dimensions, m.Map.Trustworthiness), entry.Reader.Fields,
-            [], [], [entry.Id], m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary != null) : null);
+            [], [], [entry.Id], m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary) : null);
         var map = entry.Reader.Map(out int dims)!;
         var data = new Dictionary<string, object?>
         {
@@ -47,18 +50,19 @@ public static partial class ReportWriter
             ["columns"] = entry.Reader.Fields.ToDictionary(f => f.Name, f => Base64(entry.Reader.Column(f.Name))),
             ["ids"] = entry.Reader.Ids(),
         };
-        if (m.NumClasses >= 2 && m.Files.ContainsKey("probabilities"))
-            data["probabilities"] = new { data = Base64(run.ReadMatrix("probabilities", out _, out int classes)), columns = classes };
-        int k = Math.Min(Neighbors, run.Count - 1);
-        if (k >= 1)
+        if (m.NumClasses >= 2 && run.Has(PerceptionFields.Probabilities))
         {
-            log?.Invoke($"neighbours: {k} per sample");
-            var graph = new Percept.Neighbors.ExactIndex(entry.Reader.Embedding(), Metric.Cosine).All(k);
-            // Cosine distance is 1 − cosine similarity.
-            var similarities = graph.Distances.Select(d => 1 - d).ToArray();
-            data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(graph.Indices.AsSpan())), similarities = Base64(similarities), k };
+            var probabilities = run.ReadMatrix(PerceptionFields.Probabilities);
+            data["probabilities"] = new { data = Base64(probabilities.Data), columns = probabilities.Columns };
         }
-        if (Percept.Insights.InsightsStore.ReadJson(run) is { } insights)
+        if (m.Neighbors != null)
+        {
+            // The run's graph, each sample's neighbours ranked by the cosine of their perception vectors (as Fetch Similar ranks them).
+            var (indices, similarities, k) = SimilarSamples.All(run, Neighbors);
+            log?.Invoke($"neighbours: {k} per sample");
+            data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(indices.AsSpan())), similarities = Base64(similarities), k };
+        }
+        if (Insights.InsightsStore.ReadJson(run) is { } insights)
             data["insights"] = JsonDocument.Parse(insights).RootElement.Clone();
         if (m.Text != null)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Percept.Attribution;
 using Percept.Neighbors;
+using Percept.Report;
 using Percept.Store;
 
 namespace Percept.Server;
@@ -13,7 +14,7 @@ public sealed class RunEntry : IDisposable
 {
     readonly Lazy<RunExplainer> _explainer;
     readonly Lazy<SimilarityExplainer> _similarity;
-    readonly Lazy<ExactIndex> _neighbors;
+    readonly Lazy<SimilarSamples> _neighbors;
     readonly ConcurrentDictionary<(int Sample, string Method, string? Layer), SampleExplanation> _explanations = new();
     readonly ConcurrentQueue<(int Sample, string Method, string? Layer)> _explained = new();
 
@@ -43,30 +44,11 @@ public sealed class RunEntry : IDisposable
         Reader = new RunReader(run);
         _explainer = new Lazy<RunExplainer>(() => new RunExplainer(run), LazyThreadSafetyMode.ExecutionAndPublication);
         _similarity = new Lazy<SimilarityExplainer>(() => new SimilarityExplainer(run), LazyThreadSafetyMode.ExecutionAndPublication);
-        _neighbors = new Lazy<ExactIndex>(() => new ExactIndex(Reader.Embedding(), Metric.Cosine), LazyThreadSafetyMode.ExecutionAndPublication);
+        _neighbors = new Lazy<SimilarSamples>(() => new SimilarSamples(run), LazyThreadSafetyMode.ExecutionAndPublication);
         // Made on first use, so reading a run (a report) leaves it untouched.
-        _cache = new Lazy<string>(() => WritableCache(run.Directory));
+        _cache = new Lazy<string>(run.CacheDirectory);
         _camLayers = new Lazy<IReadOnlyList<string>>(() => ReadCamLayers(run));
         _training = new Lazy<string?>(() => FindTraining(run));
-    }
-
-    static string WritableCache(string runDirectory)
-    {
-        string cache = Path.Combine(runDirectory, "cache");
-        try
-        {
-            Directory.CreateDirectory(cache);
-            string probe = Path.Combine(cache, $".probe-{Environment.ProcessId}");
-            File.WriteAllBytes(probe, []);
-            File.Delete(probe);
-            return cache;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            string fallback = Path.Combine(Path.GetTempPath(), "percept-cache", Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(runDirectory)))[..16]);
-            Directory.CreateDirectory(fallback);
-            return fallback;
-        }
     }
 
     /// <summary>
@@ -129,14 +111,14 @@ public sealed class RunEntry : IDisposable
     /// <summary>What makes samples a and b alike, with the run's model and data kept open between requests.</summary>
     public (AttributionResult Maps, float Cosine, float[] Inputs) Similarity(int a, int b) => _similarity.Value.Explain(a, b);
 
-    /// <summary>The <paramref name="k"/> samples nearest to <paramref name="sample"/> in perception space (cosine), most similar first.</summary>
-    public (int Index, float Similarity)[] Nearest(int sample, int k) =>
-        _neighbors.Value.Nearest(sample, k).Select(n => (n.Index, 1 - n.Distance)).ToArray();
+    /// <summary>The <paramref name="k"/> samples nearest to <paramref name="sample"/> in perception space (the run's graph, ranked by cosine), most similar first.</summary>
+    public (int Index, float Similarity)[] Nearest(int sample, int k) => _neighbors.Value.Nearest(sample, k);
 
     public void Dispose()
     {
         if (_explainer.IsValueCreated) _explainer.Value.Dispose();
         if (_similarity.IsValueCreated) _similarity.Value.Dispose();
+        if (_neighbors.IsValueCreated) _neighbors.Value.Dispose();
         Reader.Dispose();
     }
 }

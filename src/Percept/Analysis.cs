@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Percept.Data;
 using Percept.Model;
+using Percept.Neighbors;
 using Percept.Perception;
 using Percept.Projection;
 using Percept.Store;
@@ -12,7 +13,8 @@ namespace Percept;
 /// The spine of Percept: runs a model over every sample of a dataset and stores a run — per-sample results, logits,
 /// probabilities, each perception layer's pooled activations, the perception vectors and their map — in a folder that
 /// appears only when complete. Each stage lives in its own folder; this class only calls them in order:
-/// read (Data) → run the model (Model) → perceive (Perception) → store (Store) → map (Projection).
+/// read (Data) → run the model (Model) → perceive (Perception) → store (Store) → neighbours (Neighbors) → map (Projection)
+/// → insights (Insights).
 /// </summary>
 /// <example>
 /// <code>
@@ -22,7 +24,7 @@ namespace Percept;
 ///     Data = new DataSource { Path = "data/fashion-mnist/t10k-images-idx3-ubyte.gz", LabelsPath = "data/fashion-mnist/t10k-labels-idx1-ubyte.gz" },
 ///     OutputDirectory = "runs/fmnist",
 /// });
-/// float[] embedding = run.ReadMatrix("embedding", out int rows, out int width);
+/// using var vectors = run.Open(PerceptionFields.Embedding);
 /// </code>
 /// </example>
 public static class Analysis
@@ -68,17 +70,18 @@ public static class Analysis
         if (embedding != null) options = options with { Preprocess = options.Preprocess with { TokenVocabulary = embedding.VocabularySize } };
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
         if (options.Data.VocabularyPath != null && embedding == null)
-            throw new PerceptException("--vocab applies to models that take token ids; this model's input takes numbers");
+            throw new PerceptException($"{Terms.Option("vocab")} applies to models that take token ids; this model's input takes numbers");
         var vocabulary = options.Data.VocabularyPath is { } vp ? ReadVocabulary(vp, embedding!, warn) : null;
         layers = PerceptionPass.KeepBatchFirst(model, input, preprocessor.InputShape, layers, explicitly: options.Layers is { Count: > 0 }, warn);
         fetch = PerceptionPass.Fetches(output, layers, options.Pooling, out layerFetch);
         long batchBytes = (long)options.BatchSize * preprocessor.InputLength * sizeof(float);
         if (batchBytes > MaxBatchBytes)
-            throw new PerceptException($"--batch-size {options.BatchSize} needs {batchBytes / (double)(1L << 30):F1} GiB for one batch of inputs alone; use at most {MaxBatchBytes / (preprocessor.InputLength * sizeof(float)):N0}");
+            throw new PerceptException($"{Terms.Option("batch-size")} {options.BatchSize} needs {batchBytes / (double)(1L << 30):F1} GiB for one batch of inputs alone; use at most {MaxBatchBytes / (preprocessor.InputLength * sizeof(float)):N0}");
 
         // Perceive, writing into the run as it goes; then the vectors, while the samples table is finished.
         using var writer = new RunWriter(options.OutputDirectory, options.Overwrite, warn);
-        using var pass = new PerceptionPass(writer, layers, options.Pooling, dataset.ClassNames, dataset.Split, namesMustMatch: options.Data.ClassNamesPath != null);
+        var table = writer.CreateSamples(PerceptionFields.Columns);
+        using var pass = new PerceptionPass(writer, table, layers, options.Pooling, dataset.ClassNames, dataset.Split, namesMustMatch: options.Data.ClassNamesPath != null);
         PerceptionVectorBuilder vectors;
         IReadOnlyList<string> metadataColumns;
         using (var runner = new ModelRunner(model, input, preprocessor.InputShape, fetch, options.Threads))
@@ -95,40 +98,55 @@ public static class Analysis
             warn?.Invoke($"{pass.NonFiniteOutputs} of {pass.Rows} samples have NaN or infinite model outputs (first: sample {pass.FirstNonFiniteOutput}); they have no prediction or loss and count in no total");
         if (pass.NonFiniteFeatures > 0)
             warn?.Invoke($"{pass.NonFiniteFeatures} of {pass.Rows} samples have NaN or infinite layer activations (first: sample {pass.FirstNonFiniteFeatures}); they are left out of the feature statistics and the map");
-        var samples = writer.FinishSamplesAsync(metadata, warn);
-        try { vectors = PerceptionVectors.Write(writer, pass, options.MaxWidth, options.Seed, progress, cancellationToken); }
+        var samples = writer.FinishSamplesAsync(pass.Rows, metadata, warn);
+        try { vectors = PerceptionVectors.Write(writer, pass, options.MaxWidth, options.Seed, options.Threads, progress, cancellationToken); }
         finally { metadataColumns = samples.GetAwaiter().GetResult(); }
         Stage("vectors");
 
-        // Map.
+        // The neighbour graph, once: the map, its quality, insights, the history of a training and Fetch Similar read it.
         cancellationToken.ThrowIfCancellationRequested();
         var mapOptions = options.Map with { Threads = options.Map.Threads > 0 ? options.Map.Threads : options.Threads };
-        var map = MapStage.Build(writer.PathOf, mapOptions, progress, warn, cancellationToken);
-        Stage("map");
+        RunManifest.MapSection? map;
+        RunManifest.NeighborsSection? neighbors;
+        using (var perceptionVectors = writer.Open(PerceptionFields.Embedding))
+        {
+            var (space, spaceName) = NeighborSpace.Of(perceptionVectors, options.Map.Seed, mapOptions.Threads);
+            var graphOptions = new NeighborGraphOptions { K = Maps.GraphNeighbors(options.Map), Threads = mapOptions.Threads };
+            var graph = NeighborGraph.Build(space, spaceName, graphOptions, progress, cancellationToken);
+            // The map is made of the graph, so it is measured against the same neighbourhoods.
+            mapOptions = mapOptions with { Metric = graphOptions.Metric };
+            if (graph is { } g) NeighborGraph.Write(writer, g.Graph, spaceName == NeighborSpace.Vectors ? null : space);
+            neighbors = graph?.Section;
+            Stage("neighbors");
+
+            // Map.
+            cancellationToken.ThrowIfCancellationRequested();
+            map = MapStage.Build(writer, perceptionVectors, space, graph?.Graph, mapOptions, progress, warn, cancellationToken);
+            Stage("map");
+        }
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
-        if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (use --strict to stop on the first)");
+        if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (set {Terms.Option("strict")} to stop on the first)");
 
         // Store: the manifest, then the run appears.
-        var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, map, skipped, clock.Elapsed);
+        var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, neighbors, map, skipped, clock.Elapsed);
         if (embedding != null)
         {
-            if (vocabulary != null) { File.WriteAllLines(writer.PathOf(VocabularyFile), vocabulary); manifest.Files["vocabulary"] = VocabularyFile; }
+            if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
             manifest = manifest with
             {
-                Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension,
-                    vocabulary != null ? VocabularyFile : null),
+                Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null),
             };
         }
         cancellationToken.ThrowIfCancellationRequested();
 
         // Insights, from the run as it stands in its work folder, so that they appear with it; a failure there is a
         // warning ('percept insights RUN' computes them later), and Ctrl+C leaves no run, as anywhere else.
-        if (options.Insights)
+        if (options.Insights && neighbors != null)
         {
             progress?.Report(new AnalysisProgress("insights", 0, 1));
             var staged = writer.Stage(manifest);
-            try { Insights.InsightsStore.Save(staged.Directory, Insights.PopulationInsights.Compute(staged, cancellationToken: cancellationToken)); }
-            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {options.OutputDirectory}' computes them"); }
+            try { Insights.InsightsStore.Write(writer, Insights.PopulationInsights.Compute(staged, cancellationToken: cancellationToken)); }
+            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); {Terms.Command("insights", options.OutputDirectory)} computes them"); }
             progress?.Report(new AnalysisProgress("insights", 1, 1));
             Stage("insights");
         }
@@ -141,15 +159,15 @@ public static class Analysis
     /// <summary>Checks the options that need no file, so that a mistake is reported before any work.</summary>
     static void Validate(AnalysisOptions options)
     {
-        if (options.BatchSize <= 0) throw new PerceptException("--batch-size must be positive");
-        if (options.MaxWidth < 0) throw new PerceptException("--max-width must be zero or positive");
-        if (string.IsNullOrWhiteSpace(options.OutputDirectory)) throw new PerceptException("--out is empty: name a folder for the run");
+        if (options.BatchSize <= 0) throw new PerceptException($"{Terms.Option("batch-size")} must be positive");
+        if (options.MaxWidth < 0) throw new PerceptException($"{Terms.Option("max-width")} must be zero or positive");
+        if (string.IsNullOrWhiteSpace(options.OutputDirectory)) throw new PerceptException($"{Terms.Option("out")} is empty: name a folder for the run");
         var map = options.Map;
         if (map.Method != MapMethod.None)
         {
-            if (map.Dimensions < 1) throw new PerceptException($"--map-dims {map.Dimensions}: a map has at least 1 dimension");
-            if (map.Dimensions > 3 && map.Method != MapMethod.Pca) throw new PerceptException($"--map-dims {map.Dimensions}: maps have 1 to 3 dimensions (PCA more)");
-            if (map.Method == MapMethod.Tsne && map.Dimensions != 2) throw new PerceptException("t-SNE makes 2-D maps; use --map-dims 2, or UMAP for 3-D");
+            if (map.Dimensions < 1) throw new PerceptException($"{Terms.Option("map-dims")} {map.Dimensions}: a map has at least 1 dimension");
+            if (map.Dimensions > 3 && map.Method != MapMethod.Pca) throw new PerceptException($"{Terms.Option("map-dims")} {map.Dimensions}: maps have 1 to 3 dimensions (PCA more)");
+            if (map.Method == MapMethod.Tsne && map.Dimensions != 2) throw new PerceptException($"t-SNE makes 2-D maps; use {Terms.Option("map-dims")} 2, or UMAP for 3-D");
         }
         // Replacing a run deletes its folder: never when the model or the data live in it. And a run inside an image
         // folder would be read as a class of it by the next analysis.
@@ -158,27 +176,23 @@ public static class Analysis
         foreach (var (what, path) in new[] { ("the model", options.ModelPath), ("the data", options.Data.Path), ("the labels", options.Data.LabelsPath),
                      ("the class names", options.Data.ClassNamesPath), ("the metadata", options.MetadataPath) })
             if (path != null && (Inside(path, target) || Path.GetFullPath(path).TrimEnd('/', '\\') == target))
-                throw new PerceptException($"{what} ({path}) lies inside --out {options.OutputDirectory}, which the run would replace; write the run elsewhere");
+                throw new PerceptException($"{what} ({path}) lies inside {Terms.Option("out")} {options.OutputDirectory}, which the run would replace; write the run elsewhere");
         if (Directory.Exists(options.Data.Path) && Inside(target, Path.GetFullPath(options.Data.Path).TrimEnd('/', '\\')))
-            throw new PerceptException($"--out {options.OutputDirectory} lies inside the image folder {options.Data.Path}; the next analysis of that folder would read the run as a class");
+            throw new PerceptException($"{Terms.Option("out")} {options.OutputDirectory} lies inside the image folder {options.Data.Path}; the next analysis of that folder would read the run as a class");
     }
 
     static RunManifest Manifest(AnalysisOptions options, OnnxModel model, ModelInput input, string output, IDataset dataset, Preprocessor preprocessor,
-        MetadataFile? metadata, IReadOnlyList<string> metadataColumns, PerceptionPass pass, PerceptionVectorBuilder vectors, RunManifest.MapSection? map,
-        int skipped, TimeSpan elapsed)
+        MetadataFile? metadata, IReadOnlyList<string> metadataColumns, PerceptionPass pass, PerceptionVectorBuilder vectors,
+        RunManifest.NeighborsSection? neighbors, RunManifest.MapSection? map, int skipped, TimeSpan elapsed)
     {
-        var files = new Dictionary<string, string> { ["samples"] = "samples.duckdb", ["embedding"] = "embedding.npy" };
-        if (map != null) { files["map"] = map.File; files["map_preservation"] = map.PreservationFile; }
-        if (pass.IsClassScores) { files["logits"] = "logits.npy"; files["probabilities"] = "probabilities.npy"; }
-        else files["outputs"] = "outputs.npy";
         var layers = pass.Layers.Select((l, i) => new RunManifest.LayerEntry(l.Name, l.NodeName, l.OpType, l.ActivationTensor!,
-            pass.Stats[i].Features, vectors.LayerWeights[i], pass.LayerFiles[i] + ".npy", pass.LayerFiles[i] + ".stats.npy")).ToArray();
+            pass.Stats[i].Features, vectors.LayerWeights[i], pass.LayerFields[i].Name, PerceptionFields.LayerStats.Member(l.Name).Name)).ToArray();
         bool scored = pass.Labelled > 0 && pass.IsClassScores;
         return new RunManifest
         {
             Created = DateTimeOffset.UtcNow,
             PerceptVersion = Version,
-            Model = new RunManifest.ModelSection(Path.GetFullPath(options.ModelPath), Sha256(options.ModelPath), input.Name,
+            Model = new RunManifest.ModelSection(Path.GetFullPath(options.ModelPath), null, Sha256(options.ModelPath), input.Name,
                 input.Shape, output, pass.OutputShape, pass.IsClassScores ? (pass.IsProbability ? "probabilities" : "logits") : "other",
                 model.Opset, model.Producer),
             Data = new RunManifest.DataSection(dataset.Description, Path.GetFullPath(options.Data.Path),
@@ -194,16 +208,13 @@ public static class Analysis
             NumClasses = pass.NumClasses,
             Perception = new RunManifest.PerceptionSection(options.Pooling.ToString().ToLowerInvariant(), options.MaxWidth, options.Seed,
                 vectors.ConcatenatedWidth, vectors.Width, vectors.Width != vectors.ConcatenatedWidth, layers),
+            Neighbors = neighbors,
             Map = map,
-            Files = files,
             Summary = new RunManifest.SummarySection(scored ? (double)pass.CorrectCount / pass.Labelled : null,
                 scored ? pass.LossSum / pass.Labelled : null, (int)pass.Labelled),
             ElapsedSeconds = Math.Round(elapsed.TotalSeconds, 3),
         };
     }
-
-    /// <summary>The file in a run that holds the vocabulary of a text model.</summary>
-    public const string VocabularyFile = "vocab.txt";
 
     /// <summary>One token per line, line number = id (blank lines are tokens too: the line keeps its id).</summary>
     static string[] ReadVocabulary(string path, TokenEmbedding embedding, Action<string>? warn)

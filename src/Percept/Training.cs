@@ -2,9 +2,10 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Percept.Insights;
 using Percept.IO;
-using Percept.Model;
 using Percept.Neighbors;
+using Percept.Projection;
 using Percept.Store;
 
 namespace Percept;
@@ -40,9 +41,6 @@ public static partial class Training
     public const string ManifestFile = "training.json";
     public const string EpochsFolder = "epochs";
     public const string HistoryFolder = "history";
-
-    /// <summary>The per-sample history fields written into every epoch's run (<c>history/NAME.npy</c>).</summary>
-    public static IReadOnlyList<string> HistoryFields => Run.HistoryFields;
 
     /// <summary>The N × epochs matrices of a training folder (<c>history/NAME.npy</c>), exportable as fields.</summary>
     public static readonly string[] HistoryMatrices = ["loss_history", "prediction_history", "correct_history"];
@@ -124,7 +122,7 @@ public static partial class Training
         string root = template.OutputDirectory;
         if (File.Exists(root)) throw new PerceptException($"{root} is a file; a training is written into a folder");
         if (Directory.Exists(root) && !IsTraining(root) && Directory.EnumerateFileSystemEntries(root).Any())
-            throw new PerceptException($"{root} exists and is not a training folder; choose another --out");
+            throw new PerceptException($"{root} exists and is not a training folder; choose another {Terms.Option("out")}");
         Directory.CreateDirectory(root);
         var manifest = IsTraining(root) ? Open(root) : new TrainingManifest(TrainingManifest.FormatName, 1, Path.GetFullPath(template.Data.Path), []);
         string sha = Analysis.Sha256(checkpoint);
@@ -139,25 +137,25 @@ public static partial class Training
         // Insights come after the histories, which they read.
         var options = template with { ModelPath = checkpoint, OutputDirectory = Path.Combine(root, relative), Overwrite = true, Insights = false };
         Matrix? before = null;
-        if (previous?.Manifest.Map != null && template.Map.Method != Projection.MapMethod.None)
+        if (previous?.Manifest.Map != null && template.Map.Method != MapMethod.None)
         {
-            before = new Matrix(previous.ReadMatrix("map", out int rows, out int dims), rows, dims);
-            options = options with { Map = options.Map with { Initial = before, AlignTo = before, Dimensions = dims } };
+            before = previous.ReadMatrix(MapFields.Map);
+            options = options with { Map = options.Map with { Initial = before, AlignTo = before, Dimensions = before.Columns } };
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var run = Analysis.Run(options, progress, warn, cancellationToken);
         double? displacement = null;
         if (before != null && run.Manifest.Map != null)
-            displacement = MeanDisplacement(before, new Matrix(run.ReadMatrix("map", out int r2, out int d2), r2, d2));
+            displacement = MeanDisplacement(before, run.ReadMatrix(MapFields.Map));
         var entry = new EpochEntry(epoch, Path.GetFullPath(checkpoint), sha, relative.Replace('\\', '/'), run.Manifest.Summary?.Accuracy, run.Manifest.Summary?.MeanLoss,
             displacement, Math.Round(clock.Elapsed.TotalSeconds, 3));
         manifest = manifest with { Epochs = [.. manifest.Epochs, entry] };
-        WriteHistories(root, manifest);
+        run = WriteHistories(root, manifest);
         if (template.Insights)
         {
             progress?.Report(new AnalysisProgress("insights", 0, 1));
-            try { Insights.InsightsStore.Save(run.Directory, Insights.PopulationInsights.Compute(WithHistory(Insights.Population.FromRun(run, cancellationToken), root, epoch))); }
-            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); 'percept insights {run.Directory}' computes them"); }
+            try { InsightsStore.Save(run, PopulationInsights.Compute(run, cancellationToken: cancellationToken)); }
+            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); {Terms.Command("insights", run.Directory)} computes them"); }
             progress?.Report(new AnalysisProgress("insights", 1, 1));
         }
         AtomicFile.Replace(Path.Combine(root, ManifestFile), tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(manifest, TrainingManifest.Json)));
@@ -166,18 +164,6 @@ public static partial class Training
                     (entry.MeanLoss is double l ? $", mean loss {l.ToString("F4", CultureInfo.InvariantCulture)}" : "") +
                     (displacement is double d ? $", dots moved {d.ToString("F3", CultureInfo.InvariantCulture)} of the map's scale on average" : ""));
         return manifest;
-    }
-
-    /// <summary>The population of epoch <paramref name="epoch"/> with each label's probability at every epoch so far (exp(−loss)).</summary>
-    static Insights.Population WithHistory(Insights.Population population, string root, int epoch)
-    {
-        string path = Path.Combine(root, HistoryFolder, "loss_history.npy");
-        if (epoch < 2 || !File.Exists(path)) return population;
-        var loss = Npy.ReadFloat32(path, out var shape);
-        int n = (int)shape[0], epochs = (int)shape[1];
-        var p = new Matrix(n, epochs);
-        for (int i = 0; i < n * epochs; i++) p.Data[i] = float.IsNaN(loss[i]) ? float.NaN : MathF.Exp(-loss[i]);
-        return population with { LabelProbabilityHistory = p };
     }
 
     /// <summary>Mean distance between matching points of two maps, over the root-mean-square distance of the second map's points from their centre.</summary>
@@ -200,10 +186,11 @@ public static partial class Training
     }
 
     /// <summary>
-    /// Recomputes the histories from every epoch's samples table: the N × epochs matrices in the training folder and the
-    /// per-sample fields in the newest epoch's run.
+    /// Recomputes the histories from every epoch's samples table: the N × epochs matrices in the training folder, and in
+    /// the newest epoch's run its history fields (<see cref="TrainingFields"/>) and each label's probability at every
+    /// epoch so far (which <c>label_issue</c> reads). Returns the newest epoch's run as it now is.
     /// </summary>
-    static void WriteHistories(string root, TrainingManifest manifest)
+    static Run WriteHistories(string root, TrainingManifest manifest)
     {
         var runs = manifest.Epochs.Select(e => Store.Run.Open(Path.Combine(root, e.Run))).ToArray();
         int n = runs[^1].Count, epochs = runs.Length;
@@ -213,11 +200,14 @@ public static partial class Training
         var correct = new float[n * epochs];
         for (int e = 0; e < epochs; e++)
         {
-            var l = runs[e].ReadColumn("loss"); var p = runs[e].ReadColumn("prediction"); var c = runs[e].ReadColumn("correct");
+            using var samples = runs[e].OpenSamples();
+            var l = samples.ReadFloat32(Perception.PerceptionFields.Loss);
+            var p = samples.ReadInt32(Perception.PerceptionFields.Prediction);
+            var c = samples.ReadBool(Perception.PerceptionFields.Correct);
             for (int i = 0; i < n; i++)
             {
-                loss[i * epochs + e] = l[i] == null ? float.NaN : Convert.ToSingle(l[i], CultureInfo.InvariantCulture);
-                prediction[i * epochs + e] = p[i] == null ? -1 : Convert.ToSingle(p[i], CultureInfo.InvariantCulture);
+                loss[i * epochs + e] = l[i];
+                prediction[i * epochs + e] = p[i];
                 correct[i * epochs + e] = c[i] is bool b ? (b ? 1 : 0) : float.NaN;
             }
         }
@@ -240,44 +230,62 @@ public static partial class Training
             forgotten[i] = drops;
             never[i] = row.IndexOf(1f) < 0 ? 1 : 0;
         }
-        // The share of each sample's 10 nearest neighbours in perception space replaced since the previous epoch.
+        // The share of each sample's 10 nearest neighbours in perception space replaced since the previous epoch, from
+        // each epoch's own neighbour graph.
         change.AsSpan().Fill(float.NaN);
-        // Each epoch's graph is computed once and kept in its run, for the next epoch's comparison.
-        var now = Neighbours(runs[^1]);
-        if (epochs >= 2)
+        if (epochs >= 2 && runs[^1].Manifest.Neighbors != null && runs[^2].Manifest.Neighbors != null)
         {
-            var then = Neighbours(runs[^2]);
-            if (now != null && then != null)
-                for (int i = 0; i < n; i++)
-                {
-                    var a = now.NeighborsOf(i); var b = then.NeighborsOf(i);
-                    int kept = 0;
-                    foreach (int j in a) if (b.Contains(j)) kept++;
-                    change[i] = 1 - kept / (float)a.Length;
-                }
+            var now = RunGraph.Read(runs[^1]).First(10);
+            var then = RunGraph.Read(runs[^2]).First(10);
+            for (int i = 0; i < n; i++)
+            {
+                var a = now.NeighborsOf(i); var b = then.NeighborsOf(i);
+                if (a[0] < 0 || b[0] < 0) continue;
+                int kept = 0;
+                foreach (int j in a) if (b.Contains(j)) kept++;
+                change[i] = 1 - kept / (float)a.Length;
+            }
         }
-        string fields = runs[^1].PathOf(HistoryFolder);
-        Directory.CreateDirectory(fields);
-        foreach (var (name, data) in new[] { ("first_learned", first), ("forgotten", forgotten), ("never_learned", never), ("neighborhood_change", change) })
-            AtomicFile.Replace(Path.Combine(fields, name + ".npy"), tmp => Npy.Write(tmp, data, n));
+        // Each label's probability at every epoch, exp(−loss).
+        var probability = new float[n * epochs];
+        for (int t = 0; t < probability.Length; t++) probability[t] = float.IsNaN(loss[t]) ? float.NaN : MathF.Exp(-loss[t]);
+        using var update = runs[^1].Update();
+        update.Write(TrainingFields.FirstLearned, first);
+        update.Write(TrainingFields.Forgotten, forgotten);
+        update.Write(TrainingFields.NeverLearned, never);
+        update.Write(TrainingFields.NeighborhoodChange, change);
+        if (epochs >= 2) update.Write(InsightFields.LabelHistory, probability, epochs);
+        return update.Commit();
     }
+}
 
-    /// <summary>The 10-NN graph of a run's perception vectors (cosine; exact up to 20,000 samples), or null when a vector is not finite.</summary>
-    /// <remarks>Kept in the run as <c>history/neighbors.npy</c> (int64 N × 10) once computed.</remarks>
-    static KnnGraph? Neighbours(Run run)
+/// <summary>The fields a training's analysis writes into each epoch's run: how each sample fared over the epochs so far.</summary>
+public static class TrainingFields
+{
+    const string Owner = "Percept";
+    const string MadeBy = "checkpoints";
+
+    public static readonly Field FirstLearned = new()
     {
-        string kept = run.PathOf(Path.Combine(HistoryFolder, "neighbors.npy"));
-        if (File.Exists(kept))
-        {
-            var indices = Npy.ReadInt64(kept, out var shape);
-            return new KnnGraph(indices.Select(v => (int)v).ToArray(), new float[indices.Length], (int)shape[0], (int)shape[1]);
-        }
-        var x = new Matrix(run.ReadMatrix("embedding", out int rows, out int cols), rows, cols);
-        if (!Numerics.AllFinite(x.Data) || rows < 11) return null;
-        var graph = rows <= 20_000 ? ExactKnn.Search(x, 10, Metric.Cosine) : NNDescent.Build(x, 10, Metric.Cosine, new NNDescentOptions { Seed = 1 });
-        Directory.CreateDirectory(run.PathOf(HistoryFolder));
-        AtomicFile.Replace(kept, tmp => Npy.Write(tmp, graph.Indices.Select(i => (long)i).ToArray(), rows, 10));
-        return graph;
-    }
+        Name = "first_learned", Type = FieldType.Float32, Kind = FieldKind.Count, Owner = Owner, MadeBy = MadeBy,
+        Description = "the epoch (1-based) from which the sample stays correct (NaN: not correct at the last epoch, or unlabelled)",
+    };
+    public static readonly Field Forgotten = new()
+    {
+        Name = "forgotten", Type = FieldType.Float32, Kind = FieldKind.Count, Owner = Owner, MadeBy = MadeBy,
+        Description = "how often the sample went from correct to wrong between epochs",
+    };
+    public static readonly Field NeverLearned = new()
+    {
+        Name = "never_learned", Type = FieldType.Float32, Kind = FieldKind.Category, Owner = Owner, MadeBy = MadeBy,
+        Categories = ["learned", "never learned"], Description = "1 when the sample was never correct at any epoch so far",
+    };
+    public static readonly Field NeighborhoodChange = new()
+    {
+        Name = "neighborhood_change", Type = FieldType.Float32, Kind = FieldKind.Number, Owner = Owner, MadeBy = MadeBy,
+        Description = "the share of the sample's 10 nearest neighbours in perception space replaced since the previous epoch",
+    };
 
+    /// <summary>Every field a training declares.</summary>
+    public static IReadOnlyList<Field> All => [FirstLearned, Forgotten, NeverLearned, NeighborhoodChange];
 }

@@ -16,9 +16,9 @@ public class ArchitectureTests
         ["Percept.Core"] = 0,
         ["Percept.IO"] = 1,
         ["Percept.Data"] = 2,
-        ["Percept.Model"] = 3,
-        ["Percept.Perception"] = 4,
-        ["Percept.Store"] = 5,
+        ["Percept.Store"] = 3,  // the run store: below every stage that writes or reads a run, knowing none of their fields
+        ["Percept.Model"] = 4,
+        ["Percept.Perception"] = 5,
         ["Percept.Neighbors"] = 6,
         ["Percept.Projection"] = 7,
         ["Percept.Attribution"] = 8,

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 using Percept.Data;
+using Percept.Neighbors;
+using Percept.Perception;
 
 namespace Percept.Tests;
 
@@ -17,7 +19,7 @@ public partial class ReadmeTests
         string source = File.ReadAllText(Path.Combine(TestFiles.Root, "tests", "Percept.Tests", "ReadmeTests.cs"));
         var region = Regex.Match(source, @"#region readme\n(.*?)\n\s*#endregion", RegexOptions.Singleline).Groups[1].Value;
         string code = string.Join("\n", region.Split('\n').Select(l => l.Length >= 12 ? l[12..] : l.TrimStart())).Trim();
-        Assert.Equal(code, example.Replace("using Percept;\nusing Percept.Data;\n\n", ""));
+        Assert.Equal(code, example.Replace("using Percept;\nusing Percept.Data;\nusing Percept.Neighbors;\nusing Percept.Perception;\n\n", ""));
 
         // Run it where the README's relative paths resolve: a scratch folder linked to the demo files.
         using var dir = new TempDir();
@@ -42,8 +44,15 @@ public partial class ReadmeTests
                 OutputDirectory = "runs/fmnist",
                 Overwrite = true,
             });
-            float[] vectors = run.ReadMatrix("embedding", out int rows, out int width);
-            Console.WriteLine($"{rows} samples, {width}-d perception vectors, accuracy {run.Manifest.Summary?.Accuracy:P1}");
+            using var vectors = run.Open(PerceptionFields.Embedding);   // rows by range, whatever the size
+            var first = new float[vectors.Columns];
+            vectors.ReadRow(0, first);
+            using var samples = run.OpenSamples();
+            float[] loss = samples.ReadFloat32(PerceptionFields.Loss);
+            using var similar = new SimilarSamples(run);                  // from the run's stored neighbour graph
+            var (nearest, cosine) = similar.Nearest(0, 5)[0];
+            Console.WriteLine($"{vectors.Rows} samples, {vectors.Columns}-d perception vectors, accuracy {run.Manifest.Summary?.Accuracy:P1}");
+            Console.WriteLine($"sample 0: loss {loss[0]:F3}, most alike #{nearest} (cosine {cosine:F2})");
             #endregion
         }
         finally
@@ -51,7 +60,9 @@ public partial class ReadmeTests
             Environment.CurrentDirectory = previous;
             Console.SetOut(stdout);
         }
-        Assert.Equal("10000 samples, 250-d perception vectors, accuracy 89.7 %", output.ToString().Trim());
+        var lines = output.ToString().Trim().Split('\n');
+        Assert.Equal("10000 samples, 250-d perception vectors, accuracy 89.7 %", lines[0]);
+        Assert.Matches(@"^sample 0: loss \d+\.\d{3}, most alike #\d+ \(cosine 0\.\d\d\)$", lines[1]);
     }
 }
 

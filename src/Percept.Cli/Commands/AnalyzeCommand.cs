@@ -71,9 +71,8 @@ public static class AnalyzeCommand
         if (a.Get("map-from") is { } previous)
         {
             var prior = RunFolders.Open(previous);
-            var map = prior.ReadMatrix("map", out int rows, out int dims);
-            var layout = new Matrix(map, rows, dims);
-            options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = dims } };
+            var layout = prior.ReadMatrix(Projection.MapFields.Map);
+            options = options with { Map = options.Map with { Initial = layout, AlignTo = layout, Dimensions = layout.Columns } };
         }
         var run = Execute(options, stdout, stderr, ct);
         PrintSummary(run, stdout);

@@ -71,7 +71,8 @@ public static class BenchCommand
                 ModelPath = model, Data = new DataSource { Path = npy }, OutputDirectory = Path.Combine(scratch, "run"),
                 Map = new MapOptions { Method = MapMethod.None },
             }, cancellationToken: ct);
-            var vectors = new Matrix(run.ReadMatrix("embedding", out int n, out int width), n, width);
+            var vectors = run.ReadMatrix(Perception.PerceptionFields.Embedding);
+            int n = vectors.Rows, width = vectors.Columns;
             Row(stdout, "vectors", $"analyze {n} images → {width}-d perception vectors", clock);
             Suite(stdout, $"perception {width}-d", vectors, skip, threads);
         }

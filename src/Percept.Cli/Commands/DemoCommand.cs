@@ -72,7 +72,7 @@ public static partial class DemoCommand
     /// <summary>Prints the samples with the highest loss.</summary>
     internal static void PrintWorst(Store.Run run, TextWriter stdout, int count)
     {
-        using var reader = new Store.RunReader(run);
+        using var reader = new Report.RunReader(run);
         var worst = reader.Worst(count);
         if (worst.Count == 0) return;
         stdout.WriteLine("worst samples (highest loss):");

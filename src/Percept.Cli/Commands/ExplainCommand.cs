@@ -133,8 +133,8 @@ public static class ExplainCommand
     {
         if (a.Get("vocab") is { } path)
             return File.Exists(path) ? File.ReadAllLines(path) : throw new PerceptException($"file not found: {path}");
-        if (a.Get("run") is { } run && RunFolders.Open(run) is { Manifest.Text.Vocabulary: { } file } r && File.Exists(Path.Combine(r.Directory, file)))
-            return File.ReadAllLines(Path.Combine(r.Directory, file));
+        if (a.Get("run") is { } run && RunFolders.Open(run).ReadDocument(Perception.PerceptionFields.Vocabulary) is { } words)
+            return words.Split('\n');
         return null;
     }
 

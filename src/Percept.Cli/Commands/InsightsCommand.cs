@@ -37,7 +37,7 @@ public static class InsightsCommand
         var run = RunFolders.Open(a.Positional[0]);
         var insights = PopulationInsights.Compute(run, k, ct);
         string json = insights.ToJson();
-        try { InsightsStore.Save(run.Directory, insights); }
+        try { InsightsStore.Save(run, insights); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { stderr.WriteLine($"warning: cannot keep the insights in {run.Directory} ({e.Message})"); }
         if (a.Has("json")) { stdout.WriteLine(json); return CommandLine.Ok; }
         stdout.WriteLine($"insights for {run.Directory} ({insights.Neighbors} nearest neighbours in perception space)");

@@ -44,7 +44,7 @@ public static class AttributionMethods
         "integrated gradients from a black baseline, refined while the completeness gap is above the tolerance",
         [
             new("steps", DefaultSteps.ToString(CultureInfo.InvariantCulture), "gradients on the path"),
-            new("tolerance", DefaultTolerance.ToString(CultureInfo.InvariantCulture), "completeness gap, as a fraction of the output difference, below which refinement stops (0: exactly --steps)"),
+            new("tolerance", DefaultTolerance.ToString(CultureInfo.InvariantCulture), $"completeness gap, as a fraction of the output difference, below which refinement stops (0: exactly {Terms.Option("steps")})"),
             new("max-steps", "4 × steps", "most gradients spent"),
         ]);
     public static readonly AttributionMethod SmoothGrad = new(SmoothGradName, "SmoothGrad", false, true,
@@ -86,7 +86,7 @@ public static class AttributionMethods
     {
         var layers = CamLayers(model);
         var layer = name != null ? model.FindLayer(name)
-            : (layers.Count > 0 ? layers[^1] : null) ?? throw new PerceptException("the model has no convolution; name a layer with spatial axes with --layer");
+            : (layers.Count > 0 ? layers[^1] : null) ?? throw new PerceptException($"the model has no convolution; name a layer with spatial axes with {Terms.Option("layer")}");
         if (layer.ChannelsLast || layer.OpType is "Gemm" or "MatMul")
         {
             var conv = layers.Count > 0 ? layers[^1] : null;

@@ -80,7 +80,7 @@ internal static class Explainer
                             ? $"; the output differs little between the baseline (a black image; for text, a zero embedding) and this sample, and the gap is {100 * Math.Abs(gap[k]) / total:F2}% of Σ|attributions| ({total:G3})"
                             : "";
                         string warning = $"the gap is still above the {100 * tolerance:0.###}% tolerance after {used[k]} gradients";
-                        log?.Invoke($"  {warning}; raise --max-steps for a closer integral{scale}");
+                        log?.Invoke($"  {warning}; raise {Terms.Option("max-steps")} for a closer integral{scale}");
                         notes[k] += $" ({warning}{scale})";
                     }
                 }

@@ -44,8 +44,7 @@ public sealed class SimilarityExplainer : IDisposable
     readonly Preprocessor _pre;
     readonly GradientGraph _graph;
     readonly string[] _tensors;
-    readonly float[] _embedding;
-    readonly int _width;
+    readonly FieldReader _embedding;
     readonly float[][] _stats;
     readonly object _gate = new();
     readonly ModelRunner? _lookup;
@@ -64,8 +63,9 @@ public sealed class SimilarityExplainer : IDisposable
             _graph = GradientGraph.Build(_model, input, _pre.InputShape, m.Model.Output, [], _tensors);
             // A text model is differentiated at its embedding lookup's output: each sample's embedding comes from a forward pass.
             if (_graph.Embedding is { } lookup) _lookup = new ModelRunner(_model, input, _pre.InputShape, [new Fetch(lookup.Tensor)]);
-            _embedding = run.ReadMatrix("embedding", out _, out _width);
-            _stats = m.Perception.Layers.Select(l => Npy.ReadFloat32(run.PathOf(l.StatsFile), out _)).ToArray();
+            _stats = m.Perception.Layers.Select(l => run.ReadFloat32(PerceptionFields.LayerStats.Member(l.Name))).ToArray();
+            // Two rows are read per request: the vectors stay on disk, whatever their size.
+            _embedding = run.Open(PerceptionFields.Embedding);
         }
         catch { _dataset.Dispose(); throw; }
     }
@@ -77,8 +77,10 @@ public sealed class SimilarityExplainer : IDisposable
             throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
         lock (_gate)
         {
-            var va = _embedding.AsSpan(a * _width, _width).ToArray();
-            var vb = _embedding.AsSpan(b * _width, _width).ToArray();
+            var va = new float[_embedding.Columns];
+            var vb = new float[_embedding.Columns];
+            _embedding.ReadRow(a, va);
+            _embedding.ReadRow(b, vb);
             float cosine = Similarity.Cosine(va, vb);
             var xa = ReadInput(a);
             var xb = ReadInput(b);
@@ -157,5 +159,5 @@ public sealed class SimilarityExplainer : IDisposable
     (int C, int H, int W, bool First) Axes() => _graph.Embedding is { } e ? (e.Dimension, 1, _pre.InputLength, false)
         : _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
 
-    public void Dispose() { _graph.Dispose(); _lookup?.Dispose(); _dataset.Dispose(); }
+    public void Dispose() { _graph.Dispose(); _lookup?.Dispose(); _dataset.Dispose(); _embedding.Dispose(); }
 }

@@ -41,7 +41,7 @@ public sealed record DataSource
         }
         if (Directory.Exists(Path))
         {
-            if (LabelsPath != null) throw new PerceptException("--labels does not apply to an image folder: its sub-folders are the classes");
+            if (LabelsPath != null) throw new PerceptException($"{Terms.Option("labels")} does not apply to an image folder: its sub-folders are the classes");
             var (h, w, c) = Preprocessor.ImageTarget(modelSampleShape, preprocess, ImageSize);
             return new ImageFolderDataset(Path, w, h, c, Strict, warn, Split);
         }
@@ -52,7 +52,7 @@ public sealed record DataSource
         {
             ".npy" => new NpyDataset(Path, LabelsPath, classes, Split),
             ".csv" => LabelsPath != null
-                ? throw new PerceptException("--labels does not apply to a CSV table; name its label column with --label-column")
+                ? throw new PerceptException($"{Terms.Option("labels")} does not apply to a CSV table; name its label column with {Terms.Option("label-column")}")
                 : new CsvDataset(Path, LabelColumn, classes, Split),
             _ => new IdxDataset(Path, LabelsPath, classes, Split),
         };

@@ -75,7 +75,7 @@ public sealed class ImageFolderDataset : IDataset
                 string id = System.IO.Path.GetRelativePath(_root, path).Replace('\\', '/');
                 if (!ok[i])
                 {
-                    if (_strict) throw new PerceptException($"image failed to decode: {path} (drop --strict to skip such files)");
+                    if (_strict) throw new PerceptException($"image failed to decode: {path} (unset {Terms.Option("strict")} to skip such files)");
                     Skipped++;
                     _warn?.Invoke($"skipped {id}: not a decodable image");
                     continue;

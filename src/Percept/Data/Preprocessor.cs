@@ -65,7 +65,7 @@ public sealed class Preprocessor
         int channels = options.Color switch { ColorMode.Gray => 1, ColorMode.Rgb => 3, _ => c > 0 ? c : 3 };
         if (h <= 0 || w <= 0)
         {
-            if (fallbackSize is not int s) throw new PerceptException("the model's input has no fixed height and width; give one with --size");
+            if (fallbackSize is not int s) throw new PerceptException($"the model's input has no fixed height and width; give one with {Terms.Option("size")}");
             h = h > 0 ? h : s; w = w > 0 ? w : s;
         }
         return (h, w, channels);
@@ -103,7 +103,7 @@ public sealed class Preprocessor
             _srcC = format.Shape[2];
             _dstC = options.Color switch { ColorMode.Gray => 1, ColorMode.Rgb => 3, _ => c > 0 ? c : _srcC };
             if (c > 0 && c != _dstC)
-                throw new PerceptException($"--color asks for {_dstC} channel(s) but the model takes {c}");
+                throw new PerceptException($"{Terms.Option("color")} asks for {_dstC} channel(s) but the model takes {c}");
             if (_dstC is not (1 or 3) && _dstC != _srcC)
                 throw new PerceptException($"model input {modelText} takes {_dstC} channels; the data has {_srcC}");
             _h = format.Shape[0]; _w = format.Shape[1];
@@ -133,14 +133,14 @@ public sealed class Preprocessor
         {
             if (_mode != Mode.PassThrough) throw new PerceptException($"the model takes token ids; the data holds {format.Kind.ToString().ToLowerInvariant()}s of {format.ShapeText}");
             if (options.Scale != null || options.Mean != null || options.Std != null)
-                throw new PerceptException("--scale, --mean and --std do not apply to token ids, which the model takes as they are");
+                throw new PerceptException($"{Terms.Option("scale")}, {Terms.Option("mean")} and {Terms.Option("std")} do not apply to token ids, which the model takes as they are");
             _mode = Mode.Tokens;
             _vocabulary = vocabulary;
             Description = $"{format.ShapeText} token ids (vocabulary of {vocabulary})";
         }
         _mean = Expand(options.Mean, 0f, "mean");
         var std = Expand(options.Std, 1f, "std");
-        if (std.Any(s => s == 0 || !float.IsFinite(s))) throw new PerceptException("--std values must be finite and non-zero");
+        if (std.Any(s => s == 0 || !float.IsFinite(s))) throw new PerceptException($"{Terms.Option("std")} values must be finite and non-zero");
         _invStd = std.Select(s => 1f / s).ToArray();
         Description += $", scale {_scale:G4}" + (options.Mean != null ? $", mean [{string.Join(", ", options.Mean)}]" : "")
                        + (options.Std != null ? $", std [{string.Join(", ", options.Std)}]" : "");

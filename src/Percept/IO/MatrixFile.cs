@@ -19,7 +19,7 @@ public static class MatrixFile
             if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(data.AsSpan(i * cols, cols))) bad.Add(i);
         if (bad.Count == 0) { keptRows = Enumerable.Range(0, rows).ToArray(); return new Matrix(data, rows, cols); }
         if (!dropNonFinite)
-            throw new PerceptException($"{path} has NaN or infinite values in {bad.Count} row(s): {string.Join(", ", bad.Take(10))}{(bad.Count > 10 ? ", …" : "")} (add --drop-nonfinite to drop them)");
+            throw new PerceptException($"{path} has NaN or infinite values in {bad.Count} row(s): {string.Join(", ", bad.Take(10))}{(bad.Count > 10 ? ", …" : "")} (set {Terms.Option("drop-nonfinite")} to drop them)");
         var badSet = bad.ToHashSet();
         keptRows = Enumerable.Range(0, rows).Where(i => !badSet.Contains(i)).ToArray();
         var kept = new Matrix(keptRows.Length, cols);

@@ -1,37 +1,79 @@
-using Percept.IO;
 using Percept.Store;
 
 namespace Percept.Insights;
 
+/// <summary>The fields the insight stage writes into a run, and the one it reads from a training.</summary>
+public static class InsightFields
+{
+    const string Owner = "Insights";
+    const string Compute = "insights";
+
+    public static readonly Field Document = new()
+    {
+        Name = "insights", Type = FieldType.Json, Layout = FieldLayout.Document, Kind = FieldKind.Other, PerSample = false, Owner = Owner, MadeBy = Compute,
+        Description = "the insight cards, class proximity, notes and metadata associations (docs/insights.md)",
+    };
+    public static readonly Field LabelIssue = new()
+    {
+        Name = "label_issue", Type = FieldType.Float32, Kind = FieldKind.Number, Owner = Owner, MadeBy = Compute,
+        Description = "per sample, in [0, 1]: how likely its label is wrong (NaN: unlabelled, or no class scores)",
+    };
+    public static readonly Field NeighborAgreement = new()
+    {
+        Name = "neighbor_agreement", Type = FieldType.Float32, Kind = FieldKind.Number, Owner = Owner, MadeBy = Compute,
+        Description = "per sample: the share of its neighbours that carry its label (NaN: unlabelled)",
+    };
+    public static readonly Field OutlierScore = new()
+    {
+        Name = "outlier_score", Type = FieldType.Float32, Kind = FieldKind.Number, Owner = Owner, MadeBy = Compute,
+        Description = "per sample: the percentile of its mean distance to its neighbours",
+    };
+    public static readonly Field Cluster = new()
+    {
+        Name = "cluster", Type = FieldType.Int32, Kind = FieldKind.Category, Owner = Owner, MadeBy = Compute,
+        Description = "per sample: its cluster of the k-NN graph (−1: in none)",
+    };
+    /// <summary>Written by a training's analysis into each epoch's run; read by <c>label_issue</c>.</summary>
+    public static readonly Field LabelHistory = new()
+    {
+        Name = "label_probability_history", Type = FieldType.Float32, Kind = FieldKind.Other, Owner = Owner,
+        Description = "N × epochs, in an epoch of a training: the model's probability of each sample's label at every epoch so far (NaN: none)",
+    };
+
+    /// <summary>The per-sample fields the insights add.</summary>
+    public static IReadOnlyList<Field> PerSample => [LabelIssue, NeighborAgreement, OutlierScore, Cluster];
+
+    /// <summary>Every field this stage declares.</summary>
+    public static IReadOnlyList<Field> All => [Document, .. PerSample, LabelHistory];
+}
+
 /// <summary>
-/// Keeps a run's insights in it: <c>insights.json</c> (the cards, class proximity, notes) and the per-sample fields
-/// <c>insights/label_issue.npy</c>, <c>neighbor_agreement.npy</c>, <c>outlier_score.npy</c> and <c>cluster.npy</c> (float32,
-/// one value per sample, NaN or −1 for none), which the dashboard, <c>percept export</c> and the filters read like any
-/// field. Each file is written whole to a temporary name and renamed.
+/// Keeps a run's insights in it: the document (cards, class proximity, notes) and the per-sample fields, which the
+/// dashboard, <c>percept export</c> and the filters read like any field.
 /// </summary>
 public static class InsightsStore
 {
-    /// <summary>Writes <paramref name="insights"/> into the run folder <paramref name="runDirectory"/>.</summary>
-    public static void Save(string runDirectory, InsightsDocument insights)
+    /// <summary>Writes <paramref name="insights"/> through <paramref name="output"/> (the run being written, or an update of a finished one).</summary>
+    public static void Write(IRunOutput output, InsightsDocument insights)
     {
-        string folder = Path.Combine(runDirectory, Run.InsightsFolder);
-        Directory.CreateDirectory(folder);
-        var values = new Dictionary<string, float[]>
-        {
-            ["label_issue"] = insights.LabelIssue,
-            ["neighbor_agreement"] = insights.NeighborAgreement,
-            ["outlier_score"] = insights.OutlierScore,
-            ["cluster"] = insights.Cluster.Select(c => (float)c).ToArray(),
-        };
-        foreach (var (name, data) in values) AtomicFile.Replace(Path.Combine(folder, name + ".npy"), tmp => Npy.Write(tmp, data, data.Length));
-        AtomicFile.Replace(Path.Combine(runDirectory, InsightsDocument.FileName), tmp => File.WriteAllText(tmp, insights.ToJson()));
+        output.Write(InsightFields.LabelIssue, insights.LabelIssue);
+        output.Write(InsightFields.NeighborAgreement, insights.NeighborAgreement);
+        output.Write(InsightFields.OutlierScore, insights.OutlierScore);
+        output.Write(InsightFields.Cluster, insights.Cluster);
+        output.WriteDocument(InsightFields.Document, insights.ToJson());
+    }
+
+    /// <summary>Writes <paramref name="insights"/> into the finished run <paramref name="run"/>, replacing any before; returns the run as it now is.</summary>
+    public static Run Save(Run run, InsightsDocument insights)
+    {
+        using var update = run.Update();
+        Write(update, insights);
+        return update.Commit();
     }
 
     /// <summary>Whether the run holds insights (its document and every per-sample field).</summary>
-    public static bool Has(Run run) =>
-        File.Exists(run.PathOf(InsightsDocument.FileName)) && Run.InsightFields.All(f => File.Exists(run.PathOf(Path.Combine(Run.InsightsFolder, f + ".npy"))));
+    public static bool Has(Run run) => run.Has(InsightFields.Document) && InsightFields.PerSample.All(run.Has);
 
     /// <summary>The run's insights document as JSON, or null when it has none.</summary>
-    public static string? ReadJson(Run run) => File.Exists(run.PathOf(InsightsDocument.FileName)) ? File.ReadAllText(run.PathOf(InsightsDocument.FileName)) : null;
-
+    public static string? ReadJson(Run run) => run.ReadDocument(InsightFields.Document);
 }

@@ -1,4 +1,7 @@
 using System.Globalization;
+using Percept.Neighbors;
+using Percept.Perception;
+using Percept.Projection;
 using Percept.Store;
 
 namespace Percept.Insights;
@@ -7,16 +10,35 @@ namespace Percept.Insights;
 public sealed record MetadataColumn(string Name, float[]? Numbers, string?[]? Categories);
 
 /// <summary>
-/// What insights are computed from: every sample's perception vector, label, class probabilities and, where the run has
-/// them, its loss, correctness, split, metadata and a hash of its input's content.
+/// What insights are computed from: every sample's neighbours in perception space (the run's graph, or perception
+/// vectors to build it from), label, class probabilities and, where the run has them, its loss, correctness, split,
+/// metadata and a hash of its input's content.
 /// </summary>
-/// <param name="Vectors">Perception vectors, one row per sample.</param>
+/// <param name="Vectors">Perception vectors, one row per sample: the neighbours are found among them, as an analysis finds them
+/// (<see cref="NeighborSpace"/>, <see cref="NeighborGraph"/>). Null when <see cref="Graph"/> is given.</param>
 /// <param name="Labels">Labels (−1: none).</param>
 /// <param name="Probabilities">N × <paramref name="Classes"/> class probabilities, when the model gives class scores.</param>
 /// <param name="Ids">Each sample's id.</param>
 /// <param name="ClassNames">Names of the classes, when known.</param>
-public sealed record Population(Matrix Vectors, int[] Labels, float[]? Probabilities, int Classes, IReadOnlyList<string> Ids, IReadOnlyList<string>? ClassNames)
+public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabilities, int Classes, IReadOnlyList<string> Ids, IReadOnlyList<string>? ClassNames)
 {
+    /// <summary>The neighbour graph, built already (a run's): used when it has enough neighbours per sample.</summary>
+    public RunGraph? Graph { get; init; }
+
+    /// <summary>The space <see cref="Graph"/> was measured in, read when more neighbours are asked for than it holds.</summary>
+    public Func<Matrix>? Space { get; init; }
+
+    /// <summary>The graph of at least <paramref name="k"/> neighbours per sample: the given one, or one built as an analysis builds it.</summary>
+    /// <exception cref="PerceptException">Neither vectors nor a graph of enough neighbours, or too few finite samples.</exception>
+    public RunGraph Neighbors(int k)
+    {
+        if (Graph is { } g && g.Graph.K >= Math.Min(k, g.Finite.Length - 1)) return g;
+        var space = Space?.Invoke() ?? (Vectors != null ? NeighborSpace.Of(Vectors, 0, 0).Space
+            : throw new PerceptException("the population has neither perception vectors nor a neighbour graph"));
+        return NeighborGraph.Build(space, "", new NeighborGraphOptions { K = k })?.Graph
+            ?? throw new PerceptException("fewer than two samples have finite perception vectors: too few for insights");
+    }
+
     /// <summary>Each sample's loss (NaN: none).</summary>
     public float[]? Loss { get; init; }
 
@@ -58,34 +80,49 @@ public sealed record Population(Matrix Vectors, int[] Labels, float[]? Probabili
     /// </summary>
     public static Population FromRun(Run run, CancellationToken cancellationToken = default)
     {
-        using var reader = new RunReader(run);
         var m = run.Manifest;
-        var labels = run.ReadColumn("label").Select(v => v == null ? -1 : Convert.ToInt32(v, CultureInfo.InvariantCulture)).ToArray();
-        float[]? probabilities = m.NumClasses >= 2 && m.Files.ContainsKey("probabilities") ? run.ReadMatrix("probabilities", out _, out _) : null;
-        var loss = m.NumClasses >= 2 ? run.ReadColumn("loss").Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray() : null;
-        var correct = m.NumClasses >= 2 ? run.ReadColumn("correct").Select(v => v as bool?).ToArray() : null;
-        var splits = run.ReadColumn("split").Select(v => v?.ToString() ?? "").ToArray();
+        using var samples = run.OpenSamples();
+        var labels = samples.ReadInt32(PerceptionFields.Label);
+        bool scores = m.NumClasses >= 2 && run.Has(PerceptionFields.Probabilities);
+        float[]? probabilities = scores ? run.ReadFloat32(PerceptionFields.Probabilities) : null;
+        var loss = m.NumClasses >= 2 ? samples.ReadFloat32(PerceptionFields.Loss) : null;
+        var correct = m.NumClasses >= 2 ? samples.ReadBool(PerceptionFields.Correct) : null;
+        var splits = samples.ReadText(PerceptionFields.Split).Select(v => v ?? "").ToArray();
+        var ids = samples.ReadText(PerceptionFields.Id).Select(v => v ?? "").ToArray();
         var metadata = new List<MetadataColumn>();
         // The metadata the user joined, and the mean intensity Percept records for every input.
-        foreach (string name in m.Data.MetadataColumns.Append("mean_intensity").Distinct())
+        foreach (string name in m.Data.MetadataColumns.Append(PerceptionFields.MeanIntensity.Name).Distinct())
         {
-            var field = reader.Fields.FirstOrDefault(f => f.Name == name);
-            if (field == null) continue;
-            var raw = run.ReadColumn(name);
-            metadata.Add(field.Kind == "numeric"
-                ? new MetadataColumn(name, raw.Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray(), null)
-                : new MetadataColumn(name, null, raw.Select(v => v?.ToString()).ToArray()));
+            var column = samples.Columns.FirstOrDefault(c => c.Name == name);
+            if (column == null) continue;
+            if (column.Type is FieldType.Float32 or FieldType.Int32 or FieldType.Int64)
+                metadata.Add(new MetadataColumn(name, samples.ReadFloat32(name), null));
+            else
+            {
+                var text = samples.ReadText(name);
+                if (text.Where(v => v != null).Distinct().Count() <= MaxCategories) metadata.Add(new MetadataColumn(name, null, text));
+            }
         }
         var notes = new List<string>();
         ulong[]? hashes = null;
         Matrix? sketches = null;
         try { (hashes, sketches) = ReadInputs(run, cancellationToken); }
         catch (PerceptException e) { notes.Add($"duplicates in input space left out: the inputs could not be read again ({e.Message})"); }
-        return new Population(reader.Embedding(), labels, probabilities, m.NumClasses, reader.Ids(), m.NumClasses >= 2 ? reader.ClassNames : null)
+        Matrix? history = run.Has(InsightFields.LabelHistory) ? run.ReadMatrix(InsightFields.LabelHistory) : null;
+        var classNames = m.NumClasses >= 2 ? m.Classes ?? Enumerable.Range(0, m.NumClasses).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray() : null;
+        return new Population(null, labels, probabilities, m.NumClasses, ids, classNames)
         {
+            Graph = RunGraph.Read(run), Space = () => ReadSpace(run),
             Loss = loss, Correct = correct, Splits = splits, ContentHashes = hashes, InputSketches = sketches, Metadata = metadata, Notes = notes,
+            LabelProbabilityHistory = history,
         };
     }
+
+    /// <summary>A text column with more distinct values than this is not a category.</summary>
+    const int MaxCategories = 64;
+
+    /// <summary>The space a run's graph was measured in: its stored neighbour space, or the perception vectors themselves.</summary>
+    static Matrix ReadSpace(Run run) => run.ReadMatrix(run.Has(NeighborFields.Space) ? NeighborFields.Space : PerceptionFields.Embedding);
 
     /// <summary>
     /// In one pass over the run's data (raw values, as the dataset delivers them): a 64-bit FNV-1a hash of each sample and

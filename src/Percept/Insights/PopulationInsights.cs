@@ -42,11 +42,7 @@ public sealed record InsightsDocument(int Version, int Neighbors, ClassProximity
     [property: JsonIgnore] float[] LabelIssue, [property: JsonIgnore] float[] NeighborAgreement, [property: JsonIgnore] float[] OutlierScore,
     [property: JsonIgnore] int[] Cluster)
 {
-    /// <summary>The per-sample fields insights add to a run, in <c>insights/NAME.npy</c>.</summary>
-    public static IReadOnlyList<string> Fields => Run.InsightFields;
-
     public const int CurrentVersion = 1;
-    public const string FileName = "insights.json";
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -82,15 +78,13 @@ public static class PopulationInsights
     /// <exception cref="PerceptException">Too few samples with finite perception vectors.</exception>
     public static InsightsDocument Compute(Population population, int k = 10)
     {
-        var (vectors, labels, probabilities, classes, ids, classNames) = population;
-        int n = vectors.Rows;
-        var finite = Enumerable.Range(0, n).Where(i => Numerics.AllFinite(vectors.Row(i))).ToArray();
-        k = Math.Min(k, finite.Length - 1);
+        var (_, labels, probabilities, classes, ids, classNames) = population;
+        int n = labels.Length;
+        var runGraph = population.Neighbors(k);
+        var finite = runGraph.Finite;
+        k = Math.Min(k, Math.Min(runGraph.Graph.K, finite.Length - 1));
         if (k < 1) throw new PerceptException($"{finite.Length} samples with finite perception vectors are too few for insights");
-        var compact = new Matrix(finite.Length, vectors.Columns);
-        for (int r = 0; r < finite.Length; r++) vectors.Row(finite[r]).CopyTo(compact.Row(r));
-        var graph = finite.Length <= 20_000 ? ExactKnn.Search(compact, k, Metric.Cosine)
-            : NNDescent.Build(compact, k, Metric.Cosine, new NNDescentOptions { Seed = 1 });
+        var graph = runGraph.Compact(k);
         string Name(int c) => classNames != null && c >= 0 && c < classNames.Count ? classNames[c] : $"class {c}";
         InsightSample Sample(int i) => new(i, ids[i]);
 
@@ -158,7 +152,7 @@ public static class PopulationInsights
     /// </summary>
     static void Duplicates(Population population, KnnGraph graph, int[] finite, int k, List<InsightCard> cards, Func<int, InsightSample> sample)
     {
-        int n = population.Vectors.Rows;
+        int n = population.Labels.Length;
         var nearest = Enumerable.Range(0, finite.Length).Select(r => (double)graph.DistancesOf(r)[0]).Order().ToArray();
         double threshold = 0.01 * Quantile(nearest, 0.5);
         var pairs = new List<(int A, int B, bool Exact)>();

@@ -208,7 +208,7 @@ public sealed class OnnxModel
                    ?? throw new PerceptException($"model has no input '{name}' (inputs: {string.Join(", ", Inputs.Select(i => i.Name))})");
         if (Inputs.Count == 1) return Inputs[0];
         if (Inputs.Count == 0) throw new PerceptException("model has no inputs");
-        throw new PerceptException($"model has {Inputs.Count} inputs ({string.Join(", ", Inputs.Select(i => i.Name))}); choose one with --input");
+        throw new PerceptException($"model has {Inputs.Count} inputs ({string.Join(", ", Inputs.Select(i => i.Name))}); choose one with {Terms.Option("input")}");
     }
 
     /// <summary>The output to read class scores from: the one named, or the first.</summary>
@@ -237,7 +237,7 @@ public sealed class OnnxModel
     {
         return Layers.FirstOrDefault(l => l.Name == name)
                ?? Layers.FirstOrDefault(l => l.NodeName == name || l.Output == name || l.ActivationTensor == name)
-               ?? throw new PerceptException($"unknown layer '{name}'; layers with parameters: {string.Join(", ", PerceptionLayers.Select(l => l.Name))} (see 'percept layers')");
+               ?? throw new PerceptException($"unknown layer '{name}'; layers with parameters: {string.Join(", ", PerceptionLayers.Select(l => l.Name))} (see {Terms.Command("layers")})");
     }
 
     /// <summary>

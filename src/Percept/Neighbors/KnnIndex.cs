@@ -10,19 +10,19 @@ public sealed class KnnIndex
 {
     readonly Matrix _data;      // prepared (normalised for cosine)
     readonly int[][] _links;
-    readonly List<RandomProjectionTree> _trees;
+    readonly Lazy<List<RandomProjectionTree>> _trees;
 
     public Metric Metric { get; }
 
     /// <summary>The all-points k-NN graph the index was built from.</summary>
     public KnnGraph Graph { get; }
 
-    KnnIndex(Matrix data, Metric metric, KnnGraph graph, List<RandomProjectionTree> trees)
+    KnnIndex(Matrix data, Metric metric, KnnGraph graph, Func<List<RandomProjectionTree>> trees)
     {
         _data = data;
         Metric = metric;
         Graph = graph;
-        _trees = trees;
+        _trees = new Lazy<List<RandomProjectionTree>>(trees);
         int n = data.Rows, k = graph.K;
         // Each point's links: its own neighbours and the points that list it (CSR), then per point the closest 2k
         // distinct ones.
@@ -64,7 +64,24 @@ public sealed class KnnIndex
     {
         var prepared = Distance.Prepare(data, metric);
         var graph = NNDescent.BuildPrepared(prepared, k, metric, options ?? new(), out var trees);
-        return new KnnIndex(prepared, metric, graph, trees);
+        return new KnnIndex(prepared, metric, graph, () => trees);
+    }
+
+    /// <summary>
+    /// An index over a graph built already (a run's neighbour graph): the search trees that queries start from are grown
+    /// on the first query.
+    /// </summary>
+    /// <param name="data">The points the graph was built of.</param>
+    public static KnnIndex FromGraph(Matrix data, Metric metric, KnnGraph graph, ulong seed = 0)
+    {
+        if (graph.Count != data.Rows) throw new PerceptException($"the graph has {graph.Count} points; the data {data.Rows}");
+        var prepared = Distance.Prepare(data, metric);
+        return new KnnIndex(prepared, metric, graph, () =>
+        {
+            var space = TreeSpace.Create(prepared, seed * 1000003UL, new ParallelOptions());
+            int leaf = Math.Max(graph.K + 1, 30);
+            return Enumerable.Range(0, 3).Select(t => new RandomProjectionTree(space, leaf, seed * 1000003UL + (ulong)t + 1)).ToList();
+        });
     }
 
     /// <summary>The <paramref name="k"/> nearest indexed points to each query row.</summary>
@@ -103,8 +120,9 @@ public sealed class KnnIndex
             }
         }
         // The forest's trees share one space: the query is projected into it once.
-        var reduced = _trees[0].Space.Reduce(query);
-        foreach (var tree in _trees.Take(3))
+        var trees = _trees.Value;
+        var reduced = trees[0].Space.Reduce(query);
+        foreach (var tree in trees.Take(3))
             foreach (var j in tree.Leaf(reduced)) Visit(j, query);
         while (frontier.TryDequeue(out int c, out float dc))
         {

@@ -2,8 +2,8 @@ using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Percept.Data;
-using Percept.IO;
 using Percept.Model;
+using Percept.Store;
 
 namespace Percept.Perception;
 
@@ -14,8 +14,8 @@ namespace Percept.Perception;
 /// accumulate for <see cref="PerceptionVectors"/>.
 /// </summary>
 /// <param name="namesMustMatch">The class names were given (a --classes file): their number must be the model's.</param>
-internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<LayerInfo> layers, PoolingMode pooling, IReadOnlyList<string>? classNames, string split,
-    bool namesMustMatch = false)
+internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter samples, IReadOnlyList<LayerInfo> layers, PoolingMode pooling,
+    IReadOnlyList<string>? classNames, string split, bool namesMustMatch = false)
     : IDisposable
 {
     /// <summary>Samples consumed, labelled samples among them, and those the model got right.</summary>
@@ -41,31 +41,17 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
     /// <summary>The output's shape, batch axis −1.</summary>
     public long[] OutputShape { get; private set; } = [];
     public IReadOnlyList<LayerInfo> Layers { get; } = layers;
-    /// <summary>Each layer's file in the run, without the <c>.npy</c> extension.</summary>
-    public string[] LayerFiles { get; } = UniqueFileNames(layers);
+    /// <summary>Each layer's field in the run (<c>layer:NAME</c>).</summary>
+    public Field[] LayerFields { get; } = layers.Select(l => PerceptionFields.Layer.Member(l.Name)).ToArray();
     /// <summary>Each layer's feature statistics over every sample.</summary>
     public FeatureStatistics[] Stats { get; } = new FeatureStatistics[layers.Count];
-    readonly NpyWriter?[] _layerWriters = new NpyWriter?[layers.Count];
+    readonly FieldWriter?[] _layerWriters = new FieldWriter?[layers.Count];
     float[][] _pooled = new float[layers.Count][];
-    NpyWriter? _logits, _probabilities, _outputs;
+    FieldWriter? _logits, _probabilities, _outputs;
     float[] _probRow = [], _logRow = [];
-
-    static string[] UniqueFileNames(IReadOnlyList<LayerInfo> layers)
-    {
-        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        return layers.Select(l =>
-        {
-            string baseName = new string(l.Name.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_').ToArray()).Trim('.');
-            if (baseName.Length == 0) baseName = "layer";
-            string name = baseName;
-            for (int k = 2; !used.Add(name); k++) name = $"{baseName}_{k}";
-            return $"layers/{name}";
-        }).ToArray();
-    }
 
     void Initialise(OnnxModel model, string outputName, OutputKind kind, IReadOnlyList<OrtValue> results, int[] layerFetch, int count)
     {
-        Directory.CreateDirectory(output.PathOf("layers"));
         var info = results[0].GetTensorTypeAndShape();
         OutputShape = [-1, .. info.Shape.Skip(1)];
         long perSample = info.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
@@ -81,15 +67,15 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
                 OutputKind.Logits => false,
                 _ => model.IsProbabilityOutput(outputName) || RowsAreDistributions(results[0].GetTensorDataAsSpan<float>(), count, NumClasses),
             };
-            _logits = new NpyWriter(output.PathOf("logits.npy"), NpyType.Float32, [NumClasses]);
-            _probabilities = new NpyWriter(output.PathOf("probabilities.npy"), NpyType.Float32, [NumClasses]);
+            _logits = output.Create(PerceptionFields.Logits, NumClasses);
+            _probabilities = output.Create(PerceptionFields.Probabilities, NumClasses);
             _probRow = new float[NumClasses];
             _logRow = new float[NumClasses];
         }
         else if (info.ElementDataType == TensorElementType.Float)
         {
             OutputWidth = (int)perSample;
-            _outputs = new NpyWriter(output.PathOf("outputs.npy"), NpyType.Float32, [OutputWidth]);
+            _outputs = output.Create(PerceptionFields.Outputs, OutputWidth);
         }
         for (int l = 0; l < Layers.Count; l++)
         {
@@ -98,7 +84,7 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
                 throw new PerceptException($"layer '{Layers[l].Name}' produces {li.ElementDataType} tensors; only float layers can be recorded");
             int channels = Pooling.Channels(li.Shape, Layers[l].ChannelsLast);
             _pooled[l] = new float[li.Shape[0] * channels];
-            _layerWriters[l] = new NpyWriter(output.PathOf(LayerFiles[l] + ".npy"), NpyType.Float32, [channels]);
+            _layerWriters[l] = output.Create(LayerFields[l], channels);
             Stats[l] = new FeatureStatistics(channels);
         }
         Initialised = true;
@@ -128,7 +114,7 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
         string names = string.Join(", ", off.Select(l => l.Name));
         if (explicitly) throw new PerceptException($"layer(s) {names} keep the batch on another axis than the first (sequence-first); Percept records batch-first activations");
         var kept = layers.Except(off).ToList();
-        if (kept.Count == 0) throw new PerceptException($"every layer with learned parameters keeps the batch on another axis than the first ({names}); choose layers with --layers");
+        if (kept.Count == 0) throw new PerceptException($"every layer with learned parameters keeps the batch on another axis than the first ({names}); choose layers with {Terms.Option("layers")}");
         warn?.Invoke($"left out {off.Count} sequence-first layer(s) whose batch is not on the first axis: {names}");
         return kept;
     }
@@ -140,7 +126,7 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
         if (names == null || names.Count == 0)
         {
             var all = model.PerceptionLayers.ToList();
-            if (all.Count == 0) throw new PerceptException("the model has no layers with learned parameters; choose layers with --layers");
+            if (all.Count == 0) throw new PerceptException($"the model has no layers with learned parameters; choose layers with {Terms.Option("layers")}");
             return all;
         }
         var chosen = new List<LayerInfo>();
@@ -208,19 +194,19 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
                 {
                     // NaN or infinite outputs: no prediction, confidence or loss for this sample, and it counts in no total.
                     if (NonFiniteOutputs++ == 0) FirstNonFiniteOutput = Rows + i;
-                    _probabilities!.WriteRows(sampleScores);
-                    _logits!.WriteRows(sampleScores);
-                    output.Append(row);
+                    _probabilities!.Append(sampleScores);
+                    _logits!.Append(sampleScores);
+                    Append(row);
                     continue;
                 }
                 var s = ClassScores.Compute(sampleScores, IsProbability, label, _probRow);
-                _probabilities!.WriteRows(_probRow);
+                _probabilities!.Append(_probRow);
                 if (IsProbability)
                 {
                     for (int c = 0; c < NumClasses; c++) _logRow[c] = MathF.Log(MathF.Max(_probRow[c], ClassScores.MinProbability));
-                    _logits!.WriteRows(_logRow);
+                    _logits!.Append(_logRow);
                 }
-                else _logits!.WriteRows(scores.Slice(i * NumClasses, NumClasses));
+                else _logits!.Append(scores.Slice(i * NumClasses, NumClasses));
                 bool? correct = label >= 0 ? s.Prediction == label : null;
                 row = row with
                 {
@@ -229,8 +215,8 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
                 };
                 if (label >= 0) { Labelled++; LossSum += s.Loss; if (correct == true) CorrectCount++; }
             }
-            else _outputs?.WriteRows(scores.Slice(i * OutputWidth, OutputWidth));
-            output.Append(row);
+            else _outputs?.Append(scores.Slice(i * OutputWidth, OutputWidth));
+            Append(row);
         }
         for (int l = 0; l < Layers.Count; l++)
         {
@@ -239,7 +225,7 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
             int channels = Stats[l].Features;
             var pooled = _pooled[l].AsSpan(0, count * channels);
             Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled);
-            _layerWriters[l]!.WriteRows(pooled);
+            _layerWriters[l]!.Append(pooled);
             if (Numerics.AllFinite(pooled)) Stats[l].Add(pooled, count);
             else
                 // A sample whose features are NaN or infinite would poison every sample's standardisation: it is left out of
@@ -253,6 +239,10 @@ internal sealed class PerceptionPass(IPerceptionOutput output, IReadOnlyList<Lay
         }
         Rows += count;
     }
+
+    void Append(in SampleRow r) => samples.Row()
+        .Add(r.Index).Add(r.Id).Add(r.Split).Add(r.Label).Add(r.LabelName).Add(r.Prediction).Add(r.PredictionName)
+        .Add(r.Correct).Add(r.Confidence).Add(r.Margin).Add(r.Entropy).Add(r.Loss).Add(r.MeanIntensity).End();
 
     string? Name(int cls) => cls >= 0 && classNames != null && cls < classNames.Count ? classNames[cls] : null;
 

@@ -50,20 +50,50 @@ internal sealed class PerceptionVectorBuilder
             _projection = new SparseRandomProjection(ConcatenatedWidth, maxWidth, seed);
     }
 
-    /// <summary>Builds the vector of one sample from its pooled block of every layer.</summary>
+    /// <summary>Builds the vector of one sample from its pooled block of every layer (not thread-safe: use <see cref="BuildRows"/> from several threads).</summary>
     public void Build(IReadOnlyList<ReadOnlyMemory<float>> blocks, Span<float> destination)
     {
         Span<float> target = _projection == null ? destination[..ConcatenatedWidth] : _concat;
-        int offset = 0;
-        for (int l = 0; l < _widths.Length; l++)
-        {
-            var x = blocks[l].Span;
-            var mean = _mean[l];
-            var scale = _scale[l];
-            var dst = target.Slice(offset, _widths[l]);
-            for (int j = 0; j < dst.Length; j++) dst[j] = (x[j] - mean[j]) * scale[j];
-            offset += _widths[l];
-        }
+        for (int l = 0, offset = 0; l < _widths.Length; offset += _widths[l], l++)
+            Standardise(l, blocks[l].Span, target.Slice(offset, _widths[l]));
         _projection?.Project(_concat, destination);
+    }
+
+    void Standardise(int l, ReadOnlySpan<float> x, Span<float> dst)
+    {
+        var mean = _mean[l];
+        var scale = _scale[l];
+        for (int j = 0; j < dst.Length; j++) dst[j] = (x[j] - mean[j]) * scale[j];
+    }
+
+    /// <summary>Floats of scratch <see cref="BuildRows"/> needs.</summary>
+    public int ScratchLength => _projection == null ? 0
+        : SparseRandomProjection.BatchRows * (2 * ConcatenatedWidth + _projection.OutputDimensions);
+
+    /// <summary>
+    /// Builds the vectors of <paramref name="count"/> consecutive samples, row <paramref name="first"/> of each layer's
+    /// block (<paramref name="layers"/>[l] holds rows of that layer's width) onwards, into <paramref name="destination"/>
+    /// (count × <see cref="Width"/>): the same values as <see cref="Build"/>, bit for bit. Thread-safe with a scratch span per thread.
+    /// </summary>
+    public void BuildRows(IReadOnlyList<float[]> layers, int first, int count, Span<float> destination, Span<float> scratch)
+    {
+        if (_projection == null)
+        {
+            for (int r = 0; r < count; r++)
+                for (int l = 0, offset = 0; l < _widths.Length; offset += _widths[l], l++)
+                    Standardise(l, layers[l].AsSpan((first + r) * _widths[l], _widths[l]), destination.Slice(r * ConcatenatedWidth + offset, _widths[l]));
+            return;
+        }
+        int d = ConcatenatedWidth, k = _projection.OutputDimensions;
+        var rows = scratch[..(SparseRandomProjection.BatchRows * d)];
+        var work = scratch[rows.Length..];
+        for (int start = 0; start < count; start += SparseRandomProjection.BatchRows)
+        {
+            int n = Math.Min(SparseRandomProjection.BatchRows, count - start);
+            for (int r = 0; r < n; r++)
+                for (int l = 0, offset = 0; l < _widths.Length; offset += _widths[l], l++)
+                    Standardise(l, layers[l].AsSpan((first + start + r) * _widths[l], _widths[l]), rows.Slice(r * d + offset, _widths[l]));
+            _projection.ProjectBatch(rows, n, destination.Slice(start * k, n * k), work);
+        }
     }
 }

@@ -1,4 +1,4 @@
-using Percept.IO;
+using Percept.Store;
 
 namespace Percept.Perception;
 
@@ -9,12 +9,15 @@ namespace Percept.Perception;
 /// </summary>
 internal static class PerceptionVectors
 {
+    /// <summary>Samples read, built and written at a time: the building is spread over threads, the reading and writing are sequential.</summary>
+    const int Chunk = 4096;
+
     /// <summary>
-    /// Writes each layer's statistics (<c>NAME.stats.npy</c>: means, then standard deviations) and the perception vectors
-    /// (<c>embedding.npy</c>), reading the pooled layers back in chunks.
+    /// Writes each layer's statistics (<see cref="PerceptionFields.LayerStats"/>: means, then standard deviations) and the
+    /// perception vectors (<see cref="PerceptionFields.Embedding"/>), reading the pooled layers back in chunks.
     /// </summary>
     /// <returns>The builder that made them: widths and layer weights.</returns>
-    public static PerceptionVectorBuilder Write(IPerceptionOutput output, PerceptionPass state, int maxWidth, ulong seed,
+    public static PerceptionVectorBuilder Write(IRunOutput output, PerceptionPass state, int maxWidth, ulong seed, int threads,
         IProgress<AnalysisProgress>? progress, CancellationToken ct)
     {
         int layerCount = state.Layers.Count;
@@ -25,28 +28,32 @@ internal static class PerceptionVectors
             var both = new float[2 * means[l].Length];
             means[l].CopyTo(both, 0);
             stds[l].CopyTo(both, means[l].Length);
-            Npy.Write(output.PathOf(state.LayerFiles[l] + ".stats.npy"), both, 2, means[l].Length);
+            output.Write(PerceptionFields.LayerStats.Member(state.Layers[l].Name), both, means[l].Length);
         }
         var builder = new PerceptionVectorBuilder(means, stds, maxWidth, seed);
-        var readers = state.LayerFiles.Select(f => new NpyRowReader(output.PathOf(f + ".npy"))).ToArray();
+        var readers = state.LayerFields.Select(output.Open).ToArray();
         try
         {
-            const int chunk = 1024;
-            var buffers = state.Stats.Select(s => new float[chunk * s.Features]).ToArray();
-            var blocks = new ReadOnlyMemory<float>[layerCount];
-            var vector = new float[builder.Width];
-            using var writer = new NpyWriter(output.PathOf("embedding.npy"), NpyType.Float32, [builder.Width]);
-            for (long start = 0; start < state.Rows; start += chunk)
+            var widths = state.Stats.Select(s => s.Features).ToArray();
+            var blocks = widths.Select(w => new float[Chunk * w]).ToArray();
+            var vectors = new float[Chunk * builder.Width];
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = ct };
+            const int part = SparseRandomProjection.BatchRows * 4;
+            using var writer = output.Create(PerceptionFields.Embedding, builder.Width);
+            for (int start = 0; start < state.Rows; start += Chunk)
             {
                 ct.ThrowIfCancellationRequested();
-                int n = (int)Math.Min(chunk, state.Rows - start);
-                for (int l = 0; l < layerCount; l++) readers[l].ReadRowsAsFloat(start, n, buffers[l]);
-                for (int r = 0; r < n; r++)
+                int n = (int)Math.Min(Chunk, state.Rows - start);
+                for (int l = 0; l < layerCount; l++) readers[l].Read(start, n, blocks[l]);
+                // Parts of a chunk on several threads; each vector depends on its own sample only, so the result does not
+                // depend on the number of threads.
+                Parallel.For(0, (n + part - 1) / part, parallel, () => new float[builder.ScratchLength], (p, _, scratch) =>
                 {
-                    for (int l = 0; l < layerCount; l++) blocks[l] = buffers[l].AsMemory(r * state.Stats[l].Features, state.Stats[l].Features);
-                    builder.Build(blocks, vector);
-                    writer.WriteRows(vector);
-                }
+                    int first = p * part, count = Math.Min(part, n - first);
+                    builder.BuildRows(blocks, first, count, vectors.AsSpan(first * builder.Width, count * builder.Width), scratch);
+                    return scratch;
+                }, _ => { });
+                writer.Append(vectors.AsSpan(0, n * builder.Width));
                 progress?.Report(new AnalysisProgress("vectors", start + n, state.Rows));
             }
         }

@@ -18,7 +18,8 @@ public static class MapQuality
     /// Computes the figures on a seeded sample of at most <paramref name="sampleSize"/> points: exact neighbours in
     /// both spaces within the sample, as scikit-learn's <c>trustworthiness</c> does on the points it is given.
     /// </summary>
-    public static MapQualityFigures Evaluate(Matrix high, Matrix low, int k = 10, int sampleSize = 5000, ulong seed = 0,
+    /// <param name="high">The data the map was made from: a matrix, or a run's field read row by row (only the sample is read).</param>
+    public static MapQualityFigures Evaluate(IRowSource high, Matrix low, int k = 10, int sampleSize = 5000, ulong seed = 0,
         Metric metric = Metric.Euclidean, int threads = 0)
     {
         if (high.Rows != low.Rows) throw new ArgumentException("the map and the data have different numbers of points");
@@ -123,10 +124,10 @@ public static class MapQuality
         return s;
     }
 
-    internal static Matrix Subset(Matrix m, int[] rows)
+    internal static Matrix Subset(IRowSource m, int[] rows)
     {
         var r = new Matrix(rows.Length, m.Columns);
-        for (int i = 0; i < rows.Length; i++) m.Row(rows[i]).CopyTo(r.Row(i));
+        for (int i = 0; i < rows.Length; i++) m.Read(rows[i], 1, r.Row(i));
         return r;
     }
 }

@@ -1,70 +1,146 @@
 using System.Diagnostics;
-using Percept.IO;
 using Percept.Neighbors;
 using Percept.Store;
 
 namespace Percept.Projection;
 
+/// <summary>The fields the map stage writes into a run.</summary>
+public static class MapFields
+{
+    const string Owner = "Projection";
+
+    public static readonly Field Map = new()
+    {
+        Name = "map", Type = FieldType.Float32, Owner = Owner,
+        Description = "N × dimensions: the similarity map of the perception vectors (NaN: a sample without finite vectors)",
+        Absent = "it was analysed without a map, or with too few samples for one",
+    };
+    public static readonly Field Preservation = new()
+    {
+        Name = "map_preservation", Type = FieldType.Float32, Kind = FieldKind.Number, Owner = Owner,
+        Description = "per sample, the share of its 10 nearest neighbours in perception space that are among its 10 nearest on the map",
+        Absent = "it was analysed without a map, or with too few samples for one",
+    };
+
+    /// <summary>Every field this stage declares.</summary>
+    public static IReadOnlyList<Field> All => [Map, Preservation];
+}
+
 /// <summary>
-/// The map stage of an analysis: the similarity map of a run's perception vectors (<c>embedding.npy</c>) written as
-/// <c>map.npy</c>, with its quality figures and each point's neighbourhood preservation (<c>map_preservation.npy</c>).
+/// The space a run's neighbours are measured in: the perception vectors themselves when they are at most
+/// <see cref="Dimensions"/> wide, else their first <see cref="Dimensions"/> principal components, fitted and computed
+/// streaming over the vectors (which are never held in memory whole). UMAP and t-SNE reduce wide inputs the same way
+/// before finding neighbours.
+/// </summary>
+public static class NeighborSpace
+{
+    public const int Dimensions = 50;
+
+    /// <summary>The space's name when it is the perception vectors themselves.</summary>
+    public const string Vectors = "embedding";
+
+    /// <summary>The space of <paramref name="vectors"/> (a row per sample; rows with non-finite values stay NaN) and its name.</summary>
+    public static (Matrix Space, string Name) Of(IRowSource vectors, ulong seed, int threads)
+    {
+        if (vectors.Columns <= Dimensions) return (Matrix.From(vectors), Vectors);
+        var finite = FiniteRows(vectors);
+        if (finite.Length <= Dimensions) return (Matrix.From(vectors), Vectors);
+        var source = finite.Length == vectors.Rows ? vectors : new SelectedRows(vectors, finite);
+        var pca = Pca.Fit(source, Dimensions, seed, threads: threads);
+        var reduced = pca.Transform(vectors, threads);
+        if (finite.Length < vectors.Rows)
+        {
+            var keep = new bool[vectors.Rows];
+            foreach (int i in finite) keep[i] = true;
+            for (int i = 0; i < reduced.Rows; i++) if (!keep[i]) reduced.Row(i).Fill(float.NaN);
+        }
+        return (reduced, $"pca-{Dimensions}");
+    }
+
+    /// <summary>The rows whose values are all finite, read block by block.</summary>
+    internal static int[] FiniteRows(IRowSource rows)
+    {
+        var finite = new List<int>(rows.Rows);
+        var buffer = new float[Blocks.Rows * rows.Columns];
+        for (int start = 0; start < rows.Rows; start += Blocks.Rows)
+        {
+            int n = Math.Min(Blocks.Rows, rows.Rows - start);
+            var block = Blocks.Read(rows, start, n, buffer);
+            for (int r = 0; r < n; r++) if (Numerics.AllFinite(block.Slice(r * rows.Columns, rows.Columns))) finite.Add(start + r);
+        }
+        return [.. finite];
+    }
+}
+
+/// <summary>Some rows of a row source, in the order given.</summary>
+internal sealed class SelectedRows(IRowSource source, int[] rows) : IRowSource
+{
+    public int Rows => rows.Length;
+    public int Columns => source.Columns;
+
+    public void Read(int start, int count, Span<float> destination)
+    {
+        for (int r = 0; r < count; r++) source.Read(rows[start + r], 1, destination.Slice(r * Columns, Columns));
+    }
+}
+
+/// <summary>
+/// The map stage of an analysis: the similarity map of a run's perception vectors, made from the run's neighbour graph
+/// and the space it was measured in, with its quality figures (trustworthiness against the vectors themselves, on a
+/// sample read row by row) and each point's neighbourhood preservation.
 /// </summary>
 internal static class MapStage
 {
-    /// <summary>Makes the map of the vectors at <paramref name="pathOf"/>("embedding.npy"); null when there is none to make.</summary>
-    /// <param name="pathOf">Resolves a file name inside the run being written.</param>
+    /// <summary>Makes the map and writes it (<see cref="MapFields"/>); null when there is none to make.</summary>
+    /// <param name="vectors">The perception vectors, read only for the quality sample.</param>
+    /// <param name="space">The neighbour space, a row per sample (NaN rows for samples without finite vectors).</param>
+    /// <param name="graph">The run's neighbour graph of that space.</param>
     /// <param name="warn">Receives a line when the samples are too few for a map.</param>
     /// <exception cref="PerceptException">A map to start from that does not fit the samples.</exception>
-    public static RunManifest.MapSection? Build(Func<string, string> pathOf, MapOptions options, IProgress<AnalysisProgress>? progress, Action<string>? warn,
-        CancellationToken cancellationToken)
+    public static RunManifest.MapSection? Build(IRunOutput output, IRowSource vectors, Matrix space, RunGraph? graph, MapOptions options,
+        IProgress<AnalysisProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
     {
-        int rows = (int)Npy.ReadHeader(pathOf("embedding.npy")).Shape[0];
-        var method = Maps.Resolve(options.Method, rows, options.Neighbors);
-        if (method == MapMethod.None)
+        int rows = space.Rows;
+        if (options.Initial != null && options.Initial.Rows != rows)
+            throw new PerceptException($"the map to start from has {options.Initial.Rows} points; this run has {rows}");
+        if (options.Method == MapMethod.None) return null;
+        int[] finite = graph?.Finite ?? [];
+        var method = Maps.Resolve(options.Method, finite.Length, options.Neighbors);
+        if (graph == null || method == MapMethod.None)
         {
-            if (options.Method == MapMethod.Auto) warn?.Invoke($"{rows} samples are too few for a map; the run has none");
+            if (options.Method == MapMethod.Auto || graph == null)
+                warn?.Invoke(finite.Length < rows
+                    ? $"only {finite.Length} of {rows} samples have finite perception vectors: too few for a map; the run has none"
+                    : $"{rows} samples are too few for a map; the run has none");
             return null;
         }
-        var vectors = Npy.ReadFloat32(pathOf("embedding.npy"), out var shape);
-        var all = new Matrix(vectors, (int)shape[0], (int)shape[1]);
-        if (options.Initial != null && options.Initial.Rows != all.Rows)
-            throw new PerceptException($"the map to start from has {options.Initial.Rows} points; this run has {all.Rows}");
-        // Samples with non-finite vectors have no place on a map: it is made of the others, and theirs are NaN.
-        int[] finite = Enumerable.Range(0, all.Rows).Where(i => Numerics.AllFinite(all.Row(i))).ToArray();
-        if (finite.Length < all.Rows)
-        {
-            method = Maps.Resolve(options.Method, finite.Length, options.Neighbors);
-            if (method == MapMethod.None)
-            {
-                warn?.Invoke($"only {finite.Length} of {all.Rows} samples have finite perception vectors: too few for a map; the run has none");
-                return null;
-            }
-        }
-        var x = finite.Length == all.Rows ? all : Rows(all, finite);
+        bool all = finite.Length == rows;
+        var x = all ? space : Subset(space, finite);
         var clock = Stopwatch.StartNew();
         progress?.Report(new AnalysisProgress("map", 0, 1));
+        var neighbors = graph.Compact();
         var result = Maps.Make(x, options with
         {
             Method = method,
-            Initial = options.Initial is { } initial && finite.Length < all.Rows ? Rows(initial, finite) : options.Initial,
-            AlignTo = options.AlignTo is { } align && finite.Length < all.Rows && align.Rows == all.Rows ? Rows(align, finite) : options.AlignTo,
-        }, cancellationToken);
-        var coordinates = finite.Length == all.Rows ? result.Coordinates : Spread(result.Coordinates, finite, all.Rows);
-        Npy.Write(pathOf("map.npy"), coordinates.Data, coordinates.Rows, coordinates.Columns);
-        int k = Math.Min(10, x.Rows - 1);
-        var graph = result.Graph ?? NNDescent.Build(x, k, options.Metric, new NNDescentOptions { Seed = options.Seed, Threads = options.Threads });
-        var perPoint = MapQuality.PerPointPreservation(graph, result.Coordinates, k, options.Seed, options.Threads);
-        if (finite.Length < all.Rows) perPoint = Spread(new Matrix(perPoint, perPoint.Length, 1), finite, all.Rows).Data;
-        Npy.Write(pathOf("map_preservation.npy"), perPoint, perPoint.Length);
-        var q = x.Rows >= 3 * k + 2 ? MapQuality.Evaluate(x, result.Coordinates, k, 5000, options.Seed, options.Metric, options.Threads) : null;
+            Initial = options.Initial is { } initial && !all ? Subset(initial, finite) : options.Initial,
+            AlignTo = options.AlignTo is { } align && !all && align.Rows == rows ? Subset(align, finite) : options.AlignTo,
+        }, neighbors, cancellationToken);
+        var coordinates = all ? result.Coordinates : Spread(result.Coordinates, finite, rows);
+        output.Write(MapFields.Map, coordinates.Data, coordinates.Columns);
+        int k = Math.Min(10, Math.Min(x.Rows - 1, neighbors.K));
+        var perPoint = MapQuality.PerPointPreservation(graph.Compact(k), result.Coordinates, k, options.Seed, options.Threads);
+        if (!all) perPoint = Spread(new Matrix(perPoint, perPoint.Length, 1), finite, rows).Data;
+        output.Write(MapFields.Preservation, perPoint);
+        var high = all ? vectors : new SelectedRows(vectors, finite);
+        var q = x.Rows >= 3 * k + 2 ? MapQuality.Evaluate(high, result.Coordinates, k, 5000, options.Seed, options.Metric, options.Threads) : null;
         progress?.Report(new AnalysisProgress("map", 1, 1));
         return new RunManifest.MapSection(result.Method.ToString().ToLowerInvariant(), result.Coordinates.Columns,
-            options.Neighbors, options.MinDist, options.Seed, "map.npy", "map_preservation.npy",
+            options.Neighbors, options.MinDist, options.Seed,
             q?.Trustworthiness ?? double.NaN, q?.KnnPreservation ?? double.NaN, k, q?.SampleSize ?? 0, Math.Round(clock.Elapsed.TotalSeconds, 3));
     }
 
     /// <summary>The rows <paramref name="rows"/> of <paramref name="m"/>.</summary>
-    static Matrix Rows(Matrix m, int[] rows)
+    static Matrix Subset(Matrix m, int[] rows)
     {
         var sub = new Matrix(rows.Length, m.Columns);
         for (int i = 0; i < rows.Length; i++) m.Row(rows[i]).CopyTo(sub.Row(i));

@@ -14,7 +14,7 @@ public enum MapMethod
     Tsne,
 }
 
-/// <summary>Options of <see cref="Maps.Make"/>.</summary>
+/// <summary>Options of <see cref="Maps.Make(Matrix, MapOptions, CancellationToken)"/>.</summary>
 public sealed record MapOptions
 {
     public MapMethod Method { get; init; } = MapMethod.Auto;
@@ -52,8 +52,21 @@ public static class Maps
         _ => method,
     };
 
+    /// <summary>Neighbours per sample the run's graph needs for a map made with <paramref name="o"/>: 15, or t-SNE's 3·perplexity.</summary>
+    public static int GraphNeighbors(MapOptions o) =>
+        o.Method == MapMethod.Tsne ? Math.Max(15, (int)Math.Ceiling(3 * o.Perplexity)) : Math.Max(15, o.Neighbors - 1);
+
+    /// <summary>Makes a map of <paramref name="data"/>, building its k-NN graph when the method needs one.</summary>
     /// <param name="cancellationToken">Stops UMAP and t-SNE between epochs.</param>
-    public static MapResult Make(Matrix data, MapOptions o, CancellationToken cancellationToken = default)
+    public static MapResult Make(Matrix data, MapOptions o, CancellationToken cancellationToken = default) => Make(data, o, null, cancellationToken);
+
+    /// <summary>Makes a map of <paramref name="data"/>.</summary>
+    /// <param name="cancellationToken">Stops UMAP and t-SNE between epochs.</param>
+    /// <param name="neighbors">
+    /// The k-NN graph of <paramref name="data"/>, built already (a run's graph): UMAP and t-SNE use it instead of building
+    /// their own, and take the data as the space it was measured in.
+    /// </param>
+    public static MapResult Make(Matrix data, MapOptions o, KnnGraph? neighbors, CancellationToken cancellationToken = default)
     {
         var method = Resolve(o.Method, data.Rows, o.Neighbors);
         if (method == MapMethod.None) throw new PerceptException("no map method chosen");
@@ -61,9 +74,9 @@ public static class Maps
         MapResult result = method switch
         {
             MapMethod.Pca => new MapResult(PcaMap(data, o), MapMethod.Pca, null),
-            MapMethod.Umap => UmapMap(data, o, cancellationToken),
-            MapMethod.Tsne when o.Dimensions != 2 => throw new PerceptException("t-SNE makes 2-D maps; use --dims 2, or UMAP for 3-D"),
-            MapMethod.Tsne => TsneMap(data, o, cancellationToken),
+            MapMethod.Umap => UmapMap(data, o, neighbors, cancellationToken),
+            MapMethod.Tsne when o.Dimensions != 2 => throw new PerceptException($"t-SNE makes 2-D maps; use {Terms.Option("dims")} 2, or UMAP for 3-D"),
+            MapMethod.Tsne => TsneMap(data, o, neighbors, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(o)),
         };
         if (o.AlignTo != null) result = result with { Coordinates = Procrustes.Align(result.Coordinates, o.AlignTo) };
@@ -77,17 +90,17 @@ public static class Maps
         return Pca.Fit(data, o.Dimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
     }
 
-    static MapResult TsneMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
+    static MapResult TsneMap(Matrix data, MapOptions o, KnnGraph? neighbors, CancellationToken cancellationToken)
     {
-        var options = new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Perplexity = o.Perplexity };
+        var options = new TSneOptions { Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Perplexity = o.Perplexity, Neighbors = neighbors };
         if (o.Iterations > 0) options = options with { Iterations = o.Iterations };
         var r = TSne.Run(data, options, cancellationToken);
         return new MapResult(r.Embedding, MapMethod.Tsne, null, r.KlDivergence);
     }
 
-    static MapResult UmapMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
+    static MapResult UmapMap(Matrix data, MapOptions o, KnnGraph? neighbors, CancellationToken cancellationToken)
     {
-        var model = Umap.Fit(data, new UmapOptions
+        var model = Umap.Fit(data, neighbors, new UmapOptions
         {
             Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
             Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Epochs = o.Iterations,

@@ -14,28 +14,55 @@ public sealed class PcaModel(float[] mean, float[] components, double[] explaine
     public int Dimensions { get; } = dimensions;
     public int Count => ExplainedVariance.Length;
 
-    /// <summary>Coordinates of <paramref name="data"/> on the principal axes.</summary>
-    public Matrix Transform(Matrix data, int threads = 0)
+    /// <summary>Coordinates of <paramref name="data"/> on the principal axes (a matrix in memory, or rows streamed from a run).</summary>
+    public Matrix Transform(IRowSource data, int threads = 0)
     {
         if (data.Columns != Dimensions) throw new PerceptException($"PCA was fitted on {Dimensions} columns; the data have {data.Columns}");
         var result = new Matrix(data.Rows, Count);
         var shift = new float[Count];
         for (int c = 0; c < Count; c++) shift[c] = TensorPrimitives.Dot(Mean, Components.AsSpan(c * Dimensions, Dimensions));
         int d = Dimensions, count = Count;
-        Parallel.For(0, data.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount }, i =>
-        {
-            var row = data.Row(i);
-            var dst = result.Row(i);
-            int c = 0;
-            for (; c + 4 <= count; c += 4)
+        Parallel.For(0, Blocks.Count(data.Rows), new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount },
+            () => new float[Blocks.Rows * d], (b, _, buffer) =>
             {
-                Kernels.Dot4(row, Components.AsSpan(c * d, d), Components.AsSpan((c + 1) * d, d), Components.AsSpan((c + 2) * d, d), Components.AsSpan((c + 3) * d, d),
-                    out float d0, out float d1, out float d2, out float d3);
-                dst[c] = d0 - shift[c]; dst[c + 1] = d1 - shift[c + 1]; dst[c + 2] = d2 - shift[c + 2]; dst[c + 3] = d3 - shift[c + 3];
-            }
-            for (; c < count; c++) dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * d, d)) - shift[c];
-        });
+                int i0 = b * Blocks.Rows, rows = Math.Min(Blocks.Rows, data.Rows - i0);
+                var block = Blocks.Read(data, i0, rows, buffer);
+                for (int r = 0; r < rows; r++)
+                {
+                    var row = block.Slice(r * d, d);
+                    var dst = result.Row(i0 + r);
+                    int c = 0;
+                    for (; c + 4 <= count; c += 4)
+                    {
+                        Kernels.Dot4(row, Components.AsSpan(c * d, d), Components.AsSpan((c + 1) * d, d), Components.AsSpan((c + 2) * d, d), Components.AsSpan((c + 3) * d, d),
+                            out float d0, out float d1, out float d2, out float d3);
+                        dst[c] = d0 - shift[c]; dst[c + 1] = d1 - shift[c + 1]; dst[c + 2] = d2 - shift[c + 2]; dst[c + 3] = d3 - shift[c + 3];
+                    }
+                    for (; c < count; c++) dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * d, d)) - shift[c];
+                }
+                return buffer;
+            }, _ => { });
         return result;
+    }
+}
+
+/// <summary>
+/// Rows taken a block at a time from a row source: straight from a matrix's array, or copied from a run's field into a
+/// buffer the caller keeps (one per thread), so that PCA streams data larger than memory.
+/// </summary>
+internal static class Blocks
+{
+    /// <summary>Rows per block.</summary>
+    public const int Rows = 256;
+
+    public static int Count(int rows) => (rows + Rows - 1) / Rows;
+
+    public static ReadOnlySpan<float> Read(IRowSource source, int start, int count, float[] buffer)
+    {
+        if (source is Matrix m) return m.Data.AsSpan(start * m.Columns, count * m.Columns);
+        var span = buffer.AsSpan(0, count * source.Columns);
+        source.Read(start, count, span);
+        return span;
     }
 }
 
@@ -49,7 +76,7 @@ public static class Pca
     /// <summary>Fits <paramref name="components"/> principal axes.</summary>
     /// <param name="powerIterations">Power iterations (more = more accurate when the spectrum decays slowly).</param>
     /// <param name="oversampling">Extra sketch columns beyond the components.</param>
-    public static PcaModel Fit(Matrix data, int components, ulong seed = 0, int powerIterations = 4, int oversampling = 10, int threads = 0)
+    public static PcaModel Fit(IRowSource data, int components, ulong seed = 0, int powerIterations = 4, int oversampling = 10, int threads = 0)
     {
         int n = data.Rows, d = data.Columns;
         if (components < 1 || components > Math.Min(n, d)) throw new PerceptException($"PCA to {components} dimensions needs at least that many points and columns ({n} x {d})");
@@ -105,7 +132,7 @@ public static class Pca
     }
 
     /// <summary>Column means: fixed chunks of rows summed in float 256 rows at a time and in double beyond, chunks added in order.</summary>
-    static float[] ColumnMeans(Matrix data, ParallelOptions parallel)
+    static float[] ColumnMeans(IRowSource data, ParallelOptions parallel)
     {
         int n = data.Rows, d = data.Columns;
         int chunks = Math.Max(1, Math.Min(64, n / 1024));
@@ -114,10 +141,13 @@ public static class Pca
         {
             var acc = new float[d];
             var sum = new double[d];
+            var buffer = new float[Blocks.Rows * d];
             int i0 = (int)((long)n * ch / chunks), i1 = (int)((long)n * (ch + 1) / chunks);
             for (int b0 = i0; b0 < i1; b0 += 256)
             {
-                for (int i = b0, b1 = Math.Min(i1, b0 + 256); i < b1; i++) TensorPrimitives.Add(acc, data.Row(i), acc);
+                int b1 = Math.Min(i1, b0 + 256);
+                var block = Blocks.Read(data, b0, b1 - b0, buffer);
+                for (int i = b0; i < b1; i++) TensorPrimitives.Add(acc, block.Slice((i - b0) * d, d), acc);
                 for (int j = 0; j < d; j++) sum[j] += acc[j];
                 Array.Clear(acc);
             }
@@ -147,30 +177,36 @@ public static class Pca
     }
 
     /// <summary>(X − 1μᵀ) Wᵀ for W given as l rows of length d; returns n × l row-major.</summary>
-    static float[] CentredTimes(Matrix x, float[] mean, float[] w, int l, ParallelOptions parallel)
+    static float[] CentredTimes(IRowSource x, float[] mean, float[] w, int l, ParallelOptions parallel)
     {
         int n = x.Rows, d = x.Columns;
         var shift = new float[l];
         for (int c = 0; c < l; c++) shift[c] = TensorPrimitives.Dot(mean, w.AsSpan(c * d, d));
         var y = new float[n * l];
-        Parallel.For(0, n, parallel, i =>
+        Parallel.For(0, Blocks.Count(n), parallel, () => new float[Blocks.Rows * d], (b, _, buffer) =>
         {
-            var row = x.Row(i);
-            int c = 0;
-            // Four components at a time: the row is read once for four dot products.
-            for (; c + 4 <= l; c += 4)
+            int i0 = b * Blocks.Rows, rows = Math.Min(Blocks.Rows, n - i0);
+            var block = Blocks.Read(x, i0, rows, buffer);
+            for (int i = i0; i < i0 + rows; i++)
             {
-                Kernels.Dot4(row, w.AsSpan(c * d, d), w.AsSpan((c + 1) * d, d), w.AsSpan((c + 2) * d, d), w.AsSpan((c + 3) * d, d),
-                    out float d0, out float d1, out float d2, out float d3);
-                y[i * l + c] = d0 - shift[c]; y[i * l + c + 1] = d1 - shift[c + 1]; y[i * l + c + 2] = d2 - shift[c + 2]; y[i * l + c + 3] = d3 - shift[c + 3];
+                var row = block.Slice((i - i0) * d, d);
+                int c = 0;
+                // Four components at a time: the row is read once for four dot products.
+                for (; c + 4 <= l; c += 4)
+                {
+                    Kernels.Dot4(row, w.AsSpan(c * d, d), w.AsSpan((c + 1) * d, d), w.AsSpan((c + 2) * d, d), w.AsSpan((c + 3) * d, d),
+                        out float d0, out float d1, out float d2, out float d3);
+                    y[i * l + c] = d0 - shift[c]; y[i * l + c + 1] = d1 - shift[c + 1]; y[i * l + c + 2] = d2 - shift[c + 2]; y[i * l + c + 3] = d3 - shift[c + 3];
+                }
+                for (; c < l; c++) y[i * l + c] = TensorPrimitives.Dot(row, w.AsSpan(c * d, d)) - shift[c];
             }
-            for (; c < l; c++) y[i * l + c] = TensorPrimitives.Dot(row, w.AsSpan(c * d, d)) - shift[c];
-        });
+            return buffer;
+        }, _ => { });
         return y;
     }
 
     /// <summary>(X − 1μᵀ)ᵀ Y for Y n × l row-major; returns l × d row-major (each row one column of the product).</summary>
-    static float[] CentredTransposeTimes(Matrix x, float[] mean, float[] y, int l, ParallelOptions parallel)
+    static float[] CentredTransposeTimes(IRowSource x, float[] mean, float[] y, int l, ParallelOptions parallel)
     {
         int n = x.Rows, d = x.Columns;
         // Fixed chunks summed in chunk order: the result does not depend on the number of threads.
@@ -180,27 +216,33 @@ public static class Pca
         {
             var acc = new float[l * d];
             var colSum = new double[l];
-            int i0 = (int)((long)n * ch / chunks), i1 = (int)((long)n * (ch + 1) / chunks);
-            int i = i0;
-            // Four rows at a time: each accumulator row is read and written once for four data rows.
-            for (; i + 4 <= i1; i += 4)
+            var buffer = new float[Blocks.Rows * d];
+            int first = (int)((long)n * ch / chunks), last = (int)((long)n * (ch + 1) / chunks);
+            for (int b0 = first; b0 < last; b0 += Blocks.Rows)
             {
-                var r0 = x.Row(i); var r1 = x.Row(i + 1); var r2 = x.Row(i + 2); var r3 = x.Row(i + 3);
-                for (int c = 0; c < l; c++)
+                int i0 = b0, i1 = Math.Min(last, b0 + Blocks.Rows), i = i0;
+                var block = Blocks.Read(x, i0, i1 - i0, buffer);
+                // Four rows at a time: each accumulator row is read and written once for four data rows.
+                for (; i + 4 <= i1; i += 4)
                 {
-                    float y0 = y[i * l + c], y1 = y[(i + 1) * l + c], y2 = y[(i + 2) * l + c], y3 = y[(i + 3) * l + c];
-                    colSum[c] += (double)y0 + y1 + y2 + y3;
-                    Kernels.MultiplyAdd4(acc.AsSpan(c * d, d), y0, r0, y1, r1, y2, r2, y3, r3);
+                    var r0 = block.Slice((i - i0) * d, d); var r1 = block.Slice((i + 1 - i0) * d, d);
+                    var r2 = block.Slice((i + 2 - i0) * d, d); var r3 = block.Slice((i + 3 - i0) * d, d);
+                    for (int c = 0; c < l; c++)
+                    {
+                        float y0 = y[i * l + c], y1 = y[(i + 1) * l + c], y2 = y[(i + 2) * l + c], y3 = y[(i + 3) * l + c];
+                        colSum[c] += (double)y0 + y1 + y2 + y3;
+                        Kernels.MultiplyAdd4(acc.AsSpan(c * d, d), y0, r0, y1, r1, y2, r2, y3, r3);
+                    }
                 }
-            }
-            for (; i < i1; i++)
-            {
-                var row = x.Row(i);
-                for (int c = 0; c < l; c++)
+                for (; i < i1; i++)
                 {
-                    float yc = y[i * l + c];
-                    colSum[c] += yc;
-                    TensorPrimitives.MultiplyAdd(row, yc, acc.AsSpan(c * d, d), acc.AsSpan(c * d, d));
+                    var row = block.Slice((i - i0) * d, d);
+                    for (int c = 0; c < l; c++)
+                    {
+                        float yc = y[i * l + c];
+                        colSum[c] += yc;
+                        TensorPrimitives.MultiplyAdd(row, yc, acc.AsSpan(c * d, d), acc.AsSpan(c * d, d));
+                    }
                 }
             }
             for (int c = 0; c < l; c++) TensorPrimitives.MultiplyAdd(mean, (float)-colSum[c], acc.AsSpan(c * d, d), acc.AsSpan(c * d, d));

@@ -39,6 +39,11 @@ public sealed record TSneOptions
     public Metric Metric { get; init; } = Metric.Euclidean;
     /// <summary>Start from this layout instead of the scaled PCA layout.</summary>
     public Matrix? Initial { get; init; }
+    /// <summary>
+    /// The k-NN graph of the data, already built (a run's graph), with at least 3·perplexity neighbours; the data are then
+    /// taken as the space it was measured in (no PCA). Null: built here.
+    /// </summary>
+    public KnnGraph? Neighbors { get; init; }
     public ulong Seed { get; init; }
     public int Threads { get; init; }
 }
@@ -77,9 +82,18 @@ public static class TSne
         if (o.Initial != null && (o.Initial.Rows != n || o.Initial.Columns != Dims)) throw new PerceptException($"the initial layout must be {n} x 2");
         int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
         var x = data;
-        if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
-            x = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
-        var knn = Neighbours(x, k, o);
+        KnnGraph knn;
+        if (o.Neighbors is { } given)
+        {
+            if (given.Count != n || given.K < k) throw new PerceptException($"the given neighbour graph has {given.Count} points of {given.K} neighbours; t-SNE needs {n} of at least {k}");
+            knn = First(given, k);
+        }
+        else
+        {
+            if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
+                x = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
+            knn = NeighborGraph.Build(x, k, o.Metric, seed: o.Seed, threads: o.Threads);
+        }
         var p = Affinities(knn, o.Perplexity);
 
         float[] y;
@@ -116,15 +130,18 @@ public static class TSne
         return new TSneResult(new Matrix(y, n, Dims), kl);
     }
 
-    /// <summary>
-    /// The k-NN graph behind P: exact by brute force while that costs less than about 2.5·10¹¹ multiply-adds (70,000
-    /// points of 50 dimensions take a few seconds), NN-descent beyond. Exact is faster than NN-descent at t-SNE's large k
-    /// on reduced data, and leaves nothing to chance.
-    /// </summary>
-    static KnnGraph Neighbours(Matrix x, int k, TSneOptions o) =>
-        (double)x.Rows * x.Rows * x.Columns <= 2.5e11
-            ? ExactKnn.Search(x, k, o.Metric, o.Threads)
-            : NNDescent.Build(x, k, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
+    static KnnGraph First(KnnGraph graph, int k)
+    {
+        if (graph.K == k) return graph;
+        var indices = new int[graph.Count * k];
+        var distances = new float[graph.Count * k];
+        for (int i = 0; i < graph.Count; i++)
+        {
+            graph.NeighborsOf(i)[..k].CopyTo(indices.AsSpan(i * k, k));
+            graph.DistancesOf(i)[..k].CopyTo(distances.AsSpan(i * k, k));
+        }
+        return new KnnGraph(indices, distances, graph.Count, k);
+    }
 
     /// <summary>Σⱼ exaggeration · pᵢⱼ qᵢⱼ (yᵢ − yⱼ) over the sparse P (the attractive half of the gradient, without its factor 4).</summary>
     static void Attraction(float[] y, Umap.SparseGraph p, float exaggeration, float[] grad, int threads)

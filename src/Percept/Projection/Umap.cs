@@ -84,9 +84,19 @@ public static class Umap
 {
     internal static int DefaultEpochs(int n) => n <= 10000 ? 500 : 200;
 
-    /// <summary>Fits a map of <paramref name="data"/>.</summary>
+    /// <summary>Fits a map of <paramref name="data"/>, building its k-NN graph.</summary>
     /// <param name="cancellationToken">Checked between epochs.</param>
-    public static UmapModel Fit(Matrix data, UmapOptions? options = null, CancellationToken cancellationToken = default)
+    public static UmapModel Fit(Matrix data, UmapOptions? options = null, CancellationToken cancellationToken = default) =>
+        Fit(data, null, options, cancellationToken);
+
+    /// <summary>Fits a map of <paramref name="data"/>.</summary>
+    /// <param name="neighbors">
+    /// The k-NN graph of <paramref name="data"/>, already built (as umap-learn's <c>precomputed_knn</c>; a run's graph): its
+    /// first <see cref="UmapOptions.Neighbors"/> − 1 neighbours are used, and the data are then taken as the space the graph
+    /// was measured in (no PCA). Null: the graph is built here, of the data reduced by PCA when wide.
+    /// </param>
+    /// <param name="cancellationToken">Checked between epochs.</param>
+    public static UmapModel Fit(Matrix data, KnnGraph? neighbors, UmapOptions? options = null, CancellationToken cancellationToken = default)
     {
         var o = options ?? new UmapOptions();
         int n = data.Rows;
@@ -97,12 +107,22 @@ public static class Umap
             throw new PerceptException($"the initial layout is {o.Initial.Rows} x {o.Initial.Columns}; {n} x {o.Dimensions} expected");
         PcaModel? pca = null;
         var x = data;
-        if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
+        KnnIndex index;
+        if (neighbors != null)
         {
-            pca = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads);
-            x = pca.Transform(data, o.Threads);
+            if (neighbors.Count != n || neighbors.K < o.Neighbors - 1)
+                throw new PerceptException($"the given neighbour graph has {neighbors.Count} points of {neighbors.K} neighbours; UMAP needs {n} of at least {o.Neighbors - 1}");
+            index = KnnIndex.FromGraph(x, o.Metric, First(neighbors, o.Neighbors - 1), o.Seed);
         }
-        var index = KnnIndex.Build(x, o.Neighbors - 1, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
+        else
+        {
+            if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
+            {
+                pca = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads);
+                x = pca.Transform(data, o.Threads);
+            }
+            index = KnnIndex.Build(x, o.Neighbors - 1, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
+        }
         ReturnTemporaries(n);
         var graph = FuzzyGraph(index.Graph, o.Neighbors, symmetrise: true);
         ReturnTemporaries(n);
@@ -114,6 +134,20 @@ public static class Umap
             Optimise(y, y, graph, Math.Max(50, DefaultEpochs(n) / 4), a, b, o with { LearningRate = o.LearningRate / 2 }, moveOther: true, cancellationToken);
         else Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true, cancellationToken);
         return new UmapModel(y, index, pca, o, a, b);
+    }
+
+    /// <summary>The first <paramref name="k"/> neighbours of each point of <paramref name="graph"/>.</summary>
+    static KnnGraph First(KnnGraph graph, int k)
+    {
+        if (graph.K == k) return graph;
+        var indices = new int[graph.Count * k];
+        var distances = new float[graph.Count * k];
+        for (int i = 0; i < graph.Count; i++)
+        {
+            graph.NeighborsOf(i)[..k].CopyTo(indices.AsSpan(i * k, k));
+            graph.DistancesOf(i)[..k].CopyTo(distances.AsSpan(i * k, k));
+        }
+        return new KnnGraph(indices, distances, graph.Count, k);
     }
 
     /// <summary>

@@ -34,11 +34,14 @@ public static class MapImage
     public static void Render(Run run, string column, string outPath, int width = 1200, int height = 900)
     {
         if (width < 200 || height < 200) throw new PerceptException("the image must be at least 200 x 200 pixels");
-        var map = run.ReadMatrix("map", out int n, out int dims);
+        using var reader = new RunReader(run);
+        var map = reader.Map(out int dims) ?? throw new PerceptException("the run has no map (it was analysed without one)");
+        int n = run.Count;
         if (dims < 2) throw new PerceptException("the run's map has one dimension; plotting needs two");
-        string valueColumn = column == "label" && run.Manifest.Classes != null ? "label_name" : column == "prediction" && run.Manifest.Classes != null ? "prediction_name" : column;
-        var values = run.ReadColumn(valueColumn);
-        bool numeric = values.All(v => v is null or float or double or decimal) && values.Any(v => v != null);
+        var field = reader.Fields.FirstOrDefault(f => f.Name == column)
+            ?? throw new PerceptException($"the run has no field '{column}' to colour by (fields: {string.Join(", ", reader.Fields.Select(f => f.Name))})");
+        var values = reader.Column(column);
+        bool numeric = field.Kind == "numeric";
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
@@ -63,7 +66,7 @@ public static class MapImage
         var legend = new List<(SKColor Colour, string Text)>();
         if (numeric)
         {
-            var nums = values.Select(v => v == null ? double.NaN : Convert.ToDouble(v, CultureInfo.InvariantCulture)).ToArray();
+            var nums = values.Select(v => (double)v).ToArray();
             var finite = nums.Where(double.IsFinite).Order().ToArray();
             // Clip to the 1st–99th percentile so a few extreme values do not flatten the scale.
             double lo = finite[(int)(0.01 * (finite.Length - 1))], hi = finite[(int)(0.99 * (finite.Length - 1))];
@@ -74,10 +77,10 @@ public static class MapImage
         }
         else
         {
-            var labels = values.Select(v => v?.ToString() ?? "(none)").ToArray();
-            var categories = labels.Distinct().Order(StringComparer.Ordinal).ToList();
-            if (column == "label" || column == "prediction")
-                categories = [.. labels.Distinct().OrderBy(l => run.Manifest.Classes is { } c && c.Contains(l) ? c.ToList().IndexOf(l) : int.MaxValue).ThenBy(l => l, StringComparer.Ordinal)];
+            var names = field.Categories!;
+            var labels = values.Select(v => float.IsFinite(v) && v >= 0 && v < names.Count ? names[(int)v] : "(none)").ToArray();
+            // Categories in code order (classes in class order), those present only, none last.
+            var categories = names.Where(labels.Contains).Append("(none)").Where(labels.Contains).Distinct().ToList();
             var index = categories.Select((c, k) => (c, k)).ToDictionary(p => p.c, p => p.k);
             colourOf = i => Palette[index[labels[i]] % Palette.Length];
             foreach (var c in categories.Take(24)) legend.Add((Palette[index[c] % Palette.Length], $"{c} ({labels.Count(l => l == c)})"));

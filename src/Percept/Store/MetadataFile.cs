@@ -8,7 +8,7 @@ namespace Percept.Store;
 /// <c>index</c> column (the sample's position) or an <c>id</c> column (the sample's id). Validated when opened, so
 /// a bad file fails before any analysis work.
 /// </summary>
-internal sealed class MetadataFile
+public sealed class MetadataFile
 {
     public string Path { get; }
 
@@ -34,9 +34,9 @@ internal sealed class MetadataFile
                 using var r = cmd.ExecuteReader();
                 while (r.Read()) cols.Add(r.GetString(0));
             }
-            Key = cols.FirstOrDefault(c => c.Equals("index", StringComparison.OrdinalIgnoreCase))
-                  ?? cols.FirstOrDefault(c => c.Equals("id", StringComparison.OrdinalIgnoreCase))
-                  ?? throw new PerceptException($"metadata file {path} needs an 'index' or 'id' column to join on (it has: {string.Join(", ", cols)})");
+            Key = cols.FirstOrDefault(c => c.Equals(SampleKeys.Index, StringComparison.OrdinalIgnoreCase))
+                  ?? cols.FirstOrDefault(c => c.Equals(SampleKeys.Id, StringComparison.OrdinalIgnoreCase))
+                  ?? throw new PerceptException($"metadata file {path} needs an '{SampleKeys.Index}' or '{SampleKeys.Id}' column to join on (it has: {string.Join(", ", cols)})");
             Columns = cols.Where(c => c != Key).ToArray();
             using var dup = db.CreateCommand();
             dup.CommandText = $"SELECT CAST(\"{Key}\" AS VARCHAR), count(*) FROM {Source} GROUP BY 1 HAVING count(*) > 1 LIMIT 1";
@@ -55,20 +55,21 @@ internal sealed class MetadataFile
         }
     }
 
-    internal IReadOnlyList<string> JoinInto(DuckDBConnection db, Action<string>? warn)
+    /// <summary>Adds the file's columns to the samples table; a column named like one of <paramref name="existing"/> becomes <c>meta_NAME</c>.</summary>
+    internal IReadOnlyList<string> JoinInto(DuckDBConnection db, IReadOnlyList<string> existing, Action<string>? warn)
     {
-        var builtIn = new HashSet<string>(SampleTable.BuiltInColumns, StringComparer.OrdinalIgnoreCase);
+        var builtIn = new HashSet<string>(existing, StringComparer.OrdinalIgnoreCase);
         var names = Columns.Select(c => builtIn.Contains(c) ? "meta_" + c : c).ToArray();
         string select = string.Join(", ", Columns.Select((c, i) => $"m.\"{c.Replace("\"", "\"\"")}\" AS \"{names[i].Replace("\"", "\"\"")}\""));
-        string on = Key.Equals("index", StringComparison.OrdinalIgnoreCase)
-            ? $"s.\"index\" = TRY_CAST(m.\"{Key}\" AS BIGINT)"
-            : $"s.id = CAST(m.\"{Key}\" AS VARCHAR)";
+        string on = Key.Equals(SampleKeys.Index, StringComparison.OrdinalIgnoreCase)
+            ? $"s.\"{SampleKeys.Index}\" = TRY_CAST(m.\"{Key}\" AS BIGINT)"
+            : $"s.\"{SampleKeys.Id}\" = CAST(m.\"{Key}\" AS VARCHAR)";
         try
         {
             Exec(db, $"CREATE TEMP TABLE user_meta AS SELECT * FROM {Source}");
             long unmatched = Scalar(db, $"SELECT count(*) FROM user_meta m WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE {on})");
             if (unmatched > 0) warn?.Invoke($"{unmatched} metadata row(s) in {System.IO.Path.GetFileName(Path)} match no sample ({Key} not found)");
-            Exec(db, $"CREATE TABLE samples_joined AS SELECT s.*{(select.Length > 0 ? ", " + select : "")} FROM samples s LEFT JOIN user_meta m ON {on} ORDER BY s.\"index\"");
+            Exec(db, $"CREATE TABLE samples_joined AS SELECT s.*{(select.Length > 0 ? ", " + select : "")} FROM samples s LEFT JOIN user_meta m ON {on} ORDER BY s.\"{SampleKeys.Index}\"");
             Exec(db, "DROP TABLE samples");
             Exec(db, "ALTER TABLE samples_joined RENAME TO samples");
             Exec(db, "DROP TABLE user_meta");

@@ -1,28 +1,26 @@
-using System.Data.Common;
-using DuckDB.NET.Data;
-using Percept.IO;
-
 namespace Percept.Store;
 
 /// <summary>
-/// A finished run, opened for reading: its manifest, its matrices (<c>.npy</c>) and its samples table (DuckDB).
+/// A finished run, opened for reading: its manifest, its fields (found by their schema declaration, read by row range
+/// through <see cref="FieldReader"/>) and its samples table (<see cref="SampleTable"/>). Nothing outside the store needs
+/// to know how a run is laid out on disk.
 /// </summary>
+/// <example>
+/// <code>
+/// var run = Run.Open("runs/fmnist");
+/// using var vectors = run.Open(PerceptionFields.Embedding);
+/// var first = new float[vectors.Columns];
+/// vectors.ReadRow(0, first);
+/// using var samples = run.OpenSamples();
+/// float[] loss = samples.ReadFloat32(PerceptionFields.Loss);
+/// </code>
+/// </example>
 public sealed class Run
 {
-    /// <summary>Matrix fields every class-score run has, besides <c>layer:NAME</c>.</summary>
-    public static readonly string[] MatrixFields = ["logits", "probabilities", "embedding", "outputs", "map", "map_preservation"];
-
-    /// <summary>Per-sample fields that insights add to a run (<c>insights/NAME.npy</c>), once computed.</summary>
-    public static readonly string[] InsightFields = ["label_issue", "neighbor_agreement", "outlier_score", "cluster"];
-
-    /// <summary>The folder of a run that holds the insights' per-sample fields.</summary>
-    public const string InsightsFolder = "insights";
-
-    /// <summary>Per-sample fields an epoch of a training gets from the epochs before it (<c>history/NAME.npy</c>).</summary>
-    public static readonly string[] HistoryFields = ["first_learned", "forgotten", "never_learned", "neighborhood_change"];
-
-    /// <summary>The folder of a run that holds its training-history fields.</summary>
-    public const string HistoryFolder = "history";
+    /// <summary>The manifest's file name.</summary>
+    internal const string ManifestFile = "run.json";
+    /// <summary>The samples table's database.</summary>
+    internal const string SamplesFile = "samples.duckdb";
 
     public string Directory { get; }
     public RunManifest Manifest { get; }
@@ -40,69 +38,98 @@ public sealed class Run
     {
         string full = Path.GetFullPath(directory);
         if (!System.IO.Directory.Exists(full)) throw new PerceptException($"run not found: {directory}");
-        string manifest = Path.Combine(full, "run.json");
+        string manifest = Path.Combine(full, ManifestFile);
         if (!File.Exists(manifest))
         {
             string partial = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.partial");
             throw new PerceptException(System.IO.Directory.Exists(partial)
                 ? $"{directory} is not a complete run (an analysis was interrupted; run it again)"
-                : $"{directory} is not a Percept run (no run.json)");
+                : $"{directory} is not a Percept run (no {ManifestFile})");
         }
-        var m = RunManifest.FromJson(File.ReadAllText(manifest), manifest);
-        if (m.Format != RunManifest.FormatName) throw new PerceptException($"{manifest} is not a Percept run manifest");
-        if (m.Version > RunManifest.CurrentVersion)
-            throw new PerceptException($"run {directory} has format version {m.Version}; this Percept reads up to {RunManifest.CurrentVersion}");
-        return new Run(full, m);
+        return new Run(full, RunManifest.Read(manifest, directory));
     }
 
-    /// <summary>Full path of a file named in the manifest.</summary>
-    public string PathOf(string relative)
+    /// <summary>Whether <paramref name="directory"/> holds a run (its manifest).</summary>
+    public static bool IsRun(string directory) => File.Exists(Path.Combine(directory, ManifestFile));
+
+    /// <summary>The fields the run holds, as its manifest records them.</summary>
+    public IReadOnlyList<FieldEntry> Fields => Manifest.Fields;
+
+    /// <summary>The entry of the field named <paramref name="name"/>, or null.</summary>
+    public FieldEntry? Find(string name) => Manifest.Fields.FirstOrDefault(f => f.Name == name);
+
+    /// <summary>Whether the run holds <paramref name="field"/>.</summary>
+    public bool Has(Field field) => Find(field.Name) != null;
+
+    /// <summary>The entry of <paramref name="field"/>.</summary>
+    /// <exception cref="PerceptException">The run does not hold it (the message says what adds it, when something can).</exception>
+    public FieldEntry Entry(Field field) => Find(field.Name) ?? throw Missing(field);
+
+    PerceptException Missing(Field field) => new(
+        field.MadeBy is { } made ? $"run has no '{field.Name}' yet: {Terms.Command(made, Directory)} computes it"
+        : field.Absent is { } why ? $"run has no {field.Name}: {why}"
+        : $"run has no '{field.Name}'");
+
+    /// <summary>A reader of a matrix field, by row range. The caller disposes it.</summary>
+    /// <exception cref="PerceptException">The run does not hold the field, or its file is damaged.</exception>
+    public FieldReader Open(Field field) => Open(Entry(field));
+
+    /// <summary>A reader of a matrix field found in <see cref="Fields"/>. The caller disposes it.</summary>
+    public FieldReader Open(FieldEntry entry)
     {
-        string p = Path.GetFullPath(Path.Combine(Directory, relative));
-        if (!p.StartsWith(Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new PerceptException($"run manifest names a file outside the run: {relative}");
-        return p;
+        if (entry.Layout != FieldLayout.Matrix || entry.File == null) throw new PerceptException($"'{entry.Name}' is not a matrix field");
+        return new FieldReader(entry, PathOf(entry.File));
     }
+
+    /// <summary>A float32 field, whole (one value per sample for a scalar field).</summary>
+    public float[] ReadFloat32(Field field) { using var r = Open(field); return r.ReadAll(); }
+
+    /// <summary>An int32 field, whole.</summary>
+    public int[] ReadInt32(Field field) { using var r = Open(field); return r.ReadAllInt32(); }
+
+    /// <summary>A float32 matrix field, whole.</summary>
+    /// <exception cref="PerceptException">The field is larger than one array holds (read it by row range with <see cref="Open(Field)"/>).</exception>
+    public Matrix ReadMatrix(Field field) { using var r = Open(field); return r.ReadMatrix(); }
+
+    /// <summary>A document field's text, or null when the run has none.</summary>
+    public string? ReadDocument(Field field)
+    {
+        if (Find(field.Name) is not { File: { } file }) return null;
+        string path = PathOf(file);
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
+    /// <summary>Opens the samples table, read-only. The caller disposes it.</summary>
+    public SampleTable OpenSamples() => new(this, PathOf(SamplesFile));
 
     /// <summary>
-    /// The <c>.npy</c> file of a matrix field: <c>logits</c>, <c>probabilities</c>, <c>embedding</c>, <c>outputs</c>
-    /// or <c>layer:NAME</c>; null when the field is not a matrix.
+    /// Adds or replaces fields of this finished run (insights computed later, a training's histories): each file is
+    /// written whole and renamed into place, and the manifest is replaced once at <see cref="RunUpdate.Commit"/>.
     /// </summary>
-    public string? MatrixPath(string field)
-    {
-        if (field.StartsWith("layer:", StringComparison.Ordinal))
-        {
-            string name = field["layer:".Length..];
-            var layer = Manifest.Perception.Layers.FirstOrDefault(l => l.Name == name || l.Node == name || l.Tensor == name)
-                ?? throw new PerceptException($"run has no layer '{name}' (layers: {string.Join(", ", Manifest.Perception.Layers.Select(l => l.Name))})");
-            return PathOf(layer.File);
-        }
-        if (HistoryFields.Contains(field))
-        {
-            string path = PathOf(Path.Combine(HistoryFolder, field + ".npy"));
-            return File.Exists(path) ? path : throw new PerceptException($"run has no '{field}': it is not an epoch of a training (percept analyze --checkpoints)");
-        }
-        if (InsightFields.Contains(field))
-        {
-            string path = PathOf(Path.Combine(InsightsFolder, field + ".npy"));
-            return File.Exists(path) ? path : throw new PerceptException($"run has no '{field}' yet: 'percept insights {Directory}' computes it");
-        }
-        if (!MatrixFields.Contains(field)) return null;
-        if (!Manifest.Files.TryGetValue(field, out var file))
-            throw new PerceptException(field is "logits" or "probabilities"
-                ? $"run has no {field}: the model's output is not a class-score vector"
-                : field.StartsWith("map", StringComparison.Ordinal) ? $"run has no map (it was analysed with --map none)" : $"run has no '{field}'");
-        return PathOf(file);
-    }
+    public RunUpdate Update() => new(this);
 
-    /// <summary>Reads a matrix field as float32, rows in dataset order.</summary>
-    public float[] ReadMatrix(string field, out int rows, out int columns)
+    /// <summary>
+    /// Where a reader may keep what it computes from the run (the dashboard's pictures): <c>cache/</c> inside the run, or
+    /// a folder under the system's temporary folder when the run is read-only.
+    /// </summary>
+    public string CacheDirectory()
     {
-        string path = MatrixPath(field) ?? throw new PerceptException($"'{field}' is not a matrix field");
-        var data = Npy.ReadFloat32(path, out var shape);
-        rows = (int)shape[0];
-        columns = shape.Length > 1 ? (int)shape[1] : 1;
-        return data;
+        string cache = Path.Combine(Directory, "cache");
+        try
+        {
+            System.IO.Directory.CreateDirectory(cache);
+            string probe = Path.Combine(cache, $".probe-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return cache;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string fallback = Path.Combine(Path.GetTempPath(), "percept-cache",
+                Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Directory)))[..16]);
+            System.IO.Directory.CreateDirectory(fallback);
+            return fallback;
+        }
     }
 
     /// <summary>
@@ -121,29 +148,12 @@ public sealed class Run
         catch { dataset.Dispose(); throw; }
     }
 
-    /// <summary>Opens the samples database read-only. The caller disposes the connection.</summary>
-    public DuckDBConnection OpenSamples()
+    /// <summary>Full path of a file of the run, refusing one outside it.</summary>
+    internal string PathOf(string relative)
     {
-        var c = new DuckDBConnection($"Data Source={PathOf(Manifest.Files["samples"])};ACCESS_MODE=READ_ONLY");
-        try { c.Open(); }
-        catch (DbException e) { c.Dispose(); throw new PerceptException($"cannot open the samples table of {Directory}: {e.Message.Split('\n')[0]}"); }
-        return c;
-    }
-
-    /// <summary>Reads one column of the samples table in dataset order (nulls as null).</summary>
-    public object?[] ReadColumn(string column)
-    {
-        using var db = OpenSamples();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT \"{column.Replace("\"", "\"\"")}\" FROM samples ORDER BY \"index\"";
-        var values = new object?[Count];
-        try
-        {
-            using var r = cmd.ExecuteReader();
-            int i = 0;
-            while (r.Read()) values[i++] = r.IsDBNull(0) ? null : r.GetValue(0);
-        }
-        catch (DbException e) { throw new PerceptException($"cannot read column '{column}': {e.Message.Split('\n')[0]}"); }
-        return values;
+        string p = Path.GetFullPath(Path.Combine(Directory, relative));
+        if (!p.StartsWith(Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new PerceptException($"run manifest names a file outside the run: {relative}");
+        return p;
     }
 }

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using DuckDB.NET.Data;
 using Percept.IO;
@@ -6,98 +5,156 @@ using Percept.IO;
 namespace Percept.Store;
 
 /// <summary>
-/// Writes one field of a run to <c>.npy</c>, <c>.csv</c> or <c>.parquet</c>, rows in dataset order: the contract
-/// that users and tests rely on. Matrices export as float32, <c>prediction</c>/<c>label</c> as int64 (-1 = none),
-/// <c>loss</c> as float32 (NaN = no label), <c>metadata</c> as a table (CSV/Parquet only).
+/// Writes one field of a run to <c>.npy</c>, <c>.csv</c> or <c>.parquet</c>, rows in dataset order (all, or a range):
+/// the contract that users and tests rely on. Matrix fields export as they are stored (float32 or int32); columns of the
+/// samples table as float32 (NaN for none) or, when they hold whole numbers or true/false, as int64 (−1 for none);
+/// <c>metadata</c> is the whole samples table (CSV or Parquet). Fields larger than memory are copied block by block.
 /// </summary>
 public static class RunExporter
 {
-    /// <summary>Fields that come from the samples table.</summary>
-    public static readonly string[] ColumnFields = ["prediction", "label", "loss", "confidence", "margin", "entropy", "correct", "metadata"];
+    /// <summary>The name that exports the whole samples table.</summary>
+    public const string Table = "metadata";
 
     /// <summary>Writes <paramref name="field"/> of <paramref name="run"/> to <paramref name="outPath"/> (format from the extension).</summary>
-    public static void Export(Run run, string field, string outPath)
+    /// <param name="rows">Rows to export, a range of sample indices (all when null).</param>
+    /// <exception cref="PerceptException">An unknown field, a range outside the run, a format that does not fit the field.</exception>
+    public static void Export(Run run, string field, string outPath, Range? rows = null)
     {
         string ext = Path.GetExtension(outPath).ToLowerInvariant();
         if (ext is not (".npy" or ".csv" or ".parquet"))
-            throw new PerceptException($"--out {outPath}: use a .npy, .csv or .parquet file name");
+            throw new PerceptException($"{outPath}: use a .npy, .csv or .parquet file name");
+        var (start, count) = (rows ?? Range.All).GetOffsetAndLength(run.Count) is var r && r.Offset >= 0 && r.Length >= 0 && r.Offset + r.Length <= run.Count
+            ? r : throw new PerceptException($"rows {rows} are outside the run's {run.Count} samples");
         string full = Path.GetFullPath(outPath);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp{ext}");
         try
         {
-            WriteTo(run, field, ext, tmp);
+            WriteTo(run, field, ext, tmp, start, count);
             File.Move(tmp, full, overwrite: true);
         }
         finally { if (File.Exists(tmp)) File.Delete(tmp); }
     }
 
-    static void WriteTo(Run run, string field, string ext, string path)
+    /// <summary>
+    /// The matrix field named <paramref name="name"/>: a field of the run, or <c>layer:NAME</c> with the layer's name, node or
+    /// tensor; null when the run has no such matrix field.
+    /// </summary>
+    public static FieldEntry? FindMatrix(Run run, string name)
     {
-        string? matrix = run.MatrixPath(field);
-        if (matrix != null)
+        if (run.Find(name) is { Layout: FieldLayout.Matrix } entry) return entry;
+        if (name.IndexOf(':', StringComparison.Ordinal) is int colon and > 0)
         {
-            if (ext == ".npy")
+            string member = name[(colon + 1)..];
+            string family = name[..colon];
+            var layers = run.Manifest.Perception.Layers;
+            if (layers.Count > 0 && family == layers[0].Field[..layers[0].Field.IndexOf(':', StringComparison.Ordinal)])
             {
-                // The copy is only as good as the file: a truncated one is refused, not passed on.
-                var header = IO.Npy.ReadHeader(matrix);
-                if (header.Shape.Length == 0 || header.Shape[0] != run.Count)
-                    throw new PerceptException($"{matrix} holds {(header.Shape.Length == 0 ? 0 : header.Shape[0])} rows; the run has {run.Count} samples");
-                File.Copy(matrix, path, overwrite: true);
-                return;
+                var layer = layers.FirstOrDefault(l => l.Name == member || l.Node == member || l.Tensor == member)
+                    ?? throw new PerceptException($"run has no layer '{member}' (layers: {string.Join(", ", layers.Select(l => l.Name))})");
+                return run.Find(layer.Field);
             }
-            var data = run.ReadMatrix(field, out int rows, out int cols);
-            if (ext == ".csv") WriteMatrixCsv(path, data, rows, cols);
-            else WriteMatrixParquet(path, data, rows, cols);
-            return;
         }
-        if (!ColumnFields.Contains(field))
-            throw new PerceptException($"unknown field '{field}'; fields: logits, probabilities, prediction, label, loss, confidence, margin, entropy, correct, embedding, map, map_preservation, label_issue, neighbor_agreement, outlier_score, cluster, layer:<name>, metadata");
-        if (field == "metadata")
-        {
-            if (ext == ".npy") throw new PerceptException("metadata is a table; export it to .csv or .parquet");
-            CopyQuery(run, "SELECT * FROM samples ORDER BY \"index\"", path, ext);
-            return;
-        }
-        if (ext != ".npy")
-        {
-            CopyQuery(run, $"SELECT \"index\", {field} FROM samples ORDER BY \"index\"", path, ext);
-            return;
-        }
-        var values = run.ReadColumn(field);
-        if (field is "prediction" or "label")
-            Npy.Write(path, values.Select(v => v == null ? -1L : Convert.ToInt64(v, CultureInfo.InvariantCulture)).ToArray(), values.Length);
-        else if (field == "correct")
-            Npy.Write(path, values.Select(v => v == null ? -1L : (bool)v ? 1L : 0L).ToArray(), values.Length);
-        else
-            Npy.Write(path, values.Select(v => v == null ? float.NaN : Convert.ToSingle(v, CultureInfo.InvariantCulture)).ToArray(), values.Length);
+        return null;
     }
 
-    static void CopyQuery(Run run, string query, string path, string ext)
+    /// <summary>Every name <see cref="Export"/> takes for this run.</summary>
+    public static IReadOnlyList<string> Names(Run run)
     {
-        using var db = run.OpenSamples();
-        using var cmd = db.CreateCommand();
-        string format = ext == ".csv" ? "FORMAT csv, HEADER" : "FORMAT parquet";
-        cmd.CommandText = $"COPY ({query}) TO '{path.Replace("'", "''")}' ({format})";
-        try { cmd.ExecuteNonQuery(); }
-        catch (DbException e) { throw new PerceptException($"export failed: {e.Message.Split('\n')[0]}"); }
+        using var table = run.OpenSamples();
+        return [.. run.Fields.Where(f => f.Layout == FieldLayout.Matrix).Select(f => f.Name), .. table.Columns.Select(c => c.Name), Table];
     }
 
-    static void WriteMatrixCsv(string path, float[] data, int rows, int cols)
+    static void WriteTo(Run run, string field, string ext, string path, int start, int count)
     {
+        if (FindMatrix(run, field) is { } entry)
+        {
+            using var reader = run.Open(entry);
+            if (ext == ".npy") CopyMatrix(reader, path, start, count);
+            else if (ext == ".csv") WriteMatrixCsv(reader, path, start, count);
+            else WriteMatrixParquet(reader, path, start, count);
+            return;
+        }
+        using var table = run.OpenSamples();
+        if (field == Table)
+        {
+            if (ext == ".npy") throw new PerceptException($"{Table} is a table; export it to .csv or .parquet");
+            table.Export(path, ext == ".parquet", null, start, count);
+            return;
+        }
+        var column = table.Columns.FirstOrDefault(c => c.Name == field)
+            ?? throw new PerceptException($"unknown field '{field}'; this run's fields: {string.Join(", ", Names(run))}");
+        if (ext != ".npy") { table.Export(path, ext == ".parquet", [field], start, count); return; }
+        if (column.Type is FieldType.Int32 or FieldType.Int64 or FieldType.Bool)
+        {
+            var values = table.ReadInt32(field, -1);
+            Npy.Write(path, values.AsSpan(start, count).ToArray().Select(v => (long)v).ToArray(), count);
+        }
+        else if (column.Type == FieldType.Text) throw new PerceptException($"'{field}' holds text; export it to .csv or .parquet");
+        else Npy.Write(path, table.ReadFloat32(field).AsSpan(start, count), count);
+    }
+
+    /// <summary>Rows copied at a time: enough to stream, little enough to hold (a block of 4,096-wide rows is 64 MB).</summary>
+    const int Block = 4096;
+
+    static void CopyMatrix(FieldReader reader, string path, int start, int count)
+    {
+        bool scalar = reader.Entry.Kind is FieldKind.Number or FieldKind.Count or FieldKind.Category;
+        bool ints = reader.Entry.Type == FieldType.Int32;
+        using var writer = new NpyWriter(path, ints ? NpyType.Int32 : NpyType.Float32, scalar ? [] : [reader.Columns]);
+        var floats = ints ? [] : new float[Block * reader.Columns];
+        var integers = ints ? new int[Block * reader.Columns] : [];
+        for (int done = 0; done < count; done += Block)
+        {
+            int n = Math.Min(Block, count - done);
+            if (ints)
+            {
+                reader.Read(start + done, n, integers);
+                writer.WriteRows(System.Runtime.InteropServices.MemoryMarshal.AsBytes(integers.AsSpan(0, n * reader.Columns)));
+            }
+            else
+            {
+                reader.Read(start + done, n, floats);
+                writer.WriteRows(floats.AsSpan(0, n * reader.Columns));
+            }
+        }
+    }
+
+    static float[] ReadBlock(FieldReader reader, int start, int n)
+    {
+        var values = new float[n * reader.Columns];
+        if (reader.Entry.Type == FieldType.Int32)
+        {
+            var ints = new int[values.Length];
+            reader.Read(start, n, ints);
+            for (int i = 0; i < ints.Length; i++) values[i] = ints[i];
+        }
+        else reader.Read(start, n, values);
+        return values;
+    }
+
+    static void WriteMatrixCsv(FieldReader reader, string path, int start, int count)
+    {
+        int cols = reader.Columns;
         using var w = new StreamWriter(path);
         w.WriteLine("index," + string.Join(",", Enumerable.Range(0, cols).Select(j => "f" + j)));
         var line = new System.Text.StringBuilder();
-        for (int r = 0; r < rows; r++)
+        for (int done = 0; done < count; done += Block)
         {
-            line.Clear().Append(r);
-            for (int j = 0; j < cols; j++) line.Append(',').Append(data[r * cols + j].ToString("R", CultureInfo.InvariantCulture));
-            w.WriteLine(line);
+            int n = Math.Min(Block, count - done);
+            var data = ReadBlock(reader, start + done, n);
+            for (int r = 0; r < n; r++)
+            {
+                line.Clear().Append(start + done + r);
+                for (int j = 0; j < cols; j++) line.Append(',').Append(data[r * cols + j].ToString("R", CultureInfo.InvariantCulture));
+                w.WriteLine(line);
+            }
         }
     }
 
-    static void WriteMatrixParquet(string path, float[] data, int rows, int cols)
+    static void WriteMatrixParquet(FieldReader reader, string path, int start, int count)
     {
+        int cols = reader.Columns;
         using var db = new DuckDBConnection("Data Source=:memory:");
         db.Open();
         using (var cmd = db.CreateCommand())
@@ -106,11 +163,16 @@ public static class RunExporter
             cmd.ExecuteNonQuery();
         }
         using (var app = db.CreateAppender("m"))
-            for (int r = 0; r < rows; r++)
+            for (int done = 0; done < count; done += Block)
             {
-                var row = app.CreateRow().AppendValue((long)r);
-                for (int j = 0; j < cols; j++) row = row.AppendValue(data[r * cols + j]);
-                row.EndRow();
+                int n = Math.Min(Block, count - done);
+                var data = ReadBlock(reader, start + done, n);
+                for (int r = 0; r < n; r++)
+                {
+                    var row = app.CreateRow().AppendValue((long)(start + done + r));
+                    for (int j = 0; j < cols; j++) row = row.AppendValue(data[r * cols + j]);
+                    row.EndRow();
+                }
             }
         using var copy = db.CreateCommand();
         copy.CommandText = $"COPY m TO '{path.Replace("'", "''")}' (FORMAT parquet)";

@@ -23,13 +23,13 @@ internal sealed class RunFolder : IDisposable
         FinalPath = Path.GetFullPath(finalPath.TrimEnd('/', '\\'));
         string parent = Path.GetDirectoryName(FinalPath) ?? throw new PerceptException($"invalid output folder: {finalPath}");
         string name = Path.GetFileName(FinalPath);
-        if (File.Exists(FinalPath)) throw new PerceptException($"--out {finalPath} is a file; give a folder for the run");
+        if (File.Exists(FinalPath)) throw new PerceptException($"{Terms.Option("out")} {finalPath} is a file; give a folder for the run");
         if (Directory.Exists(FinalPath))
         {
             bool isRun = File.Exists(Path.Combine(FinalPath, "run.json"));
             bool empty = !Directory.EnumerateFileSystemEntries(FinalPath).Any();
-            if (!empty && !isRun) throw new PerceptException($"--out {finalPath} exists and is not a Percept run; choose another folder");
-            if (isRun && !overwrite) throw new PerceptException($"a run already exists at {finalPath}; add --overwrite to replace it");
+            if (!empty && !isRun) throw new PerceptException($"{Terms.Option("out")} {finalPath} exists and is not a Percept run; choose another folder");
+            if (isRun && !overwrite) throw new PerceptException($"a run already exists at {finalPath}; set {Terms.Option("overwrite")} to replace it");
         }
         Directory.CreateDirectory(parent);
         WorkPath = Path.Combine(parent, $".{name}.partial");

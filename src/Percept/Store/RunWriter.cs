@@ -1,17 +1,61 @@
-using Percept.Perception;
+using Percept.IO;
 
 namespace Percept.Store;
 
 /// <summary>
-/// Writes a run: a hidden work folder (<see cref="RunFolder"/>) that becomes the run only at <see cref="Commit"/>, and
-/// the samples table, created in the background while the model loads (the first <see cref="Append"/> waits for it).
-/// Disposing before <see cref="Commit"/> leaves nothing at the run's folder.
+/// Where a stage writes its fields: the run being analysed (<see cref="RunWriter"/>) or a finished run being updated
+/// (<see cref="RunUpdate"/>). A stage names the fields it declares; where they go is the store's business.
 /// </summary>
-internal sealed class RunWriter : IPerceptionOutput, IDisposable
+public interface IRunOutput
+{
+    /// <summary>A writer that appends rows of <paramref name="width"/> values to a matrix field. The caller disposes it, which records the field.</summary>
+    FieldWriter Create(Field field, int width);
+
+    /// <summary>Writes a whole float32 matrix field (rows of <paramref name="width"/> values).</summary>
+    void Write(Field field, ReadOnlySpan<float> values, int width = 1);
+
+    /// <summary>Writes a whole int32 matrix field (rows of <paramref name="width"/> values).</summary>
+    void Write(Field field, ReadOnlySpan<int> values, int width = 1);
+
+    /// <summary>Writes a document field.</summary>
+    void WriteDocument(Field field, string text);
+
+    /// <summary>A reader of a matrix field this output holds: written here (and finished), or already in the run. The caller disposes it.</summary>
+    /// <exception cref="PerceptException">No such field.</exception>
+    FieldReader Open(Field field);
+}
+
+/// <summary>Where the store keeps each field inside a run: a file name made from the field's name, unique in the run.</summary>
+internal static class FieldFiles
+{
+    public static string Choose(Field field, IEnumerable<string> taken)
+    {
+        var used = new HashSet<string>(taken, StringComparer.OrdinalIgnoreCase) { Run.ManifestFile, Run.SamplesFile };
+        string ext = field.Layout == FieldLayout.Document ? (field.Type == FieldType.Json ? ".json" : ".txt") : ".npy";
+        string stem = field.FamilyName is { } family ? $"{Safe(family)}/{Safe(field.Name[(family.Length + 1)..])}" : Safe(field.Name);
+        string name = stem + ext;
+        for (int k = 2; used.Contains(name); k++) name = $"{stem}_{k}{ext}";
+        return name;
+    }
+
+    static string Safe(string name)
+    {
+        string s = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_').ToArray()).Trim('.');
+        return s.Length == 0 ? "field" : s;
+    }
+}
+
+/// <summary>
+/// Writes a run: a hidden work folder (<see cref="RunFolder"/>) that becomes the run only at <see cref="Commit"/>, its
+/// fields (each recorded in the manifest as it is finished) and its samples table. Disposing before
+/// <see cref="Commit"/> leaves nothing at the run's folder.
+/// </summary>
+public sealed class RunWriter : IRunOutput, IDisposable
 {
     readonly RunFolder _folder;
-    readonly Task<SampleTable> _table;
-    SampleTable? _ready;
+    readonly Dictionary<string, FieldEntry> _fields = [];
+    readonly object _gate = new();
+    SampleTableWriter? _samples;
 
     /// <param name="directory">The run's folder.</param>
     /// <param name="overwrite">Replace a run already there.</param>
@@ -20,52 +64,198 @@ internal sealed class RunWriter : IPerceptionOutput, IDisposable
     public RunWriter(string directory, bool overwrite, Action<string>? warn)
     {
         _folder = new RunFolder(directory, overwrite, warn);
-        _table = Task.Run(() => new SampleTable(_folder.PathOf("samples.duckdb")));
     }
 
     /// <summary>Where the finished run will be.</summary>
     public string FinalPath => _folder.FinalPath;
 
-    /// <inheritdoc/>
-    public string PathOf(string relative) => _folder.PathOf(relative);
+    /// <summary>The fields written so far.</summary>
+    public IReadOnlyList<FieldEntry> Fields { get { lock (_gate) return [.. _fields.Values]; } }
+
+    string Reserve(Field field)
+    {
+        lock (_gate)
+        {
+            if (_fields.ContainsKey(field.Name)) throw new InvalidOperationException($"field '{field.Name}' is already written");
+            string file = FieldFiles.Choose(field, _fields.Values.Select(f => f.File!).Where(f => f != null));
+            _fields[field.Name] = FieldEntry.Of(field, 0, 0, file); // reserved; replaced when written
+            Directory.CreateDirectory(Path.GetDirectoryName(_folder.PathOf(file))!);
+            return file;
+        }
+    }
+
+    void Record(FieldEntry entry) { lock (_gate) _fields[entry.Name] = entry; }
 
     /// <inheritdoc/>
-    public void Append(in SampleRow row) => (_ready ??= _table.GetAwaiter().GetResult()).Append(row);
+    public FieldWriter Create(Field field, int width)
+    {
+        string file = Reserve(field);
+        return new FieldWriter(field, width, _folder.PathOf(file), w => Record(FieldEntry.Of(field, w.Rows, w.Width, file)));
+    }
+
+    /// <inheritdoc/>
+    public void Write(Field field, ReadOnlySpan<float> values, int width = 1)
+    {
+        using var w = Create(field, width);
+        w.Append(values);
+    }
+
+    /// <inheritdoc/>
+    public void Write(Field field, ReadOnlySpan<int> values, int width = 1)
+    {
+        using var w = Create(field, width);
+        w.Append(values);
+    }
+
+    /// <inheritdoc/>
+    public void WriteDocument(Field field, string text)
+    {
+        string file = Reserve(field);
+        File.WriteAllText(_folder.PathOf(file), text);
+        Record(FieldEntry.Of(field, 1, 0, file));
+    }
+
+    /// <inheritdoc/>
+    public FieldReader Open(Field field)
+    {
+        FieldEntry? entry;
+        lock (_gate) entry = _fields.GetValueOrDefault(field.Name);
+        if (entry is not { Layout: FieldLayout.Matrix, File: { } file }) throw new PerceptException($"field '{field.Name}' has not been written");
+        return new FieldReader(entry, _folder.PathOf(file));
+    }
+
+    /// <summary>Creates the samples table with the given columns (the first one is the sample's index).</summary>
+    public SampleTableWriter CreateSamples(IReadOnlyList<Field> columns)
+    {
+        if (_samples != null) throw new InvalidOperationException("the samples table is already created");
+        return _samples = new SampleTableWriter(_folder.PathOf(Run.SamplesFile), columns);
+    }
 
     /// <summary>
     /// Finishes the samples table in the background — appends done, metadata joined, database closed — while the caller
     /// goes on; the task gives the metadata columns added.
     /// </summary>
-    public Task<IReadOnlyList<string>> FinishSamplesAsync(MetadataFile? metadata, Action<string>? warn) => Task.Run(() =>
+    public Task<IReadOnlyList<string>> FinishSamplesAsync(long rows, MetadataFile? metadata, Action<string>? warn)
     {
-        var table = _table.GetAwaiter().GetResult();
-        try { return table.Finish(metadata, warn); }
-        finally { table.Dispose(); }
-    });
+        var table = _samples ?? throw new InvalidOperationException("no samples table was created");
+        return Task.Run(() =>
+        {
+            try
+            {
+                var added = table.Finish(metadata, warn);
+                foreach (var c in table.Columns) Record(FieldEntry.Of(c, rows, 1, null));
+                return added;
+            }
+            finally { table.Dispose(); }
+        });
+    }
+
+    RunManifest WithFields(RunManifest manifest) => manifest with { Fields = Fields.OrderBy(f => f.Layout).ThenBy(f => f.Name, StringComparer.Ordinal).ToArray() };
 
     /// <summary>
-    /// Writes <c>run.json</c> into the work folder and opens the run there, not yet in place: for stages that read the
-    /// finished run (insights) before it appears. <see cref="Commit"/> still moves it.
+    /// Writes the manifest into the work folder and opens the run there, not yet in place: for stages that read what the
+    /// earlier ones wrote (the map reads the vectors, insights read everything). <see cref="Commit"/> still moves it.
     /// </summary>
     public Run Stage(RunManifest manifest)
     {
-        File.WriteAllText(PathOf("run.json"), manifest.ToJson());
+        File.WriteAllText(_folder.PathOf(Run.ManifestFile), WithFields(manifest).ToJson());
         return Run.Open(_folder.WorkPath);
     }
 
-    /// <summary>Writes <c>run.json</c> and moves the run into place (replacing an older run there); returns the run.</summary>
+    /// <summary>Writes the manifest and moves the run into place (replacing an older run there); returns the run.</summary>
     public Run Commit(RunManifest manifest)
     {
-        File.WriteAllText(PathOf("run.json"), manifest.ToJson());
+        File.WriteAllText(_folder.PathOf(Run.ManifestFile), WithFields(manifest).ToJson());
         _folder.Commit();
         return Run.Open(_folder.FinalPath);
     }
 
     public void Dispose()
     {
-        // Observe the table whatever happened, so the database is closed before the work folder is removed.
-        try { _table.GetAwaiter().GetResult().Dispose(); }
-        catch (Exception) when (!_table.IsCompletedSuccessfully) { }
+        // The table is closed whatever happened, so the database is released before the work folder is removed.
+        _samples?.Dispose();
         _folder.Dispose();
+    }
+}
+
+/// <summary>
+/// Adds or replaces fields of a finished run: each file is written under a temporary name and renamed into place at
+/// <see cref="Commit"/>, then the manifest is replaced — a reader sees the run before or after, never half of it.
+/// Disposing without committing removes what was written.
+/// </summary>
+public sealed class RunUpdate : IRunOutput, IDisposable
+{
+    readonly Run _run;
+    readonly Dictionary<string, (FieldEntry Entry, string Temporary)> _written = [];
+
+    internal RunUpdate(Run run) => _run = run;
+
+    string Place(Field field)
+    {
+        if (_written.ContainsKey(field.Name)) throw new InvalidOperationException($"field '{field.Name}' is already written in this update");
+        var existing = _run.Find(field.Name);
+        string file = existing?.File ?? FieldFiles.Choose(field, _run.Fields.Select(f => f.File).Concat(_written.Values.Select(w => w.Entry.File)).OfType<string>());
+        string path = _run.PathOf(file);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return file;
+    }
+
+    string Temporary(string file) => _run.PathOf(file) + $".{Environment.ProcessId}.tmp";
+
+    /// <inheritdoc/>
+    public FieldWriter Create(Field field, int width)
+    {
+        string file = Place(field);
+        string tmp = Temporary(file);
+        _written[field.Name] = (FieldEntry.Of(field, 0, width, file), tmp);
+        return new FieldWriter(field, width, tmp, w => _written[field.Name] = (FieldEntry.Of(field, w.Rows, w.Width, file), tmp));
+    }
+
+    /// <inheritdoc/>
+    public void Write(Field field, ReadOnlySpan<float> values, int width = 1)
+    {
+        using var w = Create(field, width);
+        w.Append(values);
+    }
+
+    /// <inheritdoc/>
+    public void Write(Field field, ReadOnlySpan<int> values, int width = 1)
+    {
+        using var w = Create(field, width);
+        w.Append(values);
+    }
+
+    /// <inheritdoc/>
+    public void WriteDocument(Field field, string text)
+    {
+        string file = Place(field);
+        string tmp = Temporary(file);
+        File.WriteAllText(tmp, text);
+        _written[field.Name] = (FieldEntry.Of(field, 1, 0, file), tmp);
+    }
+
+    /// <inheritdoc/>
+    public FieldReader Open(Field field)
+    {
+        if (_written.TryGetValue(field.Name, out var w)) return new FieldReader(w.Entry, w.Temporary);
+        return _run.Open(field);
+    }
+
+    /// <summary>Moves every field into place, then replaces the manifest; returns the run as it now is.</summary>
+    public Run Commit()
+    {
+        foreach (var (entry, tmp) in _written.Values) File.Move(tmp, _run.PathOf(entry.File!), overwrite: true);
+        var fields = _run.Fields.Where(f => !_written.ContainsKey(f.Name)).Concat(_written.Values.Select(w => w.Entry))
+            .OrderBy(f => f.Layout).ThenBy(f => f.Name, StringComparer.Ordinal).ToArray();
+        _written.Clear();
+        AtomicFile.Replace(_run.PathOf(Run.ManifestFile), tmp => File.WriteAllText(tmp, (_run.Manifest with { Fields = fields }).ToJson()));
+        return Run.Open(_run.Directory);
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, tmp) in _written.Values)
+            try { File.Delete(tmp); } catch (IOException) { }
+        _written.Clear();
     }
 }

@@ -25,8 +25,8 @@ public class SimilarityTests(DemoRunFixture fixture) : IClassFixture<DemoRunFixt
         var model = OnnxModel.Load(m.Model.Path);
         var fetch = m.Perception.Layers.Select(l => new Fetch(l.Tensor, l.Op == "Conv" ? GraphPooling.GlobalAverage : GraphPooling.None)).ToArray();
         using var runner = new ModelRunner(model, model.Inputs[0], [1, 28, 28], fetch);
-        var means = m.Perception.Layers.Select(l => Npy.ReadFloat32(run.PathOf(l.StatsFile), out _)[..l.Width]).ToArray();
-        var stds = m.Perception.Layers.Select(l => Npy.ReadFloat32(run.PathOf(l.StatsFile), out _)[l.Width..]).ToArray();
+        var means = m.Perception.Layers.Select(l => run.ReadMatrix(l.StatsField, out _, out _)[..l.Width]).ToArray();
+        var stds = m.Perception.Layers.Select(l => run.ReadMatrix(l.StatsField, out _, out _)[l.Width..]).ToArray();
         var builder = new PerceptionVectorBuilder(means, stds, m.Perception.MaxWidth, m.Perception.Seed);
         float[] Vector(float[] x)
         {

@@ -264,7 +264,7 @@ public class CliTests
         Assert.Equal(1, code);
         AssertOneLineError(err, "percept insights");
         Assert.Equal(0, Percept("insights", dir["plain"]).Code);
-        using (var reader = new global::Percept.Store.RunReader(global::Percept.Store.Run.Open(dir["plain"])))
+        using (var reader = new global::Percept.Report.RunReader(global::Percept.Store.Run.Open(dir["plain"])))
             Assert.Contains(reader.Fields, f => f.Name == "label_issue");
         Assert.Equal(2, Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["x"], "--insights", "maybe").Code);
 

@@ -64,7 +64,7 @@ public class TrainingTests
         }
         Assert.Equal(0, Percept("export", dir["train"], "--field", "loss_history", "--out", dir["h.npy"]).Code);
         Assert.Equal([150L, 3L], Npy.ReadHeader(dir["h.npy"]).Shape);
-        using (var reader = new global::Percept.Store.RunReader(global::Percept.Store.Run.Open(Training.EpochDirectory(dir["train"]))))
+        using (var reader = new global::Percept.Report.RunReader(global::Percept.Store.Run.Open(Training.EpochDirectory(dir["train"]))))
             Assert.Contains(reader.Fields, f => f.Name == "neighborhood_change");
 
         // Commands that read one run take a training folder as its last epoch.

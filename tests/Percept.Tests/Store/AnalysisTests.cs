@@ -161,7 +161,7 @@ public class AnalysisTests
         Assert.False(Directory.Exists(dir[".run.partial"]));
         Assert.Equal(100, run.Count);
 
-        Assert.Contains("--overwrite", Assert.Throws<PerceptException>(() => Analysis.Run(Options(model, x, y, dir["run"]))).Message);
+        Assert.Contains("AnalysisOptions.Overwrite", Assert.Throws<PerceptException>(() => Analysis.Run(Options(model, x, y, dir["run"]))).Message);
         var again = Analysis.Run(Options(model, x, y, dir["run"]) with { Overwrite = true, Layers = ["head"] });
         Assert.Single(again.Manifest.Perception.Layers);
         Assert.Single(Directory.GetDirectories(dir.Path));

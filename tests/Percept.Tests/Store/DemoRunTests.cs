@@ -118,7 +118,7 @@ public class DemoRunTests(DemoRunFixture fixture) : IClassFixture<DemoRunFixture
         foreach (var l in layers)
         {
             var block = _run.ReadMatrix($"layer:{l.Name}", out _, out int w);
-            var stats = Npy.ReadFloat32(_run.PathOf(l.StatsFile), out _);
+            var stats = _run.ReadMatrix(l.StatsField, out _, out _);
             for (int i = 0; i < n; i += 997)
                 for (int j = 0; j < w; j++)
                 {

@@ -359,5 +359,5 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
     }
 
     static PerceptException Unsupported(NodeProto n, string? detail) =>
-        new($"the gradient of {n.OpType}{(detail != null ? $" with {detail}" : "")} (node '{n.Name}') is not supported yet; --method occlusion works for any model");
+        new($"the gradient of {n.OpType}{(detail != null ? $" with {detail}" : "")} (node '{n.Name}') is not supported yet; {Terms.Option("method")} occlusion works for any model");
 }
