@@ -22,7 +22,9 @@ public sealed class Arguments
     public static Arguments Parse(CommandSpec spec, IReadOnlyList<string> args)
     {
         var (command, options, positional) = spec.Build();
-        var result = command.Parse(args);
+        // The command's own name goes first: System.CommandLine takes a first token whose file name is the command's
+        // name (watch ckpts/watch) for the command itself, and would drop that argument.
+        var result = command.Parse([spec.Name, .. args]);
         // An option the command does not know reads as an argument or an unmatched token: say it is unknown.
         var values = positional != null && result.GetResult(positional) is { } p ? p.Tokens.Select(t => t.Value).ToList() : [];
         foreach (var token in values.Concat(result.UnmatchedTokens))

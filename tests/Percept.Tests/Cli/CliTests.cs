@@ -40,6 +40,34 @@ public class CliTests
         Assert.Contains("worst samples", output);
     }
 
+    /// <summary>A run of a tiny model on a 30-row table, written to <paramref name="run"/>.</summary>
+    static void TinyRun(TempDir dir, string run)
+    {
+        File.WriteAllText(dir["t.csv"], "a,b,c,label\n" + string.Concat(Enumerable.Range(0, 30).Select(i => $"{i % 5},{i % 7},{i % 3},{i % 2}\n")));
+        var (code, _, err) = Percept("analyze", "--model", TinyModels.Mlp(dir["m.onnx"], 3, 5, 2), "--data", dir["t.csv"], "--out", run, "--map", "none");
+        Assert.True(code == 0, err);
+    }
+
+    [Fact]
+    public void Info_reads_a_run_folder_named_info()
+    {
+        using var dir = new TempDir();
+        TinyRun(dir, dir["runs/info"]);
+        var (code, output, err) = Percept("info", dir["runs/info"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("worst samples", output);
+    }
+
+    [Fact]
+    public void Export_reads_a_run_folder_named_export()
+    {
+        using var dir = new TempDir();
+        TinyRun(dir, dir["runs/export"]);
+        var (code, _, err) = Percept("export", dir["runs/export"], "--field", "loss", "--out", dir["loss.npy"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(30, Npy.ReadFloat32(dir["loss.npy"], out _).Length);
+    }
+
     [Fact]
     public void Project_and_neighbors_work_on_any_matrix_and_reject_bad_input()
     {

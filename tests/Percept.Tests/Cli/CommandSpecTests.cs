@@ -56,4 +56,19 @@ public partial class CommandSpecTests
         Assert.Equal(0, CommandLine.Run(["--help"], stdout, stderr, default));
         foreach (var spec in CommandLine.Commands) Assert.Contains($"  {spec.Name,-9} {spec.Summary}", stdout.ToString());
     }
+
+    [Fact]
+    public void A_first_argument_named_like_its_command_is_an_argument_not_the_command()
+    {
+        // System.CommandLine takes a first token whose file name is the root command's name for the command itself.
+        var swallowed = new List<string>();
+        foreach (var spec in CommandLine.Commands.Where(c => c.Arguments != null))
+            foreach (string path in new[] { spec.Name, Path.Combine("some", spec.Name), Path.Combine(Path.GetTempPath(), "dir", spec.Name) })
+            {
+                string[][] lines = spec.Options.FirstOrDefault(o => !o.IsFlag) is { } option ? [[path], [path, "--" + option.Name, "v"]] : [[path]];
+                foreach (var line in lines)
+                    if (!Arguments.Parse(spec, line).Positional.SequenceEqual([path])) swallowed.Add($"{spec.Name} {string.Join(' ', line)}");
+            }
+        Assert.True(swallowed.Count == 0, $"arguments swallowed in: {string.Join("; ", swallowed)}");
+    }
 }

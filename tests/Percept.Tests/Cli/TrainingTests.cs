@@ -90,6 +90,18 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Watch_reads_a_checkpoint_folder_named_watch()
+    {
+        using var dir = new TempDir();
+        string data = Table(dir);
+        Directory.CreateDirectory(dir["ckpts/watch"]);
+        TinyModels.Mlp(dir["ckpts/watch/epoch1.onnx"], 4, 6, 3, 1);
+        var (code, output, err) = Percept("watch", dir["ckpts/watch"], "--data", data, "--out", dir["train"], "--map", "pca", "--max-epochs", "1", "--interval", "0.2");
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 1: epoch1.onnx", output);
+    }
+
+    [Fact]
     public async Task Watch_analyses_each_checkpoint_once_in_order_when_complete_and_skips_a_corrupt_one()
     {
         using var dir = new TempDir();
