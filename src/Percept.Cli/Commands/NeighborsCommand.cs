@@ -45,7 +45,7 @@ public static class NeighborsCommand
         if (k < 1 || k > available) throw new PerceptException($"--k {k} must be between 1 and {available} (the input has {x.Rows} rows{(queries == null ? ", and a point is not its own neighbour" : "")})");
         var clock = Stopwatch.StartNew();
         var options = new NNDescentOptions { Seed = (ulong)(a.GetInt("seed") ?? 0), Threads = threads };
-        KnnGraph graph = a.Has("exact") ? ExactKnn.Search(x, queries, k, metric, threads)
+        KnnGraph graph = a.Has("exact") ? ExactKnn.Search(x, queries, k, metric, threads, ct)
             : queries == null ? NNDescent.Build(x, k, metric, options)
             : KnnIndex.Build(x, Math.Max(k, 15), metric, options).Query(queries, k, threads: threads);
         Npy.Write(output, graph.Indices.Select(i => (long)i).ToArray(), graph.Count, graph.K);

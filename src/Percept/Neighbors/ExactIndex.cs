@@ -53,6 +53,11 @@ public sealed class ExactIndex
         return [.. result];
     }
 
-    /// <summary>Every point's <paramref name="k"/> nearest points (itself excluded), as <see cref="ExactKnn.Search(Matrix, int, Metric, int)"/>.</summary>
-    public KnnGraph All(int k, int threads = 0) => ExactKnn.Search(_source, k, _metric, threads);
+    /// <summary>
+    /// Every point's <paramref name="k"/> nearest points (itself excluded), as
+    /// <see cref="ExactKnn.Search(Matrix, int, Metric, int, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked before each block of 64 rows).</exception>
+    public KnnGraph All(int k, int threads = 0, CancellationToken cancellationToken = default) =>
+        ExactKnn.Search(_source, k, _metric, threads, cancellationToken);
 }

@@ -20,14 +20,16 @@ public static class ExactKnn
     const int BlockPanels = 32;        // 512 points per cache block
 
     /// <summary>The k nearest points of <paramref name="data"/> to each of its own points (excluding itself).</summary>
-    public static KnnGraph Search(Matrix data, int k, Metric metric = Metric.Euclidean, int threads = 0) =>
-        Search(data, null, k, metric, threads);
+    public static KnnGraph Search(Matrix data, int k, Metric metric = Metric.Euclidean, int threads = 0,
+        CancellationToken cancellationToken = default) => Search(data, null, k, metric, threads, cancellationToken);
 
     /// <summary>
     /// The k nearest points of <paramref name="data"/> to each row of <paramref name="queries"/>; when queries is null the
     /// data are their own queries and a point is not its own neighbour.
     /// </summary>
-    public static KnnGraph Search(Matrix data, Matrix? queries, int k, Metric metric = Metric.Euclidean, int threads = 0)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked before each tile of 64 queries).</exception>
+    public static KnnGraph Search(Matrix data, Matrix? queries, int k, Metric metric = Metric.Euclidean, int threads = 0,
+        CancellationToken cancellationToken = default)
     {
         bool self = queries == null;
         int available = data.Rows - (self ? 1 : 0);
@@ -45,7 +47,12 @@ public static class ExactKnn
         var indices = new int[nq * k];
         var distances = new float[nq * k];
         int tiles = (nq + QueryTile - 1) / QueryTile;
-        var options = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        // Parallel.For checks the token before each tile and throws OperationCanceledException once the running tiles end.
+        var options = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount,
+            CancellationToken = cancellationToken,
+        };
         Parallel.For(0, tiles, options, () => new float[4 * PanelWidth], (tile, _, scratch) =>
         {
             int q0 = tile * QueryTile, q1 = Math.Min(nq, q0 + QueryTile);
