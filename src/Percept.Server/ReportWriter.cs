@@ -28,7 +28,11 @@ public static partial class ReportWriter
 
     /// <summary>Writes the report of <paramref name="runDirectory"/> to <paramref name="outPath"/>; returns its size in bytes.</summary>
     /// <exception cref="PerceptException">Not a run, a run without a map, or no built front end.</exception>
-    public static long Write(string runDirectory, string outPath, string? webRoot = null, Action<string>? log = null)
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> was cancelled (checked in the neighbour table and the thumbnail atlas); nothing is written.
+    /// </exception>
+    public static long Write(string runDirectory, string outPath, string? webRoot = null, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
     {
         var run = Run.Open(runDirectory);
         if (run.Manifest.Map == null) throw new PerceptException($"run {runDirectory} has no map (analyse it with --map umap, pca or tsne)");
@@ -58,7 +62,7 @@ public static partial class ReportWriter
         if (m.Neighbors != null)
         {
             // The run's graph, each sample's neighbours ranked by the cosine of their perception vectors (as Fetch Similar ranks them).
-            var (indices, similarities, k) = SimilarSamples.All(run, Neighbors);
+            var (indices, similarities, k) = SimilarSamples.All(run, Neighbors, cancellationToken);
             log?.Invoke($"neighbours: {k} per sample");
             data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(indices.AsSpan())), similarities = Base64(similarities), k };
         }
@@ -68,12 +72,12 @@ public static partial class ReportWriter
         {
             // A text model's samples are words: the report carries them instead of pictures.
             log?.Invoke($"texts: {run.Count}");
-            data["texts"] = entry.Reader.AllTokens();
+            data["texts"] = entry.Reader.AllTokens(cancellationToken);
         }
         else if (run.Count <= MaxThumbnails)
         {
             log?.Invoke($"thumbnails: {run.Count}");
-            data["atlas"] = Atlas(run, out int tile, out int perRow) is { } image ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;
+            data["atlas"] = Atlas(run, cancellationToken, out int tile, out int perRow) is { } image ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;
         }
         else log?.Invoke($"thumbnails: left out ({run.Count:N0} samples, more than {MaxThumbnails:N0})");
 
@@ -89,15 +93,25 @@ public static partial class ReportWriter
         string full = Path.GetFullPath(outPath);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = full + ".partial";
-        File.WriteAllText(tmp, html, new UTF8Encoding(false));
-        File.Move(tmp, full, overwrite: true);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            File.WriteAllText(tmp, html, new UTF8Encoding(false));
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            // A failed write (a full disk) leaves no half report behind.
+            File.Delete(tmp);
+            throw;
+        }
         return new FileInfo(full).Length;
     }
 
     static string Base64(float[] values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values.AsSpan()));
 
     /// <summary>Every sample's thumbnail (the model's input, at most 32 pixels a side) in one WebP image, row by row, read in one pass over the data.</summary>
-    static byte[]? Atlas(Run run, out int tile, out int perRow)
+    static byte[]? Atlas(Run run, CancellationToken cancellationToken, out int tile, out int perRow)
     {
         tile = perRow = 0;
         var (dataset, pre) = run.OpenData();
@@ -115,6 +129,8 @@ public static partial class ReportWriter
         int i = 0;
         var x = new float[pre.InputLength];
         foreach (var batch in dataset.ReadBatches(256))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
             for (int b = 0; b < batch.Count && i < count; b++, i++)
             {
                 int raw = dataset.Format.Length;
@@ -137,6 +153,7 @@ public static partial class ReportWriter
                         pixels[o + 3] = 255;
                     }
             }
+        }
         using var image = SKImage.FromPixelCopy(new SKImageInfo(atlasW, atlasH, SKColorType.Rgba8888, SKAlphaType.Opaque), pixels);
         using var webp = image.Encode(SKEncodedImageFormat.Webp, 85);
         return webp.ToArray();

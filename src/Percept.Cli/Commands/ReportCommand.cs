@@ -26,7 +26,9 @@ public static class ReportCommand
         if (a.Positional.Count != 1) throw new UsageException("name one run (a folder made by 'percept analyze')");
         string output = a.Require("out");
         if (!output.EndsWith(".html", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be an .html file");
-        long bytes = ReportWriter.Write(Training.IsTraining(a.Positional[0]) ? Training.EpochDirectory(a.Positional[0]) : a.Positional[0], output, log: line => stdout.WriteLine(line));
+        string run = Training.IsTraining(a.Positional[0]) ? Training.EpochDirectory(a.Positional[0]) : a.Positional[0];
+        // Ctrl+C or SIGTERM stops it inside the neighbour table or the thumbnails: exit 130, no file.
+        long bytes = ReportWriter.Write(run, output, log: line => stdout.WriteLine(line), cancellationToken: ct);
         stdout.WriteLine($"report: {output} ({bytes / 1048576.0:F1} MiB, self-contained)");
         return CommandLine.Ok;
     }

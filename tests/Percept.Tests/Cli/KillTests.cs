@@ -6,7 +6,8 @@ namespace Percept.Tests.Cli;
 
 /// <summary>
 /// `percept analyze` killed with SIGKILL (no chance to clean up) at several points — while the model runs, while the map
-/// is made — never damages the run it was replacing with --overwrite, and the next analysis starts clean.
+/// is made — never damages the run it was replacing with --overwrite, and the next analysis starts clean; `percept report`
+/// stopped with SIGTERM stops at once, exits 130 and leaves no file.
 /// </summary>
 public class KillTests
 {
@@ -72,5 +73,37 @@ public class KillTests
         Assert.Contains("interrupted analysis", err.ToString());
         Assert.Equal(["run"], Directory.GetFileSystemEntries(dir["runs"]).Select(Path.GetFileName));
         Assert.True(File.Exists(dir["runs/run/run.json"]));
+    }
+
+    [Fact]
+    public async Task A_report_stopped_with_sigterm_exits_130_at_once_and_leaves_no_file()
+    {
+        Assert.True(File.Exists(Cli()), $"the CLI is not built at {Cli()}");
+        using var dir = new TempDir();
+        // 40,000 samples of a 64-wide embedding: the neighbour table alone takes seconds, so the signal lands inside it.
+        var rng = new Random(6);
+        const int rows = 40_000;
+        Npy.Write(dir["x.npy"], Enumerable.Range(0, rows * 8).Select(_ => (float)rng.NextDouble()).ToArray(), rows, 8);
+        string model = TinyModels.Mlp(dir["m.onnx"], 8, 64, 3);
+        Assert.Equal(0, global::Percept.Cli.CommandLine.Run(["analyze", "--model", model, "--data", dir["x.npy"], "--out", dir["run"], "--map", "pca",
+            "--insights", "none"], new StringWriter(), new StringWriter(), default));
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Cli(), "report", dir["run"], "--out", dir["report.html"] }) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        while (p.StandardOutput.ReadLine() is { } line && !line.StartsWith("neighbours:", StringComparison.Ordinal)) { }
+        var clock = Stopwatch.StartNew();
+        using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        _ = p.StandardOutput.ReadToEndAsync();
+        bool stopped = p.WaitForExit(TimeSpan.FromSeconds(10));
+        if (!stopped) p.Kill(entireProcessTree: true);
+        Assert.True(stopped, "the report was still running 10 s after SIGTERM");
+        await p.WaitForExitAsync();
+        string err = await stderr;
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode} after {clock.Elapsed.TotalSeconds:F1} s: {err}");
+        Assert.Contains("interrupted", err);
+        Assert.False(File.Exists(dir["report.html"]));
+        Assert.False(File.Exists(dir["report.html.partial"]));
     }
 }
