@@ -262,7 +262,7 @@ public static partial class Training
 /// <summary>The fields a training's analysis writes into each epoch's run: how each sample fared over the epochs so far.</summary>
 public static class TrainingFields
 {
-    const string Owner = "Percept";
+    const string Owner = "Training";
     const string MadeBy = "checkpoints";
 
     public static readonly Field FirstLearned = new()

@@ -35,6 +35,7 @@ public static class ExactKnn
         int available = data.Rows - (self ? 1 : 0);
         if (k < 1 || k > available) throw new PerceptException($"k = {k} needs at least {k + (self ? 1 : 0)} points; there are {data.Rows}");
         if (!self && queries!.Columns != data.Columns) throw new PerceptException($"queries have {queries.Columns} columns, the data {data.Columns}");
+        if (self) GraphBuilds.Record(data.Rows, data.Columns, k, exact: true);
         var x = Distance.Prepare(data, metric);
         var q = self ? x : Distance.Prepare(queries!, metric);
         var xNorm = SquaredNorms(x);

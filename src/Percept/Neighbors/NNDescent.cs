@@ -39,6 +39,7 @@ public static class NNDescent
     {
         int n = x.Rows;
         if (k < 1 || k >= n) throw new PerceptException($"k = {k} needs at least {k + 1} points; there are {n}");
+        GraphBuilds.Record(n, x.Columns, k, exact: false);
         int leafSize = o.LeafSize > 0 ? o.LeafSize : Math.Max(k + 1, 30);
         int trees = o.Trees > 0 ? o.Trees : Math.Min(32, 4 + (int)Math.Round(Math.Sqrt(n) / 80));
         int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Clamp(k, 20, 60);

@@ -11,8 +11,9 @@ public static class PerceptionFields
     static Field Column(string name, FieldType type, FieldKind kind, string description) =>
         new() { Name = name, Type = type, Layout = FieldLayout.Column, Kind = kind, Owner = Owner, Description = description };
 
-    public static readonly Field Index = Column(SampleKeys.Index, FieldType.Int64, FieldKind.Text, "the sample's position in the dataset (0-based)");
-    public static readonly Field Id = Column(SampleKeys.Id, FieldType.Text, FieldKind.Text, "the sample's id: its file name, or its index as text");
+    /// <summary>The store's key column (every samples table starts with it and <see cref="Id"/>).</summary>
+    public static readonly Field Index = SampleKeys.IndexField;
+    public static readonly Field Id = SampleKeys.IdField;
     public static readonly Field Split = Column("split", FieldType.Text, FieldKind.Category, "the dataset's split (train, test, …)");
     public static readonly Field Label = Column("label", FieldType.Int32, FieldKind.Category, "the given class (null: unlabelled)") with { ClassCodes = true };
     public static readonly Field LabelName = Column("label_name", FieldType.Text, FieldKind.Text, "the given class's name");

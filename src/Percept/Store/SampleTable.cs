@@ -85,6 +85,20 @@ public static class SampleKeys
     public const string Index = "index";
     /// <summary>The sample's id, which user metadata may be joined on.</summary>
     public const string Id = "id";
+
+    /// <summary>The key column, as a field: the first of every samples table.</summary>
+    public static readonly Field IndexField = new()
+    {
+        Name = Index, Type = FieldType.Int64, Layout = FieldLayout.Column, Kind = FieldKind.Text, Owner = "Store",
+        Description = "the sample's position in the dataset (0-based): the table's key",
+    };
+
+    /// <summary>The id column, as a field: the second of every samples table.</summary>
+    public static readonly Field IdField = new()
+    {
+        Name = Id, Type = FieldType.Text, Layout = FieldLayout.Column, Kind = FieldKind.Text, Owner = "Store",
+        Description = "the sample's id: its file name, or its index as text; metadata may be joined on it",
+    };
 }
 
 /// <summary>A column of a run's samples table: its name and element type, and the schema's declaration when a stage made it (null for user metadata).</summary>
