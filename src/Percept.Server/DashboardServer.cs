@@ -20,6 +20,8 @@ public sealed record DashboardOptions
     public string? WebRoot { get; init; }
     /// <summary>Bytes of drawn pictures (thumbnails, heat maps) kept in each run's cache folder.</summary>
     public long CacheBytes { get; init; } = RunEntry.DefaultCacheBytes;
+    /// <summary>Where the runs' model and data are now, when they moved since the analysis (null: where they were).</summary>
+    public RunLocations? Locations { get; init; }
 }
 
 /// <summary>
@@ -42,7 +44,12 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>Whether only this machine can reach it (a loopback address).</summary>
     public bool IsLoopback { get; private init; }
 
-    DashboardServer(WebApplication app, RunCollection runs, Uri url, long cacheBytes) { _app = app; _runs = runs; Url = url; _cacheBytes = cacheBytes; }
+    DashboardServer(WebApplication app, RunCollection runs, Uri url, long cacheBytes, RunLocations? locations)
+    {
+        _app = app; _runs = runs; Url = url; _cacheBytes = cacheBytes; _locations = locations;
+    }
+
+    readonly RunLocations? _locations;
 
     /// <summary>
     /// Serves one more run (a training's new epoch while <c>percept watch --serve</c> runs); pages that are open hear of it
@@ -51,7 +58,7 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <exception cref="PerceptException">The folder is not a complete run.</exception>
     public string AddRun(string directory)
     {
-        var run = Run.Open(directory);
+        var run = Run.Open(directory, _locations);
         return _runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, _cacheBytes));
     }
 
@@ -84,7 +91,10 @@ public sealed class DashboardServer : IAsyncDisposable
                 ? Training.Open(d).Epochs.Select(e => Path.Combine(d, e.Run)) : [d]);
             foreach (var dir in expanded)
             {
-                var run = Run.Open(dir);
+                var run = Run.Open(dir, options.Locations);
+                // A place the user pointed at is checked now: a wrong file is a mistake to say before serving.
+                foreach (var pointed in run.Sources.Where(s => s.Problem != null && (s.Role == "model" ? options.Locations?.Model : options.Locations?.Data) != null))
+                    throw new PerceptException(pointed.Problem!);
                 runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, options.CacheBytes));
             }
             if (runs.Count == 0) throw new PerceptException("no run to serve");
@@ -129,7 +139,7 @@ public sealed class DashboardServer : IAsyncDisposable
                 throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {e.Message} (is it an address of this machine?)", e);
             }
             var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")), options.CacheBytes)
+            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")), options.CacheBytes, options.Locations)
             {
                 ListenAddress = address,
                 IsLoopback = System.Net.IPAddress.IsLoopback(ip),

@@ -31,10 +31,11 @@ public static partial class ReportWriter
     /// <exception cref="OperationCanceledException">
     /// <paramref name="cancellationToken"/> was cancelled (checked in the neighbour table and the thumbnail atlas); nothing is written.
     /// </exception>
+    /// <param name="locations">Where the run's model and data are now, when they moved (the thumbnails read the data).</param>
     public static long Write(string runDirectory, string outPath, string? webRoot = null, Action<string>? log = null,
-        CancellationToken cancellationToken = default)
+        RunLocations? locations = null, CancellationToken cancellationToken = default)
     {
-        var run = Run.Open(runDirectory);
+        var run = Run.Open(runDirectory, locations);
         if (run.Manifest.Map == null) throw new PerceptException($"run {runDirectory} has no map (analyse it with --map umap, pca or tsne)");
         webRoot = Path.GetFullPath(webRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
         string indexPath = Path.Combine(webRoot, "index.html");
@@ -77,7 +78,12 @@ public static partial class ReportWriter
         else if (run.Count <= MaxThumbnails)
         {
             log?.Invoke($"thumbnails: {run.Count}");
-            data["atlas"] = Atlas(run, cancellationToken, out int tile, out int perRow) is { } image ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;
+            try
+            {
+                data["atlas"] = Atlas(run, cancellationToken, out int tile, out int perRow) is { } image
+                    ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;
+            }
+            catch (PerceptException e) { log?.Invoke($"thumbnails: left out ({e.Message})"); }
         }
         else log?.Invoke($"thumbnails: left out ({run.Count:N0} samples, more than {MaxThumbnails:N0})");
 

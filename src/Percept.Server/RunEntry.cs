@@ -60,8 +60,8 @@ public sealed class RunEntry : IDisposable
 
     static IReadOnlyList<string> ReadCamLayers(Run run)
     {
-        if (run.Manifest.NumClasses < 2 || !File.Exists(run.Manifest.Model.Path)) return [];
-        try { return AttributionMethods.CamLayers(Percept.Model.OnnxModel.Load(run.Manifest.Model.Path)).Select(l => l.Name).ToArray(); }
+        if (run.Manifest.NumClasses < 2 || run.Sources[0].Found is not { } model) return [];
+        try { return AttributionMethods.CamLayers(Percept.Model.OnnxModel.Load(model)).Select(l => l.Name).ToArray(); }
         catch (PerceptException) { return []; }
     }
 

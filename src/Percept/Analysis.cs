@@ -78,6 +78,9 @@ public static class Analysis
         if (batchBytes > MaxBatchBytes)
             throw new PerceptException($"{Terms.Option("batch-size")} {options.BatchSize} needs {batchBytes / (double)(1L << 30):F1} GiB for one batch of inputs alone; use at most {MaxBatchBytes / (preprocessor.InputLength * sizeof(float)):N0}");
 
+        // The files the run is made from, fingerprinted while the model runs, so that a moved run finds them again.
+        var sources = Task.Run(() => SourceFiles(options));
+
         // Perceive, writing into the run as it goes; then the vectors, while the samples table is finished.
         using var writer = new RunWriter(options.OutputDirectory, options.Overwrite, warn);
         var table = writer.CreateSamples(PerceptionFields.Columns);
@@ -128,7 +131,8 @@ public static class Analysis
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (set {Terms.Option("strict")} to stop on the first)");
 
         // Store: the manifest, then the run appears.
-        var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, neighbors, map, skipped, clock.Elapsed);
+        var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, neighbors, map, skipped, clock.Elapsed,
+            sources.GetAwaiter().GetResult());
         if (embedding != null)
         {
             if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
@@ -183,7 +187,7 @@ public static class Analysis
 
     static RunManifest Manifest(AnalysisOptions options, OnnxModel model, ModelInput input, string output, IDataset dataset, Preprocessor preprocessor,
         MetadataFile? metadata, IReadOnlyList<string> metadataColumns, PerceptionPass pass, PerceptionVectorBuilder vectors,
-        RunManifest.NeighborsSection? neighbors, RunManifest.MapSection? map, int skipped, TimeSpan elapsed)
+        RunManifest.NeighborsSection? neighbors, RunManifest.MapSection? map, int skipped, TimeSpan elapsed, IReadOnlyList<RunManifest.SourceFile> files)
     {
         var layers = pass.Layers.Select((l, i) => new RunManifest.LayerEntry(l.Name, l.NodeName, l.OpType, l.ActivationTensor!,
             pass.Stats[i].Features, vectors.LayerWeights[i], pass.LayerFields[i].Name, PerceptionFields.LayerStats.Member(l.Name).Name)).ToArray();
@@ -192,7 +196,8 @@ public static class Analysis
         {
             Created = DateTimeOffset.UtcNow,
             PerceptVersion = Version,
-            Model = new RunManifest.ModelSection(Path.GetFullPath(options.ModelPath), null, Sha256(options.ModelPath), input.Name,
+            Model = new RunManifest.ModelSection(Path.GetFullPath(options.ModelPath), RunSources.Relative(options.ModelPath, options.OutputDirectory),
+                Sha256(options.ModelPath), input.Name,
                 input.Shape, output, pass.OutputShape, pass.IsClassScores ? (pass.IsProbability ? "probabilities" : "logits") : "other",
                 model.Opset, model.Producer),
             Data = new RunManifest.DataSection(dataset.Description, Path.GetFullPath(options.Data.Path),
@@ -203,7 +208,7 @@ public static class Analysis
                 Path = Path.GetFullPath(options.Data.Path),
                 LabelsPath = options.Data.LabelsPath is { } labels ? Path.GetFullPath(labels) : null,
                 ClassNamesPath = options.Data.ClassNamesPath is { } names ? Path.GetFullPath(names) : null,
-            }, options.Preprocess),
+            }, options.Preprocess, files),
             Classes = dataset.ClassNames,
             NumClasses = pass.NumClasses,
             Perception = new RunManifest.PerceptionSection(options.Pooling.ToString().ToLowerInvariant(), options.MaxWidth, options.Seed,
@@ -226,6 +231,11 @@ public static class Analysis
             warn?.Invoke($"vocabulary {path} has {lines.Length} tokens; the model's embedding has {embedding.VocabularySize} rows (ids past the file are shown as #id)");
         return lines;
     }
+
+    /// <summary>The data files an analysis reads, described for its manifest (a run's relocation).</summary>
+    static IReadOnlyList<RunManifest.SourceFile> SourceFiles(AnalysisOptions options) =>
+        new[] { ("data", options.Data.Path), ("labels", options.Data.LabelsPath), ("classes", options.Data.ClassNamesPath) }
+            .Where(f => f.Item2 != null).Select(f => RunSources.Describe(f.Item1, f.Item2!, options.OutputDirectory)).ToArray();
 
     /// <summary>The SHA-256 of a file, lower-case hex (a run's model; a training's checkpoints).</summary>
     internal static string Sha256(string path)

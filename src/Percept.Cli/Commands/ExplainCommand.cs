@@ -18,6 +18,7 @@ public static class ExplainCommand
             "percept explain --model MODEL.onnx --data DATA [--labels LABELS] --sample N --method METHOD",
             "                --target pred|label|loss|all|<class> --out MAPS.npy [--png MAPS.png] [options]",
             "percept explain --run RUN --sample N ...        (the run's model, data and preprocessing)",
+            "percept explain --run RUN --data NEW/PATH ...   (a run whose data moved: found by their fingerprint)",
             "percept explain --run RUN --sample A --similar-to B --out PAIR.npy [--png PAIR.png]",
         ],
         Description = """
@@ -33,8 +34,8 @@ public static class ExplainCommand
             """,
         Options =
         [
-            new("model", "MODEL.onnx", "the model", "Sample"),
-            new("data", "DATA", "the dataset, as for 'analyze'", "Sample"),
+            new("model", "MODEL.onnx", "the model (with --run: where the run's model is now, when it moved)", "Sample"),
+            new("data", "DATA", "the dataset, as for 'analyze' (with --run: where the run's data are now, when they moved)", "Sample"),
             new("labels", "LABELS", "its labels", "Sample"),
             new("classes", "FILE", "class names, for the picture and the output", "Sample"),
             new("vocab", "FILE", "text models: one token per line (line number = id), to print the tokens that matter most", "Sample"),
@@ -86,8 +87,7 @@ public static class ExplainCommand
         var targetParts = TargetParts(target);
 
         using var explainer = a.Get("run") is { } runPath
-            ? (a.Has("model") || a.Has("data") ? throw new UsageException("--run takes the model and data of the run; drop --model and --data")
-                : new RunExplainer(RunFolders.Open(runPath)))
+            ? new RunExplainer(RunFolders.Open(runPath, new Store.RunLocations(a.Get("model"), a.Get("data"))))
             : new RunExplainer(a.Require("model"), new DataSource
             {
                 Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
@@ -154,7 +154,7 @@ public static class ExplainCommand
 
     static int SimilarPair(Arguments a, int sample, int other, string output, TextWriter stdout)
     {
-        var pairRun = RunFolders.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"));
+        var pairRun = RunFolders.Open(a.Get("run") ?? throw new UsageException("--similar-to needs --run (the perception vectors are the run's)"), new Store.RunLocations(a.Get("model"), a.Get("data")));
         var (pair, cosine, pairInputs) = Similarity.Explain(pairRun, sample, other);
         Npy.Write(output, pair.Maps, 2, pair.Height, pair.Width);
         stdout.WriteLine($"samples {sample} and {other}: cosine similarity of their perception vectors {cosine:F4} → {output} [2, {pair.Height}, {pair.Width}]");

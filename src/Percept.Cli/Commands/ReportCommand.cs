@@ -17,7 +17,12 @@ public static class ReportCommand
             left out above 100,000 samples.
             """,
         Arguments = new("RUN", "a run folder", 1, 1),
-        Options = [new("out", "REPORT.html", "the file to write")],
+        Options =
+        [
+            new("out", "REPORT.html", "the file to write"),
+            new("model", "MODEL.onnx", "where the run's model is now, when it moved"),
+            new("data", "DATA", "where the run's data are now, when they moved (for the thumbnails)"),
+        ],
         Run = Run,
     };
 
@@ -28,7 +33,7 @@ public static class ReportCommand
         if (!output.EndsWith(".html", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--out must be an .html file");
         string run = Training.IsTraining(a.Positional[0]) ? Training.EpochDirectory(a.Positional[0]) : a.Positional[0];
         // Ctrl+C or SIGTERM stops it inside the neighbour table or the thumbnails: exit 130, no file.
-        long bytes = ReportWriter.Write(run, output, log: line => stdout.WriteLine(line), cancellationToken: ct);
+        long bytes = ReportWriter.Write(run, output, log: line => stdout.WriteLine(line), locations: new Store.RunLocations(a.Get("model"), a.Get("data")), cancellationToken: ct);
         stdout.WriteLine($"report: {output} ({bytes / 1048576.0:F1} MiB, self-contained)");
         return CommandLine.Ok;
     }

@@ -9,7 +9,7 @@ public static class ServeCommand
     {
         Name = "serve",
         Summary = "the web dashboard over one or more runs",
-        Synopsis = ["percept serve RUN [RUN ...] [--host HOST] [--port PORT]"],
+        Synopsis = ["percept serve RUN [RUN ...] [--host HOST] [--port PORT] [--model MODEL.onnx] [--data DATA]"],
         Description = """
             Serves the dashboard for the runs (several runs of the same data, e.g. one per epoch, get a checkpoint
             selector) and prints its address; Ctrl+C stops it. The API is documented at /api/openapi/v1.json.
@@ -19,6 +19,8 @@ public static class ServeCommand
         [
             new("host", "HOST", "where to listen (default 127.0.0.1: this machine only; 0.0.0.0: every interface)"),
             new("port", "PORT", "the port (default 5080 when free, else any; 0 picks a free one)"),
+            new("model", "MODEL.onnx", "where the run's model is now, when it moved (checked against its fingerprint)"),
+            new("data", "DATA", "where the run's data are now, when they moved (labels and class names beside them)"),
         ],
         Run = Run,
     };
@@ -28,19 +30,22 @@ public static class ServeCommand
         if (a.Positional.Count == 0) throw new UsageException("name the run to serve (a folder made by 'percept analyze')");
         int? port = a.GetInt("port");
         if (port is < 0 or > 65535) throw new UsageException("--port must be from 0 to 65535");
-        Serve(a.Positional, a.Get("host") ?? "127.0.0.1", port, stdout, stderr, ct);
+        if (a.Has("model") && (a.Positional.Count > 1 || Training.IsTraining(a.Positional[0])))
+            throw new UsageException("--model points at one run's model; serve one run with it (a training's epochs each have their checkpoint)");
+        Serve(a.Positional, a.Get("host") ?? "127.0.0.1", port, stdout, stderr, ct, new Store.RunLocations(a.Get("model"), a.Get("data")));
         return CommandLine.Ok;
     }
 
     /// <summary>Starts the dashboard, prints its address and waits for Ctrl+C.</summary>
-    internal static void Serve(IReadOnlyList<string> runs, string host, int? port, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    internal static void Serve(IReadOnlyList<string> runs, string host, int? port, TextWriter stdout, TextWriter stderr, CancellationToken ct,
+        Store.RunLocations? locations = null)
     {
         DashboardServer server;
-        try { server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = port ?? 5080 }, ct).GetAwaiter().GetResult(); }
+        try { server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = port ?? 5080, Locations = locations }, ct).GetAwaiter().GetResult(); }
         catch (PerceptException e) when (port == null && e.InnerException is IOException)
         {
             // 5080 is taken: any free port.
-            server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = 0 }, ct).GetAwaiter().GetResult();
+            server = DashboardServer.StartAsync(runs, new DashboardOptions { Host = host, Port = 0, Locations = locations }, ct).GetAwaiter().GetResult();
         }
         using var _ = new Disposer(server);
         if (!server.IsLoopback)

@@ -50,8 +50,7 @@ public sealed class RunExplainer : IDisposable
     public RunExplainer(Run run)
     {
         if (run.Manifest.NumClasses < 2) throw new PerceptException("this run's model does not output class scores; there is no class to explain");
-        if (!File.Exists(run.Manifest.Model.Path)) throw new PerceptException($"the run's model is no longer at {run.Manifest.Model.Path}");
-        _model = OnnxModel.Load(run.Manifest.Model.Path);
+        _model = OnnxModel.Load(run.ModelPath());
         _input = _model.SelectInput(run.Manifest.Model.Input);
         _output = _model.SelectOutput(run.Manifest.Model.Output);
         _isProbability = run.Manifest.Model.OutputKind == "probabilities";

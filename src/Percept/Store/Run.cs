@@ -26,15 +26,21 @@ public sealed class Run
     public RunManifest Manifest { get; }
     public int Count => Manifest.Data.Count;
 
-    Run(string directory, RunManifest manifest)
+    Run(string directory, RunManifest manifest, RunLocations? locations)
     {
         Directory = directory;
         Manifest = manifest;
+        Locations = locations ?? new RunLocations();
+        _sources = new Lazy<IReadOnlyList<SourceStatus>>(FindSources);
     }
 
+    /// <summary>Where the user said the run's model and data are now (nothing: where they were).</summary>
+    public RunLocations Locations { get; }
+
     /// <summary>Opens the run in <paramref name="directory"/>.</summary>
+    /// <param name="locations">Where its model and data are now, when they moved.</param>
     /// <exception cref="PerceptException">The folder is missing or is not a complete run.</exception>
-    public static Run Open(string directory)
+    public static Run Open(string directory, RunLocations? locations = null)
     {
         string full = Path.GetFullPath(directory);
         if (!System.IO.Directory.Exists(full)) throw new PerceptException($"run not found: {directory}");
@@ -46,7 +52,7 @@ public sealed class Run
                 ? $"{directory} is not a complete run (an analysis was interrupted; run it again)"
                 : $"{directory} is not a Percept run (no {ManifestFile})");
         }
-        return new Run(full, RunManifest.Read(manifest, directory));
+        return new Run(full, RunManifest.Read(manifest, directory), locations);
     }
 
     /// <summary>Whether <paramref name="directory"/> holds a run (its manifest).</summary>
@@ -133,14 +139,61 @@ public sealed class Run
     }
 
     /// <summary>
-    /// Reopens the analysed dataset with the source and preprocessing the analysis used. The caller disposes the dataset.
+    /// The model and each data file the run was made from: where each is now (found by its fingerprint at the place
+    /// given in <see cref="Locations"/>, where it was, or relative to the run), or what became of it. Fingerprints are taken
+    /// once per opened run.
     /// </summary>
-    /// <exception cref="PerceptException">The run does not record its source, or the data are no longer where they were.</exception>
+    public IReadOnlyList<SourceStatus> Sources => _sources.Value;
+    readonly Lazy<IReadOnlyList<SourceStatus>> _sources;
+
+    IReadOnlyList<SourceStatus> FindSources()
+    {
+        var m = Manifest.Model;
+        var found = new List<SourceStatus> { RunSources.Find("model", m.Path, m.RelativePath, m.Sha256, Directory, Locations.Model, null) };
+        string? dataNow = null;
+        foreach (var f in Manifest.Source?.Files ?? [])
+        {
+            // Labels and class names travel with the data: beside the data's new place, by their own names.
+            var status = RunSources.Find(f.Role, f.Path, f.RelativePath, f.Sha256, Directory, f.Role == "data" ? Locations.Data : null,
+                f.Role == "data" || dataNow == null ? null : System.IO.Directory.Exists(dataNow) ? dataNow : Path.GetDirectoryName(dataNow));
+            if (f.Role == "data") dataNow = status.Found;
+            found.Add(status);
+        }
+        return found;
+    }
+
+    /// <summary>The path of the run's model as it is now.</summary>
+    /// <exception cref="PerceptException">The model is missing or changed (the message says how to point at it).</exception>
+    public string ModelPath() => Usable("model");
+
+    string Usable(string role)
+    {
+        var status = Sources.First(s => s.Role == role);
+        return status.Found ?? throw new PerceptException($"{status.Problem}; point at it with {Terms.Option(role)}");
+    }
+
+    /// <summary>
+    /// Reopens the analysed dataset with the source and preprocessing the analysis used, from where its files are now.
+    /// The caller disposes the dataset.
+    /// </summary>
+    /// <exception cref="PerceptException">The run does not record its source, or the data are missing or changed.</exception>
     public (Data.IDataset Dataset, Data.Preprocessor Preprocessor) OpenData()
     {
         var source = Manifest.Source ?? throw new PerceptException($"run {Directory} does not record how to read its data again; analyse it again");
+        var data = source.Data;
+        foreach (var status in Sources.Where(s => s.Role != "model"))
+        {
+            string now = status.Found ?? throw new PerceptException($"{status.Problem}; point at the data with {Terms.Option("data")}");
+            data = status.Role switch
+            {
+                "data" => data with { Path = now },
+                "labels" => data with { LabelsPath = now },
+                "classes" => data with { ClassNamesPath = now },
+                _ => data,
+            };
+        }
         int[] modelSample = Manifest.Model.InputShape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
-        var dataset = source.Data.Open(modelSample, source.Preprocess);
+        var dataset = data.Open(modelSample, source.Preprocess);
         try
         {
             return (dataset, new Data.Preprocessor(dataset.Format, modelSample, source.Preprocess));
