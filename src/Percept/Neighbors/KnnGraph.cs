@@ -14,6 +14,20 @@ public sealed class KnnGraph(int[] indices, float[] distances, int count, int k)
     public ReadOnlySpan<int> NeighborsOf(int i) => Indices.AsSpan(i * K, K);
     public ReadOnlySpan<float> DistancesOf(int i) => Distances.AsSpan(i * K, K);
 
+    /// <summary>The graph with only each point's first <paramref name="k"/> neighbours (this graph when it has no more).</summary>
+    public KnnGraph First(int k)
+    {
+        if (k >= K) return this;
+        var indices = new int[Count * k];
+        var distances = new float[Count * k];
+        for (int i = 0; i < Count; i++)
+        {
+            NeighborsOf(i)[..k].CopyTo(indices.AsSpan(i * k, k));
+            DistancesOf(i)[..k].CopyTo(distances.AsSpan(i * k, k));
+        }
+        return new KnnGraph(indices, distances, Count, k);
+    }
+
     /// <summary>Fraction of the true neighbours (<paramref name="exact"/>) that this graph found, over the rows given.</summary>
     public double Recall(KnnGraph exact, IReadOnlyList<int>? rows = null, int? k = null)
     {

@@ -75,20 +75,7 @@ public sealed record RunGraph(KnnGraph Graph, int[] Finite)
     }
 
     /// <summary>The graph with only its first <paramref name="k"/> neighbours per sample.</summary>
-    public KnnGraph First(int k)
-    {
-        k = Math.Min(k, Graph.K);
-        if (k == Graph.K) return Graph;
-        int n = Graph.Count;
-        var indices = new int[n * k];
-        var distances = new float[n * k];
-        for (int i = 0; i < n; i++)
-        {
-            Graph.NeighborsOf(i)[..k].CopyTo(indices.AsSpan(i * k, k));
-            Graph.DistancesOf(i)[..k].CopyTo(distances.AsSpan(i * k, k));
-        }
-        return new KnnGraph(indices, distances, n, k);
-    }
+    public KnnGraph First(int k) => Graph.First(k);
 
     /// <summary>Reads a run's graph.</summary>
     /// <exception cref="PerceptException">The run has none.</exception>

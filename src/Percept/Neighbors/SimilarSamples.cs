@@ -58,7 +58,8 @@ public sealed class SimilarSamples : IDisposable
     /// <summary>
     /// Every sample's <paramref name="k"/> graph neighbours (at most the graph's k) with the cosine similarity of their
     /// perception vectors, most similar first: the report's neighbour table. Row i of the result lists sample i's (−1 and
-    /// NaN where it has none).
+    /// NaN where it has none). Vectors larger than 1 GB are not read: the graph's own cosine distances (in its space,
+    /// the vectors' first principal components) give the similarities and the order.
     /// </summary>
     public static (int[] Indices, float[] Similarities, int K) All(Run run, int k, CancellationToken cancellationToken = default)
     {
@@ -67,22 +68,25 @@ public sealed class SimilarSamples : IDisposable
         int n = graph.Count;
         using var vectors = run.Open(PerceptionFields.Embedding);
         int width = vectors.Columns;
-        // Vectors that fit in 1 GB are read once; wider sets are read row by row.
-        float[]? all = vectors.Elements * sizeof(float) <= 1L << 30 ? vectors.ReadAll() : null;
+        if (vectors.Elements * sizeof(float) > 1L << 30)
+        {
+            var first = graph.First(k);
+            return (first.Indices, first.Distances.Select(d => float.IsNaN(d) ? float.NaN : 1 - d).ToArray(), k);
+        }
+        var all = vectors.ReadAll();
         var indices = new int[n * k];
         var similarities = new float[n * k];
         const int block = 1024;
-        Parallel.For(0, (n + block - 1) / block, new ParallelOptions { CancellationToken = cancellationToken }, () => (new float[width], new float[width]), (b, _, buffers) =>
+        Parallel.For(0, (n + block - 1) / block, new ParallelOptions { CancellationToken = cancellationToken }, b =>
         {
-            var (self, other) = buffers;
             var found = new (int, float)[graph.K];
             for (int i = b * block, end = Math.Min(n, i + block); i < end; i++)
             {
                 var nb = graph.NeighborsOf(i);
-                ReadOnlySpan<float> a = all != null ? all.AsSpan(i * width, width) : Read(vectors, i, self);
+                ReadOnlySpan<float> a = all.AsSpan(i * width, width);
                 int m = 0;
                 foreach (int j in nb)
-                    if (j >= 0) found[m++] = (j, TensorPrimitives.CosineSimilarity(a, all != null ? all.AsSpan(j * width, width) : Read(vectors, j, other)));
+                    if (j >= 0) found[m++] = (j, TensorPrimitives.CosineSimilarity(a, all.AsSpan(j * width, width)));
                 var best = found.AsSpan(0, m).ToArray().OrderByDescending(f => f.Item2).ThenBy(f => f.Item1).Take(k).ToArray();
                 for (int t = 0; t < k; t++)
                 {
@@ -90,15 +94,8 @@ public sealed class SimilarSamples : IDisposable
                     similarities[i * k + t] = t < best.Length ? best[t].Item2 : float.NaN;
                 }
             }
-            return buffers;
-        }, _ => { });
+        });
         return (indices, similarities, k);
-    }
-
-    static float[] Read(FieldReader reader, int row, float[] buffer)
-    {
-        reader.ReadRow(row, buffer);
-        return buffer;
     }
 
     public void Dispose() => _vectors.Dispose();

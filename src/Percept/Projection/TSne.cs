@@ -86,7 +86,7 @@ public static class TSne
         if (o.Neighbors is { } given)
         {
             if (given.Count != n || given.K < k) throw new PerceptException($"the given neighbour graph has {given.Count} points of {given.K} neighbours; t-SNE needs {n} of at least {k}");
-            knn = First(given, k);
+            knn = given.First(k);
         }
         else
         {
@@ -128,19 +128,6 @@ public static class TSne
         }
         double kl = KlDivergence(y, p, Repulsion(), threads);
         return new TSneResult(new Matrix(y, n, Dims), kl);
-    }
-
-    static KnnGraph First(KnnGraph graph, int k)
-    {
-        if (graph.K == k) return graph;
-        var indices = new int[graph.Count * k];
-        var distances = new float[graph.Count * k];
-        for (int i = 0; i < graph.Count; i++)
-        {
-            graph.NeighborsOf(i)[..k].CopyTo(indices.AsSpan(i * k, k));
-            graph.DistancesOf(i)[..k].CopyTo(distances.AsSpan(i * k, k));
-        }
-        return new KnnGraph(indices, distances, graph.Count, k);
     }
 
     /// <summary>Σⱼ exaggeration · pᵢⱼ qᵢⱼ (yᵢ − yⱼ) over the sparse P (the attractive half of the gradient, without its factor 4).</summary>

@@ -6,72 +6,6 @@ using Percept.Neighbors;
 
 namespace Percept.Projection;
 
-/// <summary>Options of <see cref="Umap"/>; defaults follow umap-learn.</summary>
-public sealed record UmapOptions
-{
-    public int Dimensions { get; init; } = 2;
-    /// <summary>Neighbourhood size, counting the point itself as umap-learn does (so 14 neighbours for 15).</summary>
-    public int Neighbors { get; init; } = 15;
-    public float MinDist { get; init; } = 0.1f;
-    public float Spread { get; init; } = 1f;
-    /// <summary>Epochs (0 = 500 up to 10,000 points, 200 above, as umap-learn).</summary>
-    public int Epochs { get; init; }
-    public float LearningRate { get; init; } = 1f;
-    public int NegativeSampleRate { get; init; } = 5;
-    public float RepulsionStrength { get; init; } = 1f;
-    public Metric Metric { get; init; } = Metric.Euclidean;
-    /// <summary>Inputs wider than this are first reduced by PCA to this many dimensions (0 = never).</summary>
-    public int PcaDimensions { get; init; } = 50;
-    /// <summary>Initial layout (N × Dimensions) to start from instead of PCA, e.g. the map of the previous checkpoint.</summary>
-    public Matrix? Initial { get; init; }
-    public ulong Seed { get; init; }
-    /// <summary>Threads (0 = all cores). With one thread the map is the same for a seed; with more, optimisation is lock-free and may differ.</summary>
-    public int Threads { get; init; }
-}
-
-/// <summary>A fitted UMAP: the map of the training points, and what <see cref="Transform"/> needs to place new ones.</summary>
-public sealed class UmapModel
-{
-    internal UmapModel(Matrix embedding, KnnIndex index, PcaModel? pca, UmapOptions options, float a, float b)
-    {
-        Embedding = embedding; Index = index; Pca = pca; Options = options; A = a; B = b;
-    }
-
-    /// <summary>N × Dimensions coordinates.</summary>
-    public Matrix Embedding { get; }
-    /// <summary>The k-NN index of the (PCA-reduced) training data.</summary>
-    public KnnIndex Index { get; }
-    public PcaModel? Pca { get; }
-    public UmapOptions Options { get; }
-    public float A { get; }
-    public float B { get; }
-
-    /// <summary>Places new points on the map: neighbours in the training data, a weighted start, then optimisation with the training map fixed.</summary>
-    public Matrix Transform(Matrix data)
-    {
-        var x = Pca != null ? Pca.Transform(data, Options.Threads) : data;
-        int k = Options.Neighbors;
-        var knn = Index.Query(x, k, threads: Options.Threads);
-        var graph = Umap.FuzzyGraph(knn, k, symmetrise: false);
-        int dims = Options.Dimensions;
-        var y = new Matrix(data.Rows, dims);
-        for (int i = 0; i < data.Rows; i++)
-        {
-            var row = y.Row(i);
-            float total = 0;
-            for (int e = graph.RowStart[i]; e < graph.RowStart[i + 1]; e++)
-            {
-                var t = Embedding.Row(graph.Columns[e]);
-                for (int d = 0; d < dims; d++) row[d] += graph.Weights[e] * t[d];
-                total += graph.Weights[e];
-            }
-            if (total > 0) for (int d = 0; d < dims; d++) row[d] /= total;
-        }
-        int epochs = Math.Max(30, (Options.Epochs > 0 ? Options.Epochs : Umap.DefaultEpochs(Embedding.Rows)) / 3);
-        Umap.Optimise(y, Embedding, graph, epochs, A, B, Options with { LearningRate = Options.LearningRate / 4 }, moveOther: false);
-        return y;
-    }
-}
 
 /// <summary>
 /// UMAP (McInnes, Healy and Melville, 2018): a fuzzy simplicial set built from the k-NN graph (smooth k-NN distances,
@@ -80,7 +14,7 @@ public sealed class UmapModel
 /// b are fitted to <c>min_dist</c> and <c>spread</c>. The k-NN graph comes from NN-descent, wide inputs are first reduced
 /// by PCA, and the layout starts from PCA coordinates (or a given layout, for aligned maps across checkpoints).
 /// </summary>
-public static class Umap
+public static partial class Umap
 {
     internal static int DefaultEpochs(int n) => n <= 10000 ? 500 : 200;
 
@@ -112,7 +46,7 @@ public static class Umap
         {
             if (neighbors.Count != n || neighbors.K < o.Neighbors - 1)
                 throw new PerceptException($"the given neighbour graph has {neighbors.Count} points of {neighbors.K} neighbours; UMAP needs {n} of at least {o.Neighbors - 1}");
-            index = KnnIndex.FromGraph(x, o.Metric, First(neighbors, o.Neighbors - 1), o.Seed);
+            index = KnnIndex.FromGraph(x, o.Metric, neighbors.First(o.Neighbors - 1), o.Seed);
         }
         else
         {
@@ -134,20 +68,6 @@ public static class Umap
             Optimise(y, y, graph, Math.Max(50, DefaultEpochs(n) / 4), a, b, o with { LearningRate = o.LearningRate / 2 }, moveOther: true, cancellationToken);
         else Optimise(y, y, graph, o.Epochs > 0 ? o.Epochs : DefaultEpochs(n), a, b, o, moveOther: true, cancellationToken);
         return new UmapModel(y, index, pca, o, a, b);
-    }
-
-    /// <summary>The first <paramref name="k"/> neighbours of each point of <paramref name="graph"/>.</summary>
-    static KnnGraph First(KnnGraph graph, int k)
-    {
-        if (graph.K == k) return graph;
-        var indices = new int[graph.Count * k];
-        var distances = new float[graph.Count * k];
-        for (int i = 0; i < graph.Count; i++)
-        {
-            graph.NeighborsOf(i)[..k].CopyTo(indices.AsSpan(i * k, k));
-            graph.DistancesOf(i)[..k].CopyTo(distances.AsSpan(i * k, k));
-        }
-        return new KnnGraph(indices, distances, graph.Count, k);
     }
 
     /// <summary>
@@ -363,154 +283,6 @@ public static class Umap
                     }
                 }
             });
-        }
-    }
-
-    /// <summary>
-    /// One epoch's steps for the heads of one chunk of a 2-D map: coordinates as scalars, no spans, and the negative
-    /// samples of an edge eight at a time on vector lanes, gathered straight from the layout with indices from eight
-    /// independent 32-bit generators (a permuted congruential generator per lane, seeded from the chunk's stream).
-    /// </summary>
-    internal readonly struct Sgd2D(float[] heads, float[] tails, int[] rowStart, int[] columns, float[] epochsPerSample, float[] nextSample,
-        float[] nextNegative, float a, float b, float gamma, float alpha, float negRate, bool moveOther)
-    {
-        public void Run(int i0, int i1, int ep, ref SplitMix64 rng)
-        {
-            if (Avx2.IsSupported) RunVector(i0, i1, ep, ref rng);
-            else RunScalar(i0, i1, ep, ref rng);
-        }
-
-        /// <summary>The attractive step of edge e (head at (yx, yy), tail j); true when the edge is due this epoch.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void Attract(int j, ref float yx, ref float yy)
-        {
-            float dx = yx - tails[2 * j], dy = yy - tails[2 * j + 1], d2 = dx * dx + dy * dy;
-            if (!(d2 > 0)) return;
-            float p = Numerics.FastPow(d2, b);
-            float coeff = -2f * a * b * p / (d2 * (a * p + 1f));
-            float gx = Math.Clamp(coeff * dx, -4f, 4f) * alpha, gy = Math.Clamp(coeff * dy, -4f, 4f) * alpha;
-            yx += gx; yy += gy;
-            if (moveOther) { tails[2 * j] -= gx; tails[2 * j + 1] -= gy; }
-        }
-
-        void RunScalar(int i0, int i1, int ep, ref SplitMix64 rng)
-        {
-            int tailCount = tails.Length / 2;
-            float twoGB = 2f * gamma * b;
-            for (int i = i0; i < i1; i++)
-            {
-                float yx = heads[2 * i], yy = heads[2 * i + 1];
-                for (int e = rowStart[i], end = rowStart[i + 1]; e < end; e++)
-                {
-                    if (nextSample[e] > ep + 1) continue;
-                    Attract(columns[e], ref yx, ref yy);
-                    nextSample[e] += epochsPerSample[e];
-                    int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
-                    // An edge's negative samples are all taken from the head's position after the attractive step and
-                    // their pushes summed (the same step to first order in the learning rate), so they do not wait on
-                    // each other.
-                    float rx = 0, ry = 0;
-                    for (int s = 0; s < negatives; s++)
-                    {
-                        // A uniform index by multiply-high of 32 random bits (a 64-bit modulo costs more than the step).
-                        int k = (int)(((rng.Next() >> 32) * (ulong)tailCount) >> 32);
-                        if (k == i && moveOther) continue;
-                        float kx = yx - tails[2 * k], ky = yy - tails[2 * k + 1], k2 = kx * kx + ky * ky;
-                        if (k2 > 0)
-                        {
-                            float coeff = twoGB / ((0.001f + k2) * (a * Numerics.FastPow(k2, b) + 1f));
-                            rx += Math.Clamp(coeff * kx, -4f, 4f);
-                            ry += Math.Clamp(coeff * ky, -4f, 4f);
-                        }
-                    }
-                    yx += rx * alpha; yy += ry * alpha;
-                    nextNegative[e] += negatives * epochsPerSample[e] / negRate;
-                    // Heads and tails may be the same array: write the head back before the next edge reads it.
-                    heads[2 * i] = yx; heads[2 * i + 1] = yy;
-                }
-            }
-        }
-
-        unsafe void RunVector(int i0, int i1, int ep, ref SplitMix64 rng)
-        {
-            int tailCount = tails.Length / 2;
-            var state = Vector256.Create((uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(),
-                (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next());
-            var count = Vector256.Create((uint)tailCount);
-            var lane = Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7);
-            var shuffled = lane;
-            var va = Vector256.Create(a); var vTwoGB = Vector256.Create(2f * gamma * b);
-            var four = Vector256.Create(4f); var minusFour = Vector256.Create(-4f);
-            var eps = Vector256.Create(0.001f); var one = Vector256<float>.One;
-            fixed (float* td = tails)
-            {
-                // Software pipelining: the next batch's indices are drawn and its points gathered one batch ahead, so the
-                // gathers are in flight while the batch before them is computed (points read a few hundred cycles
-                // early, which moves no sample: the same indices are used in the same order).
-                state = NextLanes(state, out var firstRandom);
-                var nextK = MultiplyHigh(firstRandom, count).AsInt32();
-                var nextLo = Avx2.GatherVector256((double*)td, nextK.GetLower(), 8).AsSingle();
-                var nextHi = Avx2.GatherVector256((double*)td, nextK.GetUpper(), 8).AsSingle();
-                for (int i = i0; i < i1; i++)
-                {
-                    float yx = heads[2 * i], yy = heads[2 * i + 1];
-                    var self = Vector256.Create(moveOther ? i : -1);
-                    for (int e = rowStart[i], end = rowStart[i + 1]; e < end; e++)
-                    {
-                        if (nextSample[e] > ep + 1) continue;
-                        Attract(columns[e], ref yx, ref yy);
-                        nextSample[e] += epochsPerSample[e];
-                        int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / epochsPerSample[e]);
-                        var hx = Vector256.Create(yx); var hy = Vector256.Create(yy);
-                        var sx = Vector256<float>.Zero; var sy = Vector256<float>.Zero;
-                        for (int s = 0; s < negatives; s += 8)
-                        {
-                            var k = nextK; var lo = nextLo; var hi = nextHi;
-                            state = NextLanes(state, out var random);
-                            nextK = MultiplyHigh(random, count).AsInt32();
-                            // Each sample's (x, y) as one 64-bit gather, four to a vector (half the gathered elements of
-                            // one gather per coordinate), then split into x and y lanes: the lanes come out in the order
-                            // 0 1 4 5 2 3 6 7, which the masks below follow.
-                            nextLo = Avx2.GatherVector256((double*)td, nextK.GetLower(), 8).AsSingle();
-                            nextHi = Avx2.GatherVector256((double*)td, nextK.GetUpper(), 8).AsSingle();
-                            var px = Avx.Shuffle(lo, hi, 0b10_00_10_00);
-                            var py = Avx.Shuffle(lo, hi, 0b11_01_11_01);
-                            var kx = hx - px; var ky = hy - py;
-                            var k2 = kx * kx + ky * ky;
-                            // Lanes past the edge's count, the head itself and coincident points push nothing.
-                            var live = Vector256.GreaterThan(k2, Vector256<float>.Zero).AsInt32()
-                                & Vector256.GreaterThan(Vector256.Create(negatives - s), lane)
-                                & ~Vector256.Equals(Avx2.PermuteVar8x32(k, shuffled), self);
-                            var safe = Vector256.ConditionalSelect(live.AsSingle(), k2, one);
-                            var coeff = vTwoGB / ((eps + safe) * (va * Numerics.FastPow(safe, b) + one));
-                            sx += Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
-                            sy += Avx.Min(Avx.Max(coeff * ky, minusFour), four) & live.AsSingle();
-                        }
-                        yx += Vector256.Sum(sx) * alpha; yy += Vector256.Sum(sy) * alpha;
-                        nextNegative[e] += negatives * epochsPerSample[e] / negRate;
-                        heads[2 * i] = yx; heads[2 * i + 1] = yy;
-                    }
-                }
-            }
-        }
-
-        /// <summary>Eight 32-bit outputs of a permuted congruential generator (PCG-RXS-M-XS), one per lane, and the next state.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static Vector256<uint> NextLanes(Vector256<uint> state, out Vector256<uint> output)
-        {
-            var word = Avx2.ShiftRightLogicalVariable(state, (state >> 28) + Vector256.Create(4u)) ^ state;
-            word *= Vector256.Create(277803737u);
-            output = (word >> 22) ^ word;
-            return state * Vector256.Create(747796405u) + Vector256.Create(2891336453u);
-        }
-
-        /// <summary>(x · n) >> 32 per 32-bit lane: a uniform index below n from 32 random bits.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static Vector256<uint> MultiplyHigh(Vector256<uint> x, Vector256<uint> n)
-        {
-            var even = Avx2.Multiply(x, n).AsUInt32();                                   // products of lanes 0, 2, 4, 6
-            var odd = Avx2.Multiply((x.AsUInt64() >> 32).AsUInt32(), n).AsUInt32();    // of lanes 1, 3, 5, 7
-            return Avx2.Blend((even.AsUInt64() >> 32).AsUInt32(), odd, 0b10101010);
         }
     }
 }

@@ -1,0 +1,160 @@
+using Percept.Neighbors;
+
+namespace Percept.Insights;
+
+public static partial class PopulationInsights
+{
+    /// <summary>
+    /// Rare variants: small groups of a class that the model perceives among another class. Two shapes: samples of class c
+    /// whose neighbours are mostly class b and who are neighbours of one another (a group, not scattered points: at least
+    /// three, a fifth of their neighbour edges inside the group), and clusters of the k-NN graph made mostly of class c
+    /// that hold under a fifth of c and whose edges leave mostly for class b. Returns the samples in such groups.
+    /// </summary>
+    static HashSet<int> RareVariants(Population population, KnnGraph graph, int[] finite, int[] clusters, float[] agreement, List<InsightCard> cards,
+        Func<int, string> name, Func<int, InsightSample> sample)
+    {
+        var (_, labels, _, classes, _, _) = population;
+        var classCount = new int[classes];
+        foreach (int l in labels) if (l >= 0 && l < classes) classCount[l]++;
+        var votes = new Votes(labels, finite, classes);
+        var groups = NeighborPockets(labels, graph, finite, classes, agreement, classCount, votes);
+        groups.AddRange(ClusterPockets(labels, graph, finite, classes, clusters, classCount, votes));
+        return VariantCards(population, groups, finite, classCount, agreement, cards, name, sample);
+    }
+
+    /// <summary>The class most common among the given graph rows' labels, leaving one class out (−1: none).</summary>
+    readonly struct Votes(int[] labels, int[] finite, int classes)
+    {
+        public int Majority(IEnumerable<int> rows, int exclude)
+        {
+            var votes = new int[classes];
+            foreach (int j in rows) { int l = labels[finite[j]]; if (l >= 0 && l < classes && l != exclude) votes[l]++; }
+            int best = 0;
+            for (int c = 1; c < classes; c++) if (votes[c] > votes[best]) best = c;
+            return votes[best] > 0 ? best : -1;
+        }
+    }
+
+    /// <summary>
+    /// The first shape: samples of class c whose neighbours mostly carry another label b, grouped by (c, b) into groups
+    /// connected in the graph (either direction), grown by their edge, kept when at least three, under a fifth of c, and a
+    /// fifth of their neighbour edges inside the group.
+    /// </summary>
+    static List<(int Class, int Among, int[] Rows, double Cohesion)> NeighborPockets(int[] labels, KnnGraph graph, int[] finite, int classes,
+        float[] agreement, int[] classCount, Votes votes)
+    {
+        var groups = new List<(int Class, int Among, int[] Rows, double Cohesion)>();
+        // Samples whose neighbours mostly carry another label b, grouped by (label, b).
+        var candidates = new Dictionary<(int, int), HashSet<int>>();
+        for (int r = 0; r < finite.Length; r++)
+        {
+            int c = labels[finite[r]];
+            if (c < 0 || c >= classes || !(agreement[finite[r]] < 0.5f)) continue;
+            int b = votes.Majority(graph.NeighborsOf(r).ToArray(), c);
+            int among = graph.NeighborsOf(r).ToArray().Count(j => labels[finite[j]] == b);
+            if (b < 0 || among * 2 <= graph.K) continue;
+            if (!candidates.TryGetValue((c, b), out var set)) candidates[(c, b)] = set = [];
+            set.Add(r);
+        }
+        foreach (var ((c, b), set) in candidates)
+        {
+            // Edges point one way: within the set, the samples that list each one count as its neighbours too.
+            var listedBy = new Dictionary<int, List<int>>();
+            foreach (int r in set)
+                foreach (int j in graph.NeighborsOf(r))
+                {
+                    if (!listedBy.TryGetValue(j, out var list)) listedBy[j] = list = [];
+                    list.Add(r);
+                }
+            var visited = new HashSet<int>();
+            foreach (int seed in set.Order())
+            {
+                if (!visited.Add(seed)) continue;
+                var component = new List<int> { seed };
+                for (int q = 0; q < component.Count; q++)
+                {
+                    foreach (int j in graph.NeighborsOf(component[q])) if (set.Contains(j) && visited.Add(j)) component.Add(j);
+                    if (listedBy.TryGetValue(component[q], out var back)) foreach (int j in back) if (visited.Add(j)) component.Add(j);
+                }
+                // The pocket's edge: samples of the class that list at least two of the group among their neighbours and
+                // whose neighbours are at most half their own class, the rest mostly b (a member may see as many of its
+                // own as of the class around it).
+                var members = component.ToHashSet();
+                for (bool grew = component.Count >= 2; grew;)
+                {
+                    grew = false;
+                    foreach (int r in component.ToArray())
+                        foreach (int j in graph.NeighborsOf(r))
+                            if (!members.Contains(j) && labels[finite[j]] == c && agreement[finite[j]] <= 0.5f
+                                && votes.Majority(graph.NeighborsOf(j).ToArray(), c) == b && graph.NeighborsOf(j).ToArray().Count(members.Contains) >= 2)
+                            { members.Add(j); component.Add(j); visited.Add(j); grew = true; }
+                }
+                if (component.Count < 3 || component.Count > 0.2 * classCount[c]) continue;
+                double cohesion = component.Average(r => graph.NeighborsOf(r).ToArray().Count(members.Contains) / (double)graph.K);
+                if (cohesion >= 0.2) groups.Add((c, b, [.. component], cohesion));
+            }
+        }
+        return groups;
+    }
+
+    /// <summary>
+    /// The second shape: clusters of the k-NN graph made mostly of one class c, apart from that class's main cluster,
+    /// holding under a fifth of c, whose edges leave mostly for another class.
+    /// </summary>
+    static IEnumerable<(int Class, int Among, int[] Rows, double Cohesion)> ClusterPockets(int[] labels, KnnGraph graph, int[] finite, int classes,
+        int[] clusters, int[] classCount, Votes votes)
+    {
+        var byCluster = Enumerable.Range(0, finite.Length).Where(r => clusters[r] >= 0).GroupBy(r => clusters[r]).ToDictionary(g => g.Key, g => g.ToArray());
+        var main = new int[classes];
+        for (int c = 0; c < classes; c++)
+            main[c] = byCluster.OrderByDescending(kv => kv.Value.Count(r => labels[finite[r]] == c)).Select(kv => kv.Key).DefaultIfEmpty(-1).First();
+        foreach (var (id, rows) in byCluster)
+        {
+            var known = rows.Where(r => labels[finite[r]] >= 0 && labels[finite[r]] < classes).ToArray();
+            if (known.Length < 3) continue;
+            int c = known.GroupBy(r => labels[finite[r]]).MaxBy(g => g.Count())!.Key;
+            var ofClass = known.Where(r => labels[finite[r]] == c).ToArray();
+            if (ofClass.Length < 0.6 * known.Length || id == main[c] || ofClass.Length >= 0.2 * classCount[c] || ofClass.Length < 3) continue;
+            var inside = rows.ToHashSet();
+            int b = votes.Majority(ofClass.SelectMany(r => graph.NeighborsOf(r).ToArray()).Where(j => !inside.Contains(j)), -1);
+            if (b < 0 || b == c) continue;
+            double cohesion = ofClass.Average(r => graph.NeighborsOf(r).ToArray().Count(inside.Contains) / (double)graph.K);
+            yield return (c, b, ofClass, cohesion);
+        }
+    }
+
+    /// <summary>One card per (class, class perceived among) with every pocket of it, largest first; returns the samples in them.</summary>
+    static HashSet<int> VariantCards(Population population, List<(int Class, int Among, int[] Rows, double Cohesion)> groups, int[] finite,
+        int[] classCount, float[] agreement, List<InsightCard> cards, Func<int, string> name, Func<int, InsightSample> sample)
+    {
+        // The groups of one class among another make one card (a class may have several such pockets).
+        var taken = new HashSet<int>();
+        var found = new List<(int Class, int Among, int[] Members, double Cohesion)>();
+        foreach (var (c, b, rows, cohesion) in groups.OrderByDescending(g => g.Rows.Length))
+        {
+            var fresh = rows.Where(r => !taken.Contains(finite[r])).Select(r => finite[r]).ToArray();
+            if (fresh.Length < 3) continue;
+            taken.UnionWith(fresh);
+            found.Add((c, b, fresh, cohesion));
+        }
+        bool?[]? correct = population.Correct;
+        foreach (var g in found.GroupBy(f => (f.Class, f.Among)).OrderByDescending(g => g.Sum(f => f.Members.Length)).Take(8))
+        {
+            var (c, b) = g.Key;
+            var members = g.OrderByDescending(f => f.Members.Length).SelectMany(f => f.Members).ToArray();
+            var evidence = new Dictionary<string, object>
+            {
+                ["count"] = members.Length, ["groups"] = g.Count(), ["largest_group"] = g.Max(f => f.Members.Length), ["class_count"] = classCount[c],
+                ["share_of_class"] = Math.Round(members.Length / (double)Math.Max(1, classCount[c]), 4), ["perceived_among"] = name(b),
+                ["cohesion"] = Math.Round(g.Average(f => f.Cohesion), 3), ["mean_neighbor_agreement"] = Math.Round(members.Average(i => float.IsNaN(agreement[i]) ? 0 : agreement[i]), 3),
+            };
+            if (correct != null && members.Any(i => correct[i] != null))
+                evidence["accuracy"] = Math.Round(members.Count(i => correct[i] == true) / (double)members.Count(i => correct[i] != null), 3);
+            cards.Add(new InsightCard("rare-variant", "warning",
+                $"{members.Length} samples of {name(c)} sit among {name(b)}{(g.Count() > 1 ? $" in {g.Count()} groups" : "")}: a variant with few examples",
+                [name(c), name(b)], evidence, members.Take(MaxSamplesPerCard).Select(sample).ToArray(), null,
+                $"if they are {name(c)}, add more examples like them (the model has few to learn this variant from); if they are {name(b)}, relabel them"));
+        }
+        return taken;
+    }
+}
