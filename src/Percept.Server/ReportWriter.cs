@@ -42,79 +42,115 @@ public static partial class ReportWriter
         if (!File.Exists(indexPath)) throw new PerceptException($"the dashboard's front end is not built ({webRoot} has no index.html)");
         string html = File.ReadAllText(indexPath);
 
-        using var entry = new RunEntry(Path.GetFileName(run.Directory), run);
-        var m = run.Manifest;
-        var summary = new RunSummary(entry.Id, m.Data.Description, run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses,
-            m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map.Method, m.Map.Dimensions, m.Map.Trustworthiness), entry.Reader.Fields,
-            [], [], [entry.Id], m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary) : null);
-        var map = entry.Reader.Map(out int dims)!;
-        var data = new Dictionary<string, object?>
-        {
-            ["summary"] = summary,
-            ["map"] = new { data = Base64(map), rows = run.Count, columns = dims },
-            ["columns"] = entry.Reader.Fields.ToDictionary(f => f.Name, f => Base64(entry.Reader.Column(f.Name))),
-            ["ids"] = entry.Reader.Ids(),
-        };
-        if (m.NumClasses >= 2 && run.Has(PerceptionFields.Probabilities))
-        {
-            var probabilities = run.ReadMatrix(PerceptionFields.Probabilities);
-            data["probabilities"] = new { data = Base64(probabilities.Data), columns = probabilities.Columns };
-        }
-        if (m.Neighbors != null)
-        {
-            // The run's graph, each sample's neighbours ranked by the cosine of their perception vectors (as Fetch Similar ranks them).
-            var (indices, similarities, k) = SimilarSamples.All(run, Neighbors, cancellationToken);
-            log?.Invoke($"neighbours: {k} per sample");
-            data["neighbors"] = new { indices = Convert.ToBase64String(MemoryMarshal.AsBytes(indices.AsSpan())), similarities = Base64(similarities), k };
-        }
-        if (Insights.InsightsStore.ReadJson(run) is { } insights)
-            data["insights"] = JsonDocument.Parse(insights).RootElement.Clone();
-        if (m.Text != null)
-        {
-            // A text model's samples are words: the report carries them instead of pictures.
-            log?.Invoke($"texts: {run.Count}");
-            data["texts"] = entry.Reader.AllTokens(cancellationToken);
-        }
-        else if (run.Count <= MaxThumbnails)
-        {
-            log?.Invoke($"thumbnails: {run.Count}");
-            try
-            {
-                data["atlas"] = Atlas(run, cancellationToken, out int tile, out int perRow) is { } image
-                    ? new { png = "data:image/webp;base64," + Convert.ToBase64String(image), tile, perRow } : null;
-            }
-            catch (PerceptException e) { log?.Invoke($"thumbnails: left out ({e.Message})"); }
-        }
-        else log?.Invoke($"thumbnails: left out ({run.Count:N0} samples, more than {MaxThumbnails:N0})");
-
-        string json = JsonSerializer.Serialize(data, JsonOptions).Replace("</", "<\\/");
-        html = ScriptTag().Replace(html, match =>
-        {
-            string js = File.ReadAllText(Path.Combine(webRoot, match.Groups[1].Value)).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
-            return $"<script>window.__PERCEPT_REPORT__ = {json};</script>\n<script type=\"module\">{js}</script>";
-        });
+        // The page around the data: the stylesheet inlined, the script tag where the data and the bundle go.
         html = StyleTag().Replace(html, match => $"<style>{File.ReadAllText(Path.Combine(webRoot, match.Groups[1].Value))}</style>");
-        if (!html.Contains("__PERCEPT_REPORT__", StringComparison.Ordinal)) throw new PerceptException($"{indexPath} does not load a script bundle the report can inline");
+        var script = ScriptTag().Match(html);
+        if (!script.Success) throw new PerceptException($"{indexPath} does not load a script bundle the report can inline");
+        string js = File.ReadAllText(Path.Combine(webRoot, script.Groups[1].Value)).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
 
         string full = Path.GetFullPath(outPath);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = full + ".partial";
-        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            File.WriteAllText(tmp, html, new UTF8Encoding(false));
+            // Streamed: each part of the data is computed, written and let go, so memory holds one field at a time, not the page.
+            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                var utf8 = new UTF8Encoding(false);
+                file.Write(utf8.GetBytes(html[..script.Index] + "<script>window.__PERCEPT_REPORT__ = "));
+                using (var json = new Utf8JsonWriter(file))   // the default encoder escapes <, > and &: no "</script" inside
+                    WriteData(json, run, log, cancellationToken);
+                file.Write(utf8.GetBytes($";</script>\n<script type=\"module\">{js}</script>{html[(script.Index + script.Length)..]}"));
+            }
+            cancellationToken.ThrowIfCancellationRequested();
             File.Move(tmp, full, overwrite: true);
         }
         catch
         {
-            // A failed write (a full disk) leaves no half report behind.
+            // A failed or interrupted write (a full disk, Ctrl+C) leaves no half report behind.
             File.Delete(tmp);
             throw;
         }
         return new FileInfo(full).Length;
     }
 
-    static string Base64(float[] values) => Convert.ToBase64String(MemoryMarshal.AsBytes(values.AsSpan()));
+    /// <summary>The report's data, as the front end's ReportSource reads it: summary, map, columns, ids, probabilities, neighbours, insights, thumbnails or texts.</summary>
+    static void WriteData(Utf8JsonWriter json, Run run, Action<string>? log, CancellationToken cancellationToken)
+    {
+        using var entry = new RunEntry(Path.GetFileName(run.Directory), run);
+        var m = run.Manifest;
+        var reader = entry.Reader;
+        json.WriteStartObject();
+        json.WritePropertyName("summary");
+        JsonSerializer.Serialize(json, new RunSummary(entry.Id, m.Data.Description, run.Count, Path.GetFileName(m.Model.Path), m.Created, m.Classes, m.NumClasses,
+            m.Data.HasLabels, m.Summary?.Accuracy, m.Summary?.MeanLoss, new MapInfo(m.Map!.Method, m.Map.Dimensions, m.Map.Trustworthiness), reader.Fields,
+            [], [], [entry.Id], m.Text is { } text ? new TextInfo(text.Tokens, text.Vocabulary) : null), JsonOptions);
+        var map = reader.Map(out int dims)!;
+        json.WriteStartObject("map");
+        json.WriteBase64String("data", MemoryMarshal.AsBytes(map.AsSpan()));
+        json.WriteNumber("rows", run.Count);
+        json.WriteNumber("columns", dims);
+        json.WriteEndObject();
+        json.WriteStartObject("columns");
+        foreach (var f in reader.Fields) json.WriteBase64String(f.Name, MemoryMarshal.AsBytes(reader.Column(f.Name).AsSpan()));
+        json.WriteEndObject();
+        json.WriteStartArray("ids");
+        foreach (var id in reader.Ids()) json.WriteStringValue(id);
+        json.WriteEndArray();
+        json.Flush();
+        if (m.NumClasses >= 2 && run.Has(PerceptionFields.Probabilities))
+        {
+            var probabilities = run.ReadMatrix(PerceptionFields.Probabilities);
+            json.WriteStartObject("probabilities");
+            json.WriteBase64String("data", MemoryMarshal.AsBytes(probabilities.Data.AsSpan()));
+            json.WriteNumber("columns", probabilities.Columns);
+            json.WriteEndObject();
+        }
+        if (m.Neighbors != null)
+        {
+            // The run's graph, each sample's neighbours ranked by the cosine of their perception vectors (as Fetch Similar ranks them).
+            var (indices, similarities, k) = SimilarSamples.All(run, Neighbors, cancellationToken);
+            log?.Invoke($"neighbours: {k} per sample");
+            json.WriteStartObject("neighbors");
+            json.WriteBase64String("indices", MemoryMarshal.AsBytes(indices.AsSpan()));
+            json.WriteBase64String("similarities", MemoryMarshal.AsBytes(similarities.AsSpan()));
+            json.WriteNumber("k", k);
+            json.WriteEndObject();
+        }
+        json.Flush();
+        if (Insights.InsightsStore.ReadJson(run) is { } insights)
+        {
+            json.WritePropertyName("insights");
+            // Written again through the writer, whose encoder escapes what could close the script tag.
+            using var document = JsonDocument.Parse(insights);
+            document.RootElement.WriteTo(json);
+        }
+        if (m.Text != null)
+        {
+            // A text model's samples are words: the report carries them instead of pictures.
+            log?.Invoke($"texts: {run.Count}");
+            json.WritePropertyName("texts");
+            JsonSerializer.Serialize(json, reader.AllTokens(cancellationToken), JsonOptions);
+        }
+        else if (run.Count <= MaxThumbnails)
+        {
+            log?.Invoke($"thumbnails: {run.Count}");
+            try
+            {
+                if (Atlas(run, cancellationToken, out int tile, out int perRow) is { } image)
+                {
+                    json.WriteStartObject("atlas");
+                    json.WriteString("png", "data:image/webp;base64," + Convert.ToBase64String(image));
+                    json.WriteNumber("tile", tile);
+                    json.WriteNumber("perRow", perRow);
+                    json.WriteEndObject();
+                }
+            }
+            catch (PerceptException e) { log?.Invoke($"thumbnails: left out ({e.Message})"); }
+        }
+        else log?.Invoke($"thumbnails: left out ({run.Count:N0} samples, more than {MaxThumbnails:N0})");
+        json.WriteEndObject();
+    }
 
     /// <summary>Every sample's thumbnail (the model's input, at most 32 pixels a side) in one WebP image, row by row, read in one pass over the data.</summary>
     static byte[]? Atlas(Run run, CancellationToken cancellationToken, out int tile, out int perRow)

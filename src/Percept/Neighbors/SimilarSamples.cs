@@ -58,7 +58,7 @@ public sealed class SimilarSamples : IDisposable
     /// <summary>
     /// Every sample's <paramref name="k"/> graph neighbours (at most the graph's k) with the cosine similarity of their
     /// perception vectors, most similar first: the report's neighbour table. Row i of the result lists sample i's (−1 and
-    /// NaN where it has none). Vectors larger than 1 GB are not read: the graph's own cosine distances (in its space,
+    /// NaN where it has none). Vectors larger than 256 MB are not read: the graph's own cosine distances (in its space,
     /// the vectors' first principal components) give the similarities and the order.
     /// </summary>
     public static (int[] Indices, float[] Similarities, int K) All(Run run, int k, CancellationToken cancellationToken = default)
@@ -68,7 +68,7 @@ public sealed class SimilarSamples : IDisposable
         int n = graph.Count;
         using var vectors = run.Open(PerceptionFields.Embedding);
         int width = vectors.Columns;
-        if (vectors.Elements * sizeof(float) > 1L << 30)
+        if (vectors.Elements * sizeof(float) > 256L << 20)
         {
             var first = graph.First(k);
             return (first.Indices, first.Distances.Select(d => float.IsNaN(d) ? float.NaN : 1 - d).ToArray(), k);

@@ -67,11 +67,21 @@ public class TrainingTests
         using (var reader = new global::Percept.Report.RunReader(global::Percept.Store.Run.Open(Training.EpochDirectory(dir["train"]))))
             Assert.Contains(reader.Fields, f => f.Name == "neighborhood_change");
 
+        // The last epoch keeps each label's probability over the epochs, which its label_issue used.
+        var last = global::Percept.Store.Run.Open(Training.EpochDirectory(dir["train"]));
+        var history = last.ReadMatrix(global::Percept.Insights.InsightFields.LabelHistory);
+        Assert.Equal((150, 3), (history.Rows, history.Columns));
+        for (int i = 0; i < 150; i++) for (int e = 0; e < 3; e++) Assert.Equal(MathF.Exp(-loss[i * 3 + e]), history.Row(i)[e], 1e-6f);
+        var labelIssue = last.ReadFloat32(global::Percept.Insights.InsightFields.LabelIssue);
+
         // Commands that read one run take a training folder as its last epoch.
         (code, output, err) = Percept("info", dir["train"]);
         Assert.True(code == 0, err);
         Assert.Contains("epoch-3", output);
         Assert.Equal(0, Percept("insights", dir["train"], "--json").Code);
+        // Insights computed again on an epoch read its history as the training did: label_issue is unchanged.
+        last = global::Percept.Store.Run.Open(Training.EpochDirectory(dir["train"]));
+        Assert.Equal(labelIssue, last.ReadFloat32(global::Percept.Insights.InsightFields.LabelIssue));
 
         // Again: nothing is recomputed.
         (code, output, _) = Percept("analyze", "--checkpoints", dir["ckpts/ckpt1.onnx"], dir["ckpts/ckpt2.onnx"], "--data", data, "--out", dir["train"], "--map", "pca");
