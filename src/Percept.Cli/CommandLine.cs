@@ -23,7 +23,7 @@ public static class CommandLine
         var text = new System.Text.StringBuilder("percept — how a trained model perceives its data\n\nCommands:\n");
         foreach (var c in Commands) text.AppendLine($"  {c.Name,-9} {c.Summary}");
         text.AppendLine().AppendLine("'percept COMMAND --help' shows a command's options. Shell completions: 'percept [suggest] PARTIAL' (dotnet-suggest).");
-        return text.ToString().TrimEnd();
+        return CommandSpec.Wrap(text.ToString().TrimEnd(), CommandSpec.TerminalWidth());
     }
 
     /// <summary>All commands as one System.CommandLine tree (for completions).</summary>

@@ -34,8 +34,48 @@ public sealed class CommandSpec
     public string Epilogue { get; init; } = "";
     public required Func<Arguments, TextWriter, TextWriter, CancellationToken, int> Run { get; init; }
 
+    /// <summary>Columns of the terminal the help is printed on: its width, or 80 when output is not a terminal.</summary>
+    internal static int TerminalWidth()
+    {
+        try { return Console.IsOutputRedirected ? 80 : Math.Max(40, Console.WindowWidth); }
+        catch (IOException) { return 80; }
+    }
+
+    /// <summary>The help text, wrapped to <see cref="TerminalWidth"/>.</summary>
+    public string Help() => Wrap(RawHelp(), TerminalWidth());
+
+    /// <summary>
+    /// Lines longer than <paramref name="width"/> broken at spaces, each continuation indented as its line's text (so an
+    /// option's help stays in its column); a word longer than the width stays whole.
+    /// </summary>
+    internal static string Wrap(string text, int width)
+    {
+        var output = new StringBuilder();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length <= width) { output.AppendLine(line); continue; }
+            int indent = line.Length - line.TrimStart().Length;
+            // An option's help: continue under its text, not under the option's name.
+            var column = System.Text.RegularExpressions.Regex.Match(line, @"^\s+\S.*?\s{2,}(?=\S)");
+            string pad = new(' ', column.Success && column.Length < width / 2 ? column.Length : indent);
+            string rest = line;
+            bool first = true;
+            while (rest.Length > width)
+            {
+                int cut = rest.LastIndexOf(' ', width);
+                if (cut <= pad.Length) cut = rest.IndexOf(' ', width);
+                if (cut < 0) break;
+                output.AppendLine(rest[..cut].TrimEnd());
+                rest = pad + rest[(cut + 1)..].TrimStart();
+                first = false;
+            }
+            if (!first || rest.Trim().Length > 0) output.AppendLine(rest);
+        }
+        return output.ToString().TrimEnd();
+    }
+
     /// <summary>The help text: synopsis, description, the arguments and options grouped, and the epilogue.</summary>
-    public string Help()
+    string RawHelp()
     {
         var text = new StringBuilder();
         foreach (var line in Synopsis) text.AppendLine(line);

@@ -46,7 +46,19 @@ public static partial class Training
     public static readonly string[] HistoryMatrices = ["loss_history", "prediction_history", "correct_history"];
 
     /// <summary>Whether <paramref name="directory"/> is a training folder.</summary>
-    public static bool IsTraining(string directory) => File.Exists(Path.Combine(directory, ManifestFile));
+    /// <remarks>A <c>training.json</c> of something else (a training script's log beside its checkpoints) does not make one.</remarks>
+    public static bool IsTraining(string directory)
+    {
+        string path = Path.Combine(directory, ManifestFile);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format", out var f)
+                && f.ValueKind == JsonValueKind.String && f.GetString() == TrainingManifest.FormatName;
+        }
+        catch (JsonException) { return false; }
+    }
 
     /// <summary>Reads a training folder's manifest.</summary>
     /// <exception cref="PerceptException">Not a training folder, or a manifest that does not parse.</exception>

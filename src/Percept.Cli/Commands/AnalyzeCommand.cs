@@ -24,7 +24,7 @@ public static class AnalyzeCommand
             new("batch-size", "N", "samples per run (default 256)", "Model"),
             new("threads", "N", "ONNX Runtime threads (default: all cores)", "Model"),
             new("data", "PATH", "IDX file (.gz or plain), .npy array, .csv table, or a folder with one sub-folder per class", "Data"),
-            new("labels", "PATH", "labels: IDX label file (for IDX) or .npy vector (for .npy)", "Data"),
+            new("labels", "PATH", "labels: an IDX label file or a .npy vector of integers, whatever the data's format", "Data"),
             new("label-column", "NAME", "label column of a CSV table (default: 'label' if present)", "Data"),
             new("classes", "FILE", "class names, one per line", "Data"),
             new("vocab", "FILE", "text models (token-id inputs): one token per line, line number = id, to show samples as text", "Data"),

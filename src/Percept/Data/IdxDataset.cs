@@ -9,7 +9,7 @@ namespace Percept.Data;
 public sealed class IdxDataset : IDataset
 {
     readonly string _imagesPath;
-    readonly byte[]? _labels;
+    readonly int[]? _labels;
     readonly long _dataOffset;
     readonly bool _isFloat;
 
@@ -52,22 +52,26 @@ public sealed class IdxDataset : IDataset
             throw new PerceptException($"truncated IDX file {imagesPath}: header says {Count} samples of {Format.ShapeText} ({need} bytes), the file holds {have} bytes of data");
         if (have > need)
             throw new PerceptException($"IDX file {imagesPath} holds {have - need:N0} bytes after its {Count} samples of {Format.ShapeText}: the header does not describe the file");
-        if (labelsPath != null)
-        {
-            var (ltype, ldims, loffset) = ReadHeader(labelsPath);
-            if (ltype != 0x08 || ldims.Length != 1)
-                throw new PerceptException($"{labelsPath} is not an IDX label file (one axis of unsigned bytes expected)");
-            if (ldims[0] != Count)
-                throw new PerceptException($"label count {ldims[0]} in {labelsPath} does not match sample count {Count} in {imagesPath}");
-            _labels = new byte[Count];
-            using var ls = OpenData(labelsPath, loffset);
-            int got = ls.ReadAtLeast(_labels, Count, throwOnEndOfStream: false);
-            if (got < Count) throw new PerceptException($"truncated IDX file {labelsPath}: {Count} labels expected, {got} found");
-        }
+        if (labelsPath != null) _labels = LabelFile.Read(labelsPath, Count, imagesPath);
         ClassNames = classNames;
         string name = System.IO.Path.GetFileName(imagesPath).ToLowerInvariant();
         Split = split ?? (name.Contains("t10k") || name.Contains("test") ? "test" : name.Contains("train") ? "train" : "all");
         Description = $"IDX {System.IO.Path.GetFileName(imagesPath)} ({Count} samples of {Format.ShapeText})";
+    }
+
+    /// <summary>An IDX label file's labels (one axis of unsigned bytes), <paramref name="count"/> of them.</summary>
+    internal static int[] ReadLabels(string labelsPath, int count, string samplesPath)
+    {
+        var (ltype, ldims, loffset) = ReadHeader(labelsPath, labels: true);
+        if (ltype != 0x08 || ldims.Length != 1)
+            throw new PerceptException($"{labelsPath} is not an IDX label file (one axis of unsigned bytes expected)");
+        if (ldims[0] != count)
+            throw new PerceptException($"label count {ldims[0]} in {labelsPath} does not match sample count {count} in {samplesPath}");
+        var bytes = new byte[count];
+        using var ls = OpenData(labelsPath, loffset);
+        int got = ls.ReadAtLeast(bytes, count, throwOnEndOfStream: false);
+        if (got < count) throw new PerceptException($"truncated IDX file {labelsPath}: {count} labels expected, {got} found");
+        return [.. bytes.Select(b => (int)b)];
     }
 
     static bool IsGzip(string path)
@@ -101,14 +105,17 @@ public sealed class IdxDataset : IDataset
         }
     }
 
-    static (int Type, int[] Dims, long Offset) ReadHeader(string path)
+    /// <param name="labels">The file was given as labels: a file of another format is named as labels of the wrong kind.</param>
+    static (int Type, int[] Dims, long Offset) ReadHeader(string path, bool labels = false)
     {
         try
         {
             using var s = Open(path);
             Span<byte> head = stackalloc byte[4];
             if (s.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4 || head[0] != 0 || head[1] != 0 || head[3] is 0 or > 8)
-                throw new PerceptException($"not an IDX file: {path}");
+                throw new PerceptException(labels
+                    ? $"{path} is neither an IDX label file nor a .npy vector of labels"
+                    : $"not an IDX file: {path}");
             int ndim = head[3];
             var dims = new int[ndim];
             Span<byte> d = stackalloc byte[4];

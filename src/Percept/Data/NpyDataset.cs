@@ -36,21 +36,7 @@ public sealed class NpyDataset : IDataset
             3 when sample[2] <= 4 => new SampleFormat(SampleKind.Image, sample, bytes),
             _ => new SampleFormat(SampleKind.Tensor, sample, bytes),
         };
-        if (labelsPath != null)
-        {
-            var raw = Npy.ReadInt64(labelsPath, out var lshape);
-            if (lshape.Length != 1 && !(lshape.Length == 2 && lshape[1] == 1))
-                throw new PerceptException($"labels {labelsPath} have shape ({string.Join(", ", lshape)}); one label per sample ([N]) expected");
-            if (raw.Length != Count)
-                throw new PerceptException($"label count {raw.Length} in {labelsPath} does not match sample count {Count} in {path}");
-            _labels = new int[Count];
-            for (int i = 0; i < Count; i++)
-            {
-                if (raw[i] < 0 || raw[i] > int.MaxValue)
-                    throw new PerceptException($"label {raw[i]} of sample {i} in {labelsPath} is not a class index");
-                _labels[i] = (int)raw[i];
-            }
-        }
+        if (labelsPath != null) _labels = LabelFile.Read(labelsPath, Count, path);
         ClassNames = classNames;
         Split = split ?? "all";
         Description = $"NumPy {System.IO.Path.GetFileName(path)} ({Count} samples of {Format.ShapeText})";

@@ -125,6 +125,9 @@ public sealed class Preprocessor
             _channelAxisStride = InputShape.Length >= 3 ? InputShape.Skip(1).Aggregate(1, (a, b) => a * b) : InputShape.Length == 1 ? 1 : 0;
             Description = $"{format.ShapeText} {format.Kind.ToString().ToLowerInvariant()} → {string.Join("x", InputShape)}";
         }
+        else if (options.TokenVocabulary != null)
+            throw new PerceptException($"the model takes {(modelFixed > 0 ? $"{modelFixed} token ids" : "token ids")} per sample; the data hold " +
+                $"{format.ShapeText} {format.Kind.ToString().ToLowerInvariant()}s (give it a .npy of token ids, [N, {(modelFixed > 0 ? modelFixed : "tokens")}])");
         else
             throw new PerceptException($"model input {modelText} does not fit the data: samples are {format.ShapeText} ({format.Kind.ToString().ToLowerInvariant()})");
 

@@ -50,7 +50,9 @@ public sealed class Run
             string partial = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.partial");
             throw new PerceptException(System.IO.Directory.Exists(partial)
                 ? $"{directory} is not a complete run (an analysis was interrupted; run it again)"
-                : $"{directory} is not a Percept run (no {ManifestFile})");
+                : System.IO.Directory.EnumerateFiles(full, "*.onnx").Any()
+                    ? $"{directory} is not a Percept run (no {ManifestFile}): it holds ONNX models; {Terms.Command("analyze")} makes a run of one with a dataset"
+                    : $"{directory} is not a Percept run (no {ManifestFile})");
         }
         return new Run(full, RunManifest.Read(manifest, directory), locations);
     }

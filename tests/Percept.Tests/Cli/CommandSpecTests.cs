@@ -37,12 +37,26 @@ public partial class CommandSpecTests
     }
 
     [Fact]
+    public void Help_fits_the_terminal_and_80_columns_when_there_is_none()
+    {
+        // Tests run with output redirected: 80 columns. Every command's help and the overview fit, words unbroken.
+        Assert.Equal(80, CommandSpec.TerminalWidth());
+        foreach (var text in CommandLine.Commands.Select(c => c.Help()).Append(CommandLine.Overview()))
+            Assert.All(text.Split('\n'), line => Assert.True(line.Length <= 80 || !line.Trim().Contains(' '), $"{line.Length} columns: {line}"));
+        // Wrapped lines keep their column: an option's help continues under its text.
+        var wrapped = CommandSpec.Wrap("  --flag X     " + string.Join(" ", Enumerable.Repeat("word", 30)), 40).Split('\n');
+        Assert.True(wrapped.Length > 3);
+        Assert.All(wrapped.Skip(1), l => Assert.StartsWith(new string(' ', 15) + "word", l));
+    }
+
+    [Fact]
     public void Help_usage_errors_and_completions_come_from_the_definitions()
     {
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
         Assert.Equal(0, CommandLine.Run(["explain", "--help"], stdout, stderr, default));
-        // The method list is the registry's.
-        foreach (var m in Percept.Attribution.AttributionMethods.All) Assert.Contains($"{m.Name,-11} {m.Description}", stdout.ToString());
+        // The method list is the registry's (wrapped to the terminal: compared with runs of spaces and line breaks as one space).
+        string Flat(string s) => System.Text.RegularExpressions.Regex.Replace(s, @"\s+", " ");
+        foreach (var m in Percept.Attribution.AttributionMethods.All) Assert.Contains(Flat($"{m.Name,-11} {m.Description}"), Flat(stdout.ToString()));
 
         stdout = new StringWriter(); stderr = new StringWriter();
         Assert.Equal(2, CommandLine.Run(["analyze", "--model"], stdout, stderr, default));
@@ -54,7 +68,7 @@ public partial class CommandSpecTests
 
         stdout = new StringWriter();
         Assert.Equal(0, CommandLine.Run(["--help"], stdout, stderr, default));
-        foreach (var spec in CommandLine.Commands) Assert.Contains($"  {spec.Name,-9} {spec.Summary}", stdout.ToString());
+        foreach (var spec in CommandLine.Commands) Assert.Contains(Flat($"  {spec.Name,-9} {spec.Summary}"), Flat(stdout.ToString()));
     }
 
     [Fact]

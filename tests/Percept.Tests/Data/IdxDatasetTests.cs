@@ -6,6 +6,26 @@ namespace Percept.Tests.Data;
 public class IdxDatasetTests
 {
     [Fact]
+    public void Labels_come_in_either_format_whatever_the_samples_are()
+    {
+        // IDX images with a .npy label vector, and .npy images with the IDX label file: the pairings a user has at hand.
+        using var dir = new TempDir();
+        using var idx = new IdxDataset(TestFiles.FashionImages, TestFiles.FashionLabels);
+        var labels = idx.ReadBatches(10000).SelectMany(b => b.Labels.Take(b.Count)).Select(l => (long)l).ToArray();
+        Percept.IO.Npy.Write(dir["y.npy"], labels, labels.Length);
+        using var withNpy = new IdxDataset(TestFiles.FashionImages, dir["y.npy"]);
+        Assert.Equal(labels, withNpy.ReadBatches(4096).SelectMany(b => b.Labels.Take(b.Count)).Select(l => (long)l));
+        var pixels = new float[20 * 784];
+        using (var w = new Percept.IO.NpyWriter(dir["x.npy"], Percept.IO.NpyType.Float32, [28, 28])) w.WriteRows(pixels.AsSpan(0, 20 * 784));
+        Assert.Contains("label count 10000", Assert.Throws<PerceptException>(() => new NpyDataset(dir["x.npy"], TestFiles.FashionLabels)).Message);
+        Percept.IO.Npy.Write(dir["x10k.npy"], new float[10000 * 4], 10000, 4);
+        using var npyWithIdx = new NpyDataset(dir["x10k.npy"], TestFiles.FashionLabels);
+        Assert.Equal(labels, npyWithIdx.ReadBatches(4096).SelectMany(b => b.Labels.Take(b.Count)).Select(l => (long)l));
+        File.WriteAllText(dir["y.txt"], "not labels");
+        Assert.Contains("neither an IDX label file nor a .npy vector", Assert.Throws<PerceptException>(() => new IdxDataset(TestFiles.FashionImages, dir["y.txt"])).Message);
+    }
+
+    [Fact]
     public void Reads_the_bundled_fashion_mnist_test_split_in_batches()
     {
         using var ds = new IdxDataset(TestFiles.FashionImages, TestFiles.FashionLabels);
