@@ -67,9 +67,54 @@ public partial class ReadmeTests
 }
 
 /// <summary>The README's commands and descriptions, as a new user follows them.</summary>
-public class ReadmeCommandTests
+public partial class ReadmeCommandTests
 {
     static string Readme => File.ReadAllText(Path.Combine(TestFiles.Root, "README.md"));
+
+    [GeneratedRegex(@"<!-- transcript:begin[^\n]*-->\n```\n\$ [^\n]*\n(.*?)```", RegexOptions.Singleline)] private static partial Regex Transcript();
+    [GeneratedRegex(@"\d+(?:[.,]\d+)*")] private static partial Regex Number();
+    /// <summary>A path into the repository (not a pattern such as <c>epoch-*.onnx</c> or <c>epoch-1…5.onnx</c>).</summary>
+    [GeneratedRegex(@"(?<![\w/.-])((?:models|data|tests|tools|bench|docs|examples|web)/[\w./-]*\w)(?![\w*…-])")] private static partial Regex RepositoryPath();
+
+    /// <summary>A line with its numbers as # (timings, rates and counts change; the words and their order must not).</summary>
+    static string Shape(string line) => Number().Replace(line, "#").TrimEnd();
+
+    [Fact]
+    public void The_demo_transcript_has_the_shape_of_a_fresh_demo()
+    {
+        var transcript = Transcript().Match(Readme);
+        Assert.True(transcript.Success, "the README has no demo transcript between its markers");
+        using var dir = new TempDir();
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.Equal(0, Percept.Cli.CommandLine.Run(["demo", "--no-serve", "--out", dir["runs/demo"]], stdout, stderr, default));
+        // The transcript shows the run under a clone at /home/you/percept; a progress line with an ETA is the machine's pace.
+        var fresh = stdout.ToString().Replace(dir["runs/demo"], "/home/you/percept/runs/demo", StringComparison.Ordinal)
+            .Split('\n').Where(l => !l.Contains("ETA", StringComparison.Ordinal) && l.Length > 0).Select(Shape).ToArray();
+        var shown = transcript.Groups[1].Value.Split('\n').Where(l => l.Length > 0).Select(Shape).ToArray();
+        Assert.Equal(shown, fresh);
+    }
+
+    [Fact]
+    public void Every_repository_file_the_readme_names_exists()
+    {
+        var named = RepositoryPath().Matches(Readme).Select(m => m.Groups[1].Value).Distinct().ToArray();
+        Assert.Contains("tests/fixtures/text/model.onnx", named);
+        var missing = named.Where(p => !File.Exists(Path.Combine(TestFiles.Root, p)) && !Directory.Exists(Path.Combine(TestFiles.Root, p))).ToArray();
+        Assert.True(missing.Length == 0, "the README names files the repository does not hold: " + string.Join(", ", missing));
+    }
+
+    [Fact]
+    public void The_readme_text_example_runs_on_the_repository_fixtures()
+    {
+        string line = Readme.Split('\n').Single(l => l.StartsWith("percept analyze --model tests/fixtures/text/", StringComparison.Ordinal));
+        using var dir = new TempDir();
+        var args = line[..line.IndexOf('#', StringComparison.Ordinal)].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(a => a.StartsWith("tests/", StringComparison.Ordinal) ? Path.Combine(TestFiles.Root, a) : a == "runs/reviews" ? dir["reviews"] : a).ToArray();
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.True(Percept.Cli.CommandLine.Run(args, stdout, stderr, default) == 0, stderr.ToString());
+        Assert.Contains("accuracy:", stdout.ToString());
+        Assert.True(File.Exists(dir["reviews/run.json"]));
+    }
 
     [Fact]
     public void Fashion_mnist_examples_name_the_class_file()
@@ -86,7 +131,7 @@ public class ReadmeCommandTests
         var run = Regex.Match(Readme, @"^run: (\S+)$", RegexOptions.Multiline).Groups[1].Value;
         Assert.EndsWith("/runs/demo", run);
         Assert.DoesNotContain("~", run);
-        Assert.Contains($"percept serve {run} ", Readme);
+        Assert.Contains($"percept serve {run}\n", Readme);
         // The demo command writes there (DemoCommand's default).
         Assert.Contains("Path.Combine(root, \"runs\", \"demo\")", File.ReadAllText(Path.Combine(TestFiles.Root, "src", "Percept.Cli", "Commands", "DemoCommand.cs")));
     }

@@ -15,11 +15,12 @@ public static partial class DemoCommand
         Description = """
             Analyses the bundled Fashion-MNIST test split (data/fashion-mnist) with the last checkpoint of the demo CNN
             (models/fmnist-cnn), prints accuracy, mean loss and the worst samples, and the run's path; then serves the
-            dashboard on it (as 'percept serve') until Ctrl+C, unless --no-serve.
+            dashboard on it (as 'percept serve') until Ctrl+C, unless --no-serve. The files travel with the installed
+            tool; from a clone of the repository, its own are used.
             """,
         Options =
         [
-            new("out", "RUN", "where to write the run (default runs/demo in the repository, replaced on every demo)"),
+            new("out", "RUN", "where to write the run (default runs/demo: in the clone, or under the current folder; replaced on every demo)"),
             new("no-serve", null, "stop after the summary"),
             new("host", "HOST", "as for 'percept serve' (default 127.0.0.1)"),
             new("port", "PORT", "as for 'percept serve' (default 5080 when free)"),
@@ -32,8 +33,8 @@ public static partial class DemoCommand
     public static int Run(Arguments a, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
-        string root = FindRepositoryRoot()
-            ?? throw new PerceptException("demo files not found: run 'percept demo' from the Percept repository (it needs data/fashion-mnist and models/fmnist-cnn)");
+        var (root, inRepository) = FindDemo()
+            ?? throw new PerceptException($"demo files not found: neither a Percept clone above {Environment.CurrentDirectory} nor the tool's own copy in {Path.Combine(AppContext.BaseDirectory, "demo")}");
         string data = Path.Combine(root, "data", "fashion-mnist");
         string checkpoint = Directory.GetFiles(Path.Combine(root, "models", "fmnist-cnn"), "epoch-*.onnx")
             .OrderBy(f => int.Parse(EpochFile().Match(f).Groups[1].Value, CultureInfo.InvariantCulture)).Last();
@@ -47,26 +48,40 @@ public static partial class DemoCommand
                 LabelsPath = Path.Combine(data, "t10k-labels-idx1-ubyte.gz"),
                 ClassNamesPath = Path.Combine(data, "classes.txt"),
             },
-            OutputDirectory = a.Get("out") ?? Path.Combine(root, "runs", "demo"),
+            // In a clone, the run goes under it (runs/demo); from an installed tool, under the current folder.
+            OutputDirectory = a.Get("out") ?? (inRepository ? Path.Combine(root, "runs", "demo") : Path.Combine(Environment.CurrentDirectory, "runs", "demo")),
             Overwrite = true,
         }, stdout, stderr, ct);
         AnalyzeCommand.PrintSummary(run, stdout);
         PrintWorst(run, stdout, 5);
         PrintInsights(run, stdout, 4);
-        stdout.WriteLine($"explore it: percept serve {run.Directory}  ·  percept insights {run.Directory}  ·  percept info {run.Directory}  ·  percept export {run.Directory} --field embedding --out emb.npy");
+        stdout.WriteLine("explore it:");
+        stdout.WriteLine($"  percept serve {run.Directory}");
+        stdout.WriteLine($"  percept insights {run.Directory}");
+        stdout.WriteLine($"  percept info {run.Directory}");
+        stdout.WriteLine($"  percept export {run.Directory} --field embedding --out emb.npy");
         if (!a.Has("no-serve")) ServeCommand.Serve([run.Directory], a.Get("host") ?? "127.0.0.1", a.GetInt("port"), stdout, stderr, ct);
         return CommandLine.Ok;
     }
 
-    /// <summary>Looks for the repository (data/fashion-mnist and models/fmnist-cnn) above the current folder and above the program.</summary>
-    static string? FindRepositoryRoot()
+    /// <summary>
+    /// The demo's files (data/fashion-mnist and models/fmnist-cnn): a clone above the current folder, else the copy that
+    /// travels with the tool (demo/ next to the program), else a clone above the program (dotnet run).
+    /// </summary>
+    static (string Root, bool Repository)? FindDemo()
     {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        static bool IsDemo(string dir) => File.Exists(Path.Combine(dir, "data", "fashion-mnist", "t10k-images-idx3-ubyte.gz"))
+            && Directory.Exists(Path.Combine(dir, "models", "fmnist-cnn"));
+        static string? Above(string start)
+        {
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "data", "fashion-mnist", "t10k-images-idx3-ubyte.gz"))
-                    && Directory.Exists(Path.Combine(dir.FullName, "models", "fmnist-cnn")))
-                    return dir.FullName;
-        return null;
+                if (IsDemo(dir.FullName) && Directory.Exists(Path.Combine(dir.FullName, "src", "Percept"))) return dir.FullName;
+            return null;
+        }
+        if (Above(Environment.CurrentDirectory) is { } clone) return (clone, true);
+        string bundled = Path.Combine(AppContext.BaseDirectory, "demo");
+        if (IsDemo(bundled)) return (bundled, false);
+        return Above(AppContext.BaseDirectory) is { } built ? (built, true) : null;
     }
 
     /// <summary>Prints the samples with the highest loss.</summary>
