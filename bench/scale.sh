@@ -18,18 +18,7 @@ MODEL=models/fmnist-cnn/epoch-5.onnx
 mkdir -p "$OUT"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; percept: $PERCEPT"
 
-# step NAME COMMAND...: runs it under /usr/bin/time, prints seconds, peak MiB and the exit code.
-step() {
-  local name=$1; shift
-  local log="$OUT/$name.log"
-  local start=$(date +%s.%N)
-  timeout --signal=KILL "$LIMIT" /usr/bin/time -f "%M" -o "$OUT/$name.rss" "$@" > "$log" 2>&1
-  local code=$?
-  local end=$(date +%s.%N)
-  local rss=$(tail -1 "$OUT/$name.rss" 2>/dev/null | grep -E '^[0-9]+$' || echo 0)
-  [ "$code" = 137 ] && code="killed after ${LIMIT}s"
-  printf '%-28s %8.1f s  %7d MiB  exit %s\n' "$name" "$(echo "$end - $start" | bc)" "$((rss / 1024))" "$code"
-}
+source "$(dirname "$0")/lib.sh"
 
 for count in 100000 300000 1050000; do
   [ -f "$OUT/set-$count/images.npy" ] || /usr/bin/python3 tools/make_scale_set.py --count "$count" --out "$OUT/set-$count" > /dev/null || exit 1
@@ -49,17 +38,5 @@ step report $PERCEPT report "$RUN" --out "$OUT/report.html"
 ls -l "$OUT/report.html" 2>/dev/null | awk '{print "report size: " $5 " bytes"}'
 
 # The dashboard: ready, the first /similar and a later one, a heat map; then SIGTERM.
-$PERCEPT serve "$RUN" --port 5391 > "$OUT/serve.log" 2>&1 &
-SERVER=$!
-start=$(date +%s.%N)
-for _ in $(seq 600); do grep -q "dashboard:" "$OUT/serve.log" && break; sleep 0.1; done
-printf '%-28s %8.1f s\n' "serve: ready" "$(echo "$(date +%s.%N) - $start" | bc)"
-ID=$(basename "$RUN")
-for what in "similar (first)|samples/123456/similar?k=12" "similar (again)|samples/654321/similar?k=12" \
-            "heat map (gradcam)|samples/123456/explain?method=gradcam" "map|map"; do
-  label=${what%%|*}; path=${what#*|}
-  curl -s -o /dev/null -w "%{http_code} %{time_total}\n" "http://127.0.0.1:5391/api/runs/$ID/$path" |
-    awk -v l="serve: $label" '{printf "%-28s %8.2f s  http %s\n", l, $2, $1}'
-done
-printf '%-28s %8d MiB\n' "serve: resident" "$(($(awk '/VmHWM/{print $2}' /proc/$SERVER/status 2>/dev/null || echo 0) / 1024))"
-kill -TERM $SERVER; wait $SERVER 2>/dev/null
+probe_server 5391 "$(basename "$RUN")" "similar (first)|samples/123456/similar?k=12" "similar (again)|samples/654321/similar?k=12" \
+  "heat map (gradcam)|samples/123456/explain?method=gradcam" "map|map"

@@ -11,18 +11,30 @@ public interface IRunOutput
     /// <summary>A writer that appends rows of <paramref name="width"/> values to a matrix field. The caller disposes it, which records the field.</summary>
     FieldWriter Create(Field field, int width);
 
-    /// <summary>Writes a whole float32 matrix field (rows of <paramref name="width"/> values).</summary>
-    void Write(Field field, ReadOnlySpan<float> values, int width = 1);
-
-    /// <summary>Writes a whole int32 matrix field (rows of <paramref name="width"/> values).</summary>
-    void Write(Field field, ReadOnlySpan<int> values, int width = 1);
-
     /// <summary>Writes a document field.</summary>
     void WriteDocument(Field field, string text);
 
     /// <summary>A reader of a matrix field this output holds: written here (and finished), or already in the run. The caller disposes it.</summary>
     /// <exception cref="PerceptException">No such field.</exception>
     FieldReader Open(Field field);
+}
+
+/// <summary>Whole fields written at once, through any <see cref="IRunOutput"/>.</summary>
+public static class RunOutputs
+{
+    /// <summary>Writes a whole float32 matrix field (rows of <paramref name="width"/> values).</summary>
+    public static void Write(this IRunOutput output, Field field, ReadOnlySpan<float> values, int width = 1)
+    {
+        using var w = output.Create(field, width);
+        w.Append(values);
+    }
+
+    /// <summary>Writes a whole int32 matrix field (rows of <paramref name="width"/> values).</summary>
+    public static void Write(this IRunOutput output, Field field, ReadOnlySpan<int> values, int width = 1)
+    {
+        using var w = output.Create(field, width);
+        w.Append(values);
+    }
 }
 
 /// <summary>Where the store keeps each field inside a run: a file name made from the field's name, unique in the run.</summary>
@@ -91,20 +103,6 @@ public sealed class RunWriter : IRunOutput, IDisposable
     {
         string file = Reserve(field);
         return new FieldWriter(field, width, _folder.PathOf(file), w => Record(FieldEntry.Of(field, w.Rows, w.Width, file)));
-    }
-
-    /// <inheritdoc/>
-    public void Write(Field field, ReadOnlySpan<float> values, int width = 1)
-    {
-        using var w = Create(field, width);
-        w.Append(values);
-    }
-
-    /// <inheritdoc/>
-    public void Write(Field field, ReadOnlySpan<int> values, int width = 1)
-    {
-        using var w = Create(field, width);
-        w.Append(values);
     }
 
     /// <inheritdoc/>
@@ -209,20 +207,6 @@ public sealed class RunUpdate : IRunOutput, IDisposable
         string tmp = Temporary(file);
         _written[field.Name] = (FieldEntry.Of(field, 0, width, file), tmp);
         return new FieldWriter(field, width, tmp, w => _written[field.Name] = (FieldEntry.Of(field, w.Rows, w.Width, file), tmp));
-    }
-
-    /// <inheritdoc/>
-    public void Write(Field field, ReadOnlySpan<float> values, int width = 1)
-    {
-        using var w = Create(field, width);
-        w.Append(values);
-    }
-
-    /// <inheritdoc/>
-    public void Write(Field field, ReadOnlySpan<int> values, int width = 1)
-    {
-        using var w = Create(field, width);
-        w.Append(values);
     }
 
     /// <inheritdoc/>

@@ -1,31 +1,15 @@
 using System.Net;
-using Percept.Cli;
+using Percept.Tests.Cli;
 using Percept.IO;
 using Percept.Server;
 using Percept.Store;
+using static Percept.Tests.Cli.CliHarness;
 
 namespace Percept.Tests.Store;
 
 /// <summary>Runs that move: a run copied elsewhere, its data moved and named with --data, serves, explains and reports; a changed file is refused.</summary>
 public class RelocationTests
 {
-    static (int Code, string Out, string Err) Percept(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = CommandLine.Run(args, o, e, CancellationToken.None);
-        return (code, o.ToString(), e.ToString());
-    }
-
-    static string OneLineError(string err)
-    {
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.DoesNotContain("   at ", err);
-        return lines[0];
-    }
-
     /// <summary>A small image dataset (12 × 12, .npy with labels), a CNN for it, and its run, in separate folders.</summary>
     static (string Run, string Data, string Model) Analysed(TempDir dir)
     {
@@ -39,7 +23,7 @@ public class RelocationTests
         using (var w = new NpyWriter(dir["data/x.npy"], NpyType.UInt8, [12, 12])) w.WriteRows(pixels);
         Npy.Write(dir["data/y.npy"], Enumerable.Range(0, n).Select(i => (long)(i % 3)).ToArray(), n);
         string model = TinyModels.ConvNet(dir["work/models/cnn.onnx"], 1, 12, 4, 3);
-        var (code, _, err) = Percept("analyze", "--model", model, "--data", dir["data/x.npy"], "--labels", dir["data/y.npy"], "--out", dir["work/runs/r"]);
+        var (code, _, err) = CliHarness.Percept("analyze", "--model", model, "--data", dir["data/x.npy"], "--labels", dir["data/y.npy"], "--out", dir["work/runs/r"]);
         Assert.True(code == 0, err);
         return (dir["work/runs/r"], dir["data/x.npy"], model);
     }
@@ -54,28 +38,28 @@ public class RelocationTests
         Directory.Move(dir["data"], dir["elsewhere"]);
         string run = dir["moved/runs/r"];
 
-        var (code, output, _) = Percept("info", run);
+        var (code, output, _) = CliHarness.Percept("info", run);
         Assert.Equal(0, code);
         Assert.Contains($"model: {dir["moved/models/cnn.onnx"]} (moved from {dir["work/models/cnn.onnx"]})", output);
         Assert.Contains("data: missing: the data is no longer at", output);
         Assert.Contains("add --data PATH", output);
 
         // Explaining needs the data: refused with one line saying how to point at them, then done when pointed.
-        (code, _, var err) = Percept("explain", "--run", run, "--sample", "4", "--method", "saliency", "--out", dir["h.npy"]);
+        (code, _, var err) = CliHarness.Percept("explain", "--run", run, "--sample", "4", "--method", "saliency", "--out", dir["h.npy"]);
         Assert.Equal(1, code);
         Assert.Contains("point at the data with --data", OneLineError(err));
-        (code, output, err) = Percept("explain", "--run", run, "--sample", "4", "--method", "saliency", "--out", dir["h.npy"], "--data", dir["elsewhere/x.npy"]);
+        (code, output, err) = CliHarness.Percept("explain", "--run", run, "--sample", "4", "--method", "saliency", "--out", dir["h.npy"], "--data", dir["elsewhere/x.npy"]);
         Assert.True(code == 0, err);
         Assert.Equal([1L, 12, 12], Npy.ReadHeader(dir["h.npy"]).Shape);
         // The labels travelled with the data, and are found beside it.
-        (code, output, _) = Percept("info", run, "--data", dir["elsewhere/x.npy"]);
+        (code, output, _) = CliHarness.Percept("info", run, "--data", dir["elsewhere/x.npy"]);
         Assert.Contains($"labels: {dir["elsewhere/y.npy"]} (moved from", output);
 
         // The report carries the thumbnails when it finds the data.
-        (code, output, err) = Percept("report", run, "--out", dir["r.html"], "--data", dir["elsewhere/x.npy"]);
+        (code, output, err) = CliHarness.Percept("report", run, "--out", dir["r.html"], "--data", dir["elsewhere/x.npy"]);
         Assert.True(code == 0, err);
         Assert.Contains("thumbnails: 120", output);
-        (code, output, err) = Percept("report", run, "--out", dir["r2.html"]);
+        (code, output, err) = CliHarness.Percept("report", run, "--out", dir["r2.html"]);
         Assert.True(code == 0, err);
         Assert.Contains("thumbnails: left out", output);
     }
@@ -105,15 +89,15 @@ public class RelocationTests
         var (run, data, model) = Analysed(dir);
         File.Copy(data, dir["changed.npy"]);
         using (var f = new FileStream(dir["changed.npy"], FileMode.Open)) { f.Seek(-1, SeekOrigin.End); f.WriteByte(7); }
-        var (code, _, err) = Percept("explain", "--run", run, "--sample", "1", "--method", "saliency", "--out", dir["h.npy"], "--data", dir["changed.npy"]);
+        var (code, _, err) = CliHarness.Percept("explain", "--run", run, "--sample", "1", "--method", "saliency", "--out", dir["h.npy"], "--data", dir["changed.npy"]);
         Assert.Equal(1, code);
         Assert.Contains("is not the data this run was made from (its SHA-256 differs)", OneLineError(err));
         // Changed in place, where it was: refused too.
         File.Copy(dir["changed.npy"], data, overwrite: true);
-        (code, _, err) = Percept("explain", "--run", run, "--sample", "1", "--method", "saliency", "--out", dir["h.npy"]);
+        (code, _, err) = CliHarness.Percept("explain", "--run", run, "--sample", "1", "--method", "saliency", "--out", dir["h.npy"]);
         Assert.Equal(1, code);
         Assert.Contains("has changed since the analysis", OneLineError(err));
-        (code, _, err) = Percept("serve", run, "--model", data, "--port", "0");
+        (code, _, err) = CliHarness.Percept("serve", run, "--model", data, "--port", "0");
         Assert.Equal(1, code);
         Assert.Contains("is not the model this run was made from", OneLineError(err));
     }
