@@ -22,6 +22,8 @@ public sealed record DashboardOptions
     public long CacheBytes { get; init; } = RunEntry.DefaultCacheBytes;
     /// <summary>Where the runs' model and data are now, when they moved since the analysis (null: where they were).</summary>
     public RunLocations? Locations { get; init; }
+    /// <summary>How errors name options and commands (the command line's flags when it starts the server); null: those in use where the server starts.</summary>
+    public Terms.IVocabulary? Vocabulary { get; init; }
 }
 
 /// <summary>
@@ -92,9 +94,11 @@ public sealed class DashboardServer : IAsyncDisposable
             foreach (var dir in expanded)
             {
                 var run = Run.Open(dir, options.Locations);
-                // A place the user pointed at is checked now: a wrong file is a mistake to say before serving.
-                foreach (var pointed in run.Sources.Where(s => s.Problem != null && (s.Role == "model" ? options.Locations?.Model : options.Locations?.Data) != null))
-                    throw new PerceptException(pointed.Problem!);
+                // A place the user pointed at is checked now: a wrong file is a mistake to say before serving. (Unpointed
+                // files are fingerprinted when first needed, not at start.)
+                if (options.Locations is { Model: not null } or { Data: not null })
+                    foreach (var pointed in run.Sources.Where(s => s.Problem != null && (s.Role == "model" ? options.Locations.Model : options.Locations.Data) != null))
+                        throw new PerceptException(pointed.Problem!);
                 runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, options.CacheBytes));
             }
             if (runs.Count == 0) throw new PerceptException("no run to serve");
@@ -113,8 +117,11 @@ public sealed class DashboardServer : IAsyncDisposable
             builder.Services.AddOpenApi("v1");
             builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
             var app = builder.Build();
+            // Requests run on the server's threads: the words of whoever started it go with each.
+            var words = options.Vocabulary ?? Terms.Current;
             app.Use(async (context, next) =>
             {
+                using var _ = words != null ? Terms.Use(words) : null;
                 try { await next(context); }
                 catch (ApiError e) when (!context.Response.HasStarted) { await Error(e.Status, e.Message).ExecuteAsync(context); }
                 catch (PerceptException e) when (!context.Response.HasStarted) { await Error(422, e.Message).ExecuteAsync(context); }

@@ -53,7 +53,7 @@ public static partial class ReportWriter
         string tmp = full + ".partial";
         try
         {
-            // Streamed: each part of the data is computed, written and let go, so memory holds one field at a time, not the page.
+            // Streamed: the page is never held whole; each part is written as it is made (the run reader keeps the columns it read).
             using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 var utf8 = new UTF8Encoding(false);

@@ -86,13 +86,12 @@ public sealed class RunEntry : IDisposable
         if (TrainingDirectory is not { } root) return null;
         float[] Row(string name)
         {
-            string path = Path.Combine(root, Percept.Training.HistoryFolder, name + ".npy");
-            var data = _histories.GetOrAdd(path, p => File.Exists(p) ? (IO.Npy.ReadFloat32(p, out var shape), (int)shape[1]) : ([], 0));
-            return data.Epochs == 0 || (sample + 1) * data.Epochs > data.Values.Length ? [] : data.Values.AsSpan(sample * data.Epochs, data.Epochs).ToArray();
+            var history = _histories.GetOrAdd(name, n => Percept.Training.ReadHistory(root, n));
+            return history == null || sample >= history.Rows ? [] : history.Row(sample).ToArray();
         }
         return (Row("loss_history"), Row("prediction_history"), Row("correct_history"));
     }
-    readonly ConcurrentDictionary<string, (float[] Values, int Epochs)> _histories = new();
+    readonly ConcurrentDictionary<string, Matrix?> _histories = new();
 
     /// <summary>A sample's heat maps for every class and the loss, computed once per method and layer.</summary>
     public SampleExplanation Explain(int sample, string method, string? layer) =>

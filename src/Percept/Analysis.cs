@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Percept.Data;
 using Percept.Model;
 using Percept.Neighbors;
@@ -79,7 +78,7 @@ public static class Analysis
             throw new PerceptException($"{Terms.Option("batch-size")} {options.BatchSize} needs {batchBytes / (double)(1L << 30):F1} GiB for one batch of inputs alone; use at most {MaxBatchBytes / (preprocessor.InputLength * sizeof(float)):N0}");
 
         // The files the run is made from, fingerprinted while the model runs, so that a moved run finds them again.
-        var sources = Task.Run(() => SourceFiles(options));
+        var sources = Task.Run(() => SourceFiles(options), cancellationToken);
 
         // Perceive, writing into the run as it goes; then the vectors, while the samples table is finished.
         using var writer = new RunWriter(options.OutputDirectory, options.Overwrite, warn);
@@ -113,7 +112,7 @@ public static class Analysis
         RunManifest.NeighborsSection? neighbors;
         using (var perceptionVectors = writer.Open(PerceptionFields.Embedding))
         {
-            var (space, spaceName) = NeighborSpace.Of(perceptionVectors, options.Map.Seed, mapOptions.Threads);
+            var (space, spaceName) = NeighborSpace.Of(perceptionVectors, options.Map.Seed, mapOptions.Threads, cancellationToken);
             var graphOptions = new NeighborGraphOptions { K = Maps.GraphNeighbors(options.Map), Threads = mapOptions.Threads };
             var graph = NeighborGraph.Build(space, spaceName, graphOptions, progress, cancellationToken);
             // The map is made of the graph, so it is measured against the same neighbourhoods.
@@ -197,7 +196,7 @@ public static class Analysis
             Created = DateTimeOffset.UtcNow,
             PerceptVersion = Version,
             Model = new RunManifest.ModelSection(Path.GetFullPath(options.ModelPath), RunSources.Relative(options.ModelPath, options.OutputDirectory),
-                Sha256(options.ModelPath), input.Name,
+                RunSources.Fingerprint(options.ModelPath), input.Name,
                 input.Shape, output, pass.OutputShape, pass.IsClassScores ? (pass.IsProbability ? "probabilities" : "logits") : "other",
                 model.Opset, model.Producer),
             Data = new RunManifest.DataSection(dataset.Description, Path.GetFullPath(options.Data.Path),
@@ -236,11 +235,4 @@ public static class Analysis
     static IReadOnlyList<RunManifest.SourceFile> SourceFiles(AnalysisOptions options) =>
         new[] { ("data", options.Data.Path), ("labels", options.Data.LabelsPath), ("classes", options.Data.ClassNamesPath) }
             .Where(f => f.Item2 != null).Select(f => RunSources.Describe(f.Item1, f.Item2!, options.OutputDirectory)).ToArray();
-
-    /// <summary>The SHA-256 of a file, lower-case hex (a run's model; a training's checkpoints).</summary>
-    internal static string Sha256(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
-    }
 }

@@ -45,6 +45,28 @@ public static partial class Training
     /// <summary>The N × epochs matrices of a training folder (<c>history/NAME.npy</c>), exportable as fields.</summary>
     public static readonly string[] HistoryMatrices = ["loss_history", "prediction_history", "correct_history"];
 
+    /// <summary>One of <see cref="HistoryMatrices"/> of the training in <paramref name="directory"/> (N × epochs), or null before its first epoch.</summary>
+    public static Matrix? ReadHistory(string directory, string name)
+    {
+        string path = HistoryPath(directory, name);
+        if (!File.Exists(path)) return null;
+        var values = Npy.ReadFloat32(path, out var shape);
+        return new Matrix(values, (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1);
+    }
+
+    /// <summary>Copies one of <see cref="HistoryMatrices"/> to <paramref name="outPath"/> (.npy); returns its shape.</summary>
+    /// <exception cref="PerceptException">The training has none yet.</exception>
+    public static long[] ExportHistory(string directory, string name, string outPath)
+    {
+        string source = HistoryPath(directory, name);
+        if (!File.Exists(source)) throw new PerceptException($"training {directory} has no {name} yet");
+        File.Copy(source, outPath, overwrite: true);
+        return Npy.ReadHeader(source).Shape;
+    }
+
+    static string HistoryPath(string directory, string name) =>
+        HistoryMatrices.Contains(name) ? Path.Combine(directory, HistoryFolder, name + ".npy") : throw new ArgumentException($"no history '{name}'", nameof(name));
+
     /// <summary>Whether <paramref name="directory"/> is a training folder.</summary>
     /// <remarks>A <c>training.json</c> of something else (a training script's log beside its checkpoints) does not make one.</remarks>
     public static bool IsTraining(string directory)
@@ -137,7 +159,7 @@ public static partial class Training
             throw new PerceptException($"{root} exists and is not a training folder; choose another {Terms.Option("out")}");
         Directory.CreateDirectory(root);
         var manifest = IsTraining(root) ? Open(root) : new TrainingManifest(TrainingManifest.FormatName, 1, Path.GetFullPath(template.Data.Path), []);
-        string sha = Analysis.Sha256(checkpoint);
+        string sha = RunSources.Fingerprint(checkpoint);
         if (manifest.Epochs.FirstOrDefault(e => e.Sha256 == sha) is { } done && Directory.Exists(Path.Combine(root, done.Run)))
         {
             log?.Invoke($"epoch {done.Epoch}: {Path.GetFileName(checkpoint)} already analysed");

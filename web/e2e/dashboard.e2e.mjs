@@ -68,6 +68,8 @@ try {
   await check('legend counts follow the filters', async () => {
     await page.getByTestId('filter-prediction').selectOption(['1']);
     await page.waitForFunction((n) => window.perceptTest.shown() < n, count);
+    // The legend redraws after the map's filter: wait for its counts, not just the dots.
+    await page.waitForFunction(() => [...document.querySelectorAll('#legend .legend-item')].some((e) => / of [\d,]+\)/.test(e.textContent)));
     const shown = await page.evaluate(() => window.perceptTest.shown());
     const items = await page.locator('#legend .legend-item').allTextContents();
     const counts = items.map((t) => Number((/\(([\d,]+) of 1,000\)/.exec(t) ?? [, 'NaN'])[1].replace(/,/g, '')));

@@ -39,10 +39,8 @@ public static class ExportCommand
             {
                 if (epoch != null) throw new UsageException($"{field} holds every epoch; drop --epoch");
                 if (!output.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new UsageException($"{field} is written as .npy");
-                string source = Path.Combine(folder, Training.HistoryFolder, field + ".npy");
-                if (!File.Exists(source)) throw new PerceptException($"training {folder} has no {field} yet");
-                File.Copy(source, output, overwrite: true);
-                stdout.WriteLine($"wrote {field} ({string.Join(" x ", IO.Npy.ReadHeader(source).Shape)}) to {output}");
+                var shape = Training.ExportHistory(folder, field, output);
+                stdout.WriteLine($"wrote {field} ({string.Join(" x ", shape)}) to {output}");
                 return CommandLine.Ok;
             }
             folder = Training.EpochDirectory(folder, epoch);
@@ -53,9 +51,8 @@ public static class ExportCommand
         var rows = a.Get("rows") is { } text ? Rows(text) : (Range?)null;
         // A field the schema declares but this run lacks: say why, and what computes it.
         if (RunExporter.FindMatrix(run, field) == null && RunSchema.Find(field) is { Layout: FieldLayout.Matrix } declared) run.Entry(declared);
-        RunExporter.Export(run, field, output, rows);
-        int count = rows is { } r ? r.GetOffsetAndLength(run.Count).Length : run.Count;
-        stdout.WriteLine($"wrote {field} of {count} samples to {output}");
+        int count = RunExporter.Export(run, field, output, rows);
+        stdout.WriteLine($"wrote {count} rows of {field} to {output}");
         return CommandLine.Ok;
     }
 

@@ -17,8 +17,8 @@ public static class InsightsCommand
             disagree with (suspected mislabels, or ambiguous inputs when the evidence is mixed), small groups of a class
             perceived among another (rare variants), near and exact duplicates (leakage when they cross splits),
             clusters the model fails on with the metadata over-represented in them, and outliers; most important first.
-            Writes insights.json and the per-sample fields label_issue, neighbor_agreement, outlier_score and cluster
-            into the run (docs/insights.md). 'percept analyze' does this already unless given --insights none.
+            Keeps the cards and the per-sample fields label_issue, neighbor_agreement, outlier_score and cluster in the
+            run (docs/insights.md). 'percept analyze' does this already unless given --insights none.
             """,
         Arguments = new("RUN", "a run folder", 1, 1),
         Options =

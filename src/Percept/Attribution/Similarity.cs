@@ -67,7 +67,13 @@ public sealed class SimilarityExplainer : IDisposable
             // Two rows are read per request: the vectors stay on disk, whatever their size.
             _embedding = run.Open(PerceptionFields.Embedding);
         }
-        catch { _dataset.Dispose(); throw; }
+        catch
+        {
+            _graph?.Dispose();
+            _lookup?.Dispose();
+            _dataset.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc cref="Similarity.Explain"/>

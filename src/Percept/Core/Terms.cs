@@ -17,19 +17,22 @@ public static class Terms
         string? CommandName(string key, string? argument);
     }
 
-    static readonly AsyncLocal<IVocabulary?> Current = new();
+    static readonly AsyncLocal<IVocabulary?> Words = new();
+
+    /// <summary>The words in use in this flow of execution (null: the library's), for a front end that hands them on (a server's requests).</summary>
+    public static IVocabulary? Current => Words.Value;
 
     /// <summary>Names options and operations in <paramref name="vocabulary"/>'s words until the returned scope is disposed.</summary>
     public static IDisposable Use(IVocabulary vocabulary)
     {
-        var before = Current.Value;
-        Current.Value = vocabulary;
+        var before = Words.Value;
+        Words.Value = vocabulary;
         return new Scope(before);
     }
 
     sealed class Scope(IVocabulary? before) : IDisposable
     {
-        public void Dispose() => Current.Value = before;
+        public void Dispose() => Words.Value = before;
     }
 
     /// <summary>
@@ -60,8 +63,8 @@ public static class Terms
         ["layer"] = "the attribution layer",
         ["steps"] = "the integration steps",
         ["max-steps"] = "the integration's most steps",
-        ["model"] = "AnalysisOptions.ModelPath",
-        ["data"] = "DataSource.Path",
+        ["model"] = "RunLocations.Model",
+        ["data"] = "RunLocations.Data",
     };
 
     /// <summary>The library's name of each operation, by key.</summary>
@@ -75,10 +78,10 @@ public static class Terms
 
     /// <summary>The option <paramref name="key"/> (the command line's flag without dashes), in the current words.</summary>
     public static string Option(string key) =>
-        Current.Value?.OptionName(key) ?? (LibraryOptions.TryGetValue(key, out var name) ? name : throw new ArgumentException($"no library name for option '{key}'", nameof(key)));
+        Words.Value?.OptionName(key) ?? (LibraryOptions.TryGetValue(key, out var name) ? name : throw new ArgumentException($"no library name for option '{key}'", nameof(key)));
 
     /// <summary>The operation <paramref name="key"/>, on <paramref name="argument"/> when given, in the current words.</summary>
     public static string Command(string key, string? argument = null) =>
-        Current.Value?.CommandName(key, argument)
+        Words.Value?.CommandName(key, argument)
         ?? (LibraryCommands.TryGetValue(key, out var name) ? name : throw new ArgumentException($"no library name for operation '{key}'", nameof(key)));
 }

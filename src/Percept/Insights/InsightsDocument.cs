@@ -26,8 +26,8 @@ public sealed record MetadataAssociation(string Field, string Kind, double? Spea
 public sealed record ClassProximity(IReadOnlyList<string> Classes, double[][] Matrix, double Spearman);
 
 /// <summary>
-/// What Percept finds in a run's perception vectors, and the per-sample scores behind it. Stored in the run as
-/// <c>insights.json</c>; the document is described in docs/insights.md.
+/// What Percept finds in a run's perception vectors, and the per-sample scores behind it. Kept in the run as the
+/// <c>insights</c> document and the per-sample fields (<see cref="InsightFields"/>); the document is described in docs/insights.md.
 /// </summary>
 /// <param name="Notes">What could not be computed, and why (no labels, no class scores, inputs that could not be read again).</param>
 /// <param name="MetadataAssociations">For every metadata field, how it goes with the loss and the errors.</param>

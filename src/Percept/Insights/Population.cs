@@ -35,6 +35,8 @@ public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabil
         if (Graph is { } g && g.Graph.K >= Math.Min(k, g.Finite.Length - 1)) return g;
         var space = Space?.Invoke() ?? (Vectors != null ? NeighborSpace.Of(Vectors, 0, 0).Space
             : throw new PerceptException("the population has neither perception vectors nor a neighbour graph"));
+        // More neighbours than the run's graph holds: a graph of its own, said in the notes.
+        if (Graph != null) ExtraNotes.Add($"{k} neighbours per sample are more than the run's graph holds ({Graph.Graph.K}): these insights built a {k}-NN graph of their own");
         return NeighborGraph.Build(space, "", new NeighborGraphOptions { K = k })?.Graph
             ?? throw new PerceptException("fewer than two samples have finite perception vectors: too few for insights");
     }
@@ -70,6 +72,9 @@ public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabil
 
     /// <summary>Metadata columns, for what is over-represented in weak clusters and what goes with the loss.</summary>
     public IReadOnlyList<MetadataColumn> Metadata { get; init; } = [];
+
+    /// <summary>Notes added while the insights were computed (a graph built for more neighbours than the run's holds).</summary>
+    internal List<string> ExtraNotes { get; } = [];
 
     /// <summary>Why a kind of insight could not be computed (a note per missing input).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];

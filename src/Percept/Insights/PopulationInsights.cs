@@ -44,7 +44,7 @@ public static partial class PopulationInsights
         var cluster = new int[n];
         cluster.AsSpan().Fill(-1);
         var cards = new List<InsightCard>();
-        var notes = population.Notes.ToList();
+        var notes = population.Notes.Concat(population.ExtraNotes).ToList();
         bool labelled = classes >= 2 && labels.Any(l => l >= 0);
         if (population.LabelProbabilityHistory is { } h)
             notes.Add($"label_issue uses the model's mean probability of each label over the {h.Columns} epochs of its training, not the last epoch's alone");

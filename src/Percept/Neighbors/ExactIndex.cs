@@ -4,8 +4,8 @@ namespace Percept.Neighbors;
 
 /// <summary>
 /// A matrix prepared once for exact nearest-neighbour queries (rows normalised for the cosine metric, squared norms
-/// computed), so that each query costs one pass of dot products: the dashboard's Fetch Similar and the report's
-/// neighbour lists use it instead of preparing the whole matrix per request.
+/// computed), so that each query costs one pass of dot products: exhaustive search over a matrix in memory, for callers
+/// that want the exact answer (a run's Fetch Similar reads its stored graph instead: <see cref="SimilarSamples"/>).
 /// </summary>
 public sealed class ExactIndex
 {

@@ -17,6 +17,8 @@ public sealed record NNDescentOptions
     public ulong Seed { get; init; }
     /// <summary>Threads (0 = all cores). The result does not depend on it.</summary>
     public int Threads { get; init; }
+    /// <summary>Stops the build (checked in every parallel loop and between iterations).</summary>
+    public CancellationToken CancellationToken { get; init; }
 }
 
 /// <summary>
@@ -43,7 +45,7 @@ public static class NNDescent
         int leafSize = o.LeafSize > 0 ? o.LeafSize : Math.Max(k + 1, 30);
         int trees = o.Trees > 0 ? o.Trees : Math.Min(32, 4 + (int)Math.Round(Math.Sqrt(n) / 80));
         int maxCandidates = o.MaxCandidates > 0 ? o.MaxCandidates : Math.Clamp(k, 20, 60);
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount, CancellationToken = o.CancellationToken };
 
         var dist = new float[n * k];
         var idx = new int[n * k];
@@ -111,6 +113,7 @@ public static class NNDescent
         for (int t = 0; t < GroupSize; t++) groupUpdates[t] = [];
         for (int iter = 0; iter < o.MaxIterations; iter++)
         {
+            o.CancellationToken.ThrowIfCancellationRequested();
             BuildCandidates(n, k, maxCandidates, idx, isNew, hasNew, newCand, oldCand, newPri, oldPri, rng.Next(), parallel);
             long changes = 0;
             for (int g0 = 0; g0 < blocks; g0 += GroupSize)

@@ -104,12 +104,14 @@ public static class NeighborGraph
     /// dimensions take a few seconds: at such k exact is faster than NN-descent, and leaves nothing to chance); else
     /// NN-descent seeded with <paramref name="seed"/>.
     /// </summary>
-    public static KnnGraph Build(Matrix points, int k, Metric metric, int exactUpTo = 20_000, ulong seed = 1, int threads = 0) =>
+    /// <param name="cancellationToken">Stops the build (checked per block of points).</param>
+    public static KnnGraph Build(Matrix points, int k, Metric metric, int exactUpTo = 20_000, ulong seed = 1, int threads = 0,
+        CancellationToken cancellationToken = default) =>
         IsExact(points.Rows, points.Columns, k, exactUpTo)
-            ? ExactKnn.Search(points, k, metric, threads)
-            : NNDescent.Build(points, k, metric, new NNDescentOptions { Seed = seed, Threads = threads });
+            ? ExactKnn.Search(points, k, metric, threads, cancellationToken)
+            : NNDescent.Build(points, k, metric, new NNDescentOptions { Seed = seed, Threads = threads, CancellationToken = cancellationToken });
 
-    /// <summary>Whether <see cref="Build(Matrix, int, Metric, int, ulong, int)"/> searches exhaustively.</summary>
+    /// <summary>Whether <see cref="Build(Matrix, int, Metric, int, ulong, int, CancellationToken)"/> searches exhaustively.</summary>
     public static bool IsExact(int rows, int columns, int k, int exactUpTo = 20_000) =>
         rows <= exactUpTo || (k >= 60 && (double)rows * rows * columns <= 2.5e11);
 
@@ -131,7 +133,7 @@ public static class NeighborGraph
         var compact = finite.Length == n ? space : Rows(space, finite);
         cancellationToken.ThrowIfCancellationRequested();
         bool exact = IsExact(compact.Rows, compact.Columns, k, options.ExactUpTo);
-        var graph = Build(compact, k, options.Metric, options.ExactUpTo, options.Seed, options.Threads);
+        var graph = Build(compact, k, options.Metric, options.ExactUpTo, options.Seed, options.Threads, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
         var (recall, sample) = exact ? (1.0, 0) : EstimateRecall(compact, graph, options);
 
@@ -145,7 +147,7 @@ public static class NeighborGraph
             int i = finite[r];
             var nb = graph.NeighborsOf(r);
             var d = graph.DistancesOf(r);
-            for (int t = 0; t < k; t++) { indices[i * k + t] = finite[nb[t]]; distances[i * k + t] = d[t]; }
+            for (int t = 0; t < k; t++) if (nb[t] >= 0) { indices[i * k + t] = finite[nb[t]]; distances[i * k + t] = d[t]; }
         }
         progress?.Report(new AnalysisProgress("neighbors", 1, 1));
         var section = new RunManifest.NeighborsSection(k, options.Metric.ToString().ToLowerInvariant(), spaceName, space.Columns, exact,

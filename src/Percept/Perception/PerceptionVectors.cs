@@ -31,9 +31,10 @@ internal static class PerceptionVectors
             output.Write(PerceptionFields.LayerStats.Member(state.Layers[l].Name), both, means[l].Length);
         }
         var builder = new PerceptionVectorBuilder(means, stds, maxWidth, seed);
-        var readers = state.LayerFields.Select(output.Open).ToArray();
+        var readers = new FieldReader?[state.LayerFields.Length];
         try
         {
+            for (int l = 0; l < layerCount; l++) readers[l] = output.Open(state.LayerFields[l]);
             var widths = state.Stats.Select(s => s.Features).ToArray();
             var blocks = widths.Select(w => new float[Chunk * w]).ToArray();
             var vectors = new float[Chunk * builder.Width];
@@ -44,7 +45,7 @@ internal static class PerceptionVectors
             {
                 ct.ThrowIfCancellationRequested();
                 int n = (int)Math.Min(Chunk, state.Rows - start);
-                for (int l = 0; l < layerCount; l++) readers[l].Read(start, n, blocks[l]);
+                for (int l = 0; l < layerCount; l++) readers[l]!.Read(start, n, blocks[l]);
                 // Parts of a chunk on several threads; each vector depends on its own sample only, so the result does not
                 // depend on the number of threads.
                 Parallel.For(0, (n + part - 1) / part, parallel, () => new float[builder.ScratchLength], (p, _, scratch) =>
@@ -57,7 +58,7 @@ internal static class PerceptionVectors
                 progress?.Report(new AnalysisProgress("vectors", start + n, state.Rows));
             }
         }
-        finally { foreach (var r in readers) r.Dispose(); }
+        finally { foreach (var r in readers) r?.Dispose(); }
         return builder;
     }
 }

@@ -37,17 +37,18 @@ public static class NeighborSpace
     public const int Dimensions = 50;
 
     /// <summary>The space's name when it is the perception vectors themselves.</summary>
-    public const string Vectors = "embedding";
+    public static string Vectors => Perception.PerceptionFields.Embedding.Name;
 
     /// <summary>The space of <paramref name="vectors"/> (a row per sample; rows with non-finite values stay NaN) and its name.</summary>
-    public static (Matrix Space, string Name) Of(IRowSource vectors, ulong seed, int threads)
+    /// <param name="cancellationToken">Stops the passes over the vectors.</param>
+    public static (Matrix Space, string Name) Of(IRowSource vectors, ulong seed, int threads, CancellationToken cancellationToken = default)
     {
         if (vectors.Columns <= Dimensions) return (Matrix.From(vectors), Vectors);
         var finite = FiniteRows(vectors);
         if (finite.Length <= Dimensions) return (Matrix.From(vectors), Vectors);
         var source = finite.Length == vectors.Rows ? vectors : new SelectedRows(vectors, finite);
-        var pca = Pca.Fit(source, Dimensions, seed, threads: threads);
-        var reduced = pca.Transform(vectors, threads);
+        var pca = Pca.Fit(source, Dimensions, seed, threads: threads, cancellationToken: cancellationToken);
+        var reduced = pca.Transform(vectors, threads, cancellationToken);
         if (finite.Length < vectors.Rows)
         {
             var keep = new bool[vectors.Rows];
@@ -128,7 +129,7 @@ internal static class MapStage
         var coordinates = all ? result.Coordinates : Spread(result.Coordinates, finite, rows);
         output.Write(MapFields.Map, coordinates.Data, coordinates.Columns);
         int k = Math.Min(10, Math.Min(x.Rows - 1, neighbors.K));
-        var perPoint = MapQuality.PerPointPreservation(graph.Compact(k), result.Coordinates, k, options.Seed, options.Threads);
+        var perPoint = MapQuality.PerPointPreservation(neighbors.First(k), result.Coordinates, k, options.Seed, options.Threads);
         if (!all) perPoint = Spread(new Matrix(perPoint, perPoint.Length, 1), finite, rows).Data;
         output.Write(MapFields.Preservation, perPoint);
         var high = all ? vectors : new SelectedRows(vectors, finite);

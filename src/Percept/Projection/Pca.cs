@@ -15,14 +15,15 @@ public sealed class PcaModel(float[] mean, float[] components, double[] explaine
     public int Count => ExplainedVariance.Length;
 
     /// <summary>Coordinates of <paramref name="data"/> on the principal axes (a matrix in memory, or rows streamed from a run).</summary>
-    public Matrix Transform(IRowSource data, int threads = 0)
+    /// <param name="cancellationToken">Stops the pass (checked per block of rows).</param>
+    public Matrix Transform(IRowSource data, int threads = 0, CancellationToken cancellationToken = default)
     {
         if (data.Columns != Dimensions) throw new PerceptException($"PCA was fitted on {Dimensions} columns; the data have {data.Columns}");
         var result = new Matrix(data.Rows, Count);
         var shift = new float[Count];
         for (int c = 0; c < Count; c++) shift[c] = TensorPrimitives.Dot(Mean, Components.AsSpan(c * Dimensions, Dimensions));
         int d = Dimensions, count = Count;
-        Parallel.For(0, Blocks.Count(data.Rows), new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount },
+        Parallel.For(0, Blocks.Count(data.Rows), new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = cancellationToken },
             () => new float[Blocks.Rows * d], (b, _, buffer) =>
             {
                 int i0 = b * Blocks.Rows, rows = Math.Min(Blocks.Rows, data.Rows - i0);
@@ -76,12 +77,14 @@ public static class Pca
     /// <summary>Fits <paramref name="components"/> principal axes.</summary>
     /// <param name="powerIterations">Power iterations (more = more accurate when the spectrum decays slowly).</param>
     /// <param name="oversampling">Extra sketch columns beyond the components.</param>
-    public static PcaModel Fit(IRowSource data, int components, ulong seed = 0, int powerIterations = 4, int oversampling = 10, int threads = 0)
+    /// <param name="cancellationToken">Stops the fit (checked per block of rows in every pass).</param>
+    public static PcaModel Fit(IRowSource data, int components, ulong seed = 0, int powerIterations = 4, int oversampling = 10, int threads = 0,
+        CancellationToken cancellationToken = default)
     {
         int n = data.Rows, d = data.Columns;
         if (components < 1 || components > Math.Min(n, d)) throw new PerceptException($"PCA to {components} dimensions needs at least that many points and columns ({n} x {d})");
         int l = Math.Min(Math.Min(n, d), components + oversampling);
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = cancellationToken };
         var mean = ColumnMeans(data, parallel);
 
         // Omega: l × d Gaussian (rows are the sketch directions).

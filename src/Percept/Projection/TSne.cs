@@ -91,8 +91,8 @@ public static class TSne
         else
         {
             if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
-                x = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads).Transform(data, o.Threads);
-            knn = NeighborGraph.Build(x, k, o.Metric, seed: o.Seed, threads: o.Threads);
+                x = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads, cancellationToken: cancellationToken).Transform(data, o.Threads, cancellationToken);
+            knn = NeighborGraph.Build(x, k, o.Metric, seed: o.Seed, threads: o.Threads, cancellationToken: cancellationToken);
         }
         var p = Affinities(knn, o.Perplexity);
 
@@ -100,7 +100,7 @@ public static class TSne
         if (o.Initial != null) y = (float[])o.Initial.Data.Clone();
         else
         {
-            var init = Pca.Fit(x, Dims, o.Seed, threads: o.Threads).Transform(x, o.Threads);
+            var init = Pca.Fit(x, Dims, o.Seed, threads: o.Threads, cancellationToken: cancellationToken).Transform(x, o.Threads, cancellationToken);
             double mean = init.Data.Where((_, i) => i % 2 == 0).Average();
             double std = Math.Sqrt(init.Data.Where((_, i) => i % 2 == 0).Average(v => (v - mean) * (v - mean)));
             y = init.Data.Select(v => (float)(v / Math.Max(std, 1e-12) * 1e-4)).ToArray();

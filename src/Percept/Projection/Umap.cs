@@ -52,8 +52,8 @@ public static partial class Umap
         {
             if (o.PcaDimensions > 0 && data.Columns > o.PcaDimensions && n > o.PcaDimensions)
             {
-                pca = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads);
-                x = pca.Transform(data, o.Threads);
+                pca = Pca.Fit(data, o.PcaDimensions, o.Seed, threads: o.Threads, cancellationToken: cancellationToken);
+                x = pca.Transform(data, o.Threads, cancellationToken);
             }
             index = KnnIndex.Build(x, o.Neighbors - 1, o.Metric, new NNDescentOptions { Seed = o.Seed, Threads = o.Threads });
         }

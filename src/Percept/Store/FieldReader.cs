@@ -51,14 +51,28 @@ public sealed class FieldReader : IRowSource, IDisposable
     public void Read(int start, int count, Span<float> destination)
     {
         if (Entry.Type != FieldType.Float32) throw new InvalidOperationException($"field '{Entry.Name}' holds {Entry.Type}, not float32");
-        ReadRaw(start, count, MemoryMarshal.AsBytes(destination[..checked(count * Columns)]));
+        destination = destination[..checked(count * Columns)];
+        // In pieces of at most 2^28 values: a span's bytes must stay countable in an int.
+        for (int done = 0, rows = PieceRows; done < count; done += rows)
+        {
+            int n = Math.Min(rows, count - done);
+            ReadRaw(start + done, n, MemoryMarshal.AsBytes(destination.Slice(done * Columns, n * Columns)));
+        }
     }
+
+    /// <summary>Rows read in one piece: at most 2^28 values.</summary>
+    int PieceRows => Math.Max(1, (1 << 28) / Columns);
 
     /// <summary>Copies <paramref name="count"/> rows of an int32 field from <paramref name="start"/>.</summary>
     public void Read(int start, int count, Span<int> destination)
     {
         if (Entry.Type != FieldType.Int32) throw new InvalidOperationException($"field '{Entry.Name}' holds {Entry.Type}, not int32");
-        ReadRaw(start, count, MemoryMarshal.AsBytes(destination[..checked(count * Columns)]));
+        destination = destination[..checked(count * Columns)];
+        for (int done = 0, rows = PieceRows; done < count; done += rows)
+        {
+            int n = Math.Min(rows, count - done);
+            ReadRaw(start + done, n, MemoryMarshal.AsBytes(destination.Slice(done * Columns, n * Columns)));
+        }
     }
 
     /// <summary>Copies row <paramref name="row"/> of a float32 field.</summary>
@@ -139,15 +153,19 @@ public sealed class FieldWriter : IDisposable
     {
         if (Field.Type != FieldType.Float32) throw new InvalidOperationException($"field '{Field.Name}' holds {Field.Type}, not float32");
         Check(rows.Length);
-        _npy.WriteRows(MemoryMarshal.AsBytes(rows));
+        // In pieces of at most 2^28 values: a span's bytes must stay countable in an int.
+        for (int done = 0; done < rows.Length; done += Piece) _npy.WriteRows(MemoryMarshal.AsBytes(rows.Slice(done, Math.Min(Piece, rows.Length - done))));
     }
+
+    /// <summary>Values written in one piece: whole rows, at most about 2^28 values.</summary>
+    int Piece => Math.Max(1, (1 << 28) / Width) * Width;
 
     /// <summary>Appends whole rows of an int32 field.</summary>
     public void Append(ReadOnlySpan<int> rows)
     {
         if (Field.Type != FieldType.Int32) throw new InvalidOperationException($"field '{Field.Name}' holds {Field.Type}, not int32");
         Check(rows.Length);
-        _npy.WriteRows(MemoryMarshal.AsBytes(rows));
+        for (int done = 0; done < rows.Length; done += Piece) _npy.WriteRows(MemoryMarshal.AsBytes(rows.Slice(done, Math.Min(Piece, rows.Length - done))));
     }
 
     void Check(int values)

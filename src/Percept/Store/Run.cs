@@ -26,12 +26,23 @@ public sealed class Run
     public RunManifest Manifest { get; }
     public int Count => Manifest.Data.Count;
 
-    Run(string directory, RunManifest manifest, RunLocations? locations)
+    Run(string directory, RunManifest manifest, RunLocations? locations, bool trusted = false)
     {
         Directory = directory;
         Manifest = manifest;
         Locations = locations ?? new RunLocations();
+        _trusted = trusted;
         _sources = new Lazy<IReadOnlyList<SourceStatus>>(FindSources);
+    }
+
+    /// <summary>A run being written, whose files were fingerprinted moments ago: they are taken as found, not read again.</summary>
+    readonly bool _trusted;
+
+    /// <summary>Opens the run in its work folder for the stages that read it before it appears (no fingerprint is checked).</summary>
+    internal static Run OpenStaged(string directory)
+    {
+        string full = Path.GetFullPath(directory);
+        return new Run(full, RunManifest.Read(Path.Combine(full, ManifestFile), directory), null, trusted: true);
     }
 
     /// <summary>Where the user said the run's model and data are now (nothing: where they were).</summary>
@@ -151,13 +162,15 @@ public sealed class Run
     IReadOnlyList<SourceStatus> FindSources()
     {
         var m = Manifest.Model;
+        if (_trusted)
+            return [new("model", m.Path, m.Path, null), .. (Manifest.Source?.Files ?? []).Select(f => new SourceStatus(f.Role, f.Path, f.Path, null))];
         var found = new List<SourceStatus> { RunSources.Find("model", m.Path, m.RelativePath, m.Sha256, Directory, Locations.Model, null) };
         string? dataNow = null;
         foreach (var f in Manifest.Source?.Files ?? [])
         {
             // Labels and class names travel with the data: beside the data's new place, by their own names.
             var status = RunSources.Find(f.Role, f.Path, f.RelativePath, f.Sha256, Directory, f.Role == "data" ? Locations.Data : null,
-                f.Role == "data" || dataNow == null ? null : System.IO.Directory.Exists(dataNow) ? dataNow : Path.GetDirectoryName(dataNow));
+                f.Role == "data" ? null : dataNow);
             if (f.Role == "data") dataNow = status.Found;
             found.Add(status);
         }

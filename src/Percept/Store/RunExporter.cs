@@ -18,22 +18,34 @@ public static class RunExporter
     /// <summary>Writes <paramref name="field"/> of <paramref name="run"/> to <paramref name="outPath"/> (format from the extension).</summary>
     /// <param name="rows">Rows to export, a range of sample indices (all when null).</param>
     /// <exception cref="PerceptException">An unknown field, a range outside the run, a format that does not fit the field.</exception>
-    public static void Export(Run run, string field, string outPath, Range? rows = null)
+    /// <returns>The rows written.</returns>
+    public static int Export(Run run, string field, string outPath, Range? rows = null)
     {
         string ext = Path.GetExtension(outPath).ToLowerInvariant();
         if (ext is not (".npy" or ".csv" or ".parquet"))
             throw new PerceptException($"{outPath}: use a .npy, .csv or .parquet file name");
-        var (start, count) = (rows ?? Range.All).GetOffsetAndLength(run.Count) is var r && r.Offset >= 0 && r.Length >= 0 && r.Offset + r.Length <= run.Count
-            ? r : throw new PerceptException($"rows {rows} are outside the run's {run.Count} samples");
+        var (start, count) = Rows(rows, run.Count);
         string full = Path.GetFullPath(outPath);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp{ext}");
         try
         {
-            WriteTo(run, field, ext, tmp, start, count);
+            int written = WriteTo(run, field, ext, tmp, start, count);
             File.Move(tmp, full, overwrite: true);
+            return written;
         }
         finally { if (File.Exists(tmp)) File.Delete(tmp); }
+    }
+
+    /// <summary>The offset and length of <paramref name="rows"/> among <paramref name="count"/> samples.</summary>
+    /// <exception cref="PerceptException">A range that is not inside the samples (or that ends before it starts).</exception>
+    static (int Start, int Count) Rows(Range? rows, int count)
+    {
+        if (rows is not { } r) return (0, count);
+        int start = r.Start.IsFromEnd ? count - r.Start.Value : r.Start.Value, end = r.End.IsFromEnd ? count - r.End.Value : r.End.Value;
+        if (start < 0 || end > count || start > end)
+            throw new PerceptException($"rows {start}:{end} are not inside the run's {count} samples (0:{count})");
+        return (start, end - start);
     }
 
     /// <summary>
@@ -65,26 +77,32 @@ public static class RunExporter
         return [.. run.Fields.Where(f => f.Layout == FieldLayout.Matrix).Select(f => f.Name), .. table.Columns.Select(c => c.Name), Table];
     }
 
-    static void WriteTo(Run run, string field, string ext, string path, int start, int count)
+    static int WriteTo(Run run, string field, string ext, string path, int start, int count)
     {
         if (FindMatrix(run, field) is { } entry)
         {
             using var reader = run.Open(entry);
+            // A run-wide field (a layer's statistics) has its own rows, not one per sample.
+            if (!entry.PerSample)
+            {
+                if (count != run.Count) throw new PerceptException($"'{field}' is not one row per sample; export it whole (without a row range)");
+                (start, count) = (0, reader.Rows);
+            }
             if (ext == ".npy") CopyMatrix(reader, path, start, count);
             else if (ext == ".csv") WriteMatrixCsv(reader, path, start, count);
             else WriteMatrixParquet(reader, path, start, count);
-            return;
+            return count;
         }
         using var table = run.OpenSamples();
         if (field == Table)
         {
             if (ext == ".npy") throw new PerceptException($"{Table} is a table; export it to .csv or .parquet");
             table.Export(path, ext == ".parquet", null, start, count);
-            return;
+            return count;
         }
         var column = table.Columns.FirstOrDefault(c => c.Name == field)
             ?? throw new PerceptException($"unknown field '{field}'; this run's fields: {string.Join(", ", Names(run))}");
-        if (ext != ".npy") { table.Export(path, ext == ".parquet", [field], start, count); return; }
+        if (ext != ".npy") { table.Export(path, ext == ".parquet", [field], start, count); return count; }
         if (column.Type is FieldType.Int32 or FieldType.Int64 or FieldType.Bool)
         {
             var values = table.ReadInt32(field, -1);
@@ -92,6 +110,7 @@ public static class RunExporter
         }
         else if (column.Type == FieldType.Text) throw new PerceptException($"'{field}' holds text; export it to .csv or .parquet");
         else Npy.Write(path, table.ReadFloat32(field).AsSpan(start, count), count);
+        return count;
     }
 
     /// <summary>Rows copied at a time: enough to stream, little enough to hold (a block of 4,096-wide rows is 64 MB).</summary>

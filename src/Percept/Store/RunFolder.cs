@@ -26,7 +26,7 @@ internal sealed class RunFolder : IDisposable
         if (File.Exists(FinalPath)) throw new PerceptException($"{Terms.Option("out")} {finalPath} is a file; give a folder for the run");
         if (Directory.Exists(FinalPath))
         {
-            bool isRun = File.Exists(Path.Combine(FinalPath, "run.json"));
+            bool isRun = File.Exists(Path.Combine(FinalPath, Run.ManifestFile));
             bool empty = !Directory.EnumerateFileSystemEntries(FinalPath).Any();
             if (!empty && !isRun) throw new PerceptException($"{Terms.Option("out")} {finalPath} exists and is not a Percept run; choose another folder");
             if (isRun && !overwrite) throw new PerceptException($"a run already exists at {finalPath}; set {Terms.Option("overwrite")} to replace it");

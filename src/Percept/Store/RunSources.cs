@@ -39,20 +39,30 @@ public static class RunSources
 
     /// <summary>
     /// The SHA-256 of a file's bytes, lower-case hex; of a folder (an image dataset), the SHA-256 of its files' relative
-    /// paths and sizes in ordinal order (reading every image again would cost as much as the analysis).
+    /// paths ('/'-separated, in ordinal order, so the same on every system) and sizes (reading every image again would
+    /// cost as much as the analysis). Hidden files and folders (a name starting with '.', as Finder's .DS_Store) do not count.
     /// </summary>
     public static string Fingerprint(string path)
     {
         if (Directory.Exists(path))
         {
             var text = new StringBuilder();
-            foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(path, f)).Order(StringComparer.Ordinal))
-                text.Append(file.Replace('\\', '/')).Append('\t').Append(new FileInfo(Path.Combine(path, file)).Length).Append('\n');
+            var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                .Select(f => (Full: f, Relative: Path.GetRelativePath(path, f).Replace('\\', '/')))
+                .Where(f => !f.Relative.Split('/').Any(part => part.StartsWith('.')))
+                .OrderBy(f => f.Relative, StringComparer.Ordinal);
+            foreach (var (full, relative) in files) text.Append(relative).Append('\t').Append(new FileInfo(full).Length).Append('\n');
             return "dir:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
         }
+        // A file is read once per process while its size and time stay the same (a training's epochs share their data).
+        var info = new FileInfo(path);
+        var key = (info.FullName, info.Length, info.LastWriteTimeUtc);
+        if (Known.TryGetValue(key, out var known)) return known;
         using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
+        return Known[key] = Convert.ToHexStringLower(SHA256.HashData(f));
     }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long, DateTime), string> Known = new();
 
     /// <summary>Describes a file an analysis reads, for its manifest.</summary>
     public static RunManifest.SourceFile Describe(string role, string path, string runDirectory)
@@ -66,7 +76,17 @@ public static class RunSources
     /// Finds a recorded file: at <paramref name="given"/> (the user's pointer) when there is one, else at its recorded path,
     /// else relative to the run, else (for a file that travels with the data) beside <paramref name="besideData"/>.
     /// </summary>
+    /// <param name="besideData">Where the data are now (a file, or an image folder): a file that travels with them is looked for beside them.</param>
     internal static SourceStatus Find(string role, string recordedPath, string? relative, string fingerprint, string runDirectory, string? given, string? besideData)
+    {
+        try { return Search(role, recordedPath, relative, fingerprint, runDirectory, given, besideData); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new(role, recordedPath, null, $"the {role} cannot be read ({e.Message})");
+        }
+    }
+
+    static SourceStatus Search(string role, string recordedPath, string? relative, string fingerprint, string runDirectory, string? given, string? besideData)
     {
         if (given != null)
         {
@@ -77,7 +97,13 @@ public static class RunSources
         }
         var candidates = new List<string> { recordedPath };
         if (relative != null) candidates.Add(Path.GetFullPath(Path.Combine(runDirectory, relative)));
-        if (besideData != null) candidates.Add(Path.Combine(besideData, Path.GetFileName(recordedPath)));
+        if (besideData != null)
+        {
+            // Beside the data: in the same folder as a data file, or next to (and inside) an image folder.
+            string? folder = Path.GetDirectoryName(Path.GetFullPath(besideData).TrimEnd(Path.DirectorySeparatorChar));
+            if (folder != null) candidates.Add(Path.Combine(folder, Path.GetFileName(recordedPath)));
+            if (Directory.Exists(besideData)) candidates.Add(Path.Combine(besideData, Path.GetFileName(recordedPath)));
+        }
         string? changed = null;
         foreach (var c in candidates.Distinct())
         {

@@ -81,8 +81,8 @@ public sealed class RunWriter : IRunOutput, IDisposable
     /// <summary>Where the finished run will be.</summary>
     public string FinalPath => _folder.FinalPath;
 
-    /// <summary>The fields written so far.</summary>
-    public IReadOnlyList<FieldEntry> Fields { get { lock (_gate) return [.. _fields.Values]; } }
+    /// <summary>The fields written so far (finished: a field whose writer is still open is not among them).</summary>
+    public IReadOnlyList<FieldEntry> Fields { get { lock (_gate) return [.. _fields.Values.Where(f => !_unfinished.Contains(f.Name))]; } }
 
     string Reserve(Field field)
     {
@@ -90,26 +90,33 @@ public sealed class RunWriter : IRunOutput, IDisposable
         {
             if (_fields.ContainsKey(field.Name)) throw new InvalidOperationException($"field '{field.Name}' is already written");
             string file = FieldFiles.Choose(field, _fields.Values.Select(f => f.File!).Where(f => f != null));
-            _fields[field.Name] = FieldEntry.Of(field, 0, 0, file); // reserved; replaced when written
+            _fields[field.Name] = FieldEntry.Of(field, 0, 0, file);
+            _unfinished.Add(field.Name);   // reserved: in the manifest only once written
             Directory.CreateDirectory(Path.GetDirectoryName(_folder.PathOf(file))!);
             return file;
         }
     }
 
-    void Record(FieldEntry entry) { lock (_gate) _fields[entry.Name] = entry; }
+    readonly HashSet<string> _unfinished = [];
+
+    void Record(FieldEntry entry) { lock (_gate) { _fields[entry.Name] = entry; _unfinished.Remove(entry.Name); } }
+
+    void Forget(Field field) { lock (_gate) { _fields.Remove(field.Name); _unfinished.Remove(field.Name); } }
 
     /// <inheritdoc/>
     public FieldWriter Create(Field field, int width)
     {
         string file = Reserve(field);
-        return new FieldWriter(field, width, _folder.PathOf(file), w => Record(FieldEntry.Of(field, w.Rows, w.Width, file)));
+        try { return new FieldWriter(field, width, _folder.PathOf(file), w => Record(FieldEntry.Of(field, w.Rows, w.Width, file))); }
+        catch { Forget(field); throw; }
     }
 
     /// <inheritdoc/>
     public void WriteDocument(Field field, string text)
     {
         string file = Reserve(field);
-        File.WriteAllText(_folder.PathOf(file), text);
+        try { File.WriteAllText(_folder.PathOf(file), text); }
+        catch { Forget(field); throw; }
         Record(FieldEntry.Of(field, 1, 0, file));
     }
 
@@ -117,7 +124,7 @@ public sealed class RunWriter : IRunOutput, IDisposable
     public FieldReader Open(Field field)
     {
         FieldEntry? entry;
-        lock (_gate) entry = _fields.GetValueOrDefault(field.Name);
+        lock (_gate) entry = _unfinished.Contains(field.Name) ? null : _fields.GetValueOrDefault(field.Name);
         if (entry is not { Layout: FieldLayout.Matrix, File: { } file }) throw new PerceptException($"field '{field.Name}' has not been written");
         return new FieldReader(entry, _folder.PathOf(file));
     }
@@ -157,7 +164,7 @@ public sealed class RunWriter : IRunOutput, IDisposable
     public Run Stage(RunManifest manifest)
     {
         File.WriteAllText(_folder.PathOf(Run.ManifestFile), WithFields(manifest).ToJson());
-        return Run.Open(_folder.WorkPath);
+        return Run.OpenStaged(_folder.WorkPath);
     }
 
     /// <summary>Writes the manifest and moves the run into place (replacing an older run there); returns the run.</summary>
@@ -177,24 +184,27 @@ public sealed class RunWriter : IRunOutput, IDisposable
 }
 
 /// <summary>
-/// Adds or replaces fields of a finished run: each file is written under a temporary name and renamed into place at
-/// <see cref="Commit"/>, then the manifest is replaced — a reader sees the run before or after, never half of it.
-/// Disposing without committing removes what was written.
+/// Adds or replaces fields of a finished run, keeping each field's file name (readers outside Percept open
+/// <c>label_issue.npy</c> by name). Each field is written under a temporary name; <see cref="Commit"/> moves them into
+/// place and then replaces the manifest (read again first, so an update made meanwhile is kept). A reader opening the
+/// run in between sees a replaced field's new values under the old manifest, whose entry for it has the same name and
+/// shape; a crash before the moves leaves the run as it was. Disposing without committing removes what was written.
 /// </summary>
 public sealed class RunUpdate : IRunOutput, IDisposable
 {
     readonly Run _run;
     readonly Dictionary<string, (FieldEntry Entry, string Temporary)> _written = [];
+    readonly HashSet<FieldWriter> _open = [];
 
     internal RunUpdate(Run run) => _run = run;
 
+    /// <summary>The field's file: the one the run already has for it, or a new name neither the run nor this update uses.</summary>
     string Place(Field field)
     {
         if (_written.ContainsKey(field.Name)) throw new InvalidOperationException($"field '{field.Name}' is already written in this update");
-        var existing = _run.Find(field.Name);
-        string file = existing?.File ?? FieldFiles.Choose(field, _run.Fields.Select(f => f.File).Concat(_written.Values.Select(w => w.Entry.File)).OfType<string>());
-        string path = _run.PathOf(file);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string file = _run.Find(field.Name)?.File
+            ?? FieldFiles.Choose(field, _run.Fields.Select(f => f.File).Concat(_written.Values.Select(w => w.Entry.File)).OfType<string>());
+        Directory.CreateDirectory(Path.GetDirectoryName(_run.PathOf(file))!);
         return file;
     }
 
@@ -203,41 +213,46 @@ public sealed class RunUpdate : IRunOutput, IDisposable
     /// <inheritdoc/>
     public FieldWriter Create(Field field, int width)
     {
-        string file = Place(field);
-        string tmp = Temporary(file);
-        _written[field.Name] = (FieldEntry.Of(field, 0, width, file), tmp);
-        return new FieldWriter(field, width, tmp, w => _written[field.Name] = (FieldEntry.Of(field, w.Rows, w.Width, file), tmp));
+        string file = Place(field), tmp = Temporary(file);
+        FieldWriter? writer = null;
+        writer = new FieldWriter(field, width, tmp, w =>
+        {
+            _written[field.Name] = (FieldEntry.Of(field, w.Rows, w.Width, file), tmp);
+            _open.Remove(writer!);
+        });
+        _open.Add(writer);
+        return writer;
     }
 
     /// <inheritdoc/>
     public void WriteDocument(Field field, string text)
     {
-        string file = Place(field);
-        string tmp = Temporary(file);
+        string file = Place(field), tmp = Temporary(file);
         File.WriteAllText(tmp, text);
         _written[field.Name] = (FieldEntry.Of(field, 1, 0, file), tmp);
     }
 
     /// <inheritdoc/>
-    public FieldReader Open(Field field)
-    {
-        if (_written.TryGetValue(field.Name, out var w)) return new FieldReader(w.Entry, w.Temporary);
-        return _run.Open(field);
-    }
+    public FieldReader Open(Field field) =>
+        _written.TryGetValue(field.Name, out var w) ? new FieldReader(w.Entry, w.Temporary) : _run.Open(field);
 
     /// <summary>Moves every field into place, then replaces the manifest; returns the run as it now is.</summary>
+    /// <exception cref="InvalidOperationException">A field writer is still open.</exception>
     public Run Commit()
     {
+        if (_open.Count > 0) throw new InvalidOperationException($"field '{_open.First().Field.Name}' is still being written");
         foreach (var (entry, tmp) in _written.Values) File.Move(tmp, _run.PathOf(entry.File!), overwrite: true);
-        var fields = _run.Fields.Where(f => !_written.ContainsKey(f.Name)).Concat(_written.Values.Select(w => w.Entry))
+        var now = Run.Open(_run.Directory, _run.Locations);
+        var fields = now.Fields.Where(f => !_written.ContainsKey(f.Name)).Concat(_written.Values.Select(w => w.Entry))
             .OrderBy(f => f.Layout).ThenBy(f => f.Name, StringComparer.Ordinal).ToArray();
         _written.Clear();
-        AtomicFile.Replace(_run.PathOf(Run.ManifestFile), tmp => File.WriteAllText(tmp, (_run.Manifest with { Fields = fields }).ToJson()));
-        return Run.Open(_run.Directory);
+        AtomicFile.Replace(now.PathOf(Run.ManifestFile), tmp => File.WriteAllText(tmp, (now.Manifest with { Fields = fields }).ToJson()));
+        return Run.Open(_run.Directory, _run.Locations);
     }
 
     public void Dispose()
     {
+        foreach (var w in _open.ToArray()) w.Dispose();
         foreach (var (_, tmp) in _written.Values)
             try { File.Delete(tmp); } catch (IOException) { }
         _written.Clear();

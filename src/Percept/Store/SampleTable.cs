@@ -118,8 +118,17 @@ public sealed class SampleTable : IDisposable
     {
         _run = run;
         _db = new DuckDBConnection($"Data Source={path};ACCESS_MODE=READ_ONLY");
-        try { _db.Open(); }
+        try
+        {
+            _db.Open();
+            Columns = ReadColumns(run);
+        }
         catch (DbException e) { _db.Dispose(); throw new PerceptException($"cannot open the samples table of {run.Directory}: {e.Message.Split('\n')[0]}"); }
+        catch { _db.Dispose(); throw; }
+    }
+
+    List<ColumnInfo> ReadColumns(Run run)
+    {
         var declared = run.Manifest.Fields.Where(f => f.Layout == FieldLayout.Column).ToDictionary(f => f.Name);
         var columns = new List<ColumnInfo>();
         using var cmd = _db.CreateCommand();
@@ -140,7 +149,7 @@ public sealed class SampleTable : IDisposable
             };
             columns.Add(new ColumnInfo(r.GetString(0), t, declared.GetValueOrDefault(r.GetString(0))));
         }
-        Columns = columns;
+        return columns;
     }
 
     static readonly string IndexColumn = SampleTableWriter.Quote(SampleKeys.Index);

@@ -7,6 +7,11 @@ namespace Percept.Tests.Cli;
 /// install` from that folder takes seconds, and the installed `percept demo` runs from any folder, with the demo's
 /// files that travel in the package.
 /// </summary>
+/// <remarks>
+/// Run alone (after the tests that run in parallel): packing compresses four platforms' native libraries, which on two
+/// cores starves the browser tests running beside it.
+/// </remarks>
+[Collection(nameof(ToolPackageCollection))]
 public class ToolPackageTests
 {
     static (int Code, string Output) Run(string file, string arguments, string workingDirectory, TimeSpan timeout, string? packages = null)
@@ -18,6 +23,8 @@ public class ToolPackageTests
         // A fresh folder for the tool's own files, as on a user's machine; no telemetry or first-run banner.
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        // A build of its own: nothing of the test run's MSBuild (its nodes, its settings) leaks into the child.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToArray()) start.Environment.Remove(key);
         // The install's own package cache: a package of the same version packed earlier must not stand in for this one.
         if (packages != null) start.Environment["NUGET_PACKAGES"] = packages;
         using var p = Process.Start(start)!;
@@ -33,7 +40,7 @@ public class ToolPackageTests
         using var dir = new TempDir();
         // The configuration the tests were built in, so the pack reuses that build.
         string config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var (code, output) = Run("dotnet", $"pack src/Percept.Cli -c {config} -o \"{dir["pack"]}\"", TestFiles.Root, TimeSpan.FromMinutes(6));
+        var (code, output) = Run("dotnet", $"pack src/Percept.Cli -c {config} -o \"{dir["pack"]}\" --disable-build-servers", TestFiles.Root, TimeSpan.FromMinutes(6));
         Assert.True(code == 0, output);
         var packages = Directory.GetFiles(dir["pack"], "*.nupkg").ToDictionary(f => Path.GetFileName(f), f => new FileInfo(f).Length);
         foreach (var rid in new[] { "linux-x64", "linux-arm64", "osx-arm64", "win-x64" })
@@ -59,3 +66,7 @@ public class ToolPackageTests
         Assert.True(File.Exists(dir["anywhere/runs/demo/run.json"]));
     }
 }
+
+/// <summary>Tests that run by themselves, after the parallel ones.</summary>
+[CollectionDefinition(nameof(ToolPackageCollection), DisableParallelization = true)]
+public sealed class ToolPackageCollection;

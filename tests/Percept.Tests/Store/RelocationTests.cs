@@ -83,6 +83,29 @@ public class RelocationTests
     }
 
     [Fact]
+    public void Export_takes_a_row_range_and_refuses_one_outside_the_run_with_one_line()
+    {
+        using var dir = new TempDir();
+        var (run, _, _) = Analysed(dir);
+        var (code, output, err) = CliHarness.Percept("export", run, "--field", "embedding", "--rows", "10:30", "--out", dir["e.npy"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("wrote 20 rows of embedding", output);
+        var whole = global::Percept.Store.Run.Open(run).ReadMatrix(global::Percept.Perception.PerceptionFields.Embedding);
+        Assert.Equal(whole.Data.AsSpan(10 * whole.Columns, 20 * whole.Columns).ToArray(), Npy.ReadFloat32(dir["e.npy"], out var shape));
+        Assert.Equal([20L, whole.Columns], shape);
+        foreach (var rows in new[] { "100:130", "30:10", "0:999" })
+        {
+            (code, _, err) = CliHarness.Percept("export", run, "--field", "embedding", "--rows", rows, "--out", dir["x.npy"]);
+            Assert.Equal(1, code);
+            Assert.Contains("are not inside the run's 120 samples", OneLineError(err));
+        }
+        // A run-wide field exports whole: a layer's statistics, two rows.
+        (code, _, err) = CliHarness.Percept("export", run, "--field", "layer_stats:conv", "--out", dir["s.npy"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(2L, Npy.ReadHeader(dir["s.npy"]).Shape[0]);
+    }
+
+    [Fact]
     public void A_changed_data_file_or_model_is_refused_with_one_line()
     {
         using var dir = new TempDir();

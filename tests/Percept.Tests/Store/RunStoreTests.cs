@@ -110,6 +110,34 @@ public class RunStoreTests
         Assert.Equal([4, 5, 6], run.ReadInt32(Counts));
         Assert.Equal((3, 2), (run.Entry(Wide).Rows, run.Entry(Wide).Width));
         Assert.Equal(2, run.Fields.Count);
+        // The field kept its file; only the files the manifest names remain.
+        var files = Directory.EnumerateFiles(run.Directory, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(run.Directory, f)).Order().ToArray();
+        Assert.Equal(run.Fields.Select(f => f.File!).Append("run.json").Order(), files);
+        // A field still being written cannot be committed.
+        using (var update = run.Update())
+        {
+            var open = update.Create(Counts, 1);
+            Assert.Throws<InvalidOperationException>(() => update.Commit());
+            open.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_folder_fingerprint_ignores_hidden_files_and_the_system_s_order()
+    {
+        using var dir = new TempDir();
+        foreach (var f in new[] { "1/a.png", "10/b.png", "2/c.png" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(dir[f])!);
+            File.WriteAllBytes(dir[f], new byte[f.Length]);
+        }
+        string before = RunSources.Fingerprint(dir.Path);
+        File.WriteAllText(dir[".DS_Store"], "finder");
+        Directory.CreateDirectory(dir["10/.thumbs"]);
+        File.WriteAllText(dir["10/.thumbs/x"], "cache");
+        Assert.Equal(before, RunSources.Fingerprint(dir.Path));
+        File.WriteAllBytes(dir["2/c.png"], new byte[99]);
+        Assert.NotEqual(before, RunSources.Fingerprint(dir.Path));
     }
 
     static RunManifest Manifest(int count) => new()
