@@ -283,13 +283,77 @@ public static partial class Training
         // Each label's probability at every epoch, exp(−loss).
         var probability = new float[n * epochs];
         for (int t = 0; t < probability.Length; t++) probability[t] = float.IsNaN(loss[t]) ? float.NaN : MathF.Exp(-loss[t]);
+        var (margins, agreements, reliable) = LabelHistories(runs);
         using var update = runs[^1].Update();
         update.Write(TrainingFields.FirstLearned, first);
         update.Write(TrainingFields.Forgotten, forgotten);
         update.Write(TrainingFields.NeverLearned, never);
         update.Write(TrainingFields.NeighborhoodChange, change);
-        if (epochs >= 2) update.Write(InsightFields.LabelHistory, probability, epochs);
+        if (epochs >= 2)
+        {
+            update.Write(InsightFields.LabelHistory, probability, epochs);
+            if (margins != null) update.Write(InsightFields.MarginHistory, margins, epochs);
+            if (agreements != null) update.Write(InsightFields.AgreementHistory, agreements, epochs);
+            if (reliable != null) update.Write(InsightFields.ReliableAgreementHistory, reliable, epochs);
+        }
         return update.Commit();
+    }
+
+    /// <summary>
+    /// Each sample's label margin (probability of the label minus the highest other) and the share of its neighbours that
+    /// carry its label, at every epoch (N × epochs, NaN for none), from each epoch's probabilities and neighbour graph;
+    /// null where an epoch lacks them.
+    /// </summary>
+    static (float[]? Margins, float[]? Agreements, float[]? Reliable) LabelHistories(Store.Run[] runs)
+    {
+        int n = runs[^1].Count, epochs = runs.Length;
+        int[] labels;
+        using (var samples = runs[^1].OpenSamples()) labels = samples.ReadInt32(Perception.PerceptionFields.Label);
+        float[]? margins = runs.All(r => r.Has(Perception.PerceptionFields.Probabilities)) ? new float[n * epochs] : null;
+        float[]? agreements = runs.All(r => r.Manifest.Neighbors != null) ? new float[n * epochs] : null;
+        float[]? reliable = agreements != null ? new float[n * epochs] : null;
+        for (int e = 0; e < epochs; e++)
+        {
+            if (margins != null)
+            {
+                using var reader = runs[e].Open(Perception.PerceptionFields.Probabilities);
+                int classes = reader.Columns, chunk = Math.Max(1, (1 << 20) / Math.Max(1, classes));
+                var buffer = new float[chunk * classes];
+                for (int start = 0; start < n; start += chunk)
+                {
+                    int count = Math.Min(chunk, n - start);
+                    reader.Read(start, count, buffer.AsSpan(0, count * classes));
+                    for (int t = 0; t < count; t++)
+                    {
+                        int i = start + t, y = labels[i];
+                        var p = buffer.AsSpan(t * classes, classes);
+                        if (y < 0 || y >= classes || !float.IsFinite(p[y])) { margins[i * epochs + e] = float.NaN; continue; }
+                        float other = float.NegativeInfinity;
+                        for (int c = 0; c < classes; c++) if (c != y && p[c] > other) other = p[c];
+                        margins[i * epochs + e] = p[y] - (classes > 1 ? other : 0);
+                    }
+                }
+            }
+            if (agreements != null)
+            {
+                var graph = RunGraph.Read(runs[e]).Graph;
+                for (int i = 0; i < n; i++)
+                {
+                    int same = 0, known = 0;
+                    if (labels[i] >= 0)
+                        foreach (int j in graph.NeighborsOf(i))
+                        {
+                            if (j < 0 || labels[j] < 0) continue;
+                            known++;
+                            if (labels[j] == labels[i]) same++;
+                        }
+                    agreements[i * epochs + e] = known > 0 ? same / (float)known : float.NaN;
+                }
+                var votes = LabelEvidence.ReliableAgreement(graph, labels);
+                for (int i = 0; i < n; i++) reliable![i * epochs + e] = (float)votes[i];
+            }
+        }
+        return (margins, agreements, reliable);
     }
 }
 

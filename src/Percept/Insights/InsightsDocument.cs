@@ -3,8 +3,12 @@ using System.Text.Json.Serialization;
 
 namespace Percept.Insights;
 
-/// <summary>A sample a card points at.</summary>
-public sealed record InsightSample(int Index, string Id);
+/// <summary>A sample a card points at, with the evidence behind it where the card has some (label cards: its neighbours' labels, the model's view, the history's).</summary>
+public sealed record InsightSample(int Index, string Id)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, object>? Evidence { get; init; }
+}
 
 /// <summary>
 /// One finding about the population, with its numbers and the samples it is about, most telling first.
@@ -13,7 +17,35 @@ public sealed record InsightSample(int Index, string Id);
 /// <c>leakage</c>, <c>weak-cluster</c> or <c>outliers</c>.</param>
 /// <param name="Severity"><c>info</c>, <c>warning</c> or <c>critical</c>.</param>
 public sealed record InsightCard(string Kind, string Severity, string Title, IReadOnlyList<string> Classes, IReadOnlyDictionary<string, object> Evidence,
-    IReadOnlyList<InsightSample> Samples, IReadOnlyList<InsightSample[]>? Pairs, string Action);
+    IReadOnlyList<InsightSample> Samples, IReadOnlyList<InsightSample[]>? Pairs, string Action)
+{
+    /// <summary>
+    /// How much the card explains, in samples: the errors or flips it expects (weighted by its precision), the excess errors
+    /// of a weak cluster, the confusions of close classes (docs/insights.md). Cards are ranked by it.
+    /// </summary>
+    public double Impact { get; init; }
+
+    /// <summary>The estimated share of its samples that are what the card says (label cards: simulated flips; null: not estimated).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Precision { get; init; }
+
+    /// <summary>On the first screen: among the few highest-impact cards; the rest sit behind "more".</summary>
+    public bool Primary { get; init; }
+
+    /// <summary>Samples to compare with (a rare variant: its class's typical samples).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<InsightSample>? Typical { get; init; }
+}
+
+/// <summary>
+/// What <c>label_issue</c> leaned on and what it concluded: the basis, why it was chosen, and the label issues it expects.
+/// </summary>
+/// <param name="Basis"><c>model</c>, <c>neighbours</c> or <c>history</c> (<see cref="LabelEvidenceBasis"/>).</param>
+/// <param name="FitsAgainstNeighbours">Among labelled samples whose neighbours mostly carry another label, the share the model
+/// predicts as labelled: near 0 on held-out data, near 1 where the model has memorised its labels (null: no class scores).</param>
+/// <param name="SamplesMeasured">How many such samples there were.</param>
+/// <param name="EstimatedIssues">Label issues expected over all class pairs (the sum of the per-pair estimates).</param>
+public sealed record LabelIssueSummary(string Basis, double? FitsAgainstNeighbours, int SamplesMeasured, double EstimatedIssues);
 
 /// <summary>
 /// How one metadata field goes with the loss and the errors: for a numeric field, the Spearman correlation with the loss
@@ -36,11 +68,11 @@ public sealed record ClassProximity(IReadOnlyList<string> Classes, double[][] Ma
 /// <param name="OutlierScore">Per sample: the percentile of its mean distance to its neighbours.</param>
 /// <param name="Cluster">Per sample: its cluster of the k-NN graph (−1: in none).</param>
 public sealed record InsightsDocument(int Version, int Neighbors, ClassProximity? ClassProximity, IReadOnlyList<InsightCard> Insights,
-    IReadOnlyList<string> Notes, IReadOnlyList<MetadataAssociation> MetadataAssociations,
+    IReadOnlyList<string> Notes, IReadOnlyList<MetadataAssociation> MetadataAssociations, LabelIssueSummary? LabelIssues,
     [property: JsonIgnore] float[] LabelIssue, [property: JsonIgnore] float[] NeighborAgreement, [property: JsonIgnore] float[] OutlierScore,
     [property: JsonIgnore] int[] Cluster)
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     static readonly JsonSerializerOptions Json = new()
     {

@@ -40,11 +40,30 @@ public static class InsightFields
         Description = "N × epochs, in an epoch of a training: the model's probability of each sample's label at every epoch so far (NaN: none)",
     };
 
+    /// <summary>Written by a training's analysis into each epoch's run; read by <c>label_issue</c>.</summary>
+    public static readonly Field MarginHistory = new()
+    {
+        Name = "label_margin_history", Type = FieldType.Float32, Kind = FieldKind.Other, Owner = Owner,
+        Description = "N × epochs, in an epoch of a training: the model's probability of each sample's label minus its highest other, at every epoch so far (NaN: none)",
+    };
+    /// <summary>Written by a training's analysis into each epoch's run; read by <c>label_issue</c>.</summary>
+    public static readonly Field AgreementHistory = new()
+    {
+        Name = "label_agreement_history", Type = FieldType.Float32, Kind = FieldKind.Other, Owner = Owner,
+        Description = "N × epochs, in an epoch of a training: the share of each sample's neighbours (in that epoch's perception space) that carry its label (NaN: none)",
+    };
+    /// <summary>Written by a training's analysis into each epoch's run; read by <c>label_issue</c>.</summary>
+    public static readonly Field ReliableAgreementHistory = new()
+    {
+        Name = "label_weighted_agreement_history", Type = FieldType.Float32, Kind = FieldKind.Other, Owner = Owner,
+        Description = "N × epochs, in an epoch of a training: the share of each sample's neighbours (both directions, in that epoch's perception space) that carry its label, each voting with its own such share (NaN: none)",
+    };
+
     /// <summary>The per-sample fields the insights add.</summary>
     public static IReadOnlyList<Field> PerSample => [LabelIssue, NeighborAgreement, OutlierScore, Cluster];
 
     /// <summary>Every field this stage declares.</summary>
-    public static IReadOnlyList<Field> All => [Document, .. PerSample, LabelHistory];
+    public static IReadOnlyList<Field> All => [Document, .. PerSample, LabelHistory, MarginHistory, AgreementHistory, ReliableAgreementHistory];
 }
 
 /// <summary>

@@ -70,6 +70,19 @@ public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabil
     /// </summary>
     public Matrix? LabelProbabilityHistory { get; init; }
 
+    /// <summary>
+    /// For an epoch of a training: each sample's label margin at every epoch so far (the model's probability of the label
+    /// minus its highest other, N × epochs). With <see cref="LabelAgreementHistory"/> it makes <c>label_issue</c>: a wrong
+    /// label is fitted late, if at all, and its neighbours disagree with it before the model memorises it.
+    /// </summary>
+    public Matrix? LabelMarginHistory { get; init; }
+
+    /// <summary>For an epoch of a training: the share of each sample's neighbours carrying its label, in every epoch's own perception space (N × epochs).</summary>
+    public Matrix? LabelAgreementHistory { get; init; }
+
+    /// <summary>For an epoch of a training: each sample's reliability-weighted agreement (<see cref="LabelEvidence.ReliableAgreement"/>) in every epoch's perception space (N × epochs).</summary>
+    public Matrix? LabelReliableAgreementHistory { get; init; }
+
     /// <summary>Metadata columns, for what is over-represented in weak clusters and what goes with the loss.</summary>
     public IReadOnlyList<MetadataColumn> Metadata { get; init; } = [];
 
@@ -114,12 +127,16 @@ public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabil
         try { (hashes, sketches) = ReadInputs(run, cancellationToken); }
         catch (PerceptException e) { notes.Add($"duplicates in input space left out: the inputs could not be read again ({e.Message})"); }
         Matrix? history = run.Has(InsightFields.LabelHistory) ? run.ReadMatrix(InsightFields.LabelHistory) : null;
+        Matrix? margins = run.Has(InsightFields.MarginHistory) ? run.ReadMatrix(InsightFields.MarginHistory) : null;
+        Matrix? agreements = run.Has(InsightFields.AgreementHistory) ? run.ReadMatrix(InsightFields.AgreementHistory) : null;
+        Matrix? reliable = run.Has(InsightFields.ReliableAgreementHistory) ? run.ReadMatrix(InsightFields.ReliableAgreementHistory) : null;
         var classNames = m.NumClasses >= 2 ? m.Classes ?? Enumerable.Range(0, m.NumClasses).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray() : null;
         return new Population(null, labels, probabilities, m.NumClasses, ids, classNames)
         {
             Graph = RunGraph.Read(run), Space = () => ReadSpace(run),
             Loss = loss, Correct = correct, Splits = splits, ContentHashes = hashes, InputSketches = sketches, Metadata = metadata, Notes = notes,
-            LabelProbabilityHistory = history,
+            LabelProbabilityHistory = history, LabelMarginHistory = margins, LabelAgreementHistory = agreements,
+            LabelReliableAgreementHistory = reliable,
         };
     }
 

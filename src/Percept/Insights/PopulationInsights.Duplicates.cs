@@ -49,7 +49,7 @@ public static partial class PopulationInsights
                       : $"{pairs.Count} pairs of samples the model perceives as (near) identical", [],
             new Dictionary<string, object> { ["pairs"] = pairs.Count, ["exact_pairs"] = exact, ["perceived_pairs"] = pairs.Count - exact, ["distance_threshold"] = threshold },
             [], pairs.Take(MaxSamplesPerCard).Select(p => new[] { sample(p.A), sample(p.B) }).ToArray(),
-            "keep one of each pair, and keep pairs out of different splits"));
+            "keep one of each pair, and keep pairs out of different splits") { Impact = ImpactOfDuplicate * pairs.Count });
         if (population.Splits is { } splits && splits.Distinct().Count() > 1)
         {
             var leaks = pairs.Where(p => splits[p.A] != splits[p.B]).ToArray();
@@ -58,7 +58,8 @@ public static partial class PopulationInsights
                     $"{leaks.Length} duplicate pairs cross splits ({string.Join(" / ", leaks.Select(p => string.Join(" ↔ ", new[] { splits[p.A], splits[p.B] }.Order())).Distinct())})", [],
                     new Dictionary<string, object> { ["pairs"] = leaks.Length, ["exact_pairs"] = leaks.Count(p => p.Exact) },
                     [], leaks.Take(MaxSamplesPerCard).Select(p => new[] { sample(p.A), sample(p.B) }).ToArray(),
-                    "the same (or a perceptually identical) sample is in two splits: an evaluation on one measures memory of the other; remove one of each pair"));
+                    "the same (or a perceptually identical) sample is in two splits: an evaluation on one measures memory of the other; remove one of each pair")
+                    { Impact = leaks.Length });
         }
     }
 }

@@ -4,89 +4,149 @@ namespace Percept.Insights;
 
 public static partial class PopulationInsights
 {
+    /// <summary>A pair's group with fewer samples than this joins the "other" card of its verdict.</summary>
+    internal const int MinGroup = 3;
+
     /// <summary>
-    /// Suspected mislabels and ambiguous samples: label_issue combines the model's confidence in the given label (against
-    /// its class's threshold, confident-learning style) and the share of neighbours that carry it; samples the model puts
-    /// in another class are grouped by (label, perceived class), clear cases apart from mixed evidence.
+    /// Suspected mislabels and ambiguous samples. Every labelled sample gets <c>label_issue</c> from the evidence the run
+    /// holds (<see cref="LabelEvidence"/>) and a perceived class besides its label; per pair (label, perceived) the number of
+    /// flips is estimated against simulated flips and the pair's best-scored samples make its cards (<see cref="LabelIssueCounts"/>),
+    /// clear cases (the neighbours and the model agree on the other class) apart from split evidence (ambiguous). Groups of
+    /// fewer than <see cref="MinGroup"/> samples join one "other" card per verdict. Rare-variant members and outliers are left
+    /// out of the cards (their score stays).
     /// </summary>
-    static void Mislabels(Population population, KnnGraph graph, int[] finite, int k, float[] agreement, float[] labelIssue, HashSet<int> farOut,
-        HashSet<int> variants, List<InsightCard> cards, Func<int, string> name, Func<int, InsightSample> sample)
+    static LabelIssueSummary Mislabels(Population population, KnnGraph fullGraph, int[] finite, float[] labelIssue, HashSet<int> farOut,
+        HashSet<int> variants, List<InsightCard> cards, List<string> notes, Func<int, string> name)
     {
-        var (_, labels, probabilities, classes, _, _) = population;
-        int n = labels.Length;
-        // Each class's threshold is the mean probability the model gives it on the samples labelled with it.
-        var threshold = new double[classes];
-        var counts = new int[classes];
-        for (int i = 0; i < n; i++)
-            if (labels[i] >= 0 && labels[i] < classes && float.IsFinite(probabilities![i * classes])) { threshold[labels[i]] += probabilities[i * classes + labels[i]]; counts[labels[i]]++; }
-        for (int c = 0; c < classes; c++) threshold[c] = counts[c] > 0 ? threshold[c] / counts[c] : 1;
-        // Across training, when the run is an epoch of one: the mean probability of the label over the epochs.
-        var history = population.LabelProbabilityHistory;
-        double Confidence(int i, ReadOnlySpan<float> p)
+        var (_, labels, probabilities, classes, ids, _) = population;
+        var evidence = new LabelEvidence(labels, probabilities, classes, finite, fullGraph, population);
+        var classCount = new int[classes];
+        foreach (int l in labels) if (l >= 0 && l < classes) classCount[l]++;
+        notes.Add(BasisNote(evidence, population));
+
+        var candidates = new List<LabelIssueCounts.Candidate>();
+        for (int r = 0; r < finite.Length; r++)
         {
-            if (history == null) return p[labels[i]];
-            double sum = 0; int count = 0;
-            foreach (float v in history.Row(i)) if (float.IsFinite(v)) { sum += v; count++; }
-            return count > 0 ? sum / count : p[labels[i]];
-        }
-        var flagged = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
-        var fitted = new List<(int Index, int Label, int Perceived, float Score, bool Clear)>();
-        for (int row = 0; row < finite.Length; row++)
-        {
-            int i = finite[row];
-            if (labels[i] < 0 || labels[i] >= classes || float.IsNaN(agreement[i])) continue;
-            var p = probabilities.AsSpan(i * classes, classes);
-            // How likely the label is right: the model's probability of it, discounted by the neighbours that do not carry
-            // it (by half when none does). An outlier's neighbours are far and say little about it: only the model speaks.
-            double confidence = Confidence(i, p);
-            double right = farOut.Contains(i) ? confidence : confidence * (0.5 + 0.5 * agreement[i]);
-            float score = (float)Math.Clamp(1 - right, 0, 1);
-            labelIssue[i] = score;
-            int other = ArgMaxExcept(p, labels[i]);
-            bool modelDisagrees = p[other] >= threshold[other] && p[labels[i]] < threshold[labels[i]];
-            // Members of a rare variant are reported as such, not as mislabels (their score stays).
+            int y = evidence.Label(r), i = finite[r];
+            if (y < 0) continue;
+            double score = evidence.Score(r, farOut.Contains(i));
+            labelIssue[i] = (float)score;
             if (variants.Contains(i) || farOut.Contains(i)) continue;
-            if (!modelDisagrees && ArgMax(p) == labels[i] && agreement[i] <= 0.2f)
+            int perceived = evidence.Perceived(r, y);
+            if (perceived < 0) continue;
+            candidates.Add(new(r, y, perceived, score, evidence.Clear(r, y, perceived)));
+        }
+        // The rows each class's flips are simulated from: up to MaxDonors of its labelled samples, drawn with a fixed seed.
+        var byClass = new List<int>[classes];
+        for (int c = 0; c < classes; c++) byClass[c] = [];
+        for (int r = 0; r < finite.Length; r++) if (evidence.Label(r) >= 0 && !farOut.Contains(finite[r])) byClass[evidence.Label(r)].Add(r);
+        var rng = new SplitMix64(0xF11B);
+        var donors = byClass.Select(rows => Draw(rows, LabelIssueCounts.MaxDonors, ref rng)).ToArray();
+        var pairs = LabelIssueCounts.Estimate(candidates, c => donors[c], (d, y) =>
+        {
+            int perceived = evidence.Perceived(d, y);
+            return perceived == evidence.Label(d) ? new LabelIssueCounts.Planted(evidence.ScoreAs(d, y), evidence.Clear(d, y, perceived)) : null;
+        }, JointCounts(evidence));
+        double estimatedIssues = pairs.Sum(p => p.Estimated);
+
+        InsightSample Sample(LabelIssueCounts.Candidate c) => new(finite[c.Row], ids[finite[c.Row]])
+        {
+            Evidence = evidence.Describe(c.Row, c.Score, c.Perceived, c.Clear, name),
+        };
+        string basis = evidence.Basis.ToString().ToLowerInvariant();
+        var stragglers = new Dictionary<bool, List<(LabelIssueCounts.PairEstimate Pair, LabelIssueCounts.Candidate[] Members)>> { [true] = [], [false] = [] };
+        foreach (var pair in pairs.Where(p => p.Members.Length > 0))
+            foreach (bool clear in new[] { true, false })
             {
-                // The model fits the label but the neighbours say another class: at least 70% of them one class. On data
-                // the model was trained on, that is how a memorised wrong label looks.
-                var others = new int[classes];
-                foreach (int j in graph.NeighborsOf(row)) { int l = labels[finite[j]]; if (l >= 0 && l < classes && l != labels[i]) others[l]++; }
-                int b = Array.IndexOf(others, others.Max());
-                if (others[b] >= 0.7 * k) fitted.Add((i, labels[i], b, score, true));
-                continue;
+                var members = pair.Members.Where(m => m.Clear == clear).ToArray();
+                if (members.Length == 0) continue;
+                if (members.Length < MinGroup) { stragglers[clear].Add((pair, members)); continue; }
+                var (expected, observed) = pair.Expected(members[^1].Score, clear);
+                double precision = Math.Clamp(expected / Math.Max(1, observed), 0, 1);
+                int y = pair.Label, j = pair.Perceived;
+                var cardEvidence = new Dictionary<string, object>
+                {
+                    ["count"] = members.Length, ["precision_estimate"] = Math.Round(precision, 3), ["pair_estimated_issues"] = Math.Round(pair.Estimated, 1),
+                    ["mean_label_issue"] = Math.Round(members.Average(m => m.Score), 4), ["basis"] = basis, ["class_count"] = classCount[y],
+                };
+                cards.Add(new InsightCard(clear ? "suspected-mislabel" : "ambiguous",
+                    clear && precision >= 0.5 && members.Length >= 0.05 * classCount[y] ? "critical" : "warning",
+                    clear ? $"labelled {name(y)}, perceived as {name(j)}: {members.Length} samples"
+                          : $"between {name(y)} and {name(j)}: {members.Length} samples labelled {name(y)}",
+                    [name(y), name(j)], cardEvidence, members.Take(MaxSamplesPerCard).Select(Sample).ToArray(), null,
+                    clear ? $"check these labels: {Witnesses(evidence.Basis)} say {name(j)}"
+                          : $"these inputs sit between {name(y)} and {name(j)} (their neighbours are split): review them, or accept either label")
+                {
+                    Precision = Math.Round(precision, 3), Impact = precision * members.Length,
+                });
             }
-            if (score < 0.5 || !modelDisagrees) continue;
-            // A clear case: the model is confident in the other class and most neighbours carry its label.
-            int votes = 0;
-            foreach (int j in graph.NeighborsOf(row)) if (labels[finite[j]] == other) votes++;
-            flagged.Add((i, labels[i], other, score, votes > k / 2));
-        }
-        foreach (var group in flagged.GroupBy(f => (f.Label, f.Perceived, f.Clear)).OrderByDescending(g => g.Count()).Take(12))
+        // The stragglers: one card per verdict.
+        foreach (var (clear, groups) in stragglers)
         {
-            var (label, perceived, clear) = group.Key;
-            // Critical when the group is a noticeable share (5%) of the class's labelled samples.
-            cards.Add(new InsightCard(clear ? "suspected-mislabel" : "ambiguous", clear && group.Count() >= 0.05 * counts[label] ? "critical" : "warning",
-                $"labelled {name(label)}, perceived as {name(perceived)}: {group.Count()} samples{(clear ? "" : " (mixed evidence)")}",
-                [name(label), name(perceived)],
-                new Dictionary<string, object> { ["count"] = group.Count(), ["mean_label_issue"] = Math.Round(group.Average(f => f.Score), 4), ["threshold_label"] = Math.Round(threshold[label], 4), ["threshold_perceived"] = Math.Round(threshold[perceived], 4) },
-                group.OrderByDescending(f => f.Score).Take(MaxSamplesPerCard).Select(f => sample(f.Index)).ToArray(), null,
-                clear ? $"check these labels: the model and most of their neighbours say {name(perceived)}"
-                      : "these inputs are ambiguous between the two classes: review them, or accept either label"));
+            if (groups.Count == 0) continue;
+            double expected = 0; int observed = 0;
+            foreach (var (pair, members) in groups) { var (e, o) = pair.Expected(members[^1].Score, clear); expected += e; observed += o; }
+            var all = groups.SelectMany(g => g.Members).OrderByDescending(m => m.Score).ToArray();
+            double precision = Math.Clamp(expected / Math.Max(1, observed), 0, 1);
+            var pairList = groups.OrderByDescending(g => g.Members.Length).Select(g => $"{name(g.Pair.Label)} → {name(g.Pair.Perceived)} ({g.Members.Length})").ToArray();
+            cards.Add(new InsightCard(clear ? "suspected-mislabel" : "ambiguous", "warning",
+                clear ? $"other suspected mislabels: {all.Length} samples in {groups.Count} pairs of classes" : $"other ambiguous samples: {all.Length} samples in {groups.Count} pairs of classes",
+                groups.SelectMany(g => new[] { g.Pair.Label, g.Pair.Perceived }).Distinct().Order().Select(name).ToArray(), new Dictionary<string, object>
+                {
+                    ["count"] = all.Length, ["precision_estimate"] = Math.Round(precision, 3), ["pairs"] = pairList,
+                    ["mean_label_issue"] = Math.Round(all.Average(m => m.Score), 4), ["basis"] = basis,
+                },
+                all.Take(MaxSamplesPerCard).Select(Sample).ToArray(), null,
+                clear ? $"check these labels: {Witnesses(evidence.Basis)} say another class (each sample's evidence is listed)"
+                      : "each of these sits between its label and another class: review them, or accept either label")
+            {
+                Precision = Math.Round(precision, 3), Impact = precision * all.Length,
+            });
         }
-        // Labels the model fits against its neighbours: a warning on training data (where a model memorises), else information.
-        var splits = population.Splits;
-        foreach (var group in fitted.GroupBy(f => (f.Label, f.Perceived)).OrderByDescending(g => g.Count()).Take(8))
+        return new LabelIssueSummary(basis, double.IsNaN(evidence.FitsAgainstNeighbours) ? null : Math.Round(evidence.FitsAgainstNeighbours, 4),
+            evidence.LowAgreementCount, Math.Round(estimatedIssues, 1));
+    }
+
+    /// <summary>
+    /// Per pair, the count a card takes when the model has fitted its labels: memorised flips sit nearer their labels than a
+    /// simulated flip, so the simulated bound would count too few; the neighbours' confident joint counts instead.
+    /// </summary>
+    static Func<int, int, double>? JointCounts(LabelEvidence evidence)
+    {
+        if (evidence.Basis != LabelEvidenceBasis.Neighbours) return null;
+        var joint = evidence.NeighbourJoint();
+        return (y, j) => joint.GetValueOrDefault((y, j));
+    }
+
+    static string Witnesses(LabelEvidenceBasis basis) => basis switch
+    {
+        LabelEvidenceBasis.Neighbours => "most of their neighbours (the model has fitted these labels, so its agreement with them says little)",
+        LabelEvidenceBasis.History => "most of their neighbours and the model over its training",
+        _ => "the model and most of their neighbours",
+    };
+
+    /// <summary>Why label_issue leans on what it does, in a sentence.</summary>
+    static string BasisNote(LabelEvidence evidence, Population population)
+    {
+        string measured = double.IsNaN(evidence.FitsAgainstNeighbours) ? ""
+            : $"the model predicts the given label for {evidence.FitsAgainstNeighbours:P0} of the {evidence.LowAgreementCount} samples whose neighbours mostly carry another";
+        return evidence.Basis switch
         {
-            var (label, perceived) = group.Key;
-            bool training = splits != null && group.Count(f => splits[f.Index].Contains("train", StringComparison.OrdinalIgnoreCase)) * 2 > group.Count();
-            cards.Add(new InsightCard("suspected-mislabel", training ? "warning" : "info",
-                $"labelled {name(label)}, perceived as {name(perceived)} by their neighbours: {group.Count()} samples the model fits as labelled",
-                [name(label), name(perceived)],
-                new Dictionary<string, object> { ["count"] = group.Count(), ["evidence"] = "neighbours", ["mean_neighbor_agreement"] = Math.Round(group.Average(f => agreement[f.Index]), 4), ["training_data"] = training },
-                group.OrderByDescending(f => f.Score).Take(MaxSamplesPerCard).Select(f => sample(f.Index)).ToArray(), null,
-                training ? $"the model has learnt these labels, but at least 70% of each sample's neighbours are {name(perceived)}: labels a model memorises look like this; check them"
-                         : $"at least 70% of each sample's neighbours are {name(perceived)} though the model agrees with the label: check them, or see what sets them apart"));
-        }
+            LabelEvidenceBasis.History => $"label_issue uses the training history: the label's margin and the neighbours' agreement at each of the {population.LabelMarginHistory!.Columns} epochs, the early ones (before a wrong label is memorised) weighing most",
+            LabelEvidenceBasis.Neighbours when population.Probabilities == null => "label_issue leans on the neighbours alone: the model gives no class scores",
+            LabelEvidenceBasis.Neighbours => $"label_issue leans on the neighbours: {measured}, so it has fitted its labels (training data) and its confidence says little",
+            _ => population.LabelProbabilityHistory is { } h
+                ? $"label_issue uses the model's mean probability of each label over the {h.Columns} epochs of its training, with the neighbours"
+                : $"label_issue uses the model's probability of the label with its neighbours{(measured.Length > 0 ? $" ({measured}: it has not fitted them)" : "")}",
+        };
+    }
+
+    /// <summary>Up to <paramref name="count"/> of <paramref name="rows"/>, drawn without replacement (all when fewer).</summary>
+    static IReadOnlyList<int> Draw(List<int> rows, int count, ref SplitMix64 rng)
+    {
+        if (rows.Count <= count) return rows;
+        var all = rows.ToArray();
+        for (int i = 0; i < count; i++) { int j = i + (int)(rng.Next() % (ulong)(all.Length - i)); (all[i], all[j]) = (all[j], all[i]); }
+        return all[..count];
     }
 }

@@ -61,7 +61,8 @@ public static partial class PopulationInsights
                 [name(p.A), name(p.B)],
                 new Dictionary<string, object> { ["share_a_to_b"] = matrix[p.A][p.B], ["share_b_to_a"] = matrix[p.B][p.A], ["confusions"] = p.Confused, ["spearman_proximity_confusion"] = Math.Round(spearman, 4), ["samples_between"] = between.Count },
                 between.OrderByDescending(b => b.Cross).ThenBy(b => b.Index).Take(MaxSamplesPerCard).Select(b => new InsightSample(b.Index, population.Ids[b.Index])).ToArray(), null,
-                "the model sees these classes as alike: look at the samples between them (listed) for what tells them apart, and add such examples"));
+                "the model sees these classes as alike: look at the samples between them (listed) for what tells them apart, and add such examples")
+            { Impact = predictions != null ? ImpactOfConfusion * p.Confused : ImpactOfConfusion * ImpactOfConfusion * between.Count });
         }
         return new ClassProximity(Enumerable.Range(0, classes).Select(name).ToArray(), matrix, Math.Round(spearman, 4));
     }

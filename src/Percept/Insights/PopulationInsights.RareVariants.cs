@@ -19,6 +19,7 @@ public static partial class PopulationInsights
         var votes = new Votes(labels, finite, classes);
         var groups = NeighborPockets(labels, graph, finite, classes, agreement, classCount, votes);
         groups.AddRange(ClusterPockets(labels, graph, finite, classes, clusters, classCount, votes));
+        groups.AddRange(BesidePockets(labels, graph, finite, classes, classCount, votes));
         return VariantCards(population, groups, finite, classCount, agreement, cards, name, sample);
     }
 
@@ -123,6 +124,81 @@ public static partial class PopulationInsights
         }
     }
 
+    /// <summary>
+    /// The third shape: a tight group of class c beside another class b, apart from the rest of c, though the model may
+    /// get it right (the seed's 4s with a closed top beside the 9s). Samples of c with at least <see cref="BesideShare"/> of
+    /// their neighbours labelled b, connected in the graph (either direction), kept when at least three and under a fifth
+    /// of c, when on average at least <see cref="BesideShare"/> of their neighbours are the group itself, as many are b, and
+    /// at most <see cref="BesideRest"/> are the rest of c.
+    /// </summary>
+    static IEnumerable<(int Class, int Among, int[] Rows, double Cohesion)> BesidePockets(int[] labels, KnnGraph graph, int[] finite, int classes,
+        int[] classCount, Votes votes)
+    {
+        var candidates = new Dictionary<(int, int), HashSet<int>>();
+        for (int r = 0; r < finite.Length; r++)
+        {
+            int c = labels[finite[r]];
+            if (c < 0 || c >= classes) continue;
+            var nb = graph.NeighborsOf(r).ToArray();
+            int b = votes.Majority(nb.Where(j => j >= 0), c);
+            if (b < 0 || nb.Count(j => j >= 0 && labels[finite[j]] == b) < BesideShare * graph.K) continue;
+            if (!candidates.TryGetValue((c, b), out var set)) candidates[(c, b)] = set = [];
+            set.Add(r);
+        }
+        foreach (var ((c, b), set) in candidates)
+        {
+            var listedBy = new Dictionary<int, List<int>>();
+            foreach (int r in set)
+                foreach (int j in graph.NeighborsOf(r))
+                    if (j >= 0 && set.Contains(j)) { if (!listedBy.TryGetValue(j, out var list)) listedBy[j] = list = []; list.Add(r); }
+            var visited = new HashSet<int>();
+            foreach (int seed in set.Order())
+            {
+                if (!visited.Add(seed)) continue;
+                var component = new List<int> { seed };
+                for (int q = 0; q < component.Count; q++)
+                {
+                    foreach (int j in graph.NeighborsOf(component[q])) if (j >= 0 && set.Contains(j) && visited.Add(j)) component.Add(j);
+                    if (listedBy.TryGetValue(component[q], out var back)) foreach (int j in back) if (visited.Add(j)) component.Add(j);
+                }
+                if (component.Count < 3 || component.Count > 0.2 * classCount[c]) continue;
+                var members = component.ToHashSet();
+                double inside = 0, foreign = 0, rest = 0;
+                foreach (int r in component)
+                    foreach (int j in graph.NeighborsOf(r))
+                    {
+                        if (j < 0) continue;
+                        if (members.Contains(j)) inside++;
+                        else if (labels[finite[j]] == b) foreign++;
+                        else if (labels[finite[j]] == c) rest++;
+                    }
+                double edges = component.Count * (double)graph.K;
+                if (inside / edges >= BesideShare && foreign / edges >= BesideShare && rest / edges <= BesideRest)
+                    yield return (c, b, [.. component], inside / edges);
+            }
+        }
+    }
+
+    /// <summary>A pocket beside another class: the least share of its neighbours that are the group, and that are the other class.</summary>
+    const double BesideShare = 0.3;
+    /// <summary>A pocket beside another class: the most share of its neighbours that are the rest of its own class.</summary>
+    const double BesideRest = 0.2;
+
+    /// <summary>Samples shown beside a variant, at most.</summary>
+    const int TypicalSamples = 8;
+
+    /// <summary>
+    /// The typical samples of class <paramref name="c"/>, to show beside a variant of it: those whose neighbours all carry the
+    /// label, then the model's most confident (when it gives class scores).
+    /// </summary>
+    static InsightSample[] Typical(Population population, int c, float[] agreement, Func<int, InsightSample> sample)
+    {
+        var (_, labels, probabilities, classes, _, _) = population;
+        double Confidence(int i) => probabilities != null && float.IsFinite(probabilities[i * classes + c]) ? probabilities[i * classes + c] : 0;
+        return Enumerable.Range(0, labels.Length).Where(i => labels[i] == c && !float.IsNaN(agreement[i]))
+            .OrderByDescending(i => agreement[i]).ThenByDescending(Confidence).ThenBy(i => i).Take(TypicalSamples).Select(sample).ToArray();
+    }
+
     /// <summary>One card per (class, class perceived among) with every pocket of it, largest first; returns the samples in them.</summary>
     static HashSet<int> VariantCards(Population population, List<(int Class, int Among, int[] Rows, double Cohesion)> groups, int[] finite,
         int[] classCount, float[] agreement, List<InsightCard> cards, Func<int, string> name, Func<int, InsightSample> sample)
@@ -153,7 +229,12 @@ public static partial class PopulationInsights
             cards.Add(new InsightCard("rare-variant", "warning",
                 $"{members.Length} samples of {name(c)} sit among {name(b)}{(g.Count() > 1 ? $" in {g.Count()} groups" : "")}: a variant with few examples",
                 [name(c), name(b)], evidence, members.Take(MaxSamplesPerCard).Select(sample).ToArray(), null,
-                $"if they are {name(c)}, add more examples like them (the model has few to learn this variant from); if they are {name(b)}, relabel them"));
+                $"if they are {name(c)}, add more examples like them (the model has few to learn this variant from); if they are {name(b)}, relabel them")
+            {
+                // Its errors, and half of each sample for the errors a variant with few examples invites.
+                Impact = members.Length * (0.5 + (evidence.TryGetValue("accuracy", out var accuracy) ? 1 - (double)accuracy : 0.5)),
+                Typical = Typical(population, c, agreement, sample),
+            });
         }
         return taken;
     }

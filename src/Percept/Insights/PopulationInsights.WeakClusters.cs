@@ -44,7 +44,8 @@ public static partial class PopulationInsights
                 top.Select(g => name(g.Key)).ToArray(), evidence,
                 members.OrderByDescending(i => loss != null && float.IsFinite(loss[i]) ? loss[i] : correct[i] == false ? 1 : 0).Take(MaxSamplesPerCard).Select(sample).ToArray(), null,
                 over.Count > 0 ? "the model fails on this group: what its samples share (above) says which data to add or fix"
-                               : "the model fails on this group: look at its samples for what they share, and add training data like them"));
+                               : "the model fails on this group: look at its samples for what they share, and add training data like them")
+            { Impact = members.Length * (rate - errorRate) });
         }
     }
 

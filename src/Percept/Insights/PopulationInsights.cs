@@ -46,10 +46,7 @@ public static partial class PopulationInsights
         var cards = new List<InsightCard>();
         var notes = population.Notes.Concat(population.ExtraNotes).ToList();
         bool labelled = classes >= 2 && labels.Any(l => l >= 0);
-        if (population.LabelProbabilityHistory is { } h)
-            notes.Add($"label_issue uses the model's mean probability of each label over the {h.Columns} epochs of its training, not the last epoch's alone");
-        if (!labelled) notes.Add("no labels (or no class scores): class proximity, suspected mislabels, ambiguous samples, rare variants and weak clusters need them; duplicates, outliers and clusters are here");
-        else if (probabilities == null) notes.Add("the model gives no class scores: label_issue and the mislabel cards need them");
+        if (!labelled) notes.Add("no labels: class proximity, suspected mislabels, ambiguous samples, rare variants and weak clusters need them; duplicates, outliers and clusters are here");
 
         // Outliers: the mean distance to the k nearest, as a percentile; far-out beyond Q3 + 3 IQR (Tukey).
         var meanDistance = new double[finite.Length];
@@ -64,7 +61,7 @@ public static partial class PopulationInsights
                 $"{outliers.Length} samples sit far from every other sample (likely out of distribution)", [],
                 new Dictionary<string, object> { ["count"] = outliers.Length, ["mean_neighbor_distance_threshold"] = Math.Round(far, 5), ["median_mean_neighbor_distance"] = Math.Round(Quantile(sorted, 0.5), 5) },
                 outliers.Take(MaxSamplesPerCard).Select(r => Sample(finite[r])).ToArray(), null,
-                "look at them: corrupt or foreign inputs are better removed; rare but valid ones need more examples like them"));
+                "look at them: corrupt or foreign inputs are better removed; rare but valid ones need more examples like them") { Impact = ImpactOfOutlier * outliers.Length });
 
         Duplicates(population, graph, finite, k, cards, Sample);
 
@@ -73,12 +70,12 @@ public static partial class PopulationInsights
         for (int r = 0; r < finite.Length; r++) cluster[finite[r]] = clusters[r];
 
         ClassProximity? proximity = null;
-        var variantMembers = new HashSet<int>();
+        LabelIssueSummary? labelIssues = null;
         if (labelled)
         {
             proximity = Proximity(population, graph, finite, agreement, cards, Name);
-            variantMembers = RareVariants(population, graph, finite, clusters, agreement, cards, Name, Sample);
-            if (probabilities != null) Mislabels(population, graph, finite, k, agreement, labelIssue, farOut, variantMembers, cards, Name, Sample);
+            var variantMembers = RareVariants(population, graph, finite, clusters, agreement, cards, Name, Sample);
+            labelIssues = Mislabels(population, runGraph.Compact(), finite, labelIssue, farOut, variantMembers, cards, notes, Name);
         }
         var associations = new List<MetadataAssociation>();
         if (population.Correct is { } correct && correct.Any(c => c != null))
@@ -88,12 +85,45 @@ public static partial class PopulationInsights
         }
         else if (labelled) notes.Add("no per-sample correctness: weak clusters and the metadata's association with errors need a model with class scores and labels");
 
-        // Ranked by severity, then by kind (what the model perceives before what the data hold), then by size.
+        return new InsightsDocument(InsightsDocument.CurrentVersion, k, proximity, Rank(cards), notes, associations, labelIssues, labelIssue, agreement, outlier, cluster);
+    }
+
+    /// <summary>Impact of an outlier: half a sample (far out of the distribution, often but not always a foreign input).</summary>
+    const double ImpactOfOutlier = 0.5;
+    /// <summary>Impact of a duplicate pair inside a split: a quarter (a redundant sample; across splits it is leakage, a whole one).</summary>
+    const double ImpactOfDuplicate = 0.25;
+    /// <summary>Impact of a confusion between close classes: half (the card explains it in part; mislabel cards claim the rest).</summary>
+    const double ImpactOfConfusion = 0.5;
+
+    /// <summary>Cards on the first screen, at most.</summary>
+    public const int PrimaryCards = 12;
+    /// <summary>Cards of one kind on the first screen, at most (so that one kind does not fill it).</summary>
+    public const int PrimaryPerKind = 4;
+
+    /// <summary>
+    /// Cards by impact (ties: severity, then kind, then size); up to <see cref="PrimaryCards"/>, at most
+    /// <see cref="PrimaryPerKind"/> of a kind, critical ones first and then those of most impact, are marked primary and
+    /// come first.
+    /// </summary>
+    internal static InsightCard[] Rank(IEnumerable<InsightCard> cards)
+    {
         var severity = new Dictionary<string, int> { ["critical"] = 0, ["warning"] = 1, ["info"] = 2 };
         string[] kinds = ["suspected-mislabel", "leakage", "weak-cluster", "rare-variant", "close-classes", "ambiguous", "near-duplicates", "outliers"];
-        return new InsightsDocument(InsightsDocument.CurrentVersion, k, proximity,
-            cards.OrderBy(c => severity[c.Severity]).ThenBy(c => Array.IndexOf(kinds, c.Kind)).ThenByDescending(c => c.Samples.Count + (c.Pairs?.Count ?? 0)).ToArray(),
-            notes, associations, labelIssue, agreement, outlier, cluster);
+        var ordered = cards.OrderByDescending(c => Math.Round(c.Impact, 6)).ThenBy(c => severity[c.Severity]).ThenBy(c => Array.IndexOf(kinds, c.Kind))
+            .ThenByDescending(c => c.Samples.Count + (c.Pairs?.Count ?? 0)).ToArray();
+        // Critical cards (leakage, a large confident mislabel group) are on the first screen whatever their impact; the
+        // others fill it by impact.
+        var perKind = new Dictionary<string, int>();
+        var chosen = new HashSet<InsightCard>(ReferenceEqualityComparer.Instance);
+        foreach (bool critical in new[] { true, false })
+            foreach (var card in ordered.Where(c => (c.Severity == "critical") == critical))
+            {
+                int seen = perKind.GetValueOrDefault(card.Kind);
+                if (chosen.Count >= PrimaryCards || seen >= PrimaryPerKind || (card.Impact <= 0 && !critical)) continue;
+                chosen.Add(card);
+                perKind[card.Kind] = seen + 1;
+            }
+        return [.. ordered.Where(chosen.Contains).Select(c => c with { Primary = true }), .. ordered.Where(c => !chosen.Contains(c)).Select(c => c with { Primary = false })];
     }
 
     static float[] Difference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -301,7 +301,7 @@ public class CliTests
         Assert.StartsWith($"insights for {dir["run"]} (10 nearest neighbours in perception space)", output);
         using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["run/insights.json"])))
         {
-            Assert.Equal(1, json.RootElement.GetProperty("version").GetInt32());
+            Assert.Equal(global::Percept.Insights.InsightsDocument.CurrentVersion, json.RootElement.GetProperty("version").GetInt32());
             Assert.Equal(3, json.RootElement.GetProperty("class_proximity").GetProperty("matrix").GetArrayLength());
         }
         (code, output, _) = Percept("insights", dir["run"], "--json", "--k", "5");

@@ -83,7 +83,7 @@ public class PopulationInsightsTests
         for (int a = 0; a < 3; a++) Assert.Equal(1.0, p.Matrix[a].Sum(), 3);
 
         var json = doc.ToJson();
-        Assert.Contains("\"version\": 1", json);
+        Assert.Contains($"\"version\": {InsightsDocument.CurrentVersion}", json);
         Assert.Contains("\"kind\": \"suspected-mislabel\"", json);
     }
 
@@ -158,6 +158,41 @@ public class PopulationInsightsTests
         var mislabel = Assert.Single(doc.Insights, c => c.Kind == "suspected-mislabel");
         Assert.Equal(mislabelled, mislabel.Samples.Select(s => s.Index).Order());
         Assert.All(pocket, i => Assert.True(doc.NeighborAgreement[i] < 0.5f));
+    }
+
+    [Fact]
+    public void A_tight_group_of_one_class_beside_another_is_a_rare_variant_even_when_the_model_gets_it_right()
+    {
+        var rng = new Random(11);
+        double[][] centres = [Axis(0, 6), Axis(1, 6), Axis(2, 6)];
+        var rows = new List<float[]>();
+        var labels = new List<int>();
+        for (int c = 0; c < 3; c++) { rows.AddRange(Blob(rng, centres[c], 150, 0.8)); labels.AddRange(Enumerable.Repeat(c, 150)); }
+        // Six samples of class two in a tight group just outside class zero's blob, far from the other twos: half of each
+        // one's neighbours are the group, half are zeros, none is another two; the model still calls them two.
+        var pocketCentre = (double[])centres[0].Clone();
+        pocketCentre[3] = 2.0;
+        int[] pocket = [.. Enumerable.Range(rows.Count, 6)];
+        rows.AddRange(Blob(rng, pocketCentre, 6, 0.15)); labels.AddRange(Enumerable.Repeat(2, 6));
+        var x = ToMatrix(rows);
+        var probabilities = Probabilities(x, centres);
+        foreach (int i in pocket) { probabilities[i * 3] = 0.1f; probabilities[i * 3 + 1] = 0f; probabilities[i * 3 + 2] = 0.9f; }
+        var correct = Enumerable.Range(0, x.Rows).Select(i => (bool?)(Enumerable.Range(0, 3).MaxBy(c => probabilities[i * 3 + c]) == labels[i])).ToArray();
+        var doc = PopulationInsights.Compute(new Population(x, [.. labels], probabilities, 3, Enumerable.Range(0, x.Rows).Select(i => $"{i}").ToArray(), ["zero", "one", "two"])
+        {
+            Correct = correct,
+        });
+
+        // Its neighbours are not mostly zeros, so it is not a group "among" them; it is one beside them.
+        Assert.All(pocket, i => Assert.True(doc.NeighborAgreement[i] >= 0.5f, $"sample {i}: agreement {doc.NeighborAgreement[i]}"));
+        var variant = Assert.Single(doc.Insights, c => c.Kind == "rare-variant");
+        Assert.Equal(["two", "zero"], variant.Classes);
+        Assert.Equal(pocket, variant.Samples.Select(s => s.Index).Order());
+        Assert.Equal(1.0, (double)variant.Evidence["accuracy"]);
+        // Shown beside the typical samples of its class: twos from the blob, none of the group.
+        Assert.Equal(8, variant.Typical!.Count);
+        Assert.All(variant.Typical, t => { Assert.Equal(2, labels[t.Index]); Assert.DoesNotContain(t.Index, pocket); });
+        Assert.DoesNotContain(doc.Insights, c => c.Kind is "suspected-mislabel" or "ambiguous" && c.Samples.Any(s => pocket.Contains(s.Index)));
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public class DashboardApiTests(DashboardFixture fixture)
     public async Task Insights_are_served_and_their_scores_are_fields_like_any_other()
     {
         var doc = await Json($"api/runs/{RunId}/insights");
-        Assert.Equal(1, doc.GetProperty("version").GetInt32());
+        Assert.Equal(Percept.Insights.InsightsDocument.CurrentVersion, doc.GetProperty("version").GetInt32());
         var cards = doc.GetProperty("insights").EnumerateArray().ToArray();
         Assert.Contains(cards, c => c.GetProperty("kind").GetString() == "suspected-mislabel");
         Assert.All(cards, c => Assert.All(c.GetProperty("samples").EnumerateArray(), s => Assert.InRange(s.GetProperty("index").GetInt32(), 0, 9999)));
