@@ -173,13 +173,24 @@ try {
     assert(await page.getByTestId('details').isHidden(), 'the details panel is still open');
   });
 
-  await check('the Insights panel lists the run\'s cards, most severe first', async () => {
+  await check('the Insights panel shows the cards of most impact first, the rest behind "more"', async () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=insight]').length > 0, null, { timeout: 10000 });
-    const cards = await page.locator('[data-testid=insight]').evaluateAll((b) => b.map((x) => ({ kind: x.dataset.kind, severity: [...x.classList].find((c) => ['critical', 'warning', 'info'].includes(c)) })));
-    const rank = { critical: 0, warning: 1, info: 2 };
-    assert(cards.every((c, i) => i === 0 || rank[cards[i - 1].severity] <= rank[c.severity]), `cards out of order: ${cards.map((c) => c.severity).join(' ')}`);
+    const read = () => page.locator('[data-testid=insight]').evaluateAll((b) => b.map((x) => ({ kind: x.dataset.kind, impact: Number(x.dataset.impact) })));
+    const primary = await read();
+    assert(primary.length <= 12, `${primary.length} cards on the first screen`);
+    assert(primary.every((c, i) => i === 0 || primary[i - 1].impact >= c.impact), `cards out of order: ${primary.map((c) => c.impact.toFixed(1)).join(' ')}`);
+    const more = page.getByTestId('insights-more');
+    if (await more.count()) await more.click();
+    const cards = await read();
+    assert(cards.length >= primary.length, 'the "more" cards replaced the first ones');
     for (const kind of ['suspected-mislabel', 'close-classes', 'rare-variant', 'weak-cluster'])
       assert(cards.some((c) => c.kind === kind), `no ${kind} card (kinds: ${[...new Set(cards.map((c) => c.kind))].join(', ')})`);
+    // Every mislabel card says how sure it is, and opened, lists the evidence behind its samples.
+    const mislabel = page.locator('[data-testid=insight][data-kind=suspected-mislabel]').first();
+    assert(/≈\d+% right/.test(await mislabel.getByTestId('insight-precision').textContent()), 'a mislabel card without its precision');
+    await mislabel.locator('.insight-head').click();
+    const evidence = await mislabel.getByTestId('insight-evidence').locator('li').first().textContent();
+    assert(/neighbours: .+ \d/.test(evidence) && /label_issue \d/.test(evidence), `evidence line: ${evidence}`);
     const fields = await page.locator('[data-testid=color-by] option').allTextContents();
     assert(['label_issue', 'neighbor_agreement', 'outlier_score', 'cluster'].every((f) => fields.includes(f)), `colour-by fields: ${fields.join(', ')}`);
   });
@@ -187,7 +198,7 @@ try {
   await check('clicking a card selects its samples on the map and fills the gallery; a gallery card opens its details', async () => {
     const card = page.locator('[data-testid=insight][data-kind=rare-variant]').first();
     const title = await card.locator('.insight-title').textContent();
-    await card.click();
+    await card.locator('.insight-head').click();
     await page.getByTestId('gallery').waitFor({ state: 'visible', timeout: 5000 });
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=gallery-card]').length > 0);
     const shown = await page.getByTestId('gallery-card').count();

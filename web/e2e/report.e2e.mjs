@@ -33,7 +33,7 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=similar-card]').length === 12, null, { timeout: 10000 });
   // The run's insights travel with the report: a card fills the gallery with thumbnails from the atlas.
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=insight]').length > 0, null, { timeout: 10000 });
-  await page.locator('[data-testid=insight]:not([disabled])').first().click();
+  await page.locator('[data-testid=insight]:not([disabled]) .insight-head').first().click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=gallery-card]').length > 0, null, { timeout: 10000 });
   const thumb = await page.locator('[data-testid=gallery-card] img').first().getAttribute('src');
   if (!thumb?.startsWith('data:image/png')) failures.push(`gallery thumbnail is not cut from the atlas: ${thumb?.slice(0, 40)}`);

@@ -102,7 +102,13 @@ public static partial class DemoCommand
         using var doc = System.Text.Json.JsonDocument.Parse(json);
         var cards = doc.RootElement.GetProperty("insights").EnumerateArray().ToArray();
         if (cards.Length == 0) return;
-        stdout.WriteLine($"insights ({cards.Length} cards, most important first):");
-        foreach (var c in cards.Take(count)) stdout.WriteLine($"  [{c.GetProperty("severity").GetString()}] {c.GetProperty("title").GetString()}");
+        int primary = cards.Count(c => c.TryGetProperty("primary", out var p) && p.GetBoolean());
+        stdout.WriteLine($"insights ({cards.Length} cards, {(primary > 0 ? $"{primary} on the first screen, " : "")}most impact first):");
+        foreach (var c in cards.Take(count))
+        {
+            string sure = c.TryGetProperty("precision", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.Number
+                ? $" (about {p.GetDouble().ToString("P0", System.Globalization.CultureInfo.InvariantCulture)} estimated right)" : "";
+            stdout.WriteLine($"  [{c.GetProperty("severity").GetString()}] {c.GetProperty("title").GetString()}{sure}");
+        }
     }
 }

@@ -58,9 +58,19 @@ export type InsightsDocument = {
   class_proximity: { classes: string[]; matrix: number[][]; spearman: number } | null;
   insights: {
     kind: string; severity: 'info' | 'warning' | 'critical'; title: string; classes: string[]; evidence: Record<string, unknown>;
-    samples: { index: number; id: string }[]; pairs: { index: number; id: string }[][] | null; action: string;
+    /** Each sample may carry its own evidence (mislabel and ambiguous cards: neighbours' labels, the model's probabilities, the history). */
+    samples: { index: number; id: string; evidence?: Record<string, unknown> }[]; pairs: { index: number; id: string }[][] | null; action: string;
+    /** What acting on the card would change (samples, weighted by how sure Percept is); cards come sorted by it. */
+    impact?: number;
+    /** The estimated share of the card's samples that are what it says (mislabel and ambiguous cards). */
+    precision?: number | null;
+    /** Among the first cards a person should read (the rest sit behind "more"). */
+    primary?: boolean;
+    /** Typical samples of the class a rare variant belongs to, to set beside it. */
+    typical?: { index: number; id: string }[] | null;
   }[];
   notes: string[];
+  label_issues?: { basis: string; fits_against_neighbours: number | null; samples_measured: number; estimated_issues: number } | null;
 };
 
 /** A matrix of float32 values (a column is N × 1, the map N × dimensions). */

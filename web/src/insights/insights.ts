@@ -1,19 +1,102 @@
-// The Insights panel: what Percept found in the run's perception vectors (docs/insights.md), most important first. A
-// click on a card selects its samples on the map and shows them in the gallery.
+// The Insights panel: what Percept found in the run's perception vectors (docs/insights.md), ranked by impact. The first
+// cards (the document's primary ones) show; the rest sit behind "more". A click on a card selects its samples on the map,
+// shows them in the gallery and opens the card: how sure Percept is, and the evidence behind its first samples.
 import { source, type InsightsDocument } from '../data';
+import { showDetails } from '../details/details';
 import { showGallery } from '../gallery/gallery';
 import { select } from '../selection/selection';
 import { state } from '../state';
 import { $, el, message } from '../ui';
+
+type Card = InsightsDocument['insights'][number];
 
 const kindLabel: Record<string, string> = {
   'suspected-mislabel': 'mislabel?', ambiguous: 'ambiguous', 'rare-variant': 'rare variant', 'close-classes': 'close classes',
   'near-duplicates': 'duplicates', leakage: 'leakage', 'weak-cluster': 'weak cluster', outliers: 'outliers',
 };
 
+/** Samples whose evidence a card lists when open. */
+const evidenceRows = 6;
+
 /** The samples a card is about: its samples, or both members of each pair, without repeats. */
-export const cardSamples = (card: InsightsDocument['insights'][number]) =>
+export const cardSamples = (card: Card) =>
   [...new Set([...card.samples.map((s) => s.index), ...(card.pairs ?? []).flatMap((p) => p.map((s) => s.index))])];
+
+const percent = (v: number) => `${Math.round(v * 100)}%`;
+
+/** "Shirt 7 · T-shirt/top 3" from a count or probability per class. */
+const perClass = (v: unknown, digits = 0) =>
+  Object.entries((v ?? {}) as Record<string, number>).map(([k, n]) => `${k} ${digits ? n.toFixed(digits) : n}`).join(' · ');
+
+/** One line of a sample's evidence: what its neighbours carry, what the model says, what its training said. */
+function evidenceLine(e: Record<string, unknown>) {
+  const parts = [`neighbours: ${perClass(e.neighbors) || 'none labelled'}`];
+  if (e.model) {
+    // The label's probability first, then the perceived class's.
+    const [label, ...others] = Object.entries(e.model as Record<string, number>);
+    parts.push(`model: ${label[0]} (label) ${label[1].toFixed(2)}${others.map(([k, v]) => ` · ${k} ${v.toFixed(2)}`).join('')}`);
+  }
+  const h = e.history as Record<string, number> | undefined;
+  if (h) parts.push(`training: mean margin ${h.mean_margin.toFixed(2)}${h.mean_neighbor_agreement != null ? `, neighbours agreeing ${percent(h.mean_neighbor_agreement)}` : ''}`);
+  return parts.join('; ');
+}
+
+/** What an open card shows under its title. */
+function cardBody(card: Card, samples: number[]) {
+  const body = el('div', { className: 'insight-body' });
+  body.append(el('p', { className: 'insight-action', textContent: `→ ${card.action}` }));
+  const described = card.samples.filter((s) => s.evidence).slice(0, evidenceRows);
+  if (described.length) {
+    const list = el('ul', { className: 'insight-evidence' });
+    list.dataset.testid = 'insight-evidence';
+    for (const s of described) {
+      const e = s.evidence!;
+      const open = el('button', { type: 'button', className: 'link', textContent: `#${s.index}`, title: `open sample ${s.id}` });
+      open.addEventListener('click', (ev) => { ev.stopPropagation(); void showDetails(s.index); });
+      list.append(el('li', {}, open, ` ${e.verdict === 'clear' ? 'clear' : 'split'}, label_issue ${Number(e.label_issue).toFixed(2)}: ${evidenceLine(e)}`));
+    }
+    if (card.samples.length > described.length) list.append(el('li', { className: 'note', textContent: `…and ${card.samples.length - described.length} more in the gallery` }));
+    body.append(list);
+  }
+  if (card.typical?.length) {
+    const typical = card.typical.map((t) => t.index);
+    const compare = el('button', { type: 'button', textContent: `Beside typical ${card.classes[0] ?? 'samples'}` , title: 'the pocket first, then typical samples of its class' });
+    compare.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      select([...samples, ...typical]);
+      showGallery(`${card.title}, then ${typical.length} typical ${card.classes[0] ?? ''}`, [...samples, ...typical]);
+    });
+    body.append(compare);
+  }
+  return body;
+}
+
+function cardItem(card: Card, list: HTMLElement) {
+  const samples = cardSamples(card);
+  const item = el('div', { className: `insight ${card.severity}` });
+  const head = el('button', { type: 'button', className: 'insight-head', title: card.action },
+    el('span', { className: 'insight-kind', textContent: kindLabel[card.kind] ?? card.kind }),
+    el('span', { className: 'insight-title', textContent: card.title }));
+  if (card.precision != null) {
+    const sure = el('span', { className: 'insight-precision', textContent: `≈${percent(card.precision)} right`, title: 'estimated share of these samples that are what the card says (docs/insights.md)' });
+    sure.dataset.testid = 'insight-precision';
+    head.append(sure);
+  }
+  item.dataset.testid = 'insight';
+  item.dataset.kind = card.kind;
+  item.dataset.impact = String(card.impact ?? 0);
+  head.disabled = samples.length === 0;
+  item.toggleAttribute('disabled', head.disabled);
+  head.addEventListener('click', () => {
+    const wasOpen = item.classList.contains('active');
+    list.querySelectorAll('.insight.active').forEach((x) => { x.classList.remove('active'); x.querySelector('.insight-body')?.remove(); });
+    select(samples);
+    showGallery(card.title, samples);
+    if (!wasOpen) { item.classList.add('active'); item.append(cardBody(card, samples)); }
+  });
+  item.append(head);
+  return item;
+}
 
 export async function renderInsights() {
   const s = state();
@@ -26,24 +109,29 @@ export async function renderInsights() {
     list.replaceChildren(el('p', { className: 'note', textContent: `No insights in this run yet: percept insights on the run folder computes them.` }));
     return;
   }
-  const items = doc.insights.map((card) => {
-    const samples = cardSamples(card);
-    const item = el('button', { type: 'button', className: `insight ${card.severity}`, title: card.action },
-      el('span', { className: 'insight-kind', textContent: kindLabel[card.kind] ?? card.kind }),
-      el('span', { className: 'insight-title', textContent: card.title }));
-    item.dataset.testid = 'insight';
-    item.dataset.kind = card.kind;
-    item.disabled = samples.length === 0;
-    item.addEventListener('click', () => {
-      list.querySelectorAll('.insight.active').forEach((x) => x.classList.remove('active'));
-      item.classList.add('active');
-      select(samples);
-      showGallery(card.title, samples);
-    });
-    return item;
-  });
+  // Documents before version 2 have no ranking: every card is shown.
+  const ranked = doc.insights.some((c) => c.primary !== undefined);
+  const primary = ranked ? doc.insights.filter((c) => c.primary) : doc.insights;
+  const rest = ranked ? doc.insights.filter((c) => !c.primary) : [];
+  const head = doc.label_issues
+    ? [el('p', { className: 'insight-summary', textContent: `About ${Math.round(doc.label_issues.estimated_issues)} label errors estimated (evidence: ${doc.label_issues.basis}).` })] : [];
+  const items = primary.map((c) => cardItem(c, list));
+  const more = rest.length ? [moreToggle(rest, list)] : [];
   const notes = doc.notes.map((n) => el('p', { className: 'note', textContent: n }));
   const proximity = doc.class_proximity && Number.isFinite(doc.class_proximity.spearman)
     ? [el('p', { className: 'note', textContent: `Class proximity predicts confusion: Spearman ${doc.class_proximity.spearman.toFixed(2)} over pairs of classes.` })] : [];
-  list.replaceChildren(...(items.length ? items : [el('p', { className: 'note', textContent: 'Nothing stands out.' })]), ...proximity, ...notes);
+  list.replaceChildren(...head, ...(items.length ? items : [el('p', { className: 'note', textContent: 'Nothing stands out.' })]), ...more, ...proximity, ...notes);
+}
+
+/** "N more cards": opens the cards of less impact in place. */
+function moreToggle(rest: Card[], list: HTMLElement) {
+  const box = el('div', { className: 'insight-more' });
+  const button = el('button', { type: 'button', className: 'link', textContent: `${rest.length} more card${rest.length === 1 ? '' : 's'} of less impact` });
+  button.dataset.testid = 'insights-more';
+  button.addEventListener('click', () => {
+    button.remove();
+    box.append(...rest.map((c) => cardItem(c, list)));
+  });
+  box.append(button);
+  return box;
 }
