@@ -12,6 +12,7 @@ using Percept.Store;
 ///   insights                   the 10k test split, 3% look-alike flips and 50 noisy copies, the demo model
 ///   insights --noisy DIR       the 60k training split with the noisy labels a model was trained on (tools/train_noisy_model.py)
 ///   insights --cost            the time and memory of insights on all 70,000 images against the map's
+///   insights --ambiguous       the 10k test split with 300 look-alike flips and 300 images blended with a look-alike class's at known ratios
 /// </summary>
 static class InsightsBench
 {
@@ -30,6 +31,7 @@ static class InsightsBench
         {
             if (args.Contains("--noisy")) return Noisy(args.SkipWhile(a => a != "--noisy").Skip(1).First(), scratch);
             if (args.Contains("--cost")) return Cost(scratch);
+            if (args.Contains("--ambiguous")) return Ambiguous(seed, scratch);
             return Planted(seed, scratch);
         }
         finally { if (keep == null) Directory.Delete(scratch, true); }
@@ -53,13 +55,15 @@ static class InsightsBench
         return (pixels, y);
     }
 
-    static Run Analyse(string scratch, string name, string images, string labels, string? model = null) => Analysis.Run(new AnalysisOptions
-    {
-        ModelPath = model ?? Paths.Model,
-        Data = new DataSource { Path = images, LabelsPath = labels, ClassNamesPath = Classes },
-        OutputDirectory = Path.Combine(scratch, name),
-        Insights = false,
-    });
+    /// <summary>The run of the images with the labels (kept in a --keep folder, and taken from it again: insights are what is measured).</summary>
+    static Run Analyse(string scratch, string name, string images, string labels, string? model = null) =>
+        Percept.Store.Run.IsRun(Path.Combine(scratch, name)) ? Percept.Store.Run.Open(Path.Combine(scratch, name)) : Analysis.Run(new AnalysisOptions
+        {
+            ModelPath = model ?? Paths.Model,
+            Data = new DataSource { Path = images, LabelsPath = labels, ClassNamesPath = Classes },
+            OutputDirectory = Path.Combine(scratch, name),
+            Insights = false,
+        });
 
     /// <summary>Precision and recall of the top <paramref name="k"/> of a score against the planted set.</summary>
     static (double Precision, double Recall) TopK(float[] score, HashSet<int> planted, int k)
@@ -76,13 +80,81 @@ static class InsightsBench
         int k = flipped.Count;
         var (pl, rl) = TopK(doc.LabelIssue, flipped, k);
         var (pb, rb) = TopK(loss, flipped, k);
-        var flagged = doc.Insights.Where(c => c.Kind is "suspected-mislabel" or "ambiguous").SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
+        var labelCards = doc.Insights.Where(c => c.Kind is "suspected-mislabel" or "ambiguous").ToArray();
+        var flagged = labelCards.SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
         Console.WriteLine($"\n{what}: {k} labels flipped to a look-alike class");
         Console.WriteLine("| ranking | precision at the planted count | recall at the planted count |");
         Console.WriteLine("|---|---|---|");
         Console.WriteLine($"| label_issue | {pl:F3} | {rl:F3} |");
         Console.WriteLine($"| loss | {pb:F3} | {rb:F3} |");
-        Console.WriteLine($"suspected-mislabel and ambiguous cards: {flagged.Count} samples, precision {flagged.Count(flipped.Contains) / (double)Math.Max(1, flagged.Count):F3}, recall {flagged.Count(flipped.Contains) / (double)k:F3}");
+        Console.WriteLine($"suspected-mislabel and ambiguous cards: {labelCards.Length} of {doc.Insights.Count} cards, {flagged.Count} samples, " +
+                          $"precision {flagged.Count(flipped.Contains) / (double)Math.Max(1, flagged.Count):F3}, recall {flagged.Count(flipped.Contains) / (double)k:F3}; " +
+                          $"one-sample cards {labelCards.Count(c => c.Samples.Count == 1)}");
+        var variants = doc.Insights.Where(c => c.Kind == "rare-variant").SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
+        Console.WriteLine($"cards: {doc.Insights.Count} ({doc.Insights.Count(c => c.Primary)} primary: {string.Join(", ", doc.Insights.Where(c => c.Primary).Select(c => c.Kind))}); " +
+                          $"label_issue basis {doc.LabelIssues?.Basis}, fits against neighbours {doc.LabelIssues?.FitsAgainstNeighbours} of {doc.LabelIssues?.SamplesMeasured}, " +
+                          $"estimated label issues {doc.LabelIssues?.EstimatedIssues} (planted {k}); flips in rare-variant cards {variants.Count(flipped.Contains)} of {variants.Count}");
+        // Each card's own precision against the estimate it carries (the card lists at most 200 samples).
+        foreach (var card in labelCards.Where(c => c.Precision != null))
+            Console.WriteLine($"  {card.Title}: precision {card.Samples.Count(s => flipped.Contains(s.Index)) / (double)card.Samples.Count:F2}, estimated {card.Precision:F2}");
+        double expected = labelCards.Sum(c => (c.Precision ?? 0) * c.Samples.Count);
+        Console.WriteLine($"  all label cards: flips expected {expected:F0}, found {flagged.Count(flipped.Contains)}");
+    }
+
+    /// <summary>Blends per ratio of the image's own class (the rest is a look-alike class's image).</summary>
+    static readonly double[] BlendRatios = [0.5, 0.6, 0.7, 0.8];
+
+    /// <summary>
+    /// Label errors against ambiguity: 300 labels flipped to a look-alike class (clear errors) and 300 images blended with
+    /// an image of the look-alike class at known ratios, keeping their label (genuinely between two classes at ½). Where
+    /// does each land: a suspected-mislabel card, an ambiguous card, or none?
+    /// </summary>
+    static int Ambiguous(ulong seed, string scratch)
+    {
+        var (pixels, clean) = ReadIdx(Paths.TestImages, Paths.TestLabels);
+        int n = clean.Length;
+        var rng = new SplitMix64(seed + 101);
+        var chosen = Sample(ref rng, n, 600);
+        var flipped = chosen[..300].ToHashSet();
+        var blended = chosen[300..];
+        var labels = clean.ToArray();
+        foreach (int i in flipped) labels[i] = LookAlike[(int)clean[i]];
+        var byClass = Enumerable.Range(0, 10).Select(c => Enumerable.Range(0, n).Where(i => clean[i] == c && !flipped.Contains(i)).ToArray()).ToArray();
+        var ratio = new Dictionary<int, double>();
+        var mixed = (byte[])pixels.Clone();
+        for (int t = 0; t < blended.Length; t++)
+        {
+            int i = blended[t];
+            var donors = byClass[LookAlike[(int)clean[i]]];
+            int j = donors[(int)(rng.Next() % (ulong)donors.Length)];
+            double a = BlendRatios[t % BlendRatios.Length];
+            ratio[i] = a;
+            for (int p = 0; p < 784; p++) mixed[i * 784 + p] = (byte)Math.Round(a * pixels[i * 784 + p] + (1 - a) * pixels[j * 784 + p]);
+        }
+        string images = Path.Combine(scratch, "images.npy"), y = Path.Combine(scratch, "labels.npy");
+        Npy.Write(images, Floats(mixed), n, 28, 28);
+        Npy.Write(y, labels.AsSpan(), n);
+        Console.WriteLine($"Fashion-MNIST test split, seed {seed}: {flipped.Count} labels flipped to a look-alike class; {blended.Length} images blended with a look-alike class's " +
+                          $"image at {string.Join(", ", BlendRatios.Select(r => $"{r:P0}"))} of their own (label kept); demo model {Path.GetFileName(Paths.Model)}");
+        File.WriteAllLines(Path.Combine(scratch, "planted.txt"), [string.Join(",", flipped.Order()), .. BlendRatios.Select(a => string.Join(",", blended.Where(i => ratio[i] == a).Order()))]);
+        var run = Analyse(scratch, "ambiguous", images, y);
+        var doc = PopulationInsights.Compute(run);
+        var mislabel = doc.Insights.Where(c => c.Kind == "suspected-mislabel").SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
+        var ambiguous = doc.Insights.Where(c => c.Kind == "ambiguous").SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
+        var variant = doc.Insights.Where(c => c.Kind == "rare-variant").SelectMany(c => c.Samples.Select(s => s.Index)).ToHashSet();
+        var rank = Enumerable.Range(0, n).OrderByDescending(i => float.IsNaN(doc.LabelIssue[i]) ? float.NegativeInfinity : doc.LabelIssue[i]).ToArray();
+        var top = rank.Take(flipped.Count).ToHashSet();
+        Console.WriteLine($"cards: {doc.Insights.Count} ({doc.Insights.Count(c => c.Kind == "suspected-mislabel")} suspected-mislabel, {doc.Insights.Count(c => c.Kind == "ambiguous")} ambiguous)");
+        Console.WriteLine("| planted | samples | in a suspected-mislabel card | in an ambiguous card | in a rare-variant card | in the top 300 of label_issue | mean label_issue |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        void Row(string what, int[] rows) => Console.WriteLine(
+            $"| {what} | {rows.Length} | {rows.Count(mislabel.Contains) / (double)rows.Length:P0} | {rows.Count(ambiguous.Contains) / (double)rows.Length:P0} | " +
+            $"{rows.Count(variant.Contains) / (double)rows.Length:P0} | {rows.Count(top.Contains) / (double)rows.Length:P0} | {rows.Average(i => doc.LabelIssue[i]):F3} |");
+        Row("label flipped", [.. flipped]);
+        foreach (double a in BlendRatios) Row($"blended, {a:P0} own class", [.. blended.Where(i => ratio[i] == a)]);
+        var untouched = Enumerable.Range(0, n).Where(i => !flipped.Contains(i) && !ratio.ContainsKey(i)).ToArray();
+        Row("untouched", untouched);
+        return 0;
     }
 
     /// <summary>The 10k test split with 3% look-alike flips and 50 noisy copies of random images appended.</summary>
