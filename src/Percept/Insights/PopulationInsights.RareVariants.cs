@@ -59,24 +59,9 @@ public static partial class PopulationInsights
         }
         foreach (var ((c, b), set) in candidates)
         {
-            // Edges point one way: within the set, the samples that list each one count as its neighbours too.
-            var listedBy = new Dictionary<int, List<int>>();
-            foreach (int r in set)
-                foreach (int j in graph.NeighborsOf(r))
-                {
-                    if (!listedBy.TryGetValue(j, out var list)) listedBy[j] = list = [];
-                    list.Add(r);
-                }
             var visited = new HashSet<int>();
-            foreach (int seed in set.Order())
+            foreach (var component in Components(set, graph, visited))
             {
-                if (!visited.Add(seed)) continue;
-                var component = new List<int> { seed };
-                for (int q = 0; q < component.Count; q++)
-                {
-                    foreach (int j in graph.NeighborsOf(component[q])) if (set.Contains(j) && visited.Add(j)) component.Add(j);
-                    if (listedBy.TryGetValue(component[q], out var back)) foreach (int j in back) if (visited.Add(j)) component.Add(j);
-                }
                 // The pocket's edge: samples of the class that list at least two of the group among their neighbours and
                 // whose neighbours are at most half their own class, the rest mostly b (a member may see as many of its
                 // own as of the class around it).
@@ -146,21 +131,8 @@ public static partial class PopulationInsights
             set.Add(r);
         }
         foreach (var ((c, b), set) in candidates)
-        {
-            var listedBy = new Dictionary<int, List<int>>();
-            foreach (int r in set)
-                foreach (int j in graph.NeighborsOf(r))
-                    if (j >= 0 && set.Contains(j)) { if (!listedBy.TryGetValue(j, out var list)) listedBy[j] = list = []; list.Add(r); }
-            var visited = new HashSet<int>();
-            foreach (int seed in set.Order())
+            foreach (var component in Components(set, graph, []))
             {
-                if (!visited.Add(seed)) continue;
-                var component = new List<int> { seed };
-                for (int q = 0; q < component.Count; q++)
-                {
-                    foreach (int j in graph.NeighborsOf(component[q])) if (j >= 0 && set.Contains(j) && visited.Add(j)) component.Add(j);
-                    if (listedBy.TryGetValue(component[q], out var back)) foreach (int j in back) if (visited.Add(j)) component.Add(j);
-                }
                 if (component.Count < 3 || component.Count > 0.2 * classCount[c]) continue;
                 var members = component.ToHashSet();
                 double inside = 0, foreign = 0, rest = 0;
@@ -176,6 +148,29 @@ public static partial class PopulationInsights
                 if (inside / edges >= BesideShare && foreign / edges >= BesideShare && rest / edges <= BesideRest)
                     yield return (c, b, [.. component], inside / edges);
             }
+    }
+
+    /// <summary>
+    /// The groups of <paramref name="set"/> connected in the graph, either direction (edges point one way: within the set,
+    /// the samples that list one count as its neighbours too), seeded in row order; a row the caller adds to
+    /// <paramref name="visited"/> between groups seeds none.
+    /// </summary>
+    static IEnumerable<List<int>> Components(HashSet<int> set, KnnGraph graph, HashSet<int> visited)
+    {
+        var listedBy = new Dictionary<int, List<int>>();
+        foreach (int r in set)
+            foreach (int j in graph.NeighborsOf(r))
+                if (j >= 0 && set.Contains(j)) { if (!listedBy.TryGetValue(j, out var list)) listedBy[j] = list = []; list.Add(r); }
+        foreach (int seed in set.Order())
+        {
+            if (!visited.Add(seed)) continue;
+            var component = new List<int> { seed };
+            for (int q = 0; q < component.Count; q++)
+            {
+                foreach (int j in graph.NeighborsOf(component[q])) if (j >= 0 && set.Contains(j) && visited.Add(j)) component.Add(j);
+                if (listedBy.TryGetValue(component[q], out var back)) foreach (int j in back) if (visited.Add(j)) component.Add(j);
+            }
+            yield return component;
         }
     }
 

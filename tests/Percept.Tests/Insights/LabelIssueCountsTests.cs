@@ -8,6 +8,34 @@ public class LabelIssueCountsTests
     /// <summary>100 simulated flips scoring 0.99, 0.98, …, 0.00 (descending).</summary>
     static double[] Ladder() => Enumerable.Range(0, 100).Select(i => (99 - i) / 100.0).ToArray();
 
+    /// <summary>
+    /// Three well-separated Gaussian blobs of 150 samples in 10 dimensions (class c around 6 on axis c, σ = 0.8), the
+    /// given samples relabelled, and the probabilities of a model that sees the blobs (from the distance to each centre).
+    /// </summary>
+    static (Matrix X, int[] Labels, float[] Probabilities) Blobs(int seed, params (int[] Rows, int Label)[] relabel)
+    {
+        const int dims = 10, perClass = 150;
+        var rng = new Random(seed);
+        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+        var x = new Matrix(3 * perClass, dims);
+        var labels = new int[x.Rows];
+        for (int i = 0; i < x.Rows; i++)
+        {
+            labels[i] = i / perClass;
+            for (int d = 0; d < dims; d++) x.Row(i)[d] = (float)((d == labels[i] ? 6 : 0) + 0.8 * Gauss());
+        }
+        var p = new float[x.Rows * 3];
+        for (int i = 0; i < x.Rows; i++)
+        {
+            var row = x.Row(i).ToArray();
+            var logits = Enumerable.Range(0, 3).Select(c => { double s = 0; for (int d = 0; d < dims; d++) { double v = row[d] - (d == c ? 6 : 0); s += v * v; } return -s / 2; }).ToArray();
+            double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
+            for (int c = 0; c < 3; c++) p[i * 3 + c] = (float)(Math.Exp(logits[c] - max) / sum);
+        }
+        foreach (var (rows, label) in relabel) foreach (int i in rows) labels[i] = label;
+        return (x, labels, p);
+    }
+
     [Fact]
     public void The_floor_keeps_ninety_five_percent_of_the_simulated_flips_perceived_as_the_class()
     {
@@ -84,28 +112,9 @@ public class LabelIssueCountsTests
     {
         // Three well-separated blobs; scattered samples labelled as another class: five of zero labelled one, and two
         // each of one labelled two and of two labelled zero.
-        var rng = new Random(23);
-        const int dims = 10;
-        double[][] centres = [.. Enumerable.Range(0, 3).Select(c => { var v = new double[dims]; v[c] = 6; return v; })];
-        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-        var rows = new List<float[]>();
-        var labels = new List<int>();
-        for (int c = 0; c < 3; c++)
-            for (int i = 0; i < 150; i++) { rows.Add(centres[c].Select(v => (float)(v + 0.8 * Gauss())).ToArray()); labels.Add(c); }
         int[] zeroAsOne = [4, 30, 66, 99, 140], oneAsTwo = [160, 230], twoAsZero = [310, 420];
-        foreach (int i in zeroAsOne) labels[i] = 1;
-        foreach (int i in oneAsTwo) labels[i] = 2;
-        foreach (int i in twoAsZero) labels[i] = 0;
-        var x = new Matrix(rows.Count, dims);
-        for (int i = 0; i < rows.Count; i++) rows[i].CopyTo(x.Row(i));
-        var p = new float[rows.Count * 3];
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var logits = centres.Select(c => -c.Zip(rows[i], (a, b) => (a - b) * (a - b)).Sum() / 2).ToArray();
-            double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
-            for (int c = 0; c < 3; c++) p[i * 3 + c] = (float)(Math.Exp(logits[c] - max) / sum);
-        }
-        var doc = PopulationInsights.Compute(x, [.. labels], p, 3, Enumerable.Range(0, rows.Count).Select(i => $"{i}").ToArray(), ["zero", "one", "two"]);
+        var (x, labels, p) = Blobs(23, (zeroAsOne, 1), (oneAsTwo, 2), (twoAsZero, 0));
+        var doc = PopulationInsights.Compute(x, [.. labels], p, 3, Enumerable.Range(0, x.Rows).Select(i => $"{i}").ToArray(), ["zero", "one", "two"]);
 
         var label = doc.Insights.Where(c => c.Kind is "suspected-mislabel" or "ambiguous").ToArray();
         Assert.All(label, c => Assert.True(c.Samples.Count >= PopulationInsights.MinGroup, $"'{c.Title}' holds {c.Samples.Count}"));
@@ -127,22 +136,11 @@ public class LabelIssueCountsTests
     {
         // Three well-separated blobs; twelve scattered samples labelled as another class, and a model that has memorised
         // every label (its probabilities are the given labels): only the neighbours can tell.
-        var rng = new Random(29);
-        const int dims = 10;
-        double Gauss() => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-        var rows = new List<float[]>();
-        var labels = new List<int>();
-        for (int c = 0; c < 3; c++)
-            for (int i = 0; i < 150; i++) { var v = new float[dims]; for (int d = 0; d < dims; d++) v[d] = (float)((d == c ? 6 : 0) + 0.8 * Gauss()); rows.Add(v); labels.Add(c); }
         int[] zeroAsOne = [3, 21, 47, 80, 111, 133], oneAsTwo = [170, 205, 260], twoAsZero = [320, 380, 430];
-        foreach (int i in zeroAsOne) labels[i] = 1;
-        foreach (int i in oneAsTwo) labels[i] = 2;
-        foreach (int i in twoAsZero) labels[i] = 0;
-        var x = new Matrix(rows.Count, dims);
-        for (int i = 0; i < rows.Count; i++) rows[i].CopyTo(x.Row(i));
-        var p = new float[rows.Count * 3];
-        for (int i = 0; i < rows.Count; i++) for (int c = 0; c < 3; c++) p[i * 3 + c] = c == labels[i] ? 0.98f : 0.01f;
-        var doc = PopulationInsights.Compute(x, [.. labels], p, 3, Enumerable.Range(0, rows.Count).Select(i => $"{i}").ToArray(), ["zero", "one", "two"]);
+        var (x, labels, _) = Blobs(29, (zeroAsOne, 1), (oneAsTwo, 2), (twoAsZero, 0));
+        var p = new float[x.Rows * 3];
+        for (int i = 0; i < x.Rows; i++) for (int c = 0; c < 3; c++) p[i * 3 + c] = c == labels[i] ? 0.98f : 0.01f;
+        var doc = PopulationInsights.Compute(x, [.. labels], p, 3, Enumerable.Range(0, x.Rows).Select(i => $"{i}").ToArray(), ["zero", "one", "two"]);
 
         Assert.Equal("neighbours", doc.LabelIssues!.Basis);
         Assert.Equal(1.0, doc.LabelIssues.FitsAgainstNeighbours);
@@ -151,7 +149,7 @@ public class LabelIssueCountsTests
         int[] flips = [.. zeroAsOne, .. oneAsTwo, .. twoAsZero];
         var flagged = doc.Insights.Where(c => c.Kind is "suspected-mislabel").SelectMany(c => c.Samples.Select(s => s.Index)).ToArray();
         Assert.Equal(flips.Order(), flagged.Order());
-        var top = Enumerable.Range(0, rows.Count).OrderByDescending(i => doc.LabelIssue[i]).Take(flips.Length);
+        var top = Enumerable.Range(0, x.Rows).OrderByDescending(i => doc.LabelIssue[i]).Take(flips.Length);
         Assert.Equal(flips.Order(), top.Order());
         Assert.Contains(doc.Notes, n => n.StartsWith("label_issue leans on the neighbours", StringComparison.Ordinal));
     }
