@@ -336,7 +336,8 @@ public static partial class Training
             }
             if (agreements != null)
             {
-                var graph = RunGraph.Read(runs[e]).Graph;
+                var full = RunGraph.Read(runs[e]);
+                var graph = full.First(Math.Min(Insights.LabelEvidence.GraphK, full.Graph.K));
                 for (int i = 0; i < n; i++)
                 {
                     int same = 0, known = 0;

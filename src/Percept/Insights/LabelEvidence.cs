@@ -24,6 +24,12 @@ public enum LabelEvidenceBasis
 /// </summary>
 sealed class LabelEvidence
 {
+    /// <summary>
+    /// Neighbours per sample the evidence reads (both directions of a graph of this many): the run's graph when it holds
+    /// fewer, so that the same evidence comes whatever map the run made (t-SNE's graph holds 90).
+    /// </summary>
+    public const int GraphK = 15;
+
     /// <summary>A sample whose neighbours mostly carry another label has agreement at most this.</summary>
     const double LowAgreement = 0.2;
     /// <summary>At least this many such samples before their predictions say whether the model fits its labels.</summary>
@@ -40,6 +46,10 @@ sealed class LabelEvidence
     readonly double[]? _meanMargin, _historyProduct, _historyReliable, _meanLabelProbability;
     readonly double[] _scratch;
     readonly bool[] _voted;
+    /// <summary>Per row: the model's class scores are all finite.</summary>
+    readonly bool[] _scored;
+    /// <summary>Per row: the model's three most probable classes, most first (−1 where there are fewer).</summary>
+    readonly int[] _top;
     readonly List<int> _touched = [];
 
     public int Classes { get; }
@@ -65,6 +75,25 @@ sealed class LabelEvidence
         for (int r = 0; r < rows; r++) { int l = labels[finite[r]]; _labels[r] = l >= 0 && l < classes ? l : -1; }
         _scratch = new double[classes];
         _voted = new bool[classes];
+        _scored = new bool[rows];
+        _top = new int[rows * 3];
+        Array.Fill(_top, -1);
+        if (probabilities != null)
+            for (int r = 0; r < rows; r++)
+            {
+                var p = probabilities.AsSpan(finite[r] * classes, classes);
+                _scored[r] = Numerics.AllFinite(p);
+                if (!_scored[r]) continue;
+                for (int c = 0; c < classes; c++)
+                    for (int t = 0; t < 3; t++)
+                    {
+                        int at = _top[r * 3 + t];
+                        if (at >= 0 && p[c] <= p[at]) continue;
+                        for (int u = 2; u > t; u--) _top[r * 3 + u] = _top[r * 3 + u - 1];
+                        _top[r * 3 + t] = c;
+                        break;
+                    }
+            }
 
         (_reverseStart, _reverse) = Reverse(graph);
 
@@ -87,7 +116,7 @@ sealed class LabelEvidence
             int low = 0, fits = 0;
             for (int r = 0; r < rows; r++)
             {
-                if (_labels[r] < 0 || !float.IsFinite(probabilities[finite[r] * classes])) continue;
+                if (_labels[r] < 0 || !_scored[r]) continue;
                 if (Agreement(r, _labels[r], Math.Min(10, graph.K)) > LowAgreement) continue;
                 low++;
                 if (ArgMax(probabilities.AsSpan(finite[r] * classes, classes)) == _labels[r]) fits++;
@@ -222,7 +251,7 @@ sealed class LabelEvidence
 
     ReadOnlySpan<float> P(int r) => _probabilities.AsSpan(_finite[r] * Classes, Classes);
 
-    bool HasScores(int r) => _probabilities != null && float.IsFinite(_probabilities[_finite[r] * Classes]);
+    bool HasScores(int r) => _scored[r];
 
     /// <summary><c>label_issue</c> of the sample's own label, in [0, 1]; <paramref name="farOut"/>: its neighbours are far and say little.</summary>
     public double Score(int r, bool farOut)
@@ -256,7 +285,15 @@ sealed class LabelEvidence
     }
 
     /// <summary>How far below its class's usual reliability-weighted agreement the sample's neighbours fall for this label.</summary>
-    double NeighbourScore(int r, int label) => Math.Clamp(_classMeanWeighted[label] - Weighted(r, label), 0, 1);
+    double NeighbourScore(int r, int label) => HasVotes(r) ? Math.Clamp(_classMeanWeighted[label] - Weighted(r, label), 0, 1) : 0;
+
+    /// <summary>Whether any neighbour of the row (either direction) is labelled: an isolated sample's neighbours say nothing.</summary>
+    bool HasVotes(int r)
+    {
+        foreach (int j in _graph.NeighborsOf(r)) if (j >= 0 && _labels[j] >= 0) return true;
+        for (int t = _reverseStart[r]; t < _reverseStart[r + 1]; t++) if (_labels[_reverse[t]] >= 0) return true;
+        return false;
+    }
 
     /// <summary>
     /// The class the sample is perceived as besides <paramref name="label"/>: the most likely other class by the model's
@@ -267,15 +304,21 @@ sealed class LabelEvidence
         double all = Votes(r);
         double modelWeight = Basis == LabelEvidenceBasis.Neighbours ? 1e-3 : 0.5;
         int best = -1;
-        double bestValue = double.NegativeInfinity;
+        double bestValue = 0;
         bool scores = HasScores(r);
-        var p = scores ? P(r) : default;
-        for (int c = 0; c < Classes; c++)
+        int offset = _finite[r] * Classes;
+        var probabilities = _probabilities;
+        void Consider(int c)
         {
-            if (c == label) continue;
-            double v = (1 - modelWeight) * (all > 0 ? _scratch[c] / all : 0) + (scores ? modelWeight * p[c] : 0);
-            if (v > bestValue) { bestValue = v; best = c; }
+            if (c < 0 || c == label) return;
+            double v = (1 - modelWeight) * (all > 0 ? _scratch[c] / all : 0) + (scores ? modelWeight * probabilities![offset + c] : 0);
+            if (v > bestValue || (v == bestValue && best >= 0 && c < best)) { bestValue = v; best = c; }
         }
+        // A class no neighbour voted for scores by the model alone, so only the model's best other can win among those.
+        foreach (int c in _touched) Consider(c);
+        if (scores)
+            for (int t = 0; t < 3; t++)
+                if (_top[r * 3 + t] is int c && c != label) { Consider(c); break; }
         return best;
     }
 
@@ -367,10 +410,16 @@ sealed class LabelEvidence
         var evidence = new Dictionary<string, object>
         {
             ["label_issue"] = Math.Round(score, 3), ["verdict"] = clear ? "clear" : "ambiguous",
-            ["neighbors"] = neighbours.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => kv.Value),
+            // Lists, not maps: class names such as "0" … "9" would be reordered by a reader's map.
+            ["neighbors"] = neighbours.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+                .Select(kv => new Dictionary<string, object> { ["class"] = kv.Key, ["count"] = kv.Value }).ToArray(),
         };
         if (HasScores(r))
-            evidence["model"] = new Dictionary<string, double> { [name(y)] = Math.Round(P(r)[y], 3), [name(perceived)] = Math.Round(P(r)[perceived], 3) };
+            evidence["model"] = new Dictionary<string, object>
+            {
+                ["label"] = name(y), ["label_probability"] = Math.Round(P(r)[y], 3),
+                ["perceived"] = name(perceived), ["perceived_probability"] = Math.Round(P(r)[perceived], 3),
+            };
         if (_meanMargin != null && double.IsFinite(_meanMargin[r]))
         {
             var history = new Dictionary<string, double> { ["mean_margin"] = Math.Round(_meanMargin[r], 3) };

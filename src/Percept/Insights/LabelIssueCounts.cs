@@ -21,8 +21,8 @@ static class LabelIssueCounts
     /// <summary>Simulated flips per class, at most.</summary>
     public const int MaxDonors = 500;
     /// <summary>Simulated flips per pair, at least (when many pairs share <see cref="SimulationBudget"/>).</summary>
-    public const int MinDonors = 50;
-    /// <summary>Simulated flips over all pairs, at most (unless every pair is down to <see cref="MinDonors"/>).</summary>
+    public const int MinDonors = 20;
+    /// <summary>Simulated flips over all pairs, at most (unless every pair is down to <see cref="MinDonors"/>: 100,000 pairs and more).</summary>
     public const int SimulationBudget = 2_000_000;
     /// <summary>The thresholds the estimate is taken over leave at least this share of simulated flips above.</summary>
     public const double MinPlantedShare = 0.1;
@@ -57,7 +57,7 @@ static class LabelIssueCounts
         var result = new List<PairEstimate>();
         var groups = candidates.GroupBy(c => (c.Label, c.Perceived)).OrderBy(g => g.Key).ToArray();
         // Many classes make many pairs: the simulated flips per pair shrink to keep the total within the budget.
-        int perPair = Math.Max(MinDonors, Math.Min(MaxDonors, SimulationBudget / Math.Max(1, groups.Length)));
+        int perPair = Math.Clamp(SimulationBudget / Math.Max(1, groups.Length), MinDonors, MaxDonors);
         foreach (var group in groups)
         {
             var (y, j) = group.Key;

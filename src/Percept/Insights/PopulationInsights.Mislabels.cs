@@ -6,6 +6,8 @@ public static partial class PopulationInsights
 {
     /// <summary>A pair's group with fewer samples than this joins the "other" card of its verdict.</summary>
     internal const int MinGroup = 3;
+    /// <summary>An "other" card names at most this many pairs (and classes); its evidence counts them all.</summary>
+    const int MaxPairsListed = 20;
 
     /// <summary>
     /// Suspected mislabels and ambiguous samples. Every labelled sample gets <c>label_issue</c> from the evidence the run
@@ -88,12 +90,14 @@ public static partial class PopulationInsights
             foreach (var (pair, members) in groups) { var (e, o) = pair.Expected(members[^1].Score, clear); expected += e; observed += o; }
             var all = groups.SelectMany(g => g.Members).OrderByDescending(m => m.Score).ToArray();
             double precision = Math.Clamp(expected / Math.Max(1, observed), 0, 1);
-            var pairList = groups.OrderByDescending(g => g.Members.Length).Select(g => $"{name(g.Pair.Label)} → {name(g.Pair.Perceived)} ({g.Members.Length})").ToArray();
+            var pairList = groups.OrderByDescending(g => g.Members.Length).Take(MaxPairsListed)
+                .Select(g => $"{name(g.Pair.Label)} → {name(g.Pair.Perceived)} ({g.Members.Length})").ToList();
+            if (groups.Count > MaxPairsListed) pairList.Add($"… and {groups.Count - MaxPairsListed} more pairs");
             cards.Add(new InsightCard(clear ? "suspected-mislabel" : "ambiguous", "warning",
                 clear ? $"other suspected mislabels: {all.Length} samples in {groups.Count} pairs of classes" : $"other ambiguous samples: {all.Length} samples in {groups.Count} pairs of classes",
-                groups.SelectMany(g => new[] { g.Pair.Label, g.Pair.Perceived }).Distinct().Order().Select(name).ToArray(), new Dictionary<string, object>
+                groups.SelectMany(g => new[] { g.Pair.Label, g.Pair.Perceived }).Distinct().Order().Take(MaxPairsListed).Select(name).ToArray(), new Dictionary<string, object>
                 {
-                    ["count"] = all.Length, ["precision_estimate"] = Math.Round(precision, 3), ["pairs"] = pairList,
+                    ["count"] = all.Length, ["precision_estimate"] = Math.Round(precision, 3), ["pairs"] = pairList.ToArray(), ["pair_count"] = groups.Count,
                     ["mean_label_issue"] = Math.Round(all.Average(m => m.Score), 4), ["basis"] = basis,
                 },
                 all.Take(MaxSamplesPerCard).Select(Sample).ToArray(), null,
@@ -141,11 +145,12 @@ public static partial class PopulationInsights
         };
     }
 
-    /// <summary>Up to <paramref name="count"/> of <paramref name="rows"/>, drawn without replacement (all when fewer).</summary>
+    /// <summary>Up to <paramref name="count"/> of <paramref name="rows"/>, drawn without replacement, in random order.</summary>
     static IReadOnlyList<int> Draw(List<int> rows, int count, ref SplitMix64 rng)
     {
-        if (rows.Count <= count) return rows;
+        // Shuffled even when all are taken: a pair may use only the first of them.
         var all = rows.ToArray();
+        count = Math.Min(count, all.Length);
         for (int i = 0; i < count; i++) { int j = i + (int)(rng.Next() % (ulong)(all.Length - i)); (all[i], all[j]) = (all[j], all[i]); }
         return all[..count];
     }

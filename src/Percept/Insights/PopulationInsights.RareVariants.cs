@@ -23,16 +23,26 @@ public static partial class PopulationInsights
         return VariantCards(population, groups, finite, classCount, agreement, cards, name, sample);
     }
 
-    /// <summary>The class most common among the given graph rows' labels, leaving one class out (−1: none).</summary>
-    readonly struct Votes(int[] labels, int[] finite, int classes)
+    /// <summary>The class most common among the given graph rows' labels, leaving one class out (−1: none); rows −1 are skipped.</summary>
+    sealed class Votes(int[] labels, int[] finite, int classes)
     {
+        readonly int[] _votes = new int[classes];
+        readonly List<int> _touched = [];
+
         public int Majority(IEnumerable<int> rows, int exclude)
         {
-            var votes = new int[classes];
-            foreach (int j in rows) { int l = labels[finite[j]]; if (l >= 0 && l < classes && l != exclude) votes[l]++; }
-            int best = 0;
-            for (int c = 1; c < classes; c++) if (votes[c] > votes[best]) best = c;
-            return votes[best] > 0 ? best : -1;
+            foreach (int j in rows)
+            {
+                if (j < 0) continue;
+                int l = labels[finite[j]];
+                if (l < 0 || l >= classes || l == exclude) continue;
+                if (_votes[l]++ == 0) _touched.Add(l);
+            }
+            int best = -1;
+            foreach (int c in _touched) if (best < 0 || _votes[c] > _votes[best] || (_votes[c] == _votes[best] && c < best)) best = c;
+            foreach (int c in _touched) _votes[c] = 0;
+            _touched.Clear();
+            return best;
         }
     }
 
@@ -41,10 +51,10 @@ public static partial class PopulationInsights
     /// connected in the graph (either direction), grown by their edge, kept when at least three, under a fifth of c, and a
     /// fifth of their neighbour edges inside the group.
     /// </summary>
-    static List<(int Class, int Among, int[] Rows, double Cohesion)> NeighborPockets(int[] labels, KnnGraph graph, int[] finite, int classes,
+    static List<(int Class, int Among, int[] Rows, double Cohesion, bool Beside)> NeighborPockets(int[] labels, KnnGraph graph, int[] finite, int classes,
         float[] agreement, int[] classCount, Votes votes)
     {
-        var groups = new List<(int Class, int Among, int[] Rows, double Cohesion)>();
+        var groups = new List<(int Class, int Among, int[] Rows, double Cohesion, bool Beside)>();
         // Samples whose neighbours mostly carry another label b, grouped by (label, b).
         var candidates = new Dictionary<(int, int), HashSet<int>>();
         for (int r = 0; r < finite.Length; r++)
@@ -52,7 +62,7 @@ public static partial class PopulationInsights
             int c = labels[finite[r]];
             if (c < 0 || c >= classes || !(agreement[finite[r]] < 0.5f)) continue;
             int b = votes.Majority(graph.NeighborsOf(r).ToArray(), c);
-            int among = graph.NeighborsOf(r).ToArray().Count(j => labels[finite[j]] == b);
+            int among = graph.NeighborsOf(r).ToArray().Count(j => j >= 0 && labels[finite[j]] == b);
             if (b < 0 || among * 2 <= graph.K) continue;
             if (!candidates.TryGetValue((c, b), out var set)) candidates[(c, b)] = set = [];
             set.Add(r);
@@ -71,13 +81,13 @@ public static partial class PopulationInsights
                     grew = false;
                     foreach (int r in component.ToArray())
                         foreach (int j in graph.NeighborsOf(r))
-                            if (!members.Contains(j) && labels[finite[j]] == c && agreement[finite[j]] <= 0.5f
+                            if (j >= 0 && !members.Contains(j) && labels[finite[j]] == c && agreement[finite[j]] <= 0.5f
                                 && votes.Majority(graph.NeighborsOf(j).ToArray(), c) == b && graph.NeighborsOf(j).ToArray().Count(members.Contains) >= 2)
                             { members.Add(j); component.Add(j); visited.Add(j); grew = true; }
                 }
                 if (component.Count < 3 || component.Count > 0.2 * classCount[c]) continue;
                 double cohesion = component.Average(r => graph.NeighborsOf(r).ToArray().Count(members.Contains) / (double)graph.K);
-                if (cohesion >= 0.2) groups.Add((c, b, [.. component], cohesion));
+                if (cohesion >= 0.2) groups.Add((c, b, [.. component], cohesion, false));
             }
         }
         return groups;
@@ -87,13 +97,17 @@ public static partial class PopulationInsights
     /// The second shape: clusters of the k-NN graph made mostly of one class c, apart from that class's main cluster,
     /// holding under a fifth of c, whose edges leave mostly for another class.
     /// </summary>
-    static IEnumerable<(int Class, int Among, int[] Rows, double Cohesion)> ClusterPockets(int[] labels, KnnGraph graph, int[] finite, int classes,
+    static IEnumerable<(int Class, int Among, int[] Rows, double Cohesion, bool Beside)> ClusterPockets(int[] labels, KnnGraph graph, int[] finite, int classes,
         int[] clusters, int[] classCount, Votes votes)
     {
         var byCluster = Enumerable.Range(0, finite.Length).Where(r => clusters[r] >= 0).GroupBy(r => clusters[r]).ToDictionary(g => g.Key, g => g.ToArray());
+        // Each class's main cluster: the one holding most of it (ties: the one met first).
         var main = new int[classes];
-        for (int c = 0; c < classes; c++)
-            main[c] = byCluster.OrderByDescending(kv => kv.Value.Count(r => labels[finite[r]] == c)).Select(kv => kv.Key).DefaultIfEmpty(-1).First();
+        var mainCount = new int[classes];
+        Array.Fill(main, -1);
+        foreach (var (id, rows) in byCluster)
+            foreach (var g in rows.Where(r => labels[finite[r]] >= 0 && labels[finite[r]] < classes).GroupBy(r => labels[finite[r]]))
+                if (g.Count() > mainCount[g.Key]) { mainCount[g.Key] = g.Count(); main[g.Key] = id; }
         foreach (var (id, rows) in byCluster)
         {
             var known = rows.Where(r => labels[finite[r]] >= 0 && labels[finite[r]] < classes).ToArray();
@@ -102,10 +116,10 @@ public static partial class PopulationInsights
             var ofClass = known.Where(r => labels[finite[r]] == c).ToArray();
             if (ofClass.Length < 0.6 * known.Length || id == main[c] || ofClass.Length >= 0.2 * classCount[c] || ofClass.Length < 3) continue;
             var inside = rows.ToHashSet();
-            int b = votes.Majority(ofClass.SelectMany(r => graph.NeighborsOf(r).ToArray()).Where(j => !inside.Contains(j)), -1);
+            int b = votes.Majority(ofClass.SelectMany(r => graph.NeighborsOf(r).ToArray()).Where(j => j >= 0 && !inside.Contains(j)), -1);
             if (b < 0 || b == c) continue;
             double cohesion = ofClass.Average(r => graph.NeighborsOf(r).ToArray().Count(inside.Contains) / (double)graph.K);
-            yield return (c, b, ofClass, cohesion);
+            yield return (c, b, ofClass, cohesion, false);
         }
     }
 
@@ -116,7 +130,7 @@ public static partial class PopulationInsights
     /// of c, when on average at least <see cref="BesideShare"/> of their neighbours are the group itself, as many are b, and
     /// at most <see cref="BesideRest"/> are the rest of c.
     /// </summary>
-    static IEnumerable<(int Class, int Among, int[] Rows, double Cohesion)> BesidePockets(int[] labels, KnnGraph graph, int[] finite, int classes,
+    static IEnumerable<(int Class, int Among, int[] Rows, double Cohesion, bool Beside)> BesidePockets(int[] labels, KnnGraph graph, int[] finite, int classes,
         int[] classCount, Votes votes)
     {
         var candidates = new Dictionary<(int, int), HashSet<int>>();
@@ -146,7 +160,7 @@ public static partial class PopulationInsights
                     }
                 double edges = component.Count * (double)graph.K;
                 if (inside / edges >= BesideShare && foreign / edges >= BesideShare && rest / edges <= BesideRest)
-                    yield return (c, b, [.. component], inside / edges);
+                    yield return (c, b, [.. component], inside / edges, true);
             }
     }
 
@@ -195,18 +209,18 @@ public static partial class PopulationInsights
     }
 
     /// <summary>One card per (class, class perceived among) with every pocket of it, largest first; returns the samples in them.</summary>
-    static HashSet<int> VariantCards(Population population, List<(int Class, int Among, int[] Rows, double Cohesion)> groups, int[] finite,
+    static HashSet<int> VariantCards(Population population, List<(int Class, int Among, int[] Rows, double Cohesion, bool Beside)> groups, int[] finite,
         int[] classCount, float[] agreement, List<InsightCard> cards, Func<int, string> name, Func<int, InsightSample> sample)
     {
         // The groups of one class among another make one card (a class may have several such pockets).
         var taken = new HashSet<int>();
-        var found = new List<(int Class, int Among, int[] Members, double Cohesion)>();
-        foreach (var (c, b, rows, cohesion) in groups.OrderByDescending(g => g.Rows.Length))
+        var found = new List<(int Class, int Among, int[] Members, double Cohesion, bool Beside)>();
+        foreach (var (c, b, rows, cohesion, beside) in groups.OrderByDescending(g => g.Rows.Length))
         {
             var fresh = rows.Where(r => !taken.Contains(finite[r])).Select(r => finite[r]).ToArray();
             if (fresh.Length < 3) continue;
             taken.UnionWith(fresh);
-            found.Add((c, b, fresh, cohesion));
+            found.Add((c, b, fresh, cohesion, beside));
         }
         bool?[]? correct = population.Correct;
         foreach (var g in found.GroupBy(f => (f.Class, f.Among)).OrderByDescending(g => g.Sum(f => f.Members.Length)).Take(8))
@@ -222,7 +236,7 @@ public static partial class PopulationInsights
             if (correct != null && members.Any(i => correct[i] != null))
                 evidence["accuracy"] = Math.Round(members.Count(i => correct[i] == true) / (double)members.Count(i => correct[i] != null), 3);
             cards.Add(new InsightCard("rare-variant", "warning",
-                $"{members.Length} samples of {name(c)} sit among {name(b)}{(g.Count() > 1 ? $" in {g.Count()} groups" : "")}: a variant with few examples",
+                $"{members.Length} samples of {name(c)} sit {(g.All(f => f.Beside) ? "beside" : "among")} {name(b)}{(g.Count() > 1 ? $" in {g.Count()} groups" : "")}: a variant with few examples",
                 [name(c), name(b)], evidence, members.Take(MaxSamplesPerCard).Select(sample).ToArray(), null,
                 $"if they are {name(c)}, add more examples like them (the model has few to learn this variant from); if they are {name(b)}, relabel them")
             {

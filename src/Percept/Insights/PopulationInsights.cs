@@ -75,7 +75,7 @@ public static partial class PopulationInsights
         {
             proximity = Proximity(population, graph, finite, agreement, cards, Name);
             var variantMembers = RareVariants(population, graph, finite, clusters, agreement, cards, Name, Sample);
-            labelIssues = Mislabels(population, runGraph.Compact(), finite, labelIssue, farOut, variantMembers, cards, notes, Name);
+            labelIssues = Mislabels(population, runGraph.Compact(Math.Min(LabelEvidence.GraphK, runGraph.Graph.K)), finite, labelIssue, farOut, variantMembers, cards, notes, Name);
         }
         var associations = new List<MetadataAssociation>();
         if (population.Correct is { } correct && correct.Any(c => c != null))

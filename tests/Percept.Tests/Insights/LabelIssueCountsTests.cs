@@ -126,7 +126,15 @@ public class LabelIssueCountsTests
         Assert.Equal(["two → one (2)", "zero → two (2)"], ((string[])other.Evidence["pairs"]).Order());
         // Each listed sample carries its evidence: (nearly) all its neighbours of the class it is perceived as, the model's view.
         Assert.All(other.Samples, s => Assert.Equal("clear", s.Evidence!["verdict"]));
-        Assert.All(pair.Samples, s => Assert.True(((Dictionary<string, int>)s.Evidence!["neighbors"])["zero"] >= 8));
+        Assert.All(pair.Samples, s =>
+        {
+            var neighbours = (Dictionary<string, object>[])s.Evidence!["neighbors"];
+            Assert.Equal("zero", neighbours[0]["class"]);
+            Assert.True((int)neighbours[0]["count"] >= 8);
+            var model = (Dictionary<string, object>)s.Evidence["model"];
+            Assert.Equal("one", model["label"]);
+            Assert.Equal("zero", model["perceived"]);
+        });
         Assert.Equal(9, doc.LabelIssues!.EstimatedIssues, 0.5);
         Assert.Equal("model", doc.LabelIssues.Basis);
     }

@@ -58,7 +58,7 @@ export type InsightsDocument = {
   class_proximity: { classes: string[]; matrix: number[][]; spearman: number } | null;
   insights: {
     kind: string; severity: 'info' | 'warning' | 'critical'; title: string; classes: string[]; evidence: Record<string, unknown>;
-    /** Each sample may carry its own evidence (mislabel and ambiguous cards: neighbours' labels, the model's probabilities, the history). */
+    /** Each sample may carry its own evidence (mislabel and ambiguous cards: `neighbors` [{class, count}], `model` {label, label_probability, perceived, perceived_probability}, `history`). */
     samples: { index: number; id: string; evidence?: Record<string, unknown> }[]; pairs: { index: number; id: string }[][] | null; action: string;
     /** What acting on the card would change (samples, weighted by how sure Percept is); cards come sorted by it. */
     impact?: number;

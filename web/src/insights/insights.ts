@@ -24,20 +24,19 @@ export const cardSamples = (card: Card) =>
 
 const percent = (v: number) => `${Math.round(v * 100)}%`;
 
-/** "Shirt 7 · T-shirt/top 3" from a count or probability per class. */
-const perClass = (v: unknown, digits = 0) =>
-  Object.entries((v ?? {}) as Record<string, number>).map(([k, n]) => `${k} ${digits ? n.toFixed(digits) : n}`).join(' · ');
+/** "Shirt 7 · T-shirt/top 3" from the neighbours' labels, counted (a list: class names such as "0" keep their order). */
+const neighbourLine = (v: unknown) =>
+  ((v ?? []) as { class: string; count: number }[]).map((n) => `${n.class} ${n.count}`).join(' · ');
+
+const fixed = (v: unknown, digits = 2) => (Number.isFinite(Number(v)) ? Number(v).toFixed(digits) : '–');
 
 /** One line of a sample's evidence: what its neighbours carry, what the model says, what its training said. */
 function evidenceLine(e: Record<string, unknown>) {
-  const parts = [`neighbours: ${perClass(e.neighbors) || 'none labelled'}`];
-  if (e.model) {
-    // The label's probability first, then the perceived class's.
-    const [label, ...others] = Object.entries(e.model as Record<string, number>);
-    parts.push(`model: ${label[0]} (label) ${label[1].toFixed(2)}${others.map(([k, v]) => ` · ${k} ${v.toFixed(2)}`).join('')}`);
-  }
+  const parts = [`neighbours: ${neighbourLine(e.neighbors) || 'none labelled'}`];
+  const m = e.model as { label: string; label_probability: number; perceived: string; perceived_probability: number } | undefined;
+  if (m) parts.push(`model: ${m.label} (label) ${fixed(m.label_probability)} · ${m.perceived} ${fixed(m.perceived_probability)}`);
   const h = e.history as Record<string, number> | undefined;
-  if (h) parts.push(`training: mean margin ${h.mean_margin.toFixed(2)}${h.mean_neighbor_agreement != null ? `, neighbours agreeing ${percent(h.mean_neighbor_agreement)}` : ''}`);
+  if (h) parts.push(`training: mean margin ${fixed(h.mean_margin)}${h.mean_neighbor_agreement != null ? `, neighbours agreeing ${percent(Number(h.mean_neighbor_agreement))}` : ''}`);
   return parts.join('; ');
 }
 
@@ -53,7 +52,7 @@ function cardBody(card: Card, samples: number[]) {
       const e = s.evidence!;
       const open = el('button', { type: 'button', className: 'link', textContent: `#${s.index}`, title: `open sample ${s.id}` });
       open.addEventListener('click', (ev) => { ev.stopPropagation(); void showDetails(s.index); });
-      list.append(el('li', {}, open, ` ${e.verdict === 'clear' ? 'clear' : 'split'}, label_issue ${Number(e.label_issue).toFixed(2)}: ${evidenceLine(e)}`));
+      list.append(el('li', {}, open, ` ${e.verdict === 'clear' ? 'clear' : 'split'}, label_issue ${fixed(e.label_issue)}: ${evidenceLine(e)}`));
     }
     if (card.samples.length > described.length) list.append(el('li', { className: 'note', textContent: `…and ${card.samples.length - described.length} more in the gallery` }));
     body.append(list);
@@ -120,7 +119,8 @@ export async function renderInsights() {
   const notes = doc.notes.map((n) => el('p', { className: 'note', textContent: n }));
   const proximity = doc.class_proximity && Number.isFinite(doc.class_proximity.spearman)
     ? [el('p', { className: 'note', textContent: `Class proximity predicts confusion: Spearman ${doc.class_proximity.spearman.toFixed(2)} over pairs of classes.` })] : [];
-  list.replaceChildren(...head, ...(items.length ? items : [el('p', { className: 'note', textContent: 'Nothing stands out.' })]), ...more, ...proximity, ...notes);
+  const nothing = doc.insights.length ? [] : [el('p', { className: 'note', textContent: 'Nothing stands out.' })];
+  list.replaceChildren(...head, ...items, ...nothing, ...more, ...proximity, ...notes);
 }
 
 /** "N more cards": opens the cards of less impact in place. */
