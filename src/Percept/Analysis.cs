@@ -43,7 +43,22 @@ public static class Analysis
     /// <param name="cancellationToken">Cancels the analysis; nothing is left at the output folder.</param>
     /// <exception cref="PerceptException">A problem with the model, the data or the options.</exception>
     public static Run Run(AnalysisOptions options, IProgress<AnalysisProgress>? progress = null,
-        Action<string>? warn = null, CancellationToken cancellationToken = default)
+        Action<string>? warn = null, CancellationToken cancellationToken = default) =>
+        Analyse(options, null, progress, warn, cancellationToken);
+
+    /// <summary>
+    /// Runs the model over one shard's slice of the dataset (<paramref name="shard"/>) and stores a shard at the output
+    /// folder: its samples' rows, outputs and pooled layers, and each layer's statistics per segment, for
+    /// <c>Cluster.ShardMerge</c> to make the run of the whole dataset from all the shards. Like a run, the shard
+    /// appears only when complete.
+    /// </summary>
+    /// <exception cref="PerceptException">A problem with the model, the data, the options or the shard's numbers.</exception>
+    public static Run Shard(AnalysisOptions options, ShardSpec shard, IProgress<AnalysisProgress>? progress = null,
+        Action<string>? warn = null, CancellationToken cancellationToken = default) =>
+        Analyse(options, shard, progress, warn, cancellationToken);
+
+    static Run Analyse(AnalysisOptions options, ShardSpec? shard, IProgress<AnalysisProgress>? progress,
+        Action<string>? warn, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         Validate(options);
@@ -83,49 +98,72 @@ public static class Analysis
         // Perceive, writing into the run as it goes; then the vectors, while the samples table is finished.
         using var writer = new RunWriter(options.OutputDirectory, options.Overwrite, warn);
         var table = writer.CreateSamples(PerceptionFields.Columns);
-        using var pass = new PerceptionPass(writer, table, layers, options.Pooling, dataset.ClassNames, dataset.Split, namesMustMatch: options.Data.ClassNamesPath != null);
+        PerceptionPass pass;
         PerceptionVectorBuilder vectors;
         IReadOnlyList<string> metadataColumns;
+        RunManifest.ShardSection? slice = null;
         using (var runner = new ModelRunner(model, input, preprocessor.InputShape, fetch, options.Threads))
         {
             int batchSize = runner.FixedBatch ?? options.BatchSize;
-            pass.Run(runner, model, output, options.OutputKind, layerFetch, BatchPrefetcher.Read(dataset, preprocessor, batchSize, cancellationToken),
-                dataset.Count, progress, cancellationToken);
+            // Statistics are gathered per segment of whole batches, and a shard is made of whole segments, so that the
+            // merged shards' statistics (and so their perception vectors) are the single pass's, bit for bit.
+            int segment = PerceptionPass.SegmentLength(batchSize);
+            var (start, count) = (0, dataset.Count);
+            if (shard is { } spec)
+            {
+                (start, count) = spec.Slice(dataset.Count, segment);
+                slice = new RunManifest.ShardSection(spec.Index, spec.Count, start, count, dataset.Count, batchSize, segment);
+            }
+            pass = new PerceptionPass(writer, table, layers, options.Pooling, dataset.ClassNames, dataset.Split, namesMustMatch: options.Data.ClassNamesPath != null)
+            {
+                RowOffset = start, Segment = segment, KeepSegments = shard != null,
+            };
+            var source = shard == null ? dataset : new DatasetSlice(dataset, start, count);
+            if (count > 0)
+                pass.Run(runner, model, output, options.OutputKind, layerFetch, BatchPrefetcher.Read(source, preprocessor, batchSize, cancellationToken),
+                    count, progress, cancellationToken);
         }
+        using var passOwner = pass;
         var stages = new Dictionary<string, double> { ["model"] = Math.Round(clock.Elapsed.TotalSeconds, 3) };
         double mark = clock.Elapsed.TotalSeconds;
         void Stage(string name) { stages[name] = Math.Round(clock.Elapsed.TotalSeconds - mark, 3); mark = clock.Elapsed.TotalSeconds; }
+        if (pass.Rows == 0 && slice is { SliceCount: 0 } empty)
+            throw new PerceptException($"shard {empty.Index + 1} of {empty.Count} has no samples: {dataset.Count:N0} samples make {(dataset.Count + empty.Segment - 1) / empty.Segment} segments of {empty.Segment:N0}; use fewer shards");
         if (pass.Rows == 0) throw new PerceptException($"no sample of {options.Data.Path} could be read");
         if (pass.NonFiniteOutputs > 0)
             warn?.Invoke($"{pass.NonFiniteOutputs} of {pass.Rows} samples have NaN or infinite model outputs (first: sample {pass.FirstNonFiniteOutput}); they have no prediction or loss and count in no total");
         if (pass.NonFiniteFeatures > 0)
             warn?.Invoke($"{pass.NonFiniteFeatures} of {pass.Rows} samples have NaN or infinite layer activations (first: sample {pass.FirstNonFiniteFeatures}); they are left out of the feature statistics and the map");
+        if (slice != null)
+        {
+            // A shard: its rows (metadata is joined by the merge, as one pass would), outputs, layers and statistics.
+            writer.FinishSamplesAsync(pass.Rows, null, warn).GetAwaiter().GetResult();
+            ShardStatistics.Write(writer, pass);
+            int skippedHere = dataset is ImageFolderDataset folder ? folder.Skipped : 0;
+            var shardManifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, [], pass, null, null, null, skippedHere, clock.Elapsed,
+                sources.GetAwaiter().GetResult()) with { Shard = slice with { Rows = pass.Rows, Labelled = pass.Labelled, Correct = pass.CorrectCount, LossSum = pass.LossSum,
+                    NonFiniteOutputs = pass.NonFiniteOutputs, NonFiniteFeatures = pass.NonFiniteFeatures } };
+            if (embedding != null)
+            {
+                if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
+                shardManifest = shardManifest with
+                {
+                    Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null),
+                };
+            }
+            ShardStatistics.ExportRows(writer.Stage(shardManifest with { Stages = stages }));
+            return writer.Commit(shardManifest with { Stages = stages, ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3) });
+        }
         var samples = writer.FinishSamplesAsync(pass.Rows, metadata, warn);
-        try { vectors = PerceptionVectors.Write(writer, pass, options.MaxWidth, options.Seed, options.Threads, progress, cancellationToken); }
+        try
+        {
+            vectors = PerceptionVectors.Write(writer, pass.Layers.Select(l => l.Name).ToArray(), pass.LayerFields, pass.Stats, pass.Rows,
+                options.MaxWidth, options.Seed, options.Threads, progress, cancellationToken);
+        }
         finally { metadataColumns = samples.GetAwaiter().GetResult(); }
         Stage("vectors");
 
-        // The neighbour graph, once: the map, its quality, insights, the history of a training and Fetch Similar read it.
-        cancellationToken.ThrowIfCancellationRequested();
-        var mapOptions = options.Map with { Threads = options.Map.Threads > 0 ? options.Map.Threads : options.Threads };
-        RunManifest.MapSection? map;
-        RunManifest.NeighborsSection? neighbors;
-        using (var perceptionVectors = writer.Open(PerceptionFields.Embedding))
-        {
-            var (space, spaceName) = NeighborSpace.Of(perceptionVectors, options.Map.Seed, mapOptions.Threads, cancellationToken);
-            var graphOptions = new NeighborGraphOptions { K = Maps.GraphNeighbors(options.Map), Threads = mapOptions.Threads };
-            var graph = NeighborGraph.Build(space, spaceName, graphOptions, progress, cancellationToken);
-            // The map is made of the graph, so it is measured against the same neighbourhoods.
-            mapOptions = mapOptions with { Metric = graphOptions.Metric };
-            if (graph is { } g) NeighborGraph.Write(writer, g.Graph, spaceName == NeighborSpace.Vectors ? null : space);
-            neighbors = graph?.Section;
-            Stage("neighbors");
-
-            // Map.
-            cancellationToken.ThrowIfCancellationRequested();
-            map = MapStage.Build(writer, perceptionVectors, space, graph?.Graph, mapOptions, progress, warn, cancellationToken);
-            Stage("map");
-        }
+        var (neighbors, map) = NeighboursAndMap(writer, options.Map, options.Threads, Stage, progress, warn, cancellationToken);
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (set {Terms.Option("strict")} to stop on the first)");
 
@@ -140,18 +178,50 @@ public static class Analysis
                 Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null),
             };
         }
-        cancellationToken.ThrowIfCancellationRequested();
+        return InsightsAndCommit(writer, manifest, options.Insights, options.OutputDirectory, stages, clock, Stage, progress, warn, cancellationToken);
+    }
 
-        // Insights, from the run as it stands in its work folder, so that they appear with it; a failure there is a
-        // warning ('percept insights RUN' computes them later), and Ctrl+C leaves no run, as anywhere else.
-        if (options.Insights && neighbors != null)
+    /// <summary>
+    /// The neighbour graph of the perception vectors the writer holds, once (the map, its quality, insights, the history
+    /// of a training and Fetch Similar read it), then the map made of it.
+    /// </summary>
+    internal static (RunManifest.NeighborsSection? Neighbors, RunManifest.MapSection? Map) NeighboursAndMap(RunWriter writer, MapOptions mapOptions, int threads,
+        Action<string> stage, IProgress<AnalysisProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var seed = mapOptions.Seed;
+        mapOptions = mapOptions with { Threads = mapOptions.Threads > 0 ? mapOptions.Threads : threads };
+        using var perceptionVectors = writer.Open(PerceptionFields.Embedding);
+        var (space, spaceName) = NeighborSpace.Of(perceptionVectors, seed, mapOptions.Threads, cancellationToken);
+        var graphOptions = new NeighborGraphOptions { K = Maps.GraphNeighbors(mapOptions), Threads = mapOptions.Threads };
+        var graph = NeighborGraph.Build(space, spaceName, graphOptions, progress, cancellationToken);
+        // The map is made of the graph, so it is measured against the same neighbourhoods.
+        mapOptions = mapOptions with { Metric = graphOptions.Metric };
+        if (graph is { } g) NeighborGraph.Write(writer, g.Graph, spaceName == NeighborSpace.Vectors ? null : space);
+        stage("neighbors");
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var map = MapStage.Build(writer, perceptionVectors, space, graph?.Graph, mapOptions, progress, warn, cancellationToken);
+        stage("map");
+        return (graph?.Section, map);
+    }
+
+    /// <summary>
+    /// Insights, from the run as it stands in its work folder, so that they appear with it (a failure there is a warning:
+    /// 'percept insights RUN' computes them later; Ctrl+C leaves no run, as anywhere else), then the run moves into place.
+    /// </summary>
+    internal static Run InsightsAndCommit(RunWriter writer, RunManifest manifest, bool insights, string outputDirectory, Dictionary<string, double> stages,
+        Stopwatch clock, Action<string> stage, IProgress<AnalysisProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (insights && manifest.Neighbors != null)
         {
             progress?.Report(new AnalysisProgress("insights", 0, 1));
             var staged = writer.Stage(manifest);
             try { Insights.InsightsStore.Write(writer, Insights.PopulationInsights.Compute(staged, cancellationToken: cancellationToken)); }
-            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); {Terms.Command("insights", options.OutputDirectory)} computes them"); }
+            catch (PerceptException e) { warn?.Invoke($"insights left out ({e.Message}); {Terms.Command("insights", outputDirectory)} computes them"); }
             progress?.Report(new AnalysisProgress("insights", 1, 1));
-            Stage("insights");
+            stage("insights");
         }
         return writer.Commit(manifest with { Stages = stages, ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3) });
     }
@@ -185,11 +255,11 @@ public static class Analysis
     }
 
     static RunManifest Manifest(AnalysisOptions options, OnnxModel model, ModelInput input, string output, IDataset dataset, Preprocessor preprocessor,
-        MetadataFile? metadata, IReadOnlyList<string> metadataColumns, PerceptionPass pass, PerceptionVectorBuilder vectors,
+        MetadataFile? metadata, IReadOnlyList<string> metadataColumns, PerceptionPass pass, PerceptionVectorBuilder? vectors,
         RunManifest.NeighborsSection? neighbors, RunManifest.MapSection? map, int skipped, TimeSpan elapsed, IReadOnlyList<RunManifest.SourceFile> files)
     {
         var layers = pass.Layers.Select((l, i) => new RunManifest.LayerEntry(l.Name, l.NodeName, l.OpType, l.ActivationTensor!,
-            pass.Stats[i].Features, vectors.LayerWeights[i], pass.LayerFields[i].Name, PerceptionFields.LayerStats.Member(l.Name).Name)).ToArray();
+            pass.Stats[i].Features, vectors?.LayerWeights[i] ?? 0, pass.LayerFields[i].Name, PerceptionFields.LayerStats.Member(l.Name).Name)).ToArray();
         bool scored = pass.Labelled > 0 && pass.IsClassScores;
         return new RunManifest
         {
@@ -211,7 +281,7 @@ public static class Analysis
             Classes = dataset.ClassNames,
             NumClasses = pass.NumClasses,
             Perception = new RunManifest.PerceptionSection(options.Pooling.ToString().ToLowerInvariant(), options.MaxWidth, options.Seed,
-                vectors.ConcatenatedWidth, vectors.Width, vectors.Width != vectors.ConcatenatedWidth, layers),
+                vectors?.ConcatenatedWidth ?? 0, vectors?.Width ?? 0, vectors != null && vectors.Width != vectors.ConcatenatedWidth, layers),
             Neighbors = neighbors,
             Map = map,
             Summary = new RunManifest.SummarySection(scored ? (double)pass.CorrectCount / pass.Labelled : null,

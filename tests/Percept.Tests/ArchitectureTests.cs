@@ -25,6 +25,7 @@ public class ArchitectureTests
         ["Percept.Insights"] = 9,
         ["Percept.Report"] = 10,
         ["Percept"] = 11, // Analysis: the pipeline itself, which calls every stage
+        ["Percept.Cluster"] = 12, // shards merged into a run, through the pipeline's later stages
     };
 
     static readonly OpCode[] OneByte = new OpCode[0x100], TwoByte = new OpCode[0x100];

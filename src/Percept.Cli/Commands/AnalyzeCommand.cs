@@ -12,7 +12,8 @@ public static class AnalyzeCommand
         Name = "analyze",
         Summary = "run an ONNX model over a dataset and store a run (results, layer activations, perception vectors, map)",
         Synopsis = ["percept analyze --model MODEL.onnx --data DATA --out RUN [options]",
-                    "percept analyze --checkpoints DIR|A.onnx B.onnx … --data DATA --out TRAINING [options]   (one run per epoch, maps aligned)"],
+                    "percept analyze --checkpoints DIR|A.onnx B.onnx … --data DATA --out TRAINING [options]   (one run per epoch, maps aligned)",
+                    "percept analyze --model MODEL.onnx --data DATA --shard I/N|auto --out SHARD [options]   (one shard of a cluster's array job; 'percept merge' makes the run)"],
         Description = "Runs the model over every sample and writes a run folder (see docs/run-format.md).",
         Options =
         [
@@ -46,7 +47,10 @@ public static class AnalyzeCommand
             new("perplexity", "P", "t-SNE perplexity (default 30)", "Map"),
             new("iterations", "N", "t-SNE iterations after early exaggeration (default 500); UMAP epochs (default 200, or 500 up to 10,000 samples)", "Map"),
             new("map-from", "RUN", "start the map from RUN's map of the same samples and align to it (checkpoints)", "Map"),
+            new("map-landmarks", "N", "UMAP on more samples: fit the map on N of them (seeded) and place the others (docs/scale.md; default: fit all)", "Map"),
             new("insights", "auto|none", "find close classes, suspected mislabels, rare variants, duplicates, weak clusters and outliers once the run is written (default auto; see 'percept insights')", "Output"),
+            new("shard", "I/N|auto", "run the model over the I-th of N slices of the data only (1 ≤ I ≤ N) and write a shard to --out; auto: the scheduler's array task (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT, or Kubernetes' JOB_COMPLETION_INDEX with --shard-count); 'percept merge' makes the run (docs/scale.md)", "Cluster"),
+            new("shard-count", "N", "the number of shards, for --shard auto where the scheduler does not say (a Kubernetes Indexed Job's completions)", "Cluster"),
             new("out", "RUN", "the run folder", "Output"),
             new("overwrite", null, "replace an existing run", "Output"),
         ],
@@ -68,6 +72,19 @@ public static class AnalyzeCommand
             return CommandLine.Ok;
         }
         var options = Options(a, a.Require("model")) with { Overwrite = a.Has("overwrite") };
+        if (a.Get("shard") is { } shardText)
+        {
+            if (a.Has("map-from")) throw new UsageException("--map-from does not apply to a shard: give it to 'percept merge'");
+            var shard = Data.ShardSpec.Parse(shardText, a.GetInt("shard-count"), Environment.GetEnvironmentVariable);
+            var warnings = new Warnings(stderr, deferred: ConsoleProgress.Interactive);
+            Run written;
+            try { written = ConsoleProgress.Run(p => Analysis.Shard(options, shard, p, warnings.Add, ct), stdout); }
+            finally { warnings.Flush(); }
+            var s = written.Manifest.Shard!;
+            stdout.WriteLine($"shard {s.Index + 1} of {s.Count}: {written.Directory}, samples {s.Start:N0} to {s.Start + s.SliceCount - 1:N0} ({s.Rows:N0} rows) of {s.DatasetCount:N0}");
+            return CommandLine.Ok;
+        }
+        if (a.Has("shard-count")) throw new UsageException("--shard-count goes with --shard auto");
         if (a.Get("map-from") is { } previous)
         {
             var prior = RunFolders.Open(previous);
@@ -134,17 +151,21 @@ public static class AnalyzeCommand
                 var other => throw new UsageException($"--insights takes auto or none, not '{other}'"),
             },
             MetadataPath = a.Get("metadata"),
-            Map = new Projection.MapOptions
-            {
-                Method = a.GetEnum("map", Projection.MapMethod.Auto),
-                Dimensions = a.GetInt("map-dims") ?? 2,
-                Seed = (ulong)(a.GetInt("seed") ?? 0),
-                Perplexity = a.GetFloat("perplexity") is float pp ? (pp > 0 ? pp : throw new UsageException("--perplexity must be positive")) : 30,
-                Iterations = a.GetInt("iterations") is int it ? (it > 0 ? it : throw new UsageException("--iterations must be positive")) : 0,
-            },
+            Map = MapOptions(a),
         };
         return options;
     }
+
+    /// <summary>The map the options describe (shared with <c>merge</c>).</summary>
+    internal static Projection.MapOptions MapOptions(Arguments a) => new()
+    {
+        Method = a.GetEnum("map", Projection.MapMethod.Auto),
+        Dimensions = a.GetInt("map-dims") ?? 2,
+        Seed = (ulong)(a.GetInt("seed") ?? 0),
+        Perplexity = a.GetFloat("perplexity") is float pp ? (pp > 0 ? pp : throw new UsageException("--perplexity must be positive")) : 30,
+        Iterations = a.GetInt("iterations") is int it ? (it > 0 ? it : throw new UsageException("--iterations must be positive")) : 0,
+        Landmarks = a.GetInt("map-landmarks") is int l ? (l >= 100 ? l : throw new UsageException("--map-landmarks must be at least 100")) : 0,
+    };
 
     /// <summary>Runs an analysis with console progress and warnings; shared with <c>demo</c>.</summary>
     internal static Run Execute(AnalysisOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)

@@ -23,7 +23,7 @@ public static class WatchCommand
         Arguments = new("CKPT_DIR", "the folder the training writes its checkpoints into", 1, 1),
         Options =
         [
-            .. AnalyzeCommand.Spec.Options.Where(o => o.Name is not ("model" or "checkpoints" or "map-from" or "overwrite")),
+            .. AnalyzeCommand.Spec.Options.Where(o => o.Name is not ("model" or "checkpoints" or "map-from" or "overwrite" or "shard" or "shard-count")),
             new("max-epochs", "N", "stop after N epochs of the training are analysed (for scripts and tests)", "Watch"),
             new("interval", "SECONDS", "how often to look for new checkpoints (default 1)", "Watch"),
             new("settle", "SECONDS", "how long a checkpoint that does not parse may stay unchanged before it is skipped as corrupt (default 10)", "Watch"),

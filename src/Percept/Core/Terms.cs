@@ -65,6 +65,8 @@ public static class Terms
         ["max-steps"] = "the integration's most steps",
         ["model"] = "RunLocations.Model",
         ["data"] = "RunLocations.Data",
+        ["shard"] = "Analysis.Shard's ShardSpec",
+        ["shard-count"] = "ShardSpec.Parse's count",
     };
 
     /// <summary>The library's name of each operation, by key.</summary>
@@ -73,6 +75,7 @@ public static class Terms
         ["insights"] = "PopulationInsights.Compute",
         ["layers"] = "OnnxModel.PerceptionLayers",
         ["analyze"] = "Analysis.Run",
+        ["merge"] = "ShardMerge.Merge",
         ["checkpoints"] = "Training.Analyse",
     };
 

@@ -8,7 +8,7 @@ namespace Percept.Data;
 /// A file that fails to decode is skipped with a warning (counted in <see cref="Skipped"/>), or stops the analysis
 /// when <c>strict</c> is set.
 /// </summary>
-public sealed class ImageFolderDataset : IDataset
+public sealed class ImageFolderDataset : IDataset, ISeekableDataset
 {
     static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
@@ -57,13 +57,16 @@ public sealed class ImageFolderDataset : IDataset
         Description = $"image folder {root} ({Count} files, {classes.Length} classes, resized to {width}x{height}x{channels})";
     }
 
-    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => ReadBatches(batchSize, 0, cancellationToken);
+
+    /// <inheritdoc/>
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, CancellationToken cancellationToken = default)
     {
         int len = Format.Length;
         var batch = new DataBatch(batchSize, len);
         var ok = new bool[batchSize];
         var decoded = new float[batchSize * len];
-        for (int start = 0; start < _files.Length; start += batchSize)
+        for (int start = first; start < _files.Length; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int count = Math.Min(batchSize, _files.Length - start);

@@ -7,7 +7,7 @@ namespace Percept.Data;
 /// Samples stored as a NumPy array (first axis = samples), with optional integer labels in a second <c>.npy</c>.
 /// <c>[N, H, W]</c> and <c>[N, H, W, C]</c> (C ≤ 4) arrays are images; <c>[N, F]</c> is a table; other shapes pass through.
 /// </summary>
-public sealed class NpyDataset : IDataset
+public sealed class NpyDataset : IDataset, ISeekableDataset
 {
     readonly string _path;
     readonly NpyHeader _header;
@@ -42,11 +42,14 @@ public sealed class NpyDataset : IDataset
         Description = $"NumPy {System.IO.Path.GetFileName(path)} ({Count} samples of {Format.ShapeText})";
     }
 
-    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => ReadBatches(batchSize, 0, cancellationToken);
+
+    /// <inheritdoc/>
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, CancellationToken cancellationToken = default)
     {
         var batch = new DataBatch(batchSize, Format.Length);
         using var reader = new NpyRowReader(_path);
-        for (int start = 0; start < Count; start += batchSize)
+        for (int start = first; start < Count; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int count = Math.Min(batchSize, Count - start);

@@ -46,6 +46,36 @@ internal sealed class FeatureStatistics
         Count = total;
     }
 
+    /// <summary>
+    /// Adds statistics gathered elsewhere (another segment of the data, another shard): <paramref name="count"/> samples
+    /// with these means and sums of squared deviations, by the same update as <see cref="Add"/>.
+    /// </summary>
+    public void Merge(long count, ReadOnlySpan<double> mean, ReadOnlySpan<double> m2)
+    {
+        if (count == 0) return;
+        if (mean.Length != Features || m2.Length != Features) throw new ArgumentException($"statistics of {mean.Length} features merged into {Features}");
+        long n = Count, total = n + count;
+        for (int j = 0; j < Features; j++)
+        {
+            double delta = mean[j] - _mean[j];
+            _mean[j] += delta * count / total;
+            _m2[j] += m2[j] + delta * delta * n * count / total;
+        }
+        Count = total;
+    }
+
+    /// <summary>Adds <paramref name="other"/>'s samples (see <see cref="Merge(long, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).</summary>
+    public void Merge(FeatureStatistics other) => Merge(other.Count, other._mean, other._m2);
+
+    /// <summary>Forgets every sample.</summary>
+    public void Clear() { Array.Clear(_mean); Array.Clear(_m2); Count = 0; }
+
+    /// <summary>The running means, in double precision (for a shard's statistics).</summary>
+    public ReadOnlySpan<double> MeanValues => _mean;
+
+    /// <summary>The running sums of squared deviations from the mean (M2), in double precision.</summary>
+    public ReadOnlySpan<double> M2Values => _m2;
+
     /// <summary>Mean of each feature.</summary>
     public float[] Mean() => _mean.Select(v => (float)v).ToArray();
 

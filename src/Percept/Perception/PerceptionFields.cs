@@ -69,6 +69,12 @@ public static class PerceptionFields
         Description = "a text model's vocabulary, one token per line (line number = token id)",
     };
 
+    public static readonly Field ShardStatistics = new()
+    {
+        Name = "shard_statistics", Type = FieldType.Json, Layout = FieldLayout.Document, Kind = FieldKind.Other, PerSample = false, Owner = Owner,
+        Description = "in a shard of an analysis (not a run): each layer's feature statistics per segment of its slice (count, means and sums of squared deviations, double precision), for the merge",
+    };
+
     /// <summary>Every field this stage declares.</summary>
-    public static IReadOnlyList<Field> All => [.. Columns, Logits, Probabilities, Outputs, Embedding, Layer, LayerStats, Vocabulary];
+    public static IReadOnlyList<Field> All => [.. Columns, Logits, Probabilities, Outputs, Embedding, Layer, LayerStats, Vocabulary, ShardStatistics];
 }

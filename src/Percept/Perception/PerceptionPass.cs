@@ -43,8 +43,46 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
     public IReadOnlyList<LayerInfo> Layers { get; } = layers;
     /// <summary>Each layer's field in the run (<c>layer:NAME</c>).</summary>
     public Field[] LayerFields { get; } = layers.Select(l => PerceptionFields.Layer.Member(l.Name)).ToArray();
-    /// <summary>Each layer's feature statistics over every sample.</summary>
+    /// <summary>Each layer's feature statistics over every sample (complete once the pass has run).</summary>
     public FeatureStatistics[] Stats { get; } = new FeatureStatistics[layers.Count];
+
+    /// <summary>
+    /// The dataset index of this pass's first sample (a shard's slice starts there; 0 for a whole dataset). Rows are
+    /// numbered from it.
+    /// </summary>
+    public long RowOffset { get; init; }
+
+    /// <summary>
+    /// Statistics are gathered per segment of this many samples (by dataset index, a multiple of the batch size) and the
+    /// segments merged in order, so that shards aligned to segments give the same statistics as one pass
+    /// (<see cref="SegmentLength(int)"/>). Set before the pass runs.
+    /// </summary>
+    public int Segment { get; set; } = SegmentLength(1);
+
+    /// <summary>Each finished segment's statistics per layer (count, means, M2), kept when <see cref="KeepSegments"/> is set.</summary>
+    public List<SegmentStatistics>[] Segments { get; } = [.. layers.Select(_ => new List<SegmentStatistics>())];
+
+    /// <summary>Keep each segment's statistics (a shard writes them for the merge).</summary>
+    public bool KeepSegments { get; init; }
+
+    /// <summary>Samples per statistics segment for a batch size: about 1,024, a whole number of batches (a dataset can be cut into as many shards as it has segments).</summary>
+    public static int SegmentLength(int batchSize) => batchSize * Math.Max(1, (1024 + batchSize - 1) / batchSize);
+
+    FeatureStatistics[] _segment = [];
+    long _segmentRows;
+
+    /// <summary>Merges the current segment into <see cref="Stats"/> (in order), keeping it when asked.</summary>
+    void CloseSegment()
+    {
+        if (_segmentRows == 0) return;
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            if (KeepSegments) Segments[l].Add(new SegmentStatistics(_segment[l].Count, _segment[l].MeanValues.ToArray(), _segment[l].M2Values.ToArray()));
+            Stats[l].Merge(_segment[l]);
+            _segment[l].Clear();
+        }
+        _segmentRows = 0;
+    }
     readonly FieldWriter?[] _layerWriters = new FieldWriter?[layers.Count];
     float[][] _pooled = new float[layers.Count][];
     FieldWriter? _logits, _probabilities, _outputs;
@@ -87,6 +125,7 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
             _layerWriters[l] = output.Create(LayerFields[l], channels);
             Stats[l] = new FeatureStatistics(channels);
         }
+        _segment = [.. Stats.Select(st => new FeatureStatistics(st.Features))];
         Initialised = true;
     }
 
@@ -183,17 +222,17 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
         for (int i = 0; i < count; i++)
         {
             int label = batch.Labels[i];
-            var row = new SampleRow(Rows + i, batch.Ids[i], split, label >= 0 ? label : null, Name(label), null, null, null,
+            var row = new SampleRow(RowOffset + Rows + i, batch.Ids[i], split, label >= 0 ? label : null, Name(label), null, null, null,
                 null, null, null, null, batch.HasIntensity ? batch.MeanIntensity[i] : null);
             if (IsClassScores)
             {
                 if (label >= NumClasses)
-                    throw new PerceptException($"label {label} of sample {Rows + i} is outside the model's {NumClasses} classes");
+                    throw new PerceptException($"label {label} of sample {RowOffset + Rows + i} is outside the model's {NumClasses} classes");
                 var sampleScores = scores.Slice(i * NumClasses, NumClasses);
                 if (!Numerics.AllFinite(sampleScores))
                 {
                     // NaN or infinite outputs: no prediction, confidence or loss for this sample, and it counts in no total.
-                    if (NonFiniteOutputs++ == 0) FirstNonFiniteOutput = Rows + i;
+                    if (NonFiniteOutputs++ == 0) FirstNonFiniteOutput = RowOffset + Rows + i;
                     _probabilities!.Append(sampleScores);
                     _logits!.Append(sampleScores);
                     Append(row);
@@ -226,18 +265,20 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
             var pooled = _pooled[l].AsSpan(0, count * channels);
             Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled);
             _layerWriters[l]!.Append(pooled);
-            if (Numerics.AllFinite(pooled)) Stats[l].Add(pooled, count);
+            if (Numerics.AllFinite(pooled)) _segment[l].Add(pooled, count);
             else
                 // A sample whose features are NaN or infinite would poison every sample's standardisation: it is left out of
                 // the statistics (its perception vector is then non-finite too, and the map leaves it out).
                 for (int r = 0; r < count; r++)
                 {
                     var one = pooled.Slice(r * channels, channels);
-                    if (Numerics.AllFinite(one)) Stats[l].Add(one, 1);
-                    else if (_nonFiniteRows.Add(Rows + r) && NonFiniteFeatures++ == 0) FirstNonFiniteFeatures = Rows + r;
+                    if (Numerics.AllFinite(one)) _segment[l].Add(one, 1);
+                    else if (_nonFiniteRows.Add(RowOffset + Rows + r) && NonFiniteFeatures++ == 0) FirstNonFiniteFeatures = RowOffset + Rows + r;
                 }
         }
         Rows += count;
+        _segmentRows += count;
+        if ((RowOffset + Rows) % Segment == 0) CloseSegment();
     }
 
     void Append(in SampleRow r) => samples.Row()
@@ -249,8 +290,11 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
     /// <summary>Closes the files written (idempotent).</summary>
     public void Dispose()
     {
+        if (Initialised) CloseSegment();
         _logits?.Dispose(); _probabilities?.Dispose(); _outputs?.Dispose();
         foreach (var w in _layerWriters) w?.Dispose();
     }
 }
 
+/// <summary>One segment's feature statistics: its sample count, and each feature's mean and sum of squared deviations (M2).</summary>
+public sealed record SegmentStatistics(long Count, double[] Mean, double[] M2);

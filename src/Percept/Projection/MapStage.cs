@@ -137,7 +137,10 @@ internal static class MapStage
         progress?.Report(new AnalysisProgress("map", 1, 1));
         return new RunManifest.MapSection(result.Method.ToString().ToLowerInvariant(), result.Coordinates.Columns,
             options.Neighbors, options.MinDist, options.Seed,
-            q?.Trustworthiness ?? double.NaN, q?.KnnPreservation ?? double.NaN, k, q?.SampleSize ?? 0, Math.Round(clock.Elapsed.TotalSeconds, 3));
+            q?.Trustworthiness ?? double.NaN, q?.KnnPreservation ?? double.NaN, k, q?.SampleSize ?? 0, Math.Round(clock.Elapsed.TotalSeconds, 3))
+        {
+            Landmarks = result.Method == MapMethod.Umap && options.Landmarks > 0 && x.Rows > options.Landmarks && options.Initial == null ? options.Landmarks : 0,
+        };
     }
 
     /// <summary>The rows <paramref name="rows"/> of <paramref name="m"/>.</summary>

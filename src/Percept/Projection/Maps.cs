@@ -32,6 +32,11 @@ public sealed record MapOptions
     public Matrix? Initial { get; init; }
     /// <summary>Rotate the result onto this map of the same samples (orthogonal Procrustes), so dots stay put.</summary>
     public Matrix? AlignTo { get; init; }
+    /// <summary>
+    /// UMAP on more samples than this: fit the map on this many landmarks (a seeded sample) and place the others with the
+    /// fitted model's transform, a chunk at a time, landmarks fixed (0: every sample in the fit).
+    /// </summary>
+    public int Landmarks { get; init; }
 }
 
 /// <summary>A map and what was learnt making it.</summary>
@@ -98,13 +103,57 @@ public static class Maps
         return new MapResult(r.Embedding, MapMethod.Tsne, null, r.KlDivergence);
     }
 
+    /// <summary>Samples placed at a time on a landmark map.</summary>
+    const int PlaceChunk = 65_536;
+
     static MapResult UmapMap(Matrix data, MapOptions o, KnnGraph? neighbors, CancellationToken cancellationToken)
     {
+        if (o.Landmarks > 0 && data.Rows > o.Landmarks && o.Initial == null) return LandmarkMap(data, o, cancellationToken);
         var model = Umap.Fit(data, neighbors, new UmapOptions
         {
             Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
             Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Epochs = o.Iterations,
         }, cancellationToken);
         return new MapResult(model.Embedding, MapMethod.Umap, model.Index.Graph);
+    }
+
+    /// <summary>
+    /// UMAP fitted on <see cref="MapOptions.Landmarks"/> samples drawn with the map's seed (their own k-NN graph), the
+    /// others placed by <see cref="UmapModel.Transform"/> in chunks: their neighbours among the landmarks, a weighted start,
+    /// then optimisation against the fixed landmarks. Memory and time of the fit follow the landmarks, not N.
+    /// </summary>
+    static MapResult LandmarkMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
+    {
+        int n = data.Rows, m = o.Landmarks;
+        var rng = new SplitMix64(o.Seed ^ 0x1A4D3A4C);
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = 0; i < m; i++) { int j = i + (int)(rng.Next() % (ulong)(n - i)); (order[i], order[j]) = (order[j], order[i]); }
+        var landmarks = order[..m];
+        Array.Sort(landmarks);
+        var isLandmark = new bool[n];
+        foreach (int i in landmarks) isLandmark[i] = true;
+        var model = Umap.Fit(Rows(data, landmarks), null, new UmapOptions
+        {
+            Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
+            Seed = o.Seed, Threads = o.Threads, Epochs = o.Iterations, PcaDimensions = 0,
+        }, cancellationToken);
+        var coordinates = new Matrix(n, o.Dimensions);
+        for (int t = 0; t < m; t++) model.Embedding.Row(t).CopyTo(coordinates.Row(landmarks[t]));
+        var rest = Enumerable.Range(0, n).Where(i => !isLandmark[i]).ToArray();
+        for (int start = 0; start < rest.Length; start += PlaceChunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var chunk = rest.AsSpan(start, Math.Min(PlaceChunk, rest.Length - start)).ToArray();
+            var placed = model.Transform(Rows(data, chunk));
+            for (int t = 0; t < chunk.Length; t++) placed.Row(t).CopyTo(coordinates.Row(chunk[t]));
+        }
+        return new MapResult(coordinates, MapMethod.Umap, null);
+    }
+
+    static Matrix Rows(Matrix m, int[] rows)
+    {
+        var sub = new Matrix(rows.Length, m.Columns);
+        for (int i = 0; i < rows.Length; i++) m.Row(rows[i]).CopyTo(sub.Row(i));
+        return sub;
     }
 }

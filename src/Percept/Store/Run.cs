@@ -53,6 +53,15 @@ public sealed class Run
     /// <exception cref="PerceptException">The folder is missing or is not a complete run.</exception>
     public static Run Open(string directory, RunLocations? locations = null)
     {
+        var run = OpenAny(directory, locations);
+        if (run.Manifest.Shard is { } shard)
+            throw new PerceptException($"{directory} is shard {shard.Index + 1} of {shard.Count} of an analysis, not a run: {Terms.Command("merge")} makes the run of all its shards");
+        return run;
+    }
+
+    /// <summary>Opens the run or the shard of an analysis in <paramref name="directory"/>.</summary>
+    internal static Run OpenAny(string directory, RunLocations? locations = null)
+    {
         string full = Path.GetFullPath(directory);
         if (!System.IO.Directory.Exists(full)) throw new PerceptException($"run not found: {directory}");
         string manifest = Path.Combine(full, ManifestFile);

@@ -38,8 +38,12 @@ internal sealed class RunFolder : IDisposable
             info?.Invoke($"found an interrupted analysis at {WorkPath}; removing it and starting clean");
             Directory.Delete(WorkPath, recursive: true);
         }
-        Directory.CreateDirectory(WorkPath);
-        File.WriteAllText(Path.Combine(WorkPath, WriterFile), $"{Environment.ProcessId}\n{ProcessStart(Environment.ProcessId)}\n");
+        // The work folder appears with its writer file in it (made under a name no cleaner looks at, then renamed), so
+        // that an analysis starting beside it never takes it for an abandoned one.
+        string staging = $"{WorkPath}.{Environment.ProcessId}.new";
+        Directory.CreateDirectory(staging);
+        File.WriteAllText(Path.Combine(staging, WriterFile), $"{Environment.ProcessId}\n{ProcessStart(Environment.ProcessId)}\n{Environment.MachineName}\n");
+        Directory.Move(staging, WorkPath);
         CleanStale(parent, WorkPath, info);
     }
 
@@ -66,14 +70,23 @@ internal sealed class RunFolder : IDisposable
         }
     }
 
-    /// <summary>Whether the process named in a work folder's writer file still runs (the same process: id and start time).</summary>
+    /// <summary>
+    /// Whether the process named in a work folder's writer file may still run: the same process (id and start time) on
+    /// this machine; on another machine (a shard on a shared file system) it cannot be asked, so it counts as running
+    /// until the folder is a day old.
+    /// </summary>
     static bool WriterAlive(string dir)
     {
         string file = Path.Combine(dir, WriterFile);
         if (!File.Exists(file)) return false;
         var lines = File.ReadAllLines(file);
         if (lines.Length < 2 || !int.TryParse(lines[0], out int pid)) return false;
-        return ProcessStart(pid) is { } start && start == lines[1];
+        if (lines.Length >= 3 && lines[2] != Environment.MachineName) return true;
+        // Start times are compared to the second: .NET derives them from the boot time, which it reckons anew each time.
+        return ProcessStart(pid) is { } start
+            && DateTime.TryParse(start, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var running)
+            && DateTime.TryParse(lines[1], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var recorded)
+            && Math.Abs((running - recorded).TotalSeconds) < 1;
     }
 
     static string? ProcessStart(int pid)

@@ -34,6 +34,8 @@ public sealed record RunManifest
     public IReadOnlyDictionary<string, double>? Stages { get; init; }
     /// <summary>Set when the model takes token ids (a text model); null for every other input.</summary>
     public TextSection? Text { get; init; }
+    /// <summary>Set when the folder is one shard of an analysis (<c>percept analyze --shard</c>), not a run: <c>percept merge</c> makes the run.</summary>
+    public ShardSection? Shard { get; init; }
     public double ElapsedSeconds { get; init; }
 
     /// <param name="Path">Where the model was (absolute).</param>
@@ -54,9 +56,28 @@ public sealed record RunManifest
     /// <param name="Recall">The graph's recall@K against exact neighbours in that space, measured on <paramref name="RecallSample"/> samples (1 when exact).</param>
     public sealed record NeighborsSection(int K, string Metric, string Space, int SpaceDimensions, bool Exact, double Recall, int RecallSample, double Seconds);
     public sealed record MapSection(string Method, int Dimensions, int Neighbors, float MinDist, ulong Seed,
-        double Trustworthiness, double KnnPreservation, int QualityK, int QualitySample, double Seconds);
+        double Trustworthiness, double KnnPreservation, int QualityK, int QualitySample, double Seconds)
+    {
+        /// <summary>The samples the map was fitted on when the others were placed on it (0: all were fitted).</summary>
+        public int Landmarks { get; init; }
+    }
     public sealed record SummarySection(double? Accuracy, double? MeanLoss, int Labelled);
     /// <summary>A model that takes token ids: the sequence length, its embedding lookup, and whether the run keeps a vocabulary.</summary>
+    /// <summary>
+    /// What a shard's manifest records about its slice: which shard of how many, the slice of the dataset (start, samples
+    /// asked, rows delivered), the batch and statistics segment it was made with, and its part of the run's summary.
+    /// </summary>
+    /// <param name="Index">0-based.</param>
+    /// <param name="DatasetCount">The whole dataset's samples.</param>
+    public sealed record ShardSection(int Index, int Count, int Start, int SliceCount, int DatasetCount, int BatchSize, int Segment)
+    {
+        public long Rows { get; init; }
+        public long Labelled { get; init; }
+        public long Correct { get; init; }
+        public double LossSum { get; init; }
+        public long NonFiniteOutputs { get; init; }
+        public long NonFiniteFeatures { get; init; }
+    }
     public sealed record TextSection(int Tokens, string Embedding, int VocabularySize, int Dimension, bool Vocabulary);
 
     internal static readonly JsonSerializerOptions Json = new()

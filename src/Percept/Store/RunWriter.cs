@@ -172,7 +172,7 @@ public sealed class RunWriter : IRunOutput, IDisposable
     {
         File.WriteAllText(_folder.PathOf(Run.ManifestFile), WithFields(manifest).ToJson());
         _folder.Commit();
-        return Run.Open(_folder.FinalPath);
+        return Run.OpenAny(_folder.FinalPath);
     }
 
     public void Dispose()

@@ -46,6 +46,25 @@ public sealed class SampleTableWriter : IDisposable
     /// <summary>Starts a row: append one value per column, in order, then call <see cref="SampleRowBuilder.End"/>.</summary>
     public SampleRowBuilder Row() => new(_appender!.CreateRow());
 
+    /// <summary>
+    /// Appends every row of another run's samples table with the same columns (a shard's), in index order: the rows
+    /// appended so far are flushed first; no row can be appended with <see cref="Row"/> afterwards.
+    /// </summary>
+    public void AppendRowsOf(Run other) => AppendTable(other.PathOf(Run.SamplesFile));
+
+    void AppendTable(string databasePath)
+    {
+        _appender?.Dispose();
+        _appender = null;
+        Execute($"ATTACH '{databasePath.Replace("'", "''")}' AS shard (READ_ONLY)");
+        try
+        {
+            string columns = string.Join(", ", Columns.Select(c => Quote(c.Name)));
+            Execute($"INSERT INTO samples ({columns}) SELECT {columns} FROM shard.samples ORDER BY {Quote(SampleKeys.Index)}");
+        }
+        finally { Execute("DETACH shard"); }
+    }
+
     /// <summary>Finishes appending and joins <paramref name="metadata"/>'s columns to the samples it names; returns those columns.</summary>
     internal IReadOnlyList<string> Finish(MetadataFile? metadata, Action<string>? warn)
     {

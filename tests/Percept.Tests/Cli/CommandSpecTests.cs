@@ -27,6 +27,12 @@ public partial class CommandSpecTests
                 int start = helper.IndexOf("internal static AnalysisOptions Options", StringComparison.Ordinal);
                 source += helper[start..helper.IndexOf("        return options;", start, StringComparison.Ordinal)];
             }
+            if (source.Contains("AnalyzeCommand.MapOptions(", StringComparison.Ordinal) || source.Contains("AnalyzeCommand.Options(", StringComparison.Ordinal))
+            {
+                string helper = File.ReadAllText(file.Replace(Path.GetFileName(file), "AnalyzeCommand.cs"));
+                int start = helper.IndexOf("internal static Projection.MapOptions MapOptions", StringComparison.Ordinal);
+                source += helper[start..helper.IndexOf("    };", start, StringComparison.Ordinal)];
+            }
             var read = OptionRead().Matches(source).Select(m => m.Groups[1].Value).ToHashSet();
             var defined = spec.Options.Select(o => o.Name).ToHashSet();
             Assert.True(read.IsSubsetOf(defined), $"{spec.Name} reads options it does not define: {string.Join(", ", read.Except(defined))}");

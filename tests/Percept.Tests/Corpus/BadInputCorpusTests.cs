@@ -19,6 +19,8 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
         public string Mlp { get; }
         public string MlpExternalMissing { get; }
         public string Run { get; }
+        /// <summary>Shards for the merge's refusals: 1, 2 and 3 of 3 of one analysis, and shards that do not belong with them.</summary>
+        public Dictionary<string, string> Shards { get; } = [];
 
         public Inputs()
         {
@@ -43,6 +45,21 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
                 ModelPath = Mlp, Data = new Percept.Data.DataSource { Path = _dir["t.csv"] }, OutputDirectory = _dir["run"],
                 Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None },
             }).Directory;
+            // 3,100 rows make four statistics segments: three shards, and the foreign ones.
+            static string Rows(int seed) => "a,b,c,d,label\n" + string.Concat(Enumerable.Range(0, 3100).Select(i => $"{(i * seed) % 5},{i % 7},{i % 3},{i % 2},{i % 3}\n"));
+            File.WriteAllText(_dir["big.csv"], Rows(1));
+            File.WriteAllText(_dir["other.csv"], Rows(3));
+            string otherModel = TinyModels.Mlp(_dir["mlp-other.onnx"], 4, 6, 3, seed: 2);
+            string Shard(string name, int index, int count, string? model = null, string data = "big.csv", int batch = 256) =>
+                Shards[name] = Percept.Analysis.Shard(new AnalysisOptions
+                {
+                    ModelPath = model ?? Mlp, Data = new Percept.Data.DataSource { Path = _dir[data] }, OutputDirectory = _dir[$"shards/{name}"], BatchSize = batch,
+                }, new Percept.Data.ShardSpec(index, count)).Directory;
+            Shard("shard1", 0, 3); Shard("shard2", 1, 3); Shard("shard3", 2, 3);
+            Shard("shard2-other-model", 1, 3, otherModel);
+            Shard("shard2-other-data", 1, 3, data: "other.csv");
+            Shard("shard2-other-batch", 1, 3, batch: 128);
+            Shard("shard1-of-4", 0, 4);
         }
 
         public void Dispose() => _dir.Dispose();
@@ -62,7 +79,7 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
     public void The_corpus_covers_every_kind_of_input()
     {
         var names = Directory.GetDirectories(CorpusRoot).Select(d => Path.GetFileName(d)!).ToArray();
-        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "serve-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
+        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "serve-", "merge-", "shard-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
         Assert.True(names.Length >= 30, $"{names.Length} cases");
     }
 
@@ -78,7 +95,8 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
         var before = Snapshot(work);
         var args = File.ReadAllLines(Path.Combine(CorpusRoot, name, "args")).Select(a => a
             .Replace("{case}", work, StringComparison.Ordinal).Replace("{repo}", TestFiles.Root, StringComparison.Ordinal)
-            .Replace("{mlp-external-missing}", _inputs.MlpExternalMissing, StringComparison.Ordinal).Replace("{mlp}", _inputs.Mlp, StringComparison.Ordinal).Replace("{run}", _inputs.Run, StringComparison.Ordinal)).ToArray();
+            .Replace("{mlp-external-missing}", _inputs.MlpExternalMissing, StringComparison.Ordinal).Replace("{mlp}", _inputs.Mlp, StringComparison.Ordinal).Replace("{run}", _inputs.Run, StringComparison.Ordinal))
+            .Select(a => a.StartsWith("{shard", StringComparison.Ordinal) && a.EndsWith('}') ? _inputs.Shards[a[1..^1]] : a).ToArray();
         var expect = File.ReadAllLines(Path.Combine(CorpusRoot, name, "expect"));
 
         var (stdout, stderr) = (new StringWriter(), new StringWriter());

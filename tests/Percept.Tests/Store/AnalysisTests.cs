@@ -180,11 +180,15 @@ public class AnalysisTests
         Directory.CreateDirectory(dir[".running.partial"]);
         using (var me = System.Diagnostics.Process.GetCurrentProcess())
             File.WriteAllText(dir[".running.partial/.writer"], $"{me.Id}\n{me.StartTime.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture)}\n");
+        // A shard being written on another machine of the cluster (a shared file system): its process cannot be asked.
+        Directory.CreateDirectory(dir[".elsewhere.partial"]);
+        File.WriteAllText(dir[".elsewhere.partial/.writer"], "2147483000\n2020-01-01T00:00:00.0000000Z\nanother-node\n");
         var notes = new List<string>();
         Analysis.Run(Options(model, x, y, dir["run"]) with { Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None } }, warn: notes.Add);
         Assert.False(Directory.Exists(dir[".crashed.partial"]));
         Assert.False(Directory.Exists(dir[".unknown.partial"]));
         Assert.True(Directory.Exists(dir[".running.partial"]));
+        Assert.True(Directory.Exists(dir[".elsewhere.partial"]));
         Assert.Equal(2, notes.Count(n => n.Contains("did not finish")));
         // The finished run keeps no trace of its writer.
         Assert.False(File.Exists(dir["run/.writer"]));

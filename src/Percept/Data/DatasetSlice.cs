@@ -1,0 +1,50 @@
+namespace Percept.Data;
+
+/// <summary>
+/// The samples [<paramref name="start"/>, start + <paramref name="count"/>) of a dataset, in order (a shard's slice). The
+/// start is a multiple of the batch size the slice is read with, so that its batches are the whole dataset's.
+/// </summary>
+public sealed class DatasetSlice(IDataset inner, int start, int count) : IDataset
+{
+    public string Description => $"{inner.Description}, samples {start:N0} to {start + count - 1:N0}";
+    public int Count => count;
+    public SampleFormat Format => inner.Format;
+    public bool HasLabels => inner.HasLabels;
+    public IReadOnlyList<string>? ClassNames => inner.ClassNames;
+    public string Split => inner.Split;
+
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
+    {
+        if (start % batchSize != 0) throw new ArgumentException($"a slice from {start} is read in batches of {batchSize}", nameof(batchSize));
+        var batches = inner is ISeekableDataset seekable ? seekable.ReadBatches(batchSize, start, cancellationToken) : Skip(batchSize, cancellationToken);
+        int delivered = 0;
+        foreach (var batch in batches)
+        {
+            if (delivered >= count) yield break;
+            if (delivered + batch.Count > count) batch.Count = count - delivered;
+            delivered += batch.Count;
+            yield return batch;
+        }
+    }
+
+    /// <summary>The inner dataset's batches from the slice's start, reading (and dropping) those before it.</summary>
+    IEnumerable<DataBatch> Skip(int batchSize, CancellationToken cancellationToken)
+    {
+        int seen = 0;
+        foreach (var batch in inner.ReadBatches(batchSize, cancellationToken))
+        {
+            seen += batch.Count;
+            if (seen <= start) continue;
+            yield return batch;
+        }
+    }
+
+    public void Dispose() { }
+}
+
+/// <summary>A dataset that can start reading at any sample without reading those before it.</summary>
+public interface ISeekableDataset
+{
+    /// <summary>Streams the samples from <paramref name="first"/> on, in batches.</summary>
+    IEnumerable<DataBatch> ReadBatches(int batchSize, int first, CancellationToken cancellationToken = default);
+}
