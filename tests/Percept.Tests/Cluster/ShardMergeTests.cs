@@ -95,6 +95,32 @@ public class ShardMergeTests
         AssertSameRuns(single, merged, PerceptionFields.Logits.Name, PerceptionFields.Embedding.Name, MapFields.Map.Name);
     }
 
+    /// <summary>Cancels when the model pass reports its first batch: a shard task killed mid-way.</summary>
+    sealed class KillMidway(CancellationTokenSource cts) : IProgress<AnalysisProgress>
+    {
+        public void Report(AnalysisProgress value) { if (value.Stage == "analyze" && value.Done > 0) cts.Cancel(); }
+    }
+
+    [Fact]
+    public void A_shard_killed_midway_leaves_nothing_and_running_that_task_again_lets_the_merge_work()
+    {
+        using var dir = new TempDir();
+        AnalysisOptions Options(string output) => Demo(output) with { Insights = false, Map = new MapOptions { Method = MapMethod.Pca } };
+        var first = Analysis.Shard(Options(dir["shards/a"]), new ShardSpec(0, 2));
+        using (var cts = new CancellationTokenSource())
+            Assert.ThrowsAny<OperationCanceledException>(() => Analysis.Shard(Options(dir["shards/b"]), new ShardSpec(1, 2), new KillMidway(cts), cancellationToken: cts.Token));
+        // Nothing that looks like a shard, and no work folder left behind.
+        Assert.Equal([first.Directory], Directory.GetDirectories(dir["shards"]).Select(Path.GetFullPath));
+        var refused = Assert.Throws<PerceptException>(() => ShardMerge.Merge([dir["shards"]], new MergeOptions { OutputDirectory = dir["run"] }));
+        Assert.Equal("shard 2 of 2 is missing", refused.Message);
+        Assert.False(Directory.Exists(dir["run"]));
+        // The task again, alone; then the merge.
+        Analysis.Shard(Options(dir["shards/b"]), new ShardSpec(1, 2));
+        var run = ShardMerge.Merge([dir["shards"]], new MergeOptions { OutputDirectory = dir["run"], Map = new MapOptions { Method = MapMethod.Pca }, Insights = false });
+        Assert.Equal(10_000, run.Manifest.Data.Count);
+        Assert.Null(run.Manifest.Shard);
+    }
+
     [Fact]
     public void Slices_are_contiguous_whole_segments_covering_the_data_once()
     {
