@@ -74,12 +74,19 @@ public sealed class CommandSpec
         return output.ToString().TrimEnd();
     }
 
+    /// <summary>
+    /// A description as paragraphs, each one line (blank lines part them): its source is hard-wrapped at the code's width,
+    /// and the help wraps it again at the terminal's.
+    /// </summary>
+    static string Reflow(string text) => string.Join("\n\n", text.Replace("\r", "").Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+        .Select(p => string.Join(' ', p.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))).Where(p => p.Length > 0));
+
     /// <summary>The help text: synopsis, description, the arguments and options grouped, and the epilogue.</summary>
     string RawHelp()
     {
         var text = new StringBuilder();
         foreach (var line in Synopsis) text.AppendLine(line);
-        if (Description.Length > 0) text.AppendLine().AppendLine(Description.TrimEnd());
+        if (Description.Length > 0) text.AppendLine().AppendLine(Reflow(Description));
         var rows = new List<(string Group, string Left, string Help)>();
         if (Arguments is { } args) rows.Add(("Arguments", args.Name, args.Help));
         foreach (var o in Options) rows.Add((o.Group ?? "Options", o.IsFlag ? $"--{o.Name}" : $"--{o.Name} {o.Value}", o.Help));
