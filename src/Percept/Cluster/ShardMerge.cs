@@ -139,6 +139,9 @@ public static class ShardMerge
             cancellationToken.ThrowIfCancellationRequested();
             table.AppendRowsOf(shard);
         }
+        // A slice of an image folder that skipped undecodable files numbered its rows from its first file: close the gaps,
+        // as one pass numbers the samples it kept.
+        if (shards.Any(s => s.Manifest.Data.Skipped > 0)) table.RenumberIndex();
         var metadata = reference.Data.Metadata is { } metadataPath
             ? File.Exists(metadataPath) ? new MetadataFile(metadataPath) : null
             : null;

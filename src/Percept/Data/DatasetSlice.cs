@@ -16,7 +16,9 @@ public sealed class DatasetSlice(IDataset inner, int start, int count) : IDatase
     public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
     {
         if (start % batchSize != 0) throw new ArgumentException($"a slice from {start} is read in batches of {batchSize}", nameof(batchSize));
-        var batches = inner is ISeekableDataset seekable ? seekable.ReadBatches(batchSize, start, cancellationToken) : Skip(batchSize, cancellationToken);
+        // A seekable dataset reads the slice's own items (an image folder may deliver fewer, skipping undecodable files);
+        // the others are read from the start, and deliver every item.
+        var batches = inner is ISeekableDataset seekable ? seekable.ReadBatches(batchSize, start, count, cancellationToken) : Skip(batchSize, cancellationToken);
         int delivered = 0;
         foreach (var batch in batches)
         {
@@ -45,6 +47,6 @@ public sealed class DatasetSlice(IDataset inner, int start, int count) : IDatase
 /// <summary>A dataset that can start reading at any sample without reading those before it.</summary>
 public interface ISeekableDataset
 {
-    /// <summary>Streams the samples from <paramref name="first"/> on, in batches.</summary>
-    IEnumerable<DataBatch> ReadBatches(int batchSize, int first, CancellationToken cancellationToken = default);
+    /// <summary>Streams the items [<paramref name="first"/>, first + <paramref name="items"/>) in batches (an item that cannot be read may be skipped).</summary>
+    IEnumerable<DataBatch> ReadBatches(int batchSize, int first, int items, CancellationToken cancellationToken = default);
 }

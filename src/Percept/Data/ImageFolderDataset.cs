@@ -57,19 +57,20 @@ public sealed class ImageFolderDataset : IDataset, ISeekableDataset
         Description = $"image folder {root} ({Count} files, {classes.Length} classes, resized to {width}x{height}x{channels})";
     }
 
-    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => ReadBatches(batchSize, 0, cancellationToken);
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => ReadBatches(batchSize, 0, _files.Length, cancellationToken);
 
     /// <inheritdoc/>
-    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, CancellationToken cancellationToken = default)
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, int items, CancellationToken cancellationToken = default)
     {
+        int end = Math.Min(_files.Length, first + items);
         int len = Format.Length;
         var batch = new DataBatch(batchSize, len);
         var ok = new bool[batchSize];
         var decoded = new float[batchSize * len];
-        for (int start = first; start < _files.Length; start += batchSize)
+        for (int start = first; start < end; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(batchSize, _files.Length - start);
+            int count = Math.Min(batchSize, end - start);
             Parallel.For(0, count, i => ok[i] = TryDecode(_files[start + i].Path, decoded.AsSpan(i * len, len)));
             int kept = 0;
             for (int i = 0; i < count; i++)

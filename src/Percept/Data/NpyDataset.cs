@@ -42,17 +42,18 @@ public sealed class NpyDataset : IDataset, ISeekableDataset
         Description = $"NumPy {System.IO.Path.GetFileName(path)} ({Count} samples of {Format.ShapeText})";
     }
 
-    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => ReadBatches(batchSize, 0, cancellationToken);
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => ReadBatches(batchSize, 0, Count, cancellationToken);
 
     /// <inheritdoc/>
-    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, CancellationToken cancellationToken = default)
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, int items, CancellationToken cancellationToken = default)
     {
+        int end = Math.Min(Count, first + items);
         var batch = new DataBatch(batchSize, Format.Length);
         using var reader = new NpyRowReader(_path);
-        for (int start = first; start < Count; start += batchSize)
+        for (int start = first; start < end; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(batchSize, Count - start);
+            int count = Math.Min(batchSize, end - start);
             reader.ReadRowsAsFloat(start, count, batch.Values);
             for (int i = 0; i < count; i++)
             {

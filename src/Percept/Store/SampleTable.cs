@@ -52,6 +52,16 @@ public sealed class SampleTableWriter : IDisposable
     /// </summary>
     public void AppendRowsOf(Run other) => AppendTable(other.PathOf(Run.SamplesFile));
 
+    /// <summary>
+    /// Numbers the rows 0, 1, 2, … in their index order (appended tables whose slices skipped samples leave gaps: an image
+    /// folder's undecodable files).
+    /// </summary>
+    public void RenumberIndex()
+    {
+        string index = Quote(SampleKeys.Index);
+        Execute($"UPDATE samples SET {index} = renumbered.row FROM (SELECT {index} AS old, row_number() OVER (ORDER BY {index}) - 1 AS row FROM samples) renumbered WHERE samples.{index} = renumbered.old");
+    }
+
     void AppendTable(string databasePath)
     {
         _appender?.Dispose();

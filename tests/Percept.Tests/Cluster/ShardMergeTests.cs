@@ -122,6 +122,33 @@ public class ShardMergeTests
     }
 
     [Fact]
+    public void Shards_of_an_image_folder_with_a_broken_file_keep_to_their_slices()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(4);
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 400; i++)
+                TestFiles.WritePng(dir[$"img/class{c}/{i:D3}.png"], 8, 8, new SkiaSharp.SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)(c * 100)));
+        File.WriteAllText(dir["img/class0/100-broken.png"], "not a picture");
+        string model = TinyModels.ConvNet(dir["c.onnx"], 3, 8, 6, 3);
+        AnalysisOptions Options(string output) => new()
+        {
+            ModelPath = model, Data = new DataSource { Path = dir["img"] }, OutputDirectory = output, BatchSize = 16,
+            Insights = false, Map = new MapOptions { Method = MapMethod.Pca },
+        };
+        var single = Analysis.Run(Options(dir["single"]));
+        Assert.Equal(1200, single.Count);
+        // 1,201 files make two segments of 1,024: the broken file is in the first shard's slice, which keeps 1,023 rows,
+        // and the second shard reads its own files only.
+        var shards = Enumerable.Range(0, 2).Select(i => Analysis.Shard(Options(dir[$"shards/{i}"]), new ShardSpec(i, 2))).ToArray();
+        Assert.Equal([1023L, 177L], shards.Select(s => s.Manifest.Shard!.Rows));
+        var merged = ShardMerge.Merge([dir["shards"]], new MergeOptions { OutputDirectory = dir["merged"], Map = new MapOptions { Method = MapMethod.Pca }, Insights = false });
+        Assert.Equal(1, merged.Manifest.Data.Skipped);
+        // The same rows, numbered as one pass numbers them; the same outputs (the same batches).
+        AssertSameRuns(single, merged, PerceptionFields.Logits.Name);
+    }
+
+    [Fact]
     public void Slices_are_contiguous_whole_segments_covering_the_data_once()
     {
         foreach (int samples in new[] { 1, 1023, 1024, 1025, 10_000, 1_050_000 })
