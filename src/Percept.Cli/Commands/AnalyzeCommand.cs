@@ -42,12 +42,8 @@ public static class AnalyzeCommand
             new("pooling", "mean|max", "how spatial axes are reduced (default mean)", "Perception vectors"),
             new("max-width", "N", "random-project vectors wider than N (default 4096; 0 = never)", "Perception vectors"),
             new("seed", "N", "seed of the projection and the map (default 0)", "Perception vectors"),
-            new("map", "auto|umap|pca|tsne|none", "similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)", "Map"),
-            new("map-dims", "N", "map dimensions (default 2)", "Map"),
-            new("perplexity", "P", "t-SNE perplexity (default 30)", "Map"),
-            new("iterations", "N", "t-SNE iterations after early exaggeration (default 500); UMAP epochs (default 200, or 500 up to 10,000 samples)", "Map"),
+            .. MapSpecs,
             new("map-from", "RUN", "start the map from RUN's map of the same samples and align to it (checkpoints)", "Map"),
-            new("map-landmarks", "N", "UMAP on more samples: fit the map on N of them (seeded) and place the others (docs/scale.md; default: fit all)", "Map"),
             new("insights", "auto|none", "find close classes, suspected mislabels, rare variants, duplicates, weak clusters and outliers once the run is written (default auto; see 'percept insights')", "Output"),
             new("shard", "I/N|auto", "run the model over the I-th of N slices of the data only (1 ≤ I ≤ N) and write a shard to --out; auto: the scheduler's array task (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT, or Kubernetes' JOB_COMPLETION_INDEX with --shard-count); 'percept merge' makes the run (docs/scale.md)", "Cluster"),
             new("shard-count", "N", "the number of shards, for --shard auto where the scheduler does not say (a Kubernetes Indexed Job's completions)", "Cluster"),
@@ -155,6 +151,16 @@ public static class AnalyzeCommand
         };
         return options;
     }
+
+    /// <summary>The options of the map (shared with <c>merge</c>), read by <see cref="MapOptions"/>.</summary>
+    internal static OptionSpec[] MapSpecs =>
+    [
+        new("map", "auto|umap|pca|tsne|none", "similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)", "Map"),
+        new("map-dims", "N", "map dimensions (default 2)", "Map"),
+        new("perplexity", "P", "t-SNE perplexity (default 30)", "Map"),
+        new("iterations", "N", "t-SNE iterations after early exaggeration (default 500); UMAP epochs (default 200, or 500 up to 10,000 samples)", "Map"),
+        new("map-landmarks", "N", "UMAP on more samples: fit the map on N of them (seeded) and place the others (docs/scale.md; default: fit all)", "Map"),
+    ];
 
     /// <summary>The map the options describe (shared with <c>merge</c>).</summary>
     internal static Projection.MapOptions MapOptions(Arguments a) => new()

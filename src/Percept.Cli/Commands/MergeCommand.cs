@@ -23,12 +23,8 @@ public static class MergeCommand
         [
             new("out", "RUN", "the run folder", "Output"),
             new("overwrite", null, "replace an existing run", "Output"),
-            new("map", "auto|umap|pca|tsne|none", "similarity map of the perception vectors (default auto: UMAP, PCA for tiny sets)", "Map"),
-            new("map-dims", "N", "map dimensions (default 2)", "Map"),
-            new("perplexity", "P", "t-SNE perplexity (default 30)", "Map"),
-            new("iterations", "N", "t-SNE iterations after early exaggeration (default 500); UMAP epochs (default 200, or 500 up to 10,000 samples)", "Map"),
+            .. AnalyzeCommand.MapSpecs,
             new("seed", "N", "seed of the map (default 0)", "Map"),
-            new("map-landmarks", "N", "UMAP on more samples: fit the map on N of them (seeded) and place the others (docs/scale.md; default: fit all)", "Map"),
             new("threads", "N", "threads (default: all cores)", "Output"),
             new("insights", "auto|none", "find insights once the run is written (default auto)", "Output"),
         ],
