@@ -13,7 +13,7 @@ public static class CommandLine
     /// <summary>Every command, in the order the overview lists them; each is defined once, in its own file.</summary>
     internal static readonly CommandSpec[] Commands =
     [
-        AnalyzeCommand.Spec, MergeCommand.Spec, WatchCommand.Spec, ExportCommand.Spec, LayersCommand.Spec, InfoCommand.Spec, PlotCommand.Spec, ExplainCommand.Spec, ProjectCommand.Spec,
+        AnalyzeCommand.Spec, MergeCommand.Spec, PlaceCommand.Spec, WatchCommand.Spec, ExportCommand.Spec, LayersCommand.Spec, InfoCommand.Spec, PlotCommand.Spec, ExplainCommand.Spec, ProjectCommand.Spec,
         NeighborsCommand.Spec, BenchCommand.Spec, InsightsCommand.Spec, ServeCommand.Spec, ReportCommand.Spec, DemoCommand.Spec, SchemaCommand.Spec,
     ];
 

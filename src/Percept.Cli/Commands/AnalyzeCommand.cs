@@ -190,7 +190,9 @@ public static class AnalyzeCommand
             stdout.WriteLine($"accuracy: {acc:P2} on {m.Summary.Labelled} labelled samples, mean loss {m.Summary.MeanLoss:F4}");
         else if (m.NumClasses == 0)
             stdout.WriteLine($"output '{m.Model.Output}' is not a class-score vector: no probabilities or loss; perception vectors recorded");
-        if (m.Map is { } map)
+        if (m.Map is { Unplaced: true } waiting)
+            stdout.WriteLine($"map: {waiting.Method} {waiting.Dimensions}-D fitted on {waiting.Landmarks:N0} landmarks in {waiting.Seconds:F1}s; 'percept place' places the other samples");
+        else if (m.Map is { } map)
             stdout.WriteLine($"map: {map.Method} {map.Dimensions}-D in {map.Seconds:F1}s, trustworthiness@{map.QualityK} {map.Trustworthiness:F3}, k-NN preservation {map.KnnPreservation:F3}");
         stdout.WriteLine($"time: {m.ElapsedSeconds:F1}s ({m.Data.Count / Math.Max(1e-9, m.ElapsedSeconds):N0} samples/s)" +
                          (m.Stages is { Count: > 0 } stages ? $"; stages: {string.Join(", ", stages.Select(s => $"{s.Key} {s.Value:F1}s"))}" : ""));

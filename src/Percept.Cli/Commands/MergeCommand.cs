@@ -25,6 +25,7 @@ public static class MergeCommand
             new("overwrite", null, "replace an existing run", "Output"),
             .. AnalyzeCommand.MapSpecs,
             new("seed", "N", "seed of the map (default 0)", "Map"),
+            new("place-later", null, "with --map-landmarks: place only the landmarks; 'percept place' places the others as an array job", "Map"),
             new("threads", "N", "threads (default: all cores)", "Output"),
             new("insights", "auto|none", "find insights once the run is written (default auto)", "Output"),
         ],
@@ -37,7 +38,9 @@ public static class MergeCommand
         {
             OutputDirectory = a.Require("out"),
             Overwrite = a.Has("overwrite"),
-            Map = AnalyzeCommand.MapOptions(a),
+            Map = AnalyzeCommand.MapOptions(a) is var map && a.Has("place-later")
+                ? map.Landmarks > 0 ? map with { DeferPlacement = true } : throw new UsageException("--place-later goes with --map-landmarks")
+                : map,
             Threads = a.GetInt("threads") ?? 0,
             Insights = (a.Get("insights") ?? "auto") switch
             {

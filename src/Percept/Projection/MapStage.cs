@@ -126,21 +126,37 @@ internal static class MapStage
             Initial = options.Initial is { } initial && !all ? Subset(initial, finite) : options.Initial,
             AlignTo = options.AlignTo is { } align && !all && align.Rows == rows ? Subset(align, finite) : options.AlignTo,
         }, neighbors, cancellationToken);
+        bool landmarks = result.Method == MapMethod.Umap && options.Landmarks > 0 && x.Rows > options.Landmarks && options.Initial == null;
+        bool unplaced = landmarks && options.DeferPlacement;
+        var (q, k) = unplaced ? (null, Math.Min(10, Math.Min(x.Rows - 1, neighbors.K))) : Measure(output, vectors, result.Coordinates, neighbors, finite, rows, options);
         var coordinates = all ? result.Coordinates : Spread(result.Coordinates, finite, rows);
         output.Write(MapFields.Map, coordinates.Data, coordinates.Columns);
-        int k = Math.Min(10, Math.Min(x.Rows - 1, neighbors.K));
-        var perPoint = MapQuality.PerPointPreservation(neighbors.First(k), result.Coordinates, k, options.Seed, options.Threads);
-        if (!all) perPoint = Spread(new Matrix(perPoint, perPoint.Length, 1), finite, rows).Data;
-        output.Write(MapFields.Preservation, perPoint);
-        var high = all ? vectors : new SelectedRows(vectors, finite);
-        var q = x.Rows >= 3 * k + 2 ? MapQuality.Evaluate(high, result.Coordinates, k, 5000, options.Seed, options.Metric, options.Threads) : null;
+        if (unplaced) output.Write(MapFields.Preservation, Enumerable.Repeat(float.NaN, rows).ToArray());
         progress?.Report(new AnalysisProgress("map", 1, 1));
         return new RunManifest.MapSection(result.Method.ToString().ToLowerInvariant(), result.Coordinates.Columns,
             options.Neighbors, options.MinDist, options.Seed,
             q?.Trustworthiness ?? double.NaN, q?.KnnPreservation ?? double.NaN, k, q?.SampleSize ?? 0, Math.Round(clock.Elapsed.TotalSeconds, 3))
         {
-            Landmarks = result.Method == MapMethod.Umap && options.Landmarks > 0 && x.Rows > options.Landmarks && options.Initial == null ? options.Landmarks : 0,
+            Landmarks = landmarks ? options.Landmarks : 0, Unplaced = unplaced,
         };
+    }
+
+    /// <summary>
+    /// Writes each sample's neighbourhood preservation on the map (<see cref="MapFields.Preservation"/>) and measures the
+    /// map's trustworthiness and k-NN preservation on a sample; returns them and k (null when the samples are too few).
+    /// </summary>
+    /// <param name="map">The map of the finite samples, in their order.</param>
+    /// <param name="neighbors">The run's graph of the finite samples (compact).</param>
+    public static (MapQualityFigures? Quality, int K) Measure(IRunOutput output, IRowSource vectors, Matrix map, KnnGraph neighbors, int[] finite, int rows, MapOptions options)
+    {
+        bool all = finite.Length == rows;
+        int k = Math.Min(10, Math.Min(map.Rows - 1, neighbors.K));
+        var perPoint = MapQuality.PerPointPreservation(neighbors.First(k), map, k, options.Seed, options.Threads);
+        if (!all) perPoint = Spread(new Matrix(perPoint, perPoint.Length, 1), finite, rows).Data;
+        output.Write(MapFields.Preservation, perPoint);
+        var high = all ? vectors : new SelectedRows(vectors, finite);
+        var q = map.Rows >= 3 * k + 2 ? MapQuality.Evaluate(high, map, k, 5000, options.Seed, options.Metric, options.Threads) : null;
+        return (q, k);
     }
 
     /// <summary>The rows <paramref name="rows"/> of <paramref name="m"/>.</summary>

@@ -37,6 +37,8 @@ public sealed record MapOptions
     /// fitted model's transform, a chunk at a time, landmarks fixed (0: every sample in the fit).
     /// </summary>
     public int Landmarks { get; init; }
+    /// <summary>With <see cref="Landmarks"/>: leave the other samples unplaced (NaN), for <c>percept place</c> to place them in shards.</summary>
+    public bool DeferPlacement { get; init; }
 }
 
 /// <summary>A map and what was learnt making it.</summary>
@@ -139,6 +141,11 @@ public static class Maps
         }, cancellationToken);
         var coordinates = new Matrix(n, o.Dimensions);
         for (int t = 0; t < m; t++) model.Embedding.Row(t).CopyTo(coordinates.Row(landmarks[t]));
+        if (o.DeferPlacement)
+        {
+            for (int i = 0; i < n; i++) if (!isLandmark[i]) coordinates.Row(i).Fill(float.NaN);
+            return new MapResult(coordinates, MapMethod.Umap, null);
+        }
         var rest = Enumerable.Range(0, n).Where(i => !isLandmark[i]).ToArray();
         for (int start = 0; start < rest.Length; start += PlaceChunk)
         {
@@ -148,6 +155,22 @@ public static class Maps
             for (int t = 0; t < chunk.Length; t++) placed.Row(t).CopyTo(coordinates.Row(chunk[t]));
         }
         return new MapResult(coordinates, MapMethod.Umap, null);
+    }
+
+    /// <summary>
+    /// The fitted landmark model again, from the landmarks' rows of the space the map was made in and their coordinates on
+    /// it: what <see cref="UmapModel.Transform"/> needs to place more samples (<c>percept place</c>).
+    /// </summary>
+    public static UmapModel LandmarkModel(Matrix landmarkSpace, Matrix landmarkCoordinates, MapOptions o)
+    {
+        var options = new UmapOptions
+        {
+            Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric, Seed = o.Seed, Threads = o.Threads,
+            Epochs = o.Iterations, PcaDimensions = 0,
+        };
+        var index = KnnIndex.Build(landmarkSpace, options.Neighbors - 1, options.Metric, new NNDescentOptions { Seed = options.Seed, Threads = options.Threads });
+        var (a, b) = Umap.FitAB(options.Spread, options.MinDist);
+        return new UmapModel(landmarkCoordinates, index, null, options, a, b);
     }
 
     static Matrix Rows(Matrix m, int[] rows)

@@ -132,7 +132,7 @@ public sealed class Run
 
     /// <summary>
     /// Adds or replaces fields of this finished run (insights computed later, a training's histories): each file is
-    /// written whole and renamed into place, and the manifest is replaced once at <see cref="RunUpdate.Commit"/>.
+    /// written whole and renamed into place, and the manifest is replaced once at <see cref="RunUpdate.Commit()"/>.
     /// </summary>
     public RunUpdate Update() => new(this);
 

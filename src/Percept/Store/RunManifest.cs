@@ -60,6 +60,8 @@ public sealed record RunManifest
     {
         /// <summary>The samples the map was fitted on when the others were placed on it (0: all were fitted).</summary>
         public int Landmarks { get; init; }
+        /// <summary>Only the landmarks are placed yet: <c>percept place</c> places the others, in shards.</summary>
+        public bool Unplaced { get; init; }
     }
     public sealed record SummarySection(double? Accuracy, double? MeanLoss, int Labelled);
     /// <summary>A model that takes token ids: the sequence length, its embedding lookup, and whether the run keeps a vocabulary.</summary>

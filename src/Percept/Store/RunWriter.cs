@@ -185,7 +185,7 @@ public sealed class RunWriter : IRunOutput, IDisposable
 
 /// <summary>
 /// Adds or replaces fields of a finished run, keeping each field's file name (readers outside Percept open
-/// <c>label_issue.npy</c> by name). Each field is written under a temporary name; <see cref="Commit"/> moves them into
+/// <c>label_issue.npy</c> by name). Each field is written under a temporary name; <see cref="Commit()"/> moves them into
 /// place and then replaces the manifest (read again first, so an update made meanwhile is kept). A reader opening the
 /// run in between sees a replaced field's new values under the old manifest, whose entry for it has the same name and
 /// shape; a crash before the moves leaves the run as it was. Disposing without committing removes what was written.
@@ -238,7 +238,10 @@ public sealed class RunUpdate : IRunOutput, IDisposable
 
     /// <summary>Moves every field into place, then replaces the manifest; returns the run as it now is.</summary>
     /// <exception cref="InvalidOperationException">A field writer is still open.</exception>
-    public Run Commit()
+    public Run Commit() => Commit(null);
+
+    /// <summary>Moves the fields into place and writes the manifest, changed by <paramref name="change"/> (a stage's section).</summary>
+    public Run Commit(Func<RunManifest, RunManifest>? change)
     {
         if (_open.Count > 0) throw new InvalidOperationException($"field '{_open.First().Field.Name}' is still being written");
         foreach (var (entry, tmp) in _written.Values) File.Move(tmp, _run.PathOf(entry.File!), overwrite: true);
@@ -246,7 +249,8 @@ public sealed class RunUpdate : IRunOutput, IDisposable
         var fields = now.Fields.Where(f => !_written.ContainsKey(f.Name)).Concat(_written.Values.Select(w => w.Entry))
             .OrderBy(f => f.Layout).ThenBy(f => f.Name, StringComparer.Ordinal).ToArray();
         _written.Clear();
-        AtomicFile.Replace(now.PathOf(Run.ManifestFile), tmp => File.WriteAllText(tmp, (now.Manifest with { Fields = fields }).ToJson()));
+        var manifest = change?.Invoke(now.Manifest) ?? now.Manifest;
+        AtomicFile.Replace(now.PathOf(Run.ManifestFile), tmp => File.WriteAllText(tmp, (manifest with { Fields = fields }).ToJson()));
         return Run.Open(_run.Directory, _run.Locations);
     }
 

@@ -149,6 +149,29 @@ public class ShardMergeTests
     }
 
     [Fact]
+    public void A_landmark_map_placed_in_shards_is_as_good_as_one_placed_at_once()
+    {
+        using var dir = new TempDir();
+        var shards = Enumerable.Range(0, 2).Select(i => Analysis.Shard(Demo(dir[$"shards/{i}"]), new ShardSpec(i, 2))).ToArray();
+        var landmarks = new MapOptions { Landmarks = 3000 };
+        var atOnce = ShardMerge.Merge([dir["shards"]], new MergeOptions { OutputDirectory = dir["at-once"], Map = landmarks, Insights = false });
+        var later = ShardMerge.Merge([dir["shards"]], new MergeOptions { OutputDirectory = dir["later"], Map = landmarks with { DeferPlacement = true }, Insights = false });
+        Assert.True(later.Manifest.Map!.Unplaced);
+        Assert.Equal(3000, later.Manifest.Map.Landmarks);
+        Assert.Equal(3000, later.ReadMatrix(MapFields.Map).Data.Where((v, i) => i % 2 == 0 && float.IsFinite(v)).Count());
+        // Three placement tasks; all parts but one are refused, the right ones complete the map.
+        var parts = Enumerable.Range(0, 3).Select(i => LandmarkPlacement.Place(later, new ShardSpec(i, 3), dir[$"parts/{i}"])).ToArray();
+        Assert.Contains("a part is missing", Assert.Throws<PerceptException>(() => LandmarkPlacement.Complete(later, parts[..2])).Message, StringComparison.Ordinal);
+        Assert.Contains("has no map waiting", Assert.Throws<PerceptException>(() => LandmarkPlacement.Complete(atOnce, parts)).Message, StringComparison.Ordinal);
+        var placed = LandmarkPlacement.Complete(Run.Open(dir["later"]), [dir["parts"]]);
+        Assert.False(placed.Manifest.Map!.Unplaced);
+        Assert.All(placed.ReadMatrix(MapFields.Map).Data, v => Assert.True(float.IsFinite(v)));
+        Assert.All(placed.ReadFloat32(MapFields.Preservation), v => Assert.True(float.IsFinite(v)));
+        Assert.InRange(placed.Manifest.Map.Trustworthiness, atOnce.Manifest.Map!.Trustworthiness - 0.005, 1);
+        Assert.True(atOnce.Manifest.Map.Trustworthiness > 0.97, $"trustworthiness {atOnce.Manifest.Map.Trustworthiness}");
+    }
+
+    [Fact]
     public void Slices_are_contiguous_whole_segments_covering_the_data_once()
     {
         foreach (int samples in new[] { 1, 1023, 1024, 1025, 10_000, 1_050_000 })
