@@ -194,7 +194,9 @@ public static class Analysis
         using var perceptionVectors = writer.Open(PerceptionFields.Embedding);
         var (space, spaceName) = NeighborSpace.Of(perceptionVectors, seed, mapOptions.Threads, cancellationToken);
         var graphOptions = new NeighborGraphOptions { K = Maps.GraphNeighbors(mapOptions), Threads = mapOptions.Threads };
-        var graph = NeighborGraph.Build(space, spaceName, graphOptions, progress, cancellationToken);
+        var graph = mapOptions is { Landmarks: > 0, LandmarkGraph: true }
+            ? NeighborGraph.BuildFromLandmarks(space, spaceName, graphOptions, mapOptions.Landmarks, seed, progress, cancellationToken)
+            : NeighborGraph.Build(space, spaceName, graphOptions, progress, cancellationToken);
         // The map is made of the graph, so it is measured against the same neighbourhoods.
         mapOptions = mapOptions with { Metric = graphOptions.Metric };
         if (graph is { } g) NeighborGraph.Write(writer, g.Graph, spaceName == NeighborSpace.Vectors ? null : space);

@@ -160,6 +160,7 @@ public static class AnalyzeCommand
         new("perplexity", "P", "t-SNE perplexity (default 30)", "Map"),
         new("iterations", "N", "t-SNE iterations after early exaggeration (default 500); UMAP epochs (default 200, or 500 up to 10,000 samples)", "Map"),
         new("map-landmarks", "N", "UMAP on more samples: fit the map on N of them (seeded) and place the others (docs/scale.md; default: fit all)", "Map"),
+        new("landmark-graph", null, "with --map-landmarks: the neighbour graph is each sample's nearest landmarks, for sets past one machine's memory for a full graph", "Map"),
     ];
 
     /// <summary>The map the options describe (shared with <c>merge</c>).</summary>
@@ -171,6 +172,7 @@ public static class AnalyzeCommand
         Perplexity = a.GetFloat("perplexity") is float pp ? (pp > 0 ? pp : throw new UsageException("--perplexity must be positive")) : 30,
         Iterations = a.GetInt("iterations") is int it ? (it > 0 ? it : throw new UsageException("--iterations must be positive")) : 0,
         Landmarks = a.GetInt("map-landmarks") is int l ? (l >= 100 ? l : throw new UsageException("--map-landmarks must be at least 100")) : 0,
+        LandmarkGraph = a.Has("landmark-graph") && (a.Has("map-landmarks") ? true : throw new UsageException("--landmark-graph goes with --map-landmarks")),
     };
 
     /// <summary>Runs an analysis with console progress and warnings; shared with <c>demo</c>.</summary>

@@ -155,6 +155,68 @@ public static class NeighborGraph
         return (new RunGraph(new KnnGraph(indices, distances, n, k), finite), section);
     }
 
+    /// <summary>
+    /// <paramref name="m"/> of <paramref name="n"/> points, drawn with <paramref name="seed"/>, ascending: the landmarks a
+    /// landmark map is fitted on and a landmark graph is queried against (the same draw for both).
+    /// </summary>
+    public static int[] Landmarks(int n, int m, ulong seed)
+    {
+        var rng = new SplitMix64(seed ^ 0x1A4D3A4C);
+        var order = Enumerable.Range(0, n).ToArray();
+        m = Math.Min(m, n);
+        for (int i = 0; i < m; i++) { int j = i + (int)(rng.Next() % (ulong)(n - i)); (order[i], order[j]) = (order[j], order[i]); }
+        var chosen = order[..m];
+        Array.Sort(chosen);
+        return chosen;
+    }
+
+    /// <summary>
+    /// The graph of <paramref name="space"/> past one machine's memory for a full graph: each sample's k nearest among
+    /// <paramref name="landmarks"/> landmarks (drawn as for the landmark map, with <paramref name="seed"/>), found by
+    /// querying the landmarks' index a chunk at a time. Memory and build time follow the landmarks; the neighbours are
+    /// landmarks only.
+    /// </summary>
+    public static (RunGraph Graph, RunManifest.NeighborsSection Section)? BuildFromLandmarks(Matrix space, string spaceName, NeighborGraphOptions options,
+        int landmarks, ulong seed, IProgress<AnalysisProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        int n = space.Rows;
+        var finite = Enumerable.Range(0, n).Where(i => Numerics.AllFinite(space.Row(i))).ToArray();
+        if (finite.Length <= landmarks) return Build(space, spaceName, options, progress, cancellationToken);
+        var chosen = Landmarks(finite.Length, landmarks, seed).Select(r => finite[r]).ToArray();
+        int k = Math.Min(options.K, chosen.Length - 1);
+        progress?.Report(new AnalysisProgress("neighbors", 0, finite.Length));
+        var index = KnnIndex.Build(Rows(space, chosen), k, options.Metric, new NNDescentOptions { Seed = options.Seed, Threads = options.Threads, CancellationToken = cancellationToken });
+        var indices = new int[n * k];
+        var distances = new float[n * k];
+        Array.Fill(indices, -1);
+        Array.Fill(distances, float.NaN);
+        const int chunk = 65_536;
+        for (int start = 0; start < finite.Length; start += chunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var rows = finite.AsSpan(start, Math.Min(chunk, finite.Length - start)).ToArray();
+            var found = index.Query(Rows(space, rows), k + 1, threads: options.Threads);
+            for (int t = 0; t < rows.Length; t++)
+            {
+                int i = rows[t], kept = 0;
+                var nb = found.NeighborsOf(t);
+                var d = found.DistancesOf(t);
+                for (int u = 0; u < nb.Length && kept < k; u++)
+                {
+                    if (nb[u] < 0 || chosen[nb[u]] == i) continue;   // a landmark is not its own neighbour
+                    indices[i * k + kept] = chosen[nb[u]];
+                    distances[i * k + kept] = d[u];
+                    kept++;
+                }
+            }
+            progress?.Report(new AnalysisProgress("neighbors", start + rows.Length, finite.Length));
+        }
+        var section = new RunManifest.NeighborsSection(k, options.Metric.ToString().ToLowerInvariant(), spaceName, space.Columns, false,
+            double.NaN, 0, Math.Round(clock.Elapsed.TotalSeconds, 3)) { Landmarks = chosen.Length };
+        return (new RunGraph(new KnnGraph(indices, distances, n, k), finite), section);
+    }
+
     /// <summary>Writes the graph into the run, and the space it was measured in when that is not the perception vectors themselves.</summary>
     public static void Write(IRunOutput output, RunGraph graph, Matrix? space)
     {

@@ -39,6 +39,8 @@ public sealed record MapOptions
     public int Landmarks { get; init; }
     /// <summary>With <see cref="Landmarks"/>: leave the other samples unplaced (NaN), for <c>percept place</c> to place them in shards.</summary>
     public bool DeferPlacement { get; init; }
+    /// <summary>With <see cref="Landmarks"/>: the run's neighbour graph is each sample's nearest landmarks (past one machine's memory for a full graph).</summary>
+    public bool LandmarkGraph { get; init; }
 }
 
 /// <summary>A map and what was learnt making it.</summary>
@@ -127,11 +129,7 @@ public static class Maps
     static MapResult LandmarkMap(Matrix data, MapOptions o, CancellationToken cancellationToken)
     {
         int n = data.Rows, m = o.Landmarks;
-        var rng = new SplitMix64(o.Seed ^ 0x1A4D3A4C);
-        var order = Enumerable.Range(0, n).ToArray();
-        for (int i = 0; i < m; i++) { int j = i + (int)(rng.Next() % (ulong)(n - i)); (order[i], order[j]) = (order[j], order[i]); }
-        var landmarks = order[..m];
-        Array.Sort(landmarks);
+        var landmarks = NeighborGraph.Landmarks(n, m, o.Seed);
         var isLandmark = new bool[n];
         foreach (int i in landmarks) isLandmark[i] = true;
         var model = Umap.Fit(Rows(data, landmarks), null, new UmapOptions

@@ -54,7 +54,11 @@ public sealed record RunManifest
     public sealed record LayerEntry(string Name, string Node, string Op, string Tensor, int Width, float Weight, string Field, string StatsField);
     /// <param name="Space">What the graph's distances are measured on (<c>embedding</c>, or <c>pca-50</c>: the vectors' first 50 principal components).</param>
     /// <param name="Recall">The graph's recall@K against exact neighbours in that space, measured on <paramref name="RecallSample"/> samples (1 when exact).</param>
-    public sealed record NeighborsSection(int K, string Metric, string Space, int SpaceDimensions, bool Exact, double Recall, int RecallSample, double Seconds);
+    public sealed record NeighborsSection(int K, string Metric, string Space, int SpaceDimensions, bool Exact, double Recall, int RecallSample, double Seconds)
+    {
+        /// <summary>When the neighbours are the nearest of this many landmarks only (a graph past one machine's memory), else 0.</summary>
+        public int Landmarks { get; init; }
+    }
     public sealed record MapSection(string Method, int Dimensions, int Neighbors, float MinDist, ulong Seed,
         double Trustworthiness, double KnnPreservation, int QualityK, int QualitySample, double Seconds)
     {

@@ -1,6 +1,7 @@
 using Percept.Cluster;
 using Percept.Data;
 using Percept.IO;
+using Percept.Neighbors;
 using Percept.Perception;
 using Percept.Projection;
 using Percept.Store;
@@ -169,6 +170,23 @@ public class ShardMergeTests
         Assert.All(placed.ReadFloat32(MapFields.Preservation), v => Assert.True(float.IsFinite(v)));
         Assert.InRange(placed.Manifest.Map.Trustworthiness, atOnce.Manifest.Map!.Trustworthiness - 0.005, 1);
         Assert.True(atOnce.Manifest.Map.Trustworthiness > 0.97, $"trustworthiness {atOnce.Manifest.Map.Trustworthiness}");
+    }
+
+    [Fact]
+    public void Past_one_machines_memory_the_graph_is_each_samples_nearest_landmarks()
+    {
+        using var dir = new TempDir();
+        var single = Analysis.Run(Demo(dir["single"]) with { Insights = false });
+        var run = Analysis.Run(Demo(dir["run"]) with { Map = new MapOptions { Landmarks = 2000, LandmarkGraph = true } });
+        Assert.Equal(2000, run.Manifest.Neighbors!.Landmarks);
+        Assert.Equal(2000, run.Manifest.Map!.Landmarks);
+        var graph = RunGraph.Read(run).Graph;
+        var used = graph.Indices.Where(i => i >= 0).ToHashSet();
+        Assert.True(used.Count <= 2000, $"{used.Count} distinct neighbours");
+        for (int i = 0; i < graph.Count; i++) Assert.DoesNotContain(i, graph.NeighborsOf(i).ToArray());
+        // The map keeps its quality, and the insights run on that graph.
+        Assert.InRange(run.Manifest.Map.Trustworthiness, single.Manifest.Map!.Trustworthiness - 0.01, 1);
+        Assert.NotNull(global::Percept.Insights.InsightsStore.ReadJson(run));
     }
 
     [Fact]
