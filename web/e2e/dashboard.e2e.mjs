@@ -220,6 +220,11 @@ try {
     await page.getByTestId('details').waitFor({ state: 'visible', timeout: 5000 });
     await page.waitForFunction((i) => document.getElementById('details').dataset.sample === i, first, { timeout: 5000 });
     await page.getByTestId('close-details').click();
+    // The variant beside its class's typical samples: the pocket first, then the typical ones, in that order (the loss
+    // order chosen above gives way).
+    await card.getByRole('button', { name: /^Beside typical/ }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=gallery-title]')?.textContent.includes('typical'), null, { timeout: 5000 });
+    assert((await page.getByTestId('gallery-sort').inputValue()) === 'given', 'the pocket and its typical samples are not shown as listed');
     await page.getByTestId('close-gallery').click();
     assert(await page.getByTestId('gallery').isHidden(), 'the gallery did not close');
   });

@@ -62,14 +62,14 @@ async function render() {
   }));
 }
 
-/** Shows `indices` in the gallery under `title`, in the order given until the user sorts. */
-export function showGallery(title: string, indices: number[]) {
+/** Shows `indices` in the gallery under `title`, in the order given until the user sorts (`asListed`: whatever order was chosen before). */
+export function showGallery(title: string, indices: number[], asListed = false) {
   current = { title, indices };
   const sort = $<HTMLSelectElement>('gallery-sort');
   const options = sorts();
   if (![...sort.options].some((o) => o.value === sort.value) || sort.options.length !== options.length)
     sort.replaceChildren(...options.map((o) => el('option', { value: o.key, textContent: o.label })));
-  if (!options.some((o) => o.key === sort.value)) sort.value = 'given';
+  if (asListed || !options.some((o) => o.key === sort.value)) sort.value = 'given';
   void render();
 }
 

@@ -63,7 +63,8 @@ function cardBody(card: Card, samples: number[]) {
     compare.addEventListener('click', (ev) => {
       ev.stopPropagation();
       select([...samples, ...typical]);
-      showGallery(`${card.title}, then ${typical.length} typical ${card.classes[0] ?? ''}`, [...samples, ...typical]);
+      // The pocket first, then its class's typical samples: the order is the point.
+      showGallery(`${card.title}, then ${typical.length} typical ${card.classes[0] ?? ''}`, [...samples, ...typical], true);
     });
     body.append(compare);
   }
