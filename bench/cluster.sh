@@ -15,8 +15,6 @@ OUT=${2:-/tmp/percept-bench-cluster}
 N=${3:-8}
 LIMIT=${SCALE_TIMEOUT:-1200}
 MODEL=models/fmnist-cnn/epoch-5.onnx
-mkdir -p "$OUT"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; percept: $PERCEPT"
 source "$(dirname "$0")/lib.sh"
 SET=${SCALE_SET:-$OUT/set-1050000}
 [ -f "$SET/images.npy" ] || /usr/bin/python3 tools/make_scale_set.py --count 1050000 --out "$SET" > /dev/null || exit 1

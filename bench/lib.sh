@@ -1,4 +1,8 @@
-# Shared by bench/scale.sh and bench/wide.sh (sourced): timing a step, and probing a dashboard.
+# Shared by bench/scale.sh, bench/wide.sh and bench/cluster.sh (sourced): timing a step, and probing a dashboard.
+# Sourced after PERCEPT and OUT are set: makes OUT and says which machine and which build the figures come from.
+
+mkdir -p "$OUT"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; percept: $PERCEPT"
 
 # step NAME COMMAND...: runs it under /usr/bin/time (stopped after $LIMIT seconds), prints seconds, peak MiB and the exit code.
 step() {

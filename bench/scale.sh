@@ -15,8 +15,6 @@ PERCEPT=${1:-"dotnet src/Percept.Cli/bin/Release/net10.0/Percept.Cli.dll"}
 OUT=${2:-/tmp/percept-bench-scale}
 LIMIT=${SCALE_TIMEOUT:-1200}
 MODEL=models/fmnist-cnn/epoch-5.onnx
-mkdir -p "$OUT"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; percept: $PERCEPT"
 
 source "$(dirname "$0")/lib.sh"
 

@@ -14,8 +14,6 @@ PERCEPT=${1:-"dotnet src/Percept.Cli/bin/Release/net10.0/Percept.Cli.dll"}
 OUT=${2:-/tmp/percept-bench-wide}
 COUNT=${3:-550000}
 LIMIT=${WIDE_TIMEOUT:-2400}
-mkdir -p "$OUT"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; percept: $PERCEPT"
 
 source "$(dirname "$0")/lib.sh"
 

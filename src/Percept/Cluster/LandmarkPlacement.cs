@@ -35,13 +35,6 @@ public static class LandmarkPlacement
         return (map, [.. landmarks], [.. pending]);
     }
 
-    static Matrix Rows(FieldReader space, int[] rows)
-    {
-        var m = new Matrix(rows.Length, space.Columns);
-        for (int t = 0; t < rows.Length; t++) space.ReadRow(rows[t], m.Row(t));
-        return m;
-    }
-
     /// <summary>What the map was made with, as <see cref="Maps"/> takes it.</summary>
     static MapOptions Options(Run run, int threads)
     {
@@ -63,9 +56,9 @@ public static class LandmarkPlacement
         using var space = run.Open(run.Has(NeighborFields.Space) ? NeighborFields.Space : PerceptionFields.Embedding);
         var coordinates = new Matrix(landmarks.Length, map.Columns);
         for (int t = 0; t < landmarks.Length; t++) map.Row(landmarks[t]).CopyTo(coordinates.Row(t));
-        var model = Maps.LandmarkModel(Rows(space, landmarks), coordinates, Options(run, threads));
+        var model = Maps.LandmarkModel(MapQuality.Subset(space, landmarks), coordinates, Options(run, threads));
         cancellationToken.ThrowIfCancellationRequested();
-        var placed = rows.Length > 0 ? model.Transform(Rows(space, rows)) : new Matrix(0, map.Columns);
+        var placed = rows.Length > 0 ? model.Transform(MapQuality.Subset(space, rows)) : new Matrix(0, map.Columns);
 
         string final = Path.GetFullPath(output.TrimEnd('/', '\\'));
         if (Directory.Exists(final) && File.Exists(Path.Combine(final, PartFile))) Directory.Delete(final, recursive: true);

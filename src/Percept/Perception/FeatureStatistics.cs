@@ -11,12 +11,14 @@ internal sealed class FeatureStatistics
     readonly double[] _mean;
     readonly double[] _m2;
     readonly double[] _batchMean;
+    readonly double[] _batchM2;
 
     public FeatureStatistics(int features)
     {
         _mean = new double[features];
         _m2 = new double[features];
         _batchMean = new double[features];
+        _batchM2 = new double[features];
     }
 
     public int Features => _mean.Length;
@@ -34,21 +36,19 @@ internal sealed class FeatureStatistics
             for (int j = 0; j < f; j++) _batchMean[j] += row[j];
         }
         for (int j = 0; j < f; j++) _batchMean[j] /= rows;
-        long n = Count, m = rows, total = n + m;
         for (int j = 0; j < f; j++)
         {
             double m2 = 0, bm = _batchMean[j];
             for (int r = 0; r < rows; r++) { double d = values[r * f + j] - bm; m2 += d * d; }
-            double delta = bm - _mean[j];
-            _mean[j] += delta * m / total;
-            _m2[j] += m2 + delta * delta * n * m / total;
+            _batchM2[j] = m2;
         }
-        Count = total;
+        // The batch joins the running statistics by the one update a segment or a shard joins them with.
+        Merge(rows, _batchMean, _batchM2);
     }
 
     /// <summary>
     /// Adds statistics gathered elsewhere (another segment of the data, another shard): <paramref name="count"/> samples
-    /// with these means and sums of squared deviations, by the same update as <see cref="Add"/>.
+    /// with these means and sums of squared deviations (Chan et al.'s parallel update; <see cref="Add"/> joins each batch by it).
     /// </summary>
     public void Merge(long count, ReadOnlySpan<double> mean, ReadOnlySpan<double> m2)
     {

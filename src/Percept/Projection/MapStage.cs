@@ -116,15 +116,15 @@ internal static class MapStage
             return null;
         }
         bool all = finite.Length == rows;
-        var x = all ? space : Subset(space, finite);
+        var x = all ? space : MapQuality.Subset(space, finite);
         var clock = Stopwatch.StartNew();
         progress?.Report(new AnalysisProgress("map", 0, 1));
         var neighbors = graph.Compact();
         var result = Maps.Make(x, options with
         {
             Method = method,
-            Initial = options.Initial is { } initial && !all ? Subset(initial, finite) : options.Initial,
-            AlignTo = options.AlignTo is { } align && !all && align.Rows == rows ? Subset(align, finite) : options.AlignTo,
+            Initial = options.Initial is { } initial && !all ? MapQuality.Subset(initial, finite) : options.Initial,
+            AlignTo = options.AlignTo is { } align && !all && align.Rows == rows ? MapQuality.Subset(align, finite) : options.AlignTo,
         }, neighbors, cancellationToken);
         bool landmarks = result.Method == MapMethod.Umap && options.Landmarks > 0 && x.Rows > options.Landmarks && options.Initial == null;
         bool unplaced = landmarks && options.DeferPlacement;
@@ -157,14 +157,6 @@ internal static class MapStage
         var high = all ? vectors : new SelectedRows(vectors, finite);
         var q = map.Rows >= 3 * k + 2 ? MapQuality.Evaluate(high, map, k, 5000, options.Seed, options.Metric, options.Threads) : null;
         return (q, k);
-    }
-
-    /// <summary>The rows <paramref name="rows"/> of <paramref name="m"/>.</summary>
-    static Matrix Subset(Matrix m, int[] rows)
-    {
-        var sub = new Matrix(rows.Length, m.Columns);
-        for (int i = 0; i < rows.Length; i++) m.Row(rows[i]).CopyTo(sub.Row(i));
-        return sub;
     }
 
     /// <summary>A matrix of <paramref name="count"/> rows with <paramref name="m"/>'s rows at <paramref name="rows"/> and NaN elsewhere.</summary>

@@ -113,11 +113,7 @@ public static class Maps
     static MapResult UmapMap(Matrix data, MapOptions o, KnnGraph? neighbors, CancellationToken cancellationToken)
     {
         if (o.Landmarks > 0 && data.Rows > o.Landmarks && o.Initial == null) return LandmarkMap(data, o, cancellationToken);
-        var model = Umap.Fit(data, neighbors, new UmapOptions
-        {
-            Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
-            Seed = o.Seed, Threads = o.Threads, Initial = o.Initial, Epochs = o.Iterations,
-        }, cancellationToken);
+        var model = Umap.Fit(data, neighbors, UmapFor(o) with { Initial = o.Initial }, cancellationToken);
         return new MapResult(model.Embedding, MapMethod.Umap, model.Index.Graph);
     }
 
@@ -132,11 +128,7 @@ public static class Maps
         var landmarks = NeighborGraph.Landmarks(n, m, o.Seed);
         var isLandmark = new bool[n];
         foreach (int i in landmarks) isLandmark[i] = true;
-        var model = Umap.Fit(Rows(data, landmarks), null, new UmapOptions
-        {
-            Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric,
-            Seed = o.Seed, Threads = o.Threads, Epochs = o.Iterations, PcaDimensions = 0,
-        }, cancellationToken);
+        var model = Umap.Fit(MapQuality.Subset(data, landmarks), null, Landmark(o), cancellationToken);
         var coordinates = new Matrix(n, o.Dimensions);
         for (int t = 0; t < m; t++) model.Embedding.Row(t).CopyTo(coordinates.Row(landmarks[t]));
         if (o.DeferPlacement)
@@ -149,7 +141,7 @@ public static class Maps
         {
             cancellationToken.ThrowIfCancellationRequested();
             var chunk = rest.AsSpan(start, Math.Min(PlaceChunk, rest.Length - start)).ToArray();
-            var placed = model.Transform(Rows(data, chunk));
+            var placed = model.Transform(MapQuality.Subset(data, chunk));
             for (int t = 0; t < chunk.Length; t++) placed.Row(t).CopyTo(coordinates.Row(chunk[t]));
         }
         return new MapResult(coordinates, MapMethod.Umap, null);
@@ -161,20 +153,18 @@ public static class Maps
     /// </summary>
     public static UmapModel LandmarkModel(Matrix landmarkSpace, Matrix landmarkCoordinates, MapOptions o)
     {
-        var options = new UmapOptions
-        {
-            Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric, Seed = o.Seed, Threads = o.Threads,
-            Epochs = o.Iterations, PcaDimensions = 0,
-        };
+        var options = Landmark(o);
         var index = KnnIndex.Build(landmarkSpace, options.Neighbors - 1, options.Metric, new NNDescentOptions { Seed = options.Seed, Threads = options.Threads });
         var (a, b) = Umap.FitAB(options.Spread, options.MinDist);
         return new UmapModel(landmarkCoordinates, index, null, options, a, b);
     }
 
-    static Matrix Rows(Matrix m, int[] rows)
+    /// <summary>UMAP's options for a map made with <paramref name="o"/>.</summary>
+    static UmapOptions UmapFor(MapOptions o) => new()
     {
-        var sub = new Matrix(rows.Length, m.Columns);
-        for (int i = 0; i < rows.Length; i++) m.Row(rows[i]).CopyTo(sub.Row(i));
-        return sub;
-    }
+        Dimensions = o.Dimensions, Neighbors = o.Neighbors, MinDist = o.MinDist, Metric = o.Metric, Seed = o.Seed, Threads = o.Threads, Epochs = o.Iterations,
+    };
+
+    /// <summary>The same for a landmark fit: its space is the neighbour space already (no PCA of its own).</summary>
+    static UmapOptions Landmark(MapOptions o) => UmapFor(o) with { PcaDimensions = 0 };
 }
