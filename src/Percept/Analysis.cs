@@ -127,6 +127,13 @@ public static class Analysis
         var stages = new Dictionary<string, double> { ["model"] = Math.Round(clock.Elapsed.TotalSeconds, 3) };
         double mark = clock.Elapsed.TotalSeconds;
         void Stage(string name) { stages[name] = Math.Round(clock.Elapsed.TotalSeconds - mark, 3); mark = clock.Elapsed.TotalSeconds; }
+        // A text model's run (or shard) keeps its vocabulary and says how its inputs are tokens.
+        RunManifest WithText(RunManifest m)
+        {
+            if (embedding == null) return m;
+            if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
+            return m with { Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null) };
+        }
         if (pass.Rows == 0 && slice is { SliceCount: 0 } empty)
             throw new PerceptException($"shard {empty.Index + 1} of {empty.Count} has no samples: {dataset.Count:N0} samples make {(dataset.Count + empty.Segment - 1) / empty.Segment} segments of {empty.Segment:N0}; use fewer shards");
         if (pass.Rows == 0) throw new PerceptException($"no sample of {options.Data.Path} could be read");
@@ -143,14 +150,7 @@ public static class Analysis
             var shardManifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, [], pass, null, null, null, skippedHere, clock.Elapsed,
                 sources.GetAwaiter().GetResult()) with { Shard = slice with { Rows = pass.Rows, Labelled = pass.Labelled, Correct = pass.CorrectCount, LossSum = pass.LossSum,
                     NonFiniteOutputs = pass.NonFiniteOutputs, NonFiniteFeatures = pass.NonFiniteFeatures } };
-            if (embedding != null)
-            {
-                if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
-                shardManifest = shardManifest with
-                {
-                    Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null),
-                };
-            }
+            shardManifest = WithText(shardManifest);
             ShardStatistics.ExportRows(writer.Stage(shardManifest with { Stages = stages }));
             return writer.Commit(shardManifest with { Stages = stages, ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3) });
         }
@@ -170,14 +170,7 @@ public static class Analysis
         // Store: the manifest, then the run appears.
         var manifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, metadataColumns, pass, vectors, neighbors, map, skipped, clock.Elapsed,
             sources.GetAwaiter().GetResult());
-        if (embedding != null)
-        {
-            if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
-            manifest = manifest with
-            {
-                Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null),
-            };
-        }
+        manifest = WithText(manifest);
         return InsightsAndCommit(writer, manifest, options.Insights, options.OutputDirectory, stages, clock, Stage, progress, warn, cancellationToken);
     }
 
