@@ -38,7 +38,13 @@ public sealed record Explanation(int Sample, string Method, string? Layer, doubl
 /// <param name="Tokens">For a text run: the neighbour's tokens; <paramref name="Values"/> then scores them (gradient × embedding of the cosine).</param>
 public sealed record Neighbor(int Index, float Similarity, Dictionary<string, object?> Values, string Image, string Heatmap,
     IReadOnlyList<string>? Tokens = null, float[]? TokenScores = null);
-public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbors);
+/// <param name="Overlay">What the neighbours' maps show: <c>gradcam</c> (Grad-CAM of the cosine at the last convolution) or
+/// <c>gradient</c> (gradient × input; for text, gradient × embedding per token).</param>
+public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbors, string Overlay);
+/// <summary>What the server can do beyond the runs it serves.</summary>
+/// <param name="Live">Whether it can gain runs while it serves (<c>percept watch --serve</c>): only then do pages open
+/// <c>/api/events</c>.</param>
+public sealed record ServerStatus(bool Live);
 
 /// <summary>The dashboard's endpoints under <c>/api/</c>.</summary>
 static class Api
@@ -51,7 +57,10 @@ static class Api
 
     static int Snap(int size) => Sizes.First(s => s >= size);
 
-    public static void Map(WebApplication app, RunCollection runs)
+    /// <summary>The names the API gives <see cref="SimilarityOverlay"/>'s values (<c>overlay=</c>).</summary>
+    internal const string GradCamOverlay = "gradcam", GradientOverlay = "gradient";
+
+    public static void Map(WebApplication app, RunCollection runs, bool live)
     {
         RunEntry Find(string run) => runs.TryGetValue(run, out var e) ? e : throw new ApiError(404, $"unknown run '{run}' (runs: {string.Join(", ", runs.Keys)})");
         int Sample(RunEntry e, string text)
@@ -82,6 +91,21 @@ static class Api
             "shared" => true,
             var other => throw new ApiError(400, $"'scale' takes own or shared, not '{other}'"),
         };
+        // Fetch Similar's maps: Grad-CAM where the model has a convolution for it (an image model), gradient × input otherwise.
+        SimilarityOverlay Overlay(HttpContext c, RunEntry e)
+        {
+            bool cam = e.Run.Manifest.Text == null && e.CamLayers.Count > 0;
+            return c.Request.Query["overlay"].ToString() switch
+            {
+                "" => cam ? SimilarityOverlay.GradCam : SimilarityOverlay.Gradient,
+                GradientOverlay => SimilarityOverlay.Gradient,
+                GradCamOverlay when cam => SimilarityOverlay.GradCam,
+                GradCamOverlay => throw new ApiError(422, e.Run.Manifest.Text != null
+                    ? "Grad-CAM reads a layer with two spatial axes, which a text model does not have; use overlay=gradient"
+                    : "the model has no convolutional layer for Grad-CAM; use overlay=gradient"),
+                var other => throw new ApiError(400, $"'overlay' takes {GradCamOverlay} or {GradientOverlay}, not '{other}'"),
+            };
+        }
         string? Layer(HttpContext c, RunEntry e, AttributionMethod method)
         {
             if (!method.NeedsLayer) return null;
@@ -92,6 +116,9 @@ static class Api
         }
 
         var api = app.MapGroup("/api");
+        api.MapGet("/status", () => new ServerStatus(live))
+            .WithSummary("What the server can do: live (it can gain runs while it serves, as under percept watch --serve; "
+                + "only then is /api/events worth opening).");
         api.MapGet("/events", async (HttpContext c) =>
         {
             // Server-sent events: "run" with a run's id each time the server starts serving one (a training's new epoch).
@@ -218,6 +245,8 @@ static class Api
             var e = Find(run);
             int i = Sample(e, sample);
             int k = IntQuery(c, "k", 12, 1, Math.Min(MaxK, e.Run.Count - 1));
+            var overlay = Overlay(c, e);
+            string overlayName = overlay == SimilarityOverlay.GradCam ? GradCamOverlay : GradientOverlay;
             var best = e.Nearest(i, k);
             string id = Uri.EscapeDataString(e.Id);
             var rows = e.Reader.Brief(best.Select(b => b.Index).ToArray());
@@ -230,10 +259,11 @@ static class Api
                     try { scores = e.Similarity(i, b.Index).Maps.Maps.AsSpan(words.Count == 0 ? 0 : e.Run.Manifest.Text.Tokens, words.Count).ToArray(); }
                     catch (PerceptException) { } // a run without mean pooling or whose model moved: words without scores
                     return new Neighbor(b.Index, b.Similarity, rows[b.Index], "", "", words, scores);
-                }).ToArray());
-            return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, rows[b.Index],
-                $"/api/runs/{id}/samples/{b.Index}/image.png", $"/api/runs/{id}/samples/{i}/similar/{b.Index}.png")).ToArray());
-        }).WithSummary("The k samples nearest in perception space (cosine similarity of perception vectors), most similar first.");
+                }).ToArray(), overlayName);
+            return new Similar(i, k, best.Select(b => new Neighbor(b.Index, b.Similarity, rows[b.Index], $"/api/runs/{id}/samples/{b.Index}/image.png",
+                $"/api/runs/{id}/samples/{i}/similar/{b.Index}.png?overlay={overlayName}")).ToArray(), overlayName);
+        }).WithSummary("The k samples nearest in perception space (cosine similarity of perception vectors), most similar first; "
+            + "overlay=gradcam|gradient picks what their maps show (default: gradcam for an image model with a convolutional layer, else gradient).");
 
         api.MapGet("/runs/{run}/samples/{sample}/similar/{other}.png", (HttpContext c, string run, string sample, string other) =>
         {
@@ -241,13 +271,16 @@ static class Api
             int i = Sample(e, sample), j = Sample(e, other);
             int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
             NotText(e);
-            return Png(e, Path.Combine("similar", $"{i}-{j}-{size}.png"), () =>
+            var overlay = Overlay(c, e);
+            string name = overlay == SimilarityOverlay.GradCam ? GradCamOverlay : GradientOverlay;
+            return Png(e, Path.Combine("similar", $"{i}-{j}-{name}-{size}.png"), () =>
             {
-                var (maps, _, _) = e.Similarity(i, j);
+                var (maps, _, _) = e.Similarity(i, j, overlay);
                 int plane = maps.Height * maps.Width;
                 return Images.Overlay(maps.Maps.AsSpan(plane, plane), maps.Height, maps.Width, size);
             });
-        }).WithSummary("What in sample `other` makes the model see it as like `sample`: gradient × input of their perception vectors' cosine, as an overlay.");
+        }).WithSummary("What in sample `other` makes the model see it as like `sample`, as an overlay: overlay=gradcam, Grad-CAM of their "
+            + "perception vectors' cosine at the last convolutional layer (the default where there is one), or overlay=gradient, gradient × input of the cosine.");
     }
 
     /// <summary>Pictures are for images: a text run's samples, heat maps and similarity come as tokens and scores in the JSON answers.</summary>

@@ -24,6 +24,12 @@ public sealed record DashboardOptions
     public RunLocations? Locations { get; init; }
     /// <summary>How errors name options and commands (the command line's flags when it starts the server); null: those in use where the server starts.</summary>
     public Terms.IVocabulary? Vocabulary { get; init; }
+    /// <summary>
+    /// Whether the server gains runs while it serves (<c>percept watch --serve</c> adds each new epoch with
+    /// <see cref="DashboardServer.AddRun"/>). <c>/api/status</c> tells pages, which open the event stream only then (an open
+    /// stream keeps a headless browser's virtual time from running out).
+    /// </summary>
+    public bool Live { get; init; }
 }
 
 /// <summary>
@@ -46,10 +52,16 @@ public sealed class DashboardServer : IAsyncDisposable
     /// <summary>Whether only this machine can reach it (a loopback address).</summary>
     public bool IsLoopback { get; private init; }
 
-    DashboardServer(WebApplication app, RunCollection runs, Uri url, long cacheBytes, RunLocations? locations)
+    DashboardServer(WebApplication app, RunCollection runs, Uri url, long cacheBytes, RunLocations? locations, bool live)
     {
-        _app = app; _runs = runs; Url = url; _cacheBytes = cacheBytes; _locations = locations;
+        _app = app; _runs = runs; Url = url; _cacheBytes = cacheBytes; _locations = locations; Live = live;
     }
+
+    /// <summary>
+    /// Whether it was started to gain runs while it serves (<see cref="DashboardOptions.Live"/>); only then may
+    /// <see cref="AddRun"/> be called.
+    /// </summary>
+    public bool Live { get; }
 
     readonly RunLocations? _locations;
 
@@ -58,8 +70,12 @@ public sealed class DashboardServer : IAsyncDisposable
     /// through <c>/api/events</c> and offer it without a reload. Returns its id.
     /// </summary>
     /// <exception cref="PerceptException">The folder is not a complete run.</exception>
+    /// <exception cref="InvalidOperationException">The server was not started <see cref="DashboardOptions.Live"/>: its pages do not
+    /// listen for new runs.</exception>
     public string AddRun(string directory)
     {
+        if (!Live)
+            throw new InvalidOperationException("this server was not started live (DashboardOptions.Live): its pages do not listen for new runs");
         var run = Run.Open(directory, _locations);
         return _runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, _cacheBytes));
     }
@@ -130,7 +146,7 @@ public sealed class DashboardServer : IAsyncDisposable
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
             app.MapOpenApi("/api/openapi/{documentName}.json");
-            Api.Map(app, runs);
+            Api.Map(app, runs, options.Live);
             app.MapFallback("/api/{**rest}", () => Error(404, "no such API endpoint (see /api/openapi/v1.json)"));
             app.MapFallbackToFile("index.html", new StaticFileOptions { FileProvider = files });
             try { await app.StartAsync(cancellationToken); }
@@ -146,7 +162,8 @@ public sealed class DashboardServer : IAsyncDisposable
                 throw new PerceptException($"cannot listen on {options.Host}:{options.Port}: {e.Message} (is it an address of this machine?)", e);
             }
             var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new DashboardServer(app, runs, new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost")), options.CacheBytes, options.Locations)
+            var url = new Uri(address.Replace("[::]", "localhost").Replace("0.0.0.0", "localhost"));
+            return new DashboardServer(app, runs, url, options.CacheBytes, options.Locations, options.Live)
             {
                 ListenAddress = address,
                 IsLoopback = System.Net.IPAddress.IsLoopback(ip),

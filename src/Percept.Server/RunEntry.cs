@@ -108,7 +108,9 @@ public sealed class RunEntry : IDisposable
     }
 
     /// <summary>What makes samples a and b alike, with the run's model and data kept open between requests.</summary>
-    public (AttributionResult Maps, float Cosine, float[] Inputs) Similarity(int a, int b) => _similarity.Value.Explain(a, b);
+    /// <param name="overlay">Gradient × input, or Grad-CAM at the last convolution (<see cref="CamLayers"/>' last).</param>
+    public (AttributionResult Maps, float Cosine, float[] Inputs) Similarity(int a, int b,
+        SimilarityOverlay overlay = SimilarityOverlay.Gradient) => _similarity.Value.Explain(a, b, overlay);
 
     /// <summary>The <paramref name="k"/> samples nearest to <paramref name="sample"/> in perception space (the run's graph, ranked by cosine), most similar first.</summary>
     public (int Index, float Similarity)[] Nearest(int sample, int k) => _neighbors.Value.Nearest(sample, k);

@@ -61,7 +61,9 @@ public static class WatchCommand
             if (!a.Has("serve") || manifest.Epochs.Count == 0) return;
             if (server == null)
             {
-                server = Server.DashboardServer.StartAsync([template.OutputDirectory], new Server.DashboardOptions { Host = a.Get("host") ?? "127.0.0.1", Port = a.GetInt("port") ?? 5080 }, ct).GetAwaiter().GetResult();
+                // Live: the server gains each new epoch, so its pages listen for them (/api/status, /api/events).
+                var options = new Server.DashboardOptions { Host = a.Get("host") ?? "127.0.0.1", Port = a.GetInt("port") ?? 5080, Live = true };
+                server = Server.DashboardServer.StartAsync([template.OutputDirectory], options, ct).GetAwaiter().GetResult();
                 stdout.WriteLine($"dashboard: {server.Url}  (new epochs appear as they are analysed; Ctrl+C to stop)");
                 stdout.Flush();
             }

@@ -205,13 +205,22 @@ public static class GradientMethods
     public static (float[] Maps, int Height, int Width) Cam(GradientGraph graph, float[] x, IReadOnlyList<AttributionTarget> targets, float[] output,
         bool isProbability, bool layerCam)
     {
-        int t = targets.Count;
         var (a, shape, g) = RunTargets(graph, x, targets, output, isProbability).Activations[0];
+        return Cam(a, shape, g, targets.Count, layerCam);
+    }
+
+    /// <summary>
+    /// Grad-CAM or LayerCAM from a layer's activation <paramref name="a"/> (<c>[1 or rows, C, h, w]</c>: one row shared by
+    /// every gradient row, or a row each) and its gradients <paramref name="g"/> (<c>[rows, C, h, w]</c>, one row per target):
+    /// <c>[rows, h, w]</c>. The one reduction behind class heat maps and similarity maps.
+    /// </summary>
+    public static (float[] Maps, int Height, int Width) Cam(float[] a, long[] shape, float[] g, int rows, bool layerCam)
+    {
         if (shape.Length != 4) throw new PerceptException($"Grad-CAM needs a layer with two spatial axes; this one has shape [{string.Join(", ", shape)}]");
         int c = (int)shape[1], h = (int)shape[2], w = (int)shape[3], plane = h * w;
         bool oneValueRow = shape[0] == 1; // the activation of the one forward pass, its gradient a row per target
-        var maps = new float[t * plane];
-        for (int k = 0; k < t; k++)
+        var maps = new float[rows * plane];
+        for (int k = 0; k < rows; k++)
         {
             var cam = new double[plane];
             for (int ch = 0; ch < c; ch++)

@@ -6,10 +6,20 @@ using Percept.Store;
 
 namespace Percept.Attribution;
 
+/// <summary>How a similarity map shows what makes two samples alike.</summary>
+public enum SimilarityOverlay
+{
+    /// <summary>Gradient × input of the cosine: per pixel (per token for text), fine-grained.</summary>
+    Gradient,
+    /// <summary>Grad-CAM of the cosine at a convolutional layer, ReLU(Σ_k mean(∂cos/∂A_k) · A_k), upsampled: coarse regions.</summary>
+    GradCam,
+}
+
 /// <summary>
 /// What makes two samples alike to the model (Fetch Similar): the cosine similarity of their perception vectors,
 /// built exactly as the run built them (standardised, weighted, concatenated, projected), differentiated back through
-/// the mean pooling of every perception layer to each sample's input, and shown as gradient × input.
+/// the mean pooling of every perception layer to each sample's input and shown as gradient × input, or to a
+/// convolutional layer's activations and shown as Grad-CAM.
 /// </summary>
 public static class Similarity
 {
@@ -18,10 +28,13 @@ public static class Similarity
     /// and the two inputs averaged over channels (<c>[2, height, width]</c>), to draw the maps on. For many pairs of
     /// one run, keep a <see cref="SimilarityExplainer"/> instead: it loads the model, data and vectors once.
     /// </summary>
-    public static (AttributionResult Maps, float Cosine, float[] Inputs) Explain(Run run, int a, int b)
+    /// <param name="overlay">Gradient × input (the default), or Grad-CAM at <paramref name="layer"/> (default: the last convolution).</param>
+    /// <exception cref="PerceptException">Grad-CAM asked of a model without a convolutional layer, or an unknown layer.</exception>
+    public static (AttributionResult Maps, float Cosine, float[] Inputs) Explain(Run run, int a, int b,
+        SimilarityOverlay overlay = SimilarityOverlay.Gradient, string? layer = null)
     {
         using var explainer = new SimilarityExplainer(run);
-        return explainer.Explain(a, b);
+        return explainer.Explain(a, b, overlay, layer);
     }
 
     internal static float Cosine(float[] x, float[] y)
@@ -48,6 +61,9 @@ public sealed class SimilarityExplainer : IDisposable
     readonly float[][] _stats;
     readonly object _gate = new();
     readonly ModelRunner? _lookup;
+    readonly ModelInput _input;
+    // Grad-CAM graphs, one per layer, built on first use: the same seeds, differentiated only down to the layer's activation.
+    readonly Dictionary<string, GradientGraph> _camGraphs = [];
 
     public SimilarityExplainer(Run run)
     {
@@ -55,7 +71,7 @@ public sealed class SimilarityExplainer : IDisposable
         if (m.Perception.Pooling != "mean") throw new PerceptException("similarity maps need a run made with mean pooling");
         _run = run;
         _model = OnnxModel.Load(run.ModelPath());
-        var input = _model.SelectInput(m.Model.Input);
+        var input = _input = _model.SelectInput(m.Model.Input);
         (_dataset, _pre) = run.OpenData();
         try
         {
@@ -77,12 +93,15 @@ public sealed class SimilarityExplainer : IDisposable
     }
 
     /// <inheritdoc cref="Similarity.Explain"/>
-    public (AttributionResult Maps, float Cosine, float[] Inputs) Explain(int a, int b)
+    public (AttributionResult Maps, float Cosine, float[] Inputs) Explain(int a, int b, SimilarityOverlay overlay = SimilarityOverlay.Gradient,
+        string? layer = null)
     {
         if (a < 0 || a >= _run.Count || b < 0 || b >= _run.Count)
             throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
         lock (_gate)
         {
+            // Checked before any work: a text model or one without a convolution has no layer for Grad-CAM.
+            var camGraph = overlay == SimilarityOverlay.GradCam ? CamGraph(layer) : null;
             var va = new float[_embedding.Columns];
             var vb = new float[_embedding.Columns];
             _embedding.ReadRow(a, va);
@@ -92,8 +111,16 @@ public sealed class SimilarityExplainer : IDisposable
             var xb = ReadInput(b);
             var (_, h, w, _) = Axes();
             var maps = new float[2 * h * w];
-            Attribute(xa, va, vb, cosine, maps.AsSpan(0, h * w));
-            Attribute(xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
+            if (camGraph != null)
+            {
+                GradCam(camGraph, xa, va, vb, cosine, maps.AsSpan(0, h * w));
+                GradCam(camGraph, xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
+            }
+            else
+            {
+                Attribute(xa, va, vb, cosine, maps.AsSpan(0, h * w));
+                Attribute(xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
+            }
             var targets = new[] { new AttributionTarget("similarity", a), new AttributionTarget("similarity", b) };
             float[] gray = [.. Explainer.Gray(xa, _pre.InputShape, h, w), .. Explainer.Gray(xb, _pre.InputShape, h, w)];
             return (new AttributionResult(maps, h, w, targets, [cosine, cosine]), cosine, gray);
@@ -106,8 +133,69 @@ public sealed class SimilarityExplainer : IDisposable
         return _pre.Apply(raw);
     }
 
+    /// <summary>Grad-CAM's layer for similarity maps: <paramref name="layer"/>, or the last convolution, as class heat maps pick it.</summary>
+    /// <exception cref="PerceptException">A text model, a model without a convolution, or a layer without spatial axes.</exception>
+    public string CamLayer(string? layer = null)
+    {
+        if (_graph.Embedding != null)
+            throw new PerceptException("Grad-CAM reads a layer with two spatial axes, which a text model does not have; its similarity maps are gradient × embedding");
+        return AttributionMethods.CamLayer(_model, layer).Name;
+    }
+
+    GradientGraph CamGraph(string? layerName)
+    {
+        var layer = _model.FindLayer(CamLayer(layerName));
+        string tensor = layer.ActivationTensor ?? layer.Output;
+        if (!_camGraphs.TryGetValue(tensor, out var graph))
+            _camGraphs[tensor] = graph = GradientGraph.Build(_model, _input, _pre.InputShape, _run.Manifest.Model.Output, [tensor], _tensors,
+                inputGradient: false);
+        return graph;
+    }
+
+    /// <summary>
+    /// Grad-CAM of cos(v_self, v_other) at the graph's layer: the same seeds as <see cref="Attribute"/>, differentiated down to
+    /// the layer's activation A (perception layers before it do not depend on A), then ReLU(Σ_k mean(∂cos/∂A_k) · A_k),
+    /// upsampled to the input as class Grad-CAM maps are.
+    /// </summary>
+    void GradCam(GradientGraph graph, float[] x, float[] self, float[] other, float cosine, Span<float> map)
+    {
+        var seeds = Seeds(self, other, cosine);
+        var outputSeed = new float[graph.OutputShape.Aggregate(1L, (q, r) => q * r)]; // the cosine is not a function of the output: zero
+        var (value, shape, gradient) = graph.Run((float[])x.Clone(), outputSeed, 1, seeds).Activations[0];
+        var (cam, lh, lw) = GradientMethods.Cam(value, shape, gradient, 1, layerCam: false);
+        var (_, h, w, _) = Axes();
+        GradientMethods.Resize(cam, 1, lh, lw, h, w).CopyTo(map);
+    }
+
     /// <summary>Gradient × input of cos(v_self, v_other) with respect to this sample's input, summed over channels.</summary>
     void Attribute(float[] x, float[] self, float[] other, float cosine, Span<float> map)
+    {
+        var seeds = Seeds(self, other, cosine);
+        if (_lookup != null)
+        {
+            // Token ids: the gradient is taken at the embedding output, and the map is gradient × embedding summed per token.
+            _graph.Tokens = x;
+            var buffer = new float[(_lookup.FixedBatch ?? 1) * x.Length];
+            x.CopyTo(buffer, 0);
+            using var r = _lookup.Run(buffer, 1);
+            x = r[0].GetTensorDataAsSpan<float>()[..(x.Length * _graph.Embedding!.Dimension)].ToArray();
+        }
+        var grad = _graph.Run((float[])x.Clone(), new float[_graph.OutputShape.Aggregate(1L, (q, r) => q * r)], 1, seeds).InputGradient;
+        var (ch, h, w, first) = Axes();
+        int plane = h * w;
+        for (int pix = 0; pix < plane; pix++)
+        {
+            float v = 0;
+            for (int c = 0; c < ch; c++) { int i = first ? c * plane + pix : pix * ch + c; v += grad[i] * x[i]; }
+            map[pix] = v;
+        }
+    }
+
+    /// <summary>
+    /// ∂cos(v_self, v_other)/∂(each perception layer's activation), one seed per seeded tensor: back through the projection,
+    /// the layers' weights and standard deviations, and the mean pooling (1/area on every position).
+    /// </summary>
+    float[][] Seeds(float[] self, float[] other, float cosine)
     {
         var layers = _run.Manifest.Perception.Layers;
         // ∂cos/∂v = other/(|v||o|) − cos · v/|v|².
@@ -141,29 +229,19 @@ public sealed class SimilarityExplainer : IDisposable
             }
             offset += channels;
         }
-        if (_lookup != null)
-        {
-            // Token ids: the gradient is taken at the embedding output, and the map is gradient × embedding summed per token.
-            _graph.Tokens = x;
-            var buffer = new float[(_lookup.FixedBatch ?? 1) * x.Length];
-            x.CopyTo(buffer, 0);
-            using var r = _lookup.Run(buffer, 1);
-            x = r[0].GetTensorDataAsSpan<float>()[..(x.Length * _graph.Embedding!.Dimension)].ToArray();
-        }
-        var grad = _graph.Run((float[])x.Clone(), new float[_graph.OutputShape.Aggregate(1L, (q, r) => q * r)], 1, seeds).InputGradient;
-        var (ch, h, w, first) = Axes();
-        int plane = h * w;
-        for (int pix = 0; pix < plane; pix++)
-        {
-            float v = 0;
-            for (int c = 0; c < ch; c++) { int i = first ? c * plane + pix : pix * ch + c; v += grad[i] * x[i]; }
-            map[pix] = v;
-        }
+        return seeds;
     }
 
     /// <summary>Channels, height, width and order of the maps' input: an image's, a vector's (1 × features) or a text's (1 × tokens, the embedding's dimensions as channels).</summary>
     (int C, int H, int W, bool First) Axes() => _graph.Embedding is { } e ? (e.Dimension, 1, _pre.InputLength, false)
         : _pre.InputShape.Length == 1 ? (1, 1, _pre.InputShape[0], true) : Preprocessor.ImageAxes(_pre.InputShape, InputLayout.Auto);
 
-    public void Dispose() { _graph.Dispose(); _lookup?.Dispose(); _dataset.Dispose(); _embedding.Dispose(); }
+    public void Dispose()
+    {
+        _graph.Dispose();
+        foreach (var g in _camGraphs.Values) g.Dispose();
+        _lookup?.Dispose();
+        _dataset.Dispose();
+        _embedding.Dispose();
+    }
 }

@@ -112,6 +112,31 @@ public class TrainingTests
     }
 
     [Fact]
+    public async Task Watch_serve_starts_a_live_dashboard()
+    {
+        using var dir = new TempDir();
+        string data = Table(dir);
+        Directory.CreateDirectory(dir["ckpts"]);
+        TinyModels.Mlp(dir["ckpts/epoch1.onnx"], 4, 6, 3, 1);
+        var o = new StringWriter();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var watch = Task.Run(() => CommandLine.Run(["watch", dir["ckpts"], "--data", data, "--out", dir["train"], "--map", "pca", "--max-epochs", "1",
+            "--interval", "0.2", "--serve", "--port", "0"], TextWriter.Synchronized(o), TextWriter.Synchronized(new StringWriter()), cts.Token));
+        string? url = null;
+        while (url == null && !watch.IsCompleted && !cts.IsCancellationRequested)
+        {
+            await Task.Delay(100);
+            url = o.ToString().Split('\n').FirstOrDefault(l => l.StartsWith("dashboard: ", StringComparison.Ordinal))?["dashboard: ".Length..].Split(' ')[0];
+        }
+        Assert.True(url != null, o.ToString());
+        using (var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(1) })
+            // Pages of a watched training open the event stream: it gains runs.
+            Assert.Equal("{\"live\":true}", await http.GetStringAsync("api/status"));
+        await cts.CancelAsync();
+        await watch;
+    }
+
+    [Fact]
     public async Task Watch_analyses_each_checkpoint_once_in_order_when_complete_and_skips_a_corrupt_one()
     {
         using var dir = new TempDir();

@@ -161,7 +161,58 @@ public class DashboardApiTests(DashboardFixture fixture)
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
     }
 
+    [Fact]
+    public async Task Similar_maps_are_gradcam_on_the_cnn_by_default_and_gradient_times_input_on_request()
+    {
+        var s = await Json($"api/runs/{RunId}/samples/417/similar?k=3");
+        Assert.Equal("gradcam", s.GetProperty("overlay").GetString());
+        var first = s.GetProperty("neighbors")[0];
+        int j = first.GetProperty("index").GetInt32();
+        string camUrl = first.GetProperty("heatmap").GetString()!;
+        Assert.Equal($"/api/runs/{RunId}/samples/417/similar/{j}.png?overlay=gradcam", camUrl);
+        var gradient = await Json($"api/runs/{RunId}/samples/417/similar?k=3&overlay=gradient");
+        Assert.Equal("gradient", gradient.GetProperty("overlay").GetString());
+        string gradientUrl = gradient.GetProperty("neighbors")[0].GetProperty("heatmap").GetString()!;
+        Assert.Equal($"/api/runs/{RunId}/samples/417/similar/{j}.png?overlay=gradient", gradientUrl);
+
+        async Task<byte[]> Png(string url)
+        {
+            using var r = await _http.GetAsync(url.TrimStart('/'));
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal("image/png", r.Content.Headers.ContentType?.MediaType);
+            var bytes = await r.Content.ReadAsByteArrayAsync();
+            using var bitmap = SkiaSharp.SKBitmap.Decode(bytes);
+            Assert.NotNull(bitmap);
+            Assert.Equal((128, 128), (bitmap.Width, bitmap.Height));
+            return bytes;
+        }
+        // Each overlay is the library's map of the neighbour drawn as class heat maps are; the default is Grad-CAM's, cached apart from the other.
+        var cam = await Png(camUrl);
+        var fine = await Png(gradientUrl);
+        Assert.Equal(cam, await Png($"api/runs/{RunId}/samples/417/similar/{j}.png"));
+        Assert.NotEqual(cam, fine);
+        foreach (var (overlay, served) in new[] { (Percept.Attribution.SimilarityOverlay.GradCam, cam), (Percept.Attribution.SimilarityOverlay.Gradient, fine) })
+        {
+            var (maps, _, _) = Percept.Attribution.Similarity.Explain(fixture.Run, 417, j, overlay);
+            int plane = maps.Height * maps.Width;
+            Assert.Equal(Images.Overlay(maps.Maps.AsSpan(plane, plane), maps.Height, maps.Width, 128), served);
+            if (overlay == Percept.Attribution.SimilarityOverlay.GradCam) Assert.All(maps.Maps, v => Assert.True(v >= 0));
+        }
+    }
+
+    [Fact]
+    public async Task Status_says_a_plain_server_is_not_live()
+    {
+        using var r = await _http.GetAsync("api/status");
+        Assert.Equal("{\"live\":false}", await r.Content.ReadAsStringAsync());
+        Assert.False(fixture.Server.Live);
+        // Its pages do not listen for new runs, so it takes none.
+        Assert.Throws<InvalidOperationException>(() => fixture.Server.AddRun(fixture.FirstEpoch.Directory));
+    }
+
     [Theory]
+    [InlineData("api/runs/{run}/samples/3/similar?overlay=bogus", 400, "'overlay' takes gradcam or gradient, not 'bogus'")]
+    [InlineData("api/runs/{run}/samples/3/similar/4.png?overlay=GradCAM", 400, "'overlay' takes gradcam or gradient, not 'GradCAM'")]
     [InlineData("api/runs/nope", 404, "unknown run")]
     [InlineData("api/runs/{run}/samples/10000", 404, "out of range")]
     [InlineData("api/runs/{run}/samples/-1", 400, "non-negative integer")]

@@ -69,6 +69,7 @@ public class TextDashboardTests(TextRunFixture fixture) : IClassFixture<TextRunF
         Assert.All(targets, t => Assert.Equal(words.Length, t.GetProperty("values").GetArrayLength()));
 
         var similar = await Get("api/runs/text-run/samples/3/similar?k=3");
+        Assert.Equal("gradient", similar.GetProperty("overlay").GetString());
         Assert.All(similar.GetProperty("neighbors").EnumerateArray(), n =>
             Assert.Equal(n.GetProperty("tokens").GetArrayLength(), n.GetProperty("tokenScores").GetArrayLength()));
     }
@@ -77,6 +78,7 @@ public class TextDashboardTests(TextRunFixture fixture) : IClassFixture<TextRunF
     [InlineData("api/runs/text-run/samples/3/image.png")]
     [InlineData("api/runs/text-run/samples/3/heatmap.png?method=saliency")]
     [InlineData("api/runs/text-run/samples/3/similar/4.png")]
+    [InlineData("api/runs/text-run/samples/3/similar?overlay=gradcam")]
     [InlineData("api/runs/text-run/samples/3/explain?method=gradcam")]
     [InlineData("api/runs/text-run/samples/3/explain?method=occlusion")]
     public async Task Pictures_and_image_methods_are_a_clear_422(string url)

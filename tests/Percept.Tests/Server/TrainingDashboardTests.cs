@@ -73,8 +73,11 @@ public class TrainingEventsTests
         File.WriteAllText(dir["t.csv"], "a,b,label\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"{i % 3 + 0.01 * i},{i % 5},{i % 3}\n")));
         var options = new AnalysisOptions { ModelPath = "", Data = new DataSource { Path = dir["t.csv"] }, OutputDirectory = dir["train"], Insights = false };
         Training.AnalyseNext(TinyModels.Mlp(dir["e1.onnx"], 2, 4, 3, 1), options);
-        await using var server = await DashboardServer.StartAsync([dir["train"]]);
+        await using var server = await DashboardServer.StartAsync([dir["train"]], new DashboardOptions { Live = true });
         using var http = new HttpClient { BaseAddress = server.Url, Timeout = TimeSpan.FromMinutes(1) };
+        // A live server says so, and pages open the event stream only then.
+        var status = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("api/status")).RootElement;
+        Assert.True(status.GetProperty("live").GetBoolean());
         using var events = await http.GetAsync("api/events", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal("text/event-stream", events.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
