@@ -1,53 +1,74 @@
-// The Percept dashboard: wires the panels together. Each feature lives in its own folder: map/ (the population map),
-// legend/, filters/, selection/, details/ (one sample), analysis/ (heat maps), similar/ (Fetch Similar), and data/
-// (one interface over the server's API or a report's embedded data).
+// The Percept dashboard: wires the panes together. Each feature lives in its own folder: layout/ (docked panes, tabs),
+// map/ (the population map, its scales and density layer), legend/, filters/, selection/, search/, url/ (the view in
+// the address), details/ (one sample), analysis/ (heat maps), similar/ (Fetch Similar), insights/, gallery/, training/,
+// and data/ (one interface over the server's API or a report's embedded data).
 import './style.css';
+import { activeTab, selectTab } from './layout/layout';
 import { wireAnalysis, renderMethods } from './analysis/analysis';
 import { isReport, source } from './data';
 import { showDetails, wireDetails } from './details/details';
 import { renderFilters } from './filters/panel';
 import { renderLegend, updateLegendCounts } from './legend/legend';
-import { draw, refilter, scatterplot } from './map/map';
+import { camera, densityDrawTimes, draw, drawnCount, dense, panTo, refilter, resetView, scatterplot, setCamera, zoomTo } from './map/map';
 import { normalizeMap } from './map/scales';
-import { clearSelection, select, setSelection, wireSelection } from './selection/selection';
+import { search } from './search/search';
+import { clearSelection, follow, renderSaved, select, setSelection, wireSelection } from './selection/selection';
 import { wireSimilar } from './similar/similar';
-import { hideGallery, showGallery, wireGallery } from './gallery/gallery';
-import { renderInsights } from './insights/insights';
+import { galleryTitle, hideGallery, showGallery, wireGallery } from './gallery/gallery';
+import { renderInsights, wireInsightKeys } from './insights/insights';
 import { renderTraining, wirePlay } from './training/training';
 import { column, setState, state, type State } from './state';
-import { $, el, message } from './ui';
+import { $, el, message, placeIcons } from './ui';
+import { readView, writeView, type View } from './url/url';
+
+placeIcons();
 
 let loaded: State | null = null;
 
-async function loadRun(id: string, keepView: boolean) {
+/** Loads a run; `keepView` keeps the encodings, filters and selection of the run before (another epoch of the same samples). */
+async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   const run = await source.run(id);
   if (!run.map) throw new Error(`run '${id}' has no map (analyse it with --map umap, pca or tsne)`);
   const map = await source.map(id);
   const { x, y } = normalizeMap(map.values, map.columns);
   const previous = keepView ? loaded : null;
+  const has = (name: string | undefined): name is string => !!name && run.fields.some((f) => f.name === name);
   const s: State = {
     run, columns: new Map(), x, y,
-    colorBy: previous?.colorBy ?? (run.fields.some((f) => f.name === 'loss') ? 'loss' : run.fields[0]?.name ?? ''),
+    colorBy: has(restore.color) ? restore.color : previous?.colorBy ?? (has('loss') ? 'loss' : run.fields[0]?.name ?? ''),
     // Above 200,000 dots, one size for all by default: drawing is then cheapest.
-    sizeBy: previous?.sizeBy ?? (run.fields.some((f) => f.name === 'loss') && run.count <= 200_000 ? 'loss' : 'none'),
-    colorScale: previous?.colorScale ?? 'auto',
-    hidden: previous?.hidden ?? new Set(), filters: previous?.filters ?? [],
+    sizeBy: restore.size === 'none' || has(restore.size) ? restore.size! : previous?.sizeBy ?? (has('loss') && run.count <= 200_000 ? 'loss' : 'none'),
+    colorScale: (['linear', 'log', 'rank', 'auto'].includes(restore.scale ?? '') ? restore.scale : previous?.colorScale ?? 'auto') as State['colorScale'],
+    hidden: restore.hidden ? new Set(restore.hidden) : previous?.hidden ?? new Set(),
+    filters: (restore.filters ?? previous?.filters ?? []).filter((f) => f.kind === 'indices' || has(f.field)),
     filterMask: new Uint8Array(run.count).fill(1), mask: new Uint8Array(run.count).fill(1), shown: run.count,
-    selection: previous?.selection ?? [], current: previous?.current ?? null, ids: null,
+    selection: (restore.selection ?? previous?.selection ?? []).filter((i) => i < run.count),
+    current: restore.sample != null && restore.sample < run.count ? restore.sample : previous?.current ?? null, ids: null,
   };
-  if (!run.fields.some((f) => f.name === s.colorBy)) s.colorBy = run.fields[0]?.name ?? '';
+  if (!has(s.colorBy)) s.colorBy = run.fields[0]?.name ?? '';
   setState(s);
   loaded = s;
-  await Promise.all(['label', 'prediction', 'correct', 'loss', 'confidence'].filter((n) => run.fields.some((f) => f.name === n)).map(column));
+  const needed = ['label', 'prediction', 'correct', 'loss', 'confidence', ...s.filters.flatMap((f) => (f.kind === 'indices' ? [] : [f.field]))];
+  await Promise.all([...new Set(needed)].filter((n) => has(n)).map(column));
   $('run-title').textContent = `${run.id} · ${run.model} · ${run.count.toLocaleString()} samples` +
     (run.accuracy != null ? ` · accuracy ${(100 * run.accuracy).toFixed(2)}%` : '') + ` · ${run.map.method.toUpperCase()} map`;
+  $('run-title').title = $('run-title').textContent!;
   renderSelectors();
   renderMethods();
   renderFilters(filtersChanged);
+  renderSaved();
+  $('similar-overlay').hidden = !source.similarHeatmaps || !!run.text || run.camLayers.length === 0;
   if (!previous) hideGallery();
-  void renderInsights();
+  const insights = renderInsights();
   await redraw(!!previous);
+  setSelection(s.selection);
+  if (restore.camera) await setCamera(restore.camera);
+  if (restore.gallery && s.selection.length) showGallery(restore.gallery, s.selection);
   if (s.current != null) await showDetails(s.current);
+  // The Insights tab first on a run that has them; Encoding on one that has none.
+  const hasInsights = await insights;
+  if (restore.tab) selectTab(restore.tab);
+  else if (!previous) selectTab(hasInsights ? 'insights' : 'encoding');
 }
 
 function renderSelectors() {
@@ -68,14 +89,14 @@ function renderSelectors() {
   $('checkpoint-box').hidden = choices.length < 2;
   checkpoint.replaceChildren(...choices.map((c) => el('option', { value: c.id, textContent: c.label })));
   checkpoint.value = s.run.id;
-  renderTraining(s.run);
+  renderTraining(s.run, (id) => void goTo(id));
   if (isReport) document.title = `Percept report · ${s.run.id}`;
 }
 
 /** Draws the map and its legend with the current encodings. */
 async function redraw(animate = false) {
   const encoding = await draw(animate);
-  renderLegend(encoding, () => void refilter(true));
+  renderLegend(encoding, () => void filtersChanged());
   (window as unknown as { perceptTest: unknown }).perceptTest = testHooks();
 }
 
@@ -91,6 +112,9 @@ function open(i: number) {
   void showDetails(i);
 }
 
+/** Another epoch or checkpoint of the same samples, keeping the view. */
+const goTo = (id: string) => loadRun(id, true).catch(fail);
+
 scatterplot.subscribe('select', ({ points }: { points: number[] }) => {
   setSelection(points);
   if (points.length === 1) void showDetails(points[0]);
@@ -102,14 +126,26 @@ scatterplot.subscribe('deselect', () => setSelection([]));
 wireDetails(clearSelection);
 wireAnalysis();
 wireSimilar(open);
-wireGallery((i) => void showDetails(i));
-wireSelection(() => { renderFilters(filtersChanged); void filtersChanged(); });
+wireGallery((i) => { void showDetails(i); if ($<HTMLInputElement>('follow-selection').checked) void panTo(i); });
+wireSelection(() => { renderFilters(filtersChanged); void filtersChanged(); }, (title, points) => showGallery(title, points, true));
+wireInsightKeys();
 
-$('color-by').addEventListener('change', async (e) => { state().colorBy = (e.target as HTMLSelectElement).value; state().hidden.clear(); await redraw(); });
+$('color-by').addEventListener('change', async (e) => { state().colorBy = (e.target as HTMLSelectElement).value; state().hidden.clear(); await refilter(false); await redraw(); });
 $('color-scale').addEventListener('change', async (e) => { state().colorScale = (e.target as HTMLSelectElement).value as State['colorScale']; await redraw(); });
 $('size-by').addEventListener('change', async (e) => { state().sizeBy = (e.target as HTMLSelectElement).value; await redraw(); });
-$('checkpoint').addEventListener('change', (e) => void loadRun((e.target as HTMLSelectElement).value, true).catch(fail));
+$('checkpoint').addEventListener('change', (e) => void goTo((e.target as HTMLSelectElement).value));
 wirePlay(() => state().run, (id) => loadRun(id, true).catch(fail));
+/** Zooms to the selection, or, with none, to the samples the filters show. */
+function fit() {
+  const s = state();
+  if (s.selection.length) { void zoomTo(s.selection); return; }
+  if (s.shown === s.run.count) { void resetView(); return; }
+  const shown: number[] = [];
+  for (let i = 0; i < s.run.count; i++) if (s.mask[i]) shown.push(i);
+  void zoomTo(shown);
+}
+$('fit-selection').addEventListener('click', fit);
+$('reset-view').addEventListener('click', () => void resetView());
 // A training that is still being watched gains epochs: the selector and the chart take them without a reload.
 source.onRunAdded(() => {
   const s = state();
@@ -124,8 +160,64 @@ $('clear-filters').addEventListener('click', async () => {
   s.filters = []; s.hidden.clear();
   clearSelection();
   renderFilters(filtersChanged);
+  await refilter(false);
   await redraw();
 });
+
+// Search: an id, #index, a class, or field=value; the samples found are selected, zoomed to and shown in the gallery.
+$('search-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const s = state();
+  const query = $<HTMLInputElement>('search').value;
+  const note = $('search-message');
+  const found = await search(query, {
+    count: s.run.count, fields: s.run.fields, column,
+    ids: async () => (s.ids ??= await source.ids(s.run.id)),
+  }).catch((err: unknown) => ({ error: message(err) }));
+  if ('error' in found) { note.textContent = found.error; return; }
+  note.textContent = found.indices.length ? '' : `no sample has ${found.title}`;
+  if (!found.indices.length) return;
+  select(found.indices);
+  follow(found.indices);
+  if (found.indices.length === 1) void showDetails(found.indices[0]);
+  showGallery(found.title, found.indices);
+});
+$('search').addEventListener('input', () => { $('search-message').textContent = ''; });
+
+// Keys: "/" finds, "f" zooms to the selection (or the filtered samples), "0" shows the whole map, Escape closes the sample (outside text fields).
+document.addEventListener('keydown', (e) => {
+  const target = e.target as HTMLElement;
+  if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) return;
+  if (e.key === '/') { e.preventDefault(); $('search').focus(); }
+  else if (e.key === 'f') fit();
+  else if (e.key === '0') void resetView();
+  else if (e.key === 'Escape' && !$('details').hidden && !target.closest('#gallery')) $('close-details').click();
+});
+
+/** The view as the address writes it. */
+function currentView(): View {
+  const s = state();
+  return {
+    run: s.run.id, tab: activeTab(), color: s.colorBy, scale: s.colorScale, size: s.sizeBy,
+    filters: s.filters, hidden: [...s.hidden],
+    // Very large selections stay out of the address (it would grow past what browsers keep).
+    selection: s.selection.length <= 20_000 ? s.selection : [],
+    gallery: galleryTitle() ?? undefined,
+    sample: s.current ?? undefined, camera: camera(),
+  };
+}
+
+// The address follows the view (replaced, not pushed: the back button leaves the page, as people expect of a tool).
+// Other parameters (such as density=N) are kept.
+window.setInterval(() => {
+  if (!loaded) return;
+  const keep = new URLSearchParams(location.search);
+  const mine = new URLSearchParams(writeView(currentView()));
+  for (const k of ['run', 'tab', 'color', 'scale', 'size', 'filters', 'hidden', 'sel', 'gallery', 'sample', 'view']) keep.delete(k);
+  for (const [k, v] of mine) keep.set(k, v);
+  const next = keep.toString();
+  if (next !== location.search.slice(1)) history.replaceState(null, '', `${location.pathname}?${next}${location.hash}`);
+}, 400);
 
 /** Hooks for the end-to-end tests: where a dot is on screen, what is drawn. */
 function testHooks() {
@@ -136,6 +228,10 @@ function testHooks() {
     selection: () => state().selection,
     screenPosition: (i: number) => scatterplot.getScreenPosition(i),
     pointsDrawn: () => (scatterplot.get('points') as unknown[]).length,
+    dotsDrawn: () => drawnCount(),
+    dense: () => dense(),
+    densityDrawTimes: () => densityDrawTimes(),
+    camera: () => camera(),
     open: (i: number) => { scatterplot.select([i]); },
   };
 }
@@ -146,6 +242,13 @@ function fail(e: unknown) {
 
 (async () => {
   const runs = await source.runs();
-  const wanted = new URLSearchParams(location.search).get('run');
-  await loadRun(wanted && runs.some((r) => r.id === wanted) ? wanted : runs[0].id, false);
+  const view = readView(location.search);
+  let id = view.run && runs.some((r) => r.id === view.run) ? view.run : runs[0].id;
+  if (!view.run) {
+    // A training opens at its latest epoch.
+    const first = await source.run(id);
+    const latest = first.training?.runs.filter((r): r is string => r != null && runs.some((x) => x.id === r)).at(-1);
+    if (latest) id = latest;
+  }
+  await loadRun(id, false, view);
 })().catch(fail);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoricalColors, chooseScale, encode, normalizeMap, ramp, type Field } from '../src/map/scales';
+import { categoricalColors, chooseScale, colouring, CONTINUOUS_STEPS, encode, MISSING_COLOUR, normalizeMap, ramp, scaleKind, type Field } from '../src/map/scales';
 
 const numeric = (min: number | null, max: number | null): Field => ({ name: 'v', kind: 'numeric', min, max, categories: null });
 
@@ -93,5 +93,48 @@ describe('colour scales for heavy-tailed fields', () => {
     expect(e.data[0]).toBeCloseTo(0.5 / 3);
     expect(e.data[4]).toBe(1);
     expect(e.missing).toBe(1);
+  });
+});
+
+describe('scales by the kind of field', () => {
+  const count = (discrete = false): Field => ({ name: 'n', kind: 'numeric', min: null, max: null, categories: null, discrete });
+  it('steps small integer counts, keeps real values and wide counts on the ramp, categories by category', () => {
+    expect(scaleKind(new Float32Array([0, 1, 2, 2, NaN]), count())).toBe('discrete');
+    expect(scaleKind(new Float32Array([0, 0.5, 2]), count())).toBe('continuous');
+    expect(scaleKind(Float32Array.from({ length: 30 }, (_, i) => i), count())).toBe('continuous');
+    // A constant count is one step; a constant that is not known to count stays on the ramp.
+    expect(scaleKind(new Float32Array([0, 0, 0]), count(true))).toBe('discrete');
+    expect(scaleKind(new Float32Array([0, 0, 0]), count(false))).toBe('continuous');
+    expect(scaleKind(new Float32Array([1, 0]), { name: 'c', kind: 'categorical', min: null, max: null, categories: ['a', 'b'] })).toBe('categorical');
+  });
+  it('gives each step its own colour and missing values the grey after them, never the lowest colour', () => {
+    const c = colouring(new Float32Array([1, 3, NaN, 2, 1]), count(), 'linear');
+    expect(c.kind).toBe('discrete');
+    expect(c.steps).toEqual([1, 2, 3]);
+    expect([...c.codes]).toEqual([0, 2, 3, 1, 0]);
+    expect(c.palette).toHaveLength(4);
+    expect(c.palette[3]).toBe(MISSING_COLOUR);
+    expect(new Set(c.palette).size).toBe(4);
+    expect(c.missing).toBe(1);
+  });
+  it('puts continuous values on the ramp\'s steps by their scale and missing ones on the grey', () => {
+    const values = new Float32Array([0, 10, NaN, 5, 2.5]);
+    const c = colouring(values, count(), 'linear');
+    expect(c.kind).toBe('continuous');
+    expect([...c.codes]).toEqual([0, CONTINUOUS_STEPS - 1, CONTINUOUS_STEPS, 32, 16]);
+    expect(c.palette[CONTINUOUS_STEPS]).toBe(MISSING_COLOUR);
+    expect(c.palette[0]).not.toBe(MISSING_COLOUR);
+  });
+  it('a log scale spreads values over orders of magnitude, and its ticks are values of the field', () => {
+    const values = new Float32Array([1, 10, 100, 1000]);
+    const e = encode(values, count(), 'log');
+    expect([...e.data].map((v) => Number(v.toFixed(6)))).toEqual([0, Number((1 / 3).toFixed(6)), Number((2 / 3).toFixed(6)), 1]);
+    expect(e.ticks[0].value).toBeCloseTo(1);
+    expect(e.ticks[4].value).toBeCloseTo(1000, 3);
+    // Zeros and negatives still have a place (log of 1 + v − min).
+    const shifted = encode(new Float32Array([-1, 0, 9]), count(), 'log');
+    expect(shifted.data[0]).toBe(0);
+    expect(shifted.data[2]).toBe(1);
+    expect(shifted.data[1]).toBeGreaterThan(0);
   });
 });

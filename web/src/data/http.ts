@@ -40,10 +40,13 @@ export class HttpSource implements DataSource {
   image = (run: string, i: number, size = 112) => `${base(run)}/samples/${i}/image.png?size=${size}`;
   explain = (run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared') =>
     json<Explanation>(`${base(run)}/samples/${i}/explain?method=${encodeURIComponent(method)}${layer ? `&layer=${encodeURIComponent(layer)}` : ''}${scale === 'shared' ? '&scale=shared' : ''}`);
-  similar = (run: string, i: number, k: number) => json<Similar>(`${base(run)}/samples/${i}/similar?k=${k}`);
+  similar = (run: string, i: number, k: number, overlay?: 'gradcam' | 'gradient') =>
+    json<Similar>(`${base(run)}/samples/${i}/similar?k=${k}${overlay ? `&overlay=${overlay}` : ''}`);
   onRunAdded = (f: (run: string) => void) => {
     if (typeof EventSource === 'undefined') return;
-    new EventSource('api/events').addEventListener('run', (e) => f((e as MessageEvent).data as string));
+    void json<{ live: boolean }>('api/status').then((status) => {
+      if (status.live) new EventSource('api/events').addEventListener('run', (e) => f((e as MessageEvent).data as string));
+    }).catch(() => { /* an older server: no live updates */ });
   };
   insights = async (run: string): Promise<InsightsDocument | null> => {
     const r = await fetch(`${base(run)}/insights`);

@@ -7,6 +7,8 @@ export type Field = {
   min: number | null;
   max: number | null;
   categories: string[] | null;
+  /** Whether the field holds counts (whole numbers such as epochs or times forgotten). */
+  discrete?: boolean;
 };
 
 /** An attribution method as the server's registry describes it; the method pickers are drawn from these. */
@@ -49,6 +51,8 @@ export type Explanation = {
 
 export type Similar = {
   sample: number; k: number;
+  /** What the neighbours' heat maps show: 'gradcam' (coarse, at the last convolution) or 'gradient' (gradient × input). */
+  overlay?: 'gradcam' | 'gradient' | null;
   neighbors: { index: number; similarity: number; values: Record<string, unknown>; image: string; heatmap: string; tokens?: string[] | null; tokenScores?: number[] | null }[];
 };
 
@@ -90,9 +94,13 @@ export interface DataSource {
   /** The URL of sample i's thumbnail, `size` pixels on its longer side. */
   image(run: string, i: number, size?: number): string;
   explain(run: string, i: number, method: string, layer: string | null, scale: 'own' | 'shared'): Promise<Explanation>;
-  similar(run: string, i: number, k: number): Promise<Similar>;
+  similar(run: string, i: number, k: number, overlay?: 'gradcam' | 'gradient'): Promise<Similar>;
   ids(run: string): Promise<string[]>;
-  /** Calls `f` with a run's id each time the server starts serving another (a training's new epoch); a report has none. */
+  /**
+   * Calls `f` with a run's id each time the server starts serving another (a training's new epoch); only a live server
+   * (percept watch --serve) opens the event stream, so a page of finished runs holds no request open (a headless
+   * screenshot waits for open requests). A report has none.
+   */
   onRunAdded(f: (run: string) => void): void;
   /** The run's insights, or null when it has none. */
   insights(run: string): Promise<InsightsDocument | null>;

@@ -1,9 +1,10 @@
-// The details panel of one sample: its picture, ground truth against prediction, loss, top classes and every field.
-// It lies over the map's right edge, so opening it never resizes (and re-fits) the map.
+// The details pane of one sample, docked beside the map: its picture, ground truth against prediction, loss, top
+// classes, its history over a training's epochs and every field.
 import { rel, source, withQuery, type SampleDetails } from '../data';
 import { state } from '../state';
 import { tokensView } from '../text/text';
-import { $, el, formatNumber, message } from '../ui';
+import { showPane } from '../layout/layout';
+import { $, el, formatNumber, icon, message } from '../ui';
 
 /** Runs when the panel shows another sample (the analysis and Fetch Similar panels clear their results). */
 const listeners: ((sample: number | null) => void)[] = [];
@@ -13,7 +14,7 @@ export async function showDetails(i: number) {
   const s = state();
   s.current = i;
   const panel = $('details');
-  panel.hidden = false;
+  showPane('details', true);
   panel.dataset.sample = String(i);
   listeners.forEach((f) => f(i));
   const head = $('details-head'), body = $('details-body');
@@ -27,7 +28,7 @@ export async function showDetails(i: number) {
   facts.append(el('div', {}, el('strong', { textContent: `Sample ${i}` }), ` (id ${d.id})`));
   if (v.label != null) facts.append(el('div', { textContent: `Ground truth: ${v.label_name ?? v.label}` }));
   if (v.prediction != null) facts.append(el('div', { textContent: `Prediction: ${v.prediction_name ?? v.prediction}` }));
-  if (v.correct != null) facts.append(el('div', { className: 'verdict ' + (v.correct ? 'correct' : 'wrong'), textContent: v.correct ? 'correct' : 'wrong' }));
+  if (v.correct != null) facts.append(el('div', { className: 'verdict ' + (v.correct ? 'correct' : 'wrong') }, icon(v.correct ? 'check' : 'cross'), v.correct ? 'correct' : 'wrong'));
   if (v.loss != null) facts.append(el('div', { textContent: `Loss: ${formatNumber(Number(v.loss))}` }));
   const bars = el('div', { className: 'bars' });
   bars.dataset.testid = 'top-k';
@@ -38,12 +39,13 @@ export async function showDetails(i: number) {
   }
   facts.append(bars);
   if (d.history && d.history.loss.length > 1) {
-    // Over the epochs of its training: the prediction (✓ right, ✗ wrong) and the loss at each.
+    // Over the epochs of its training: the prediction (a tick when right, a cross when wrong) and the loss at each.
     const h = d.history;
     const list = el('div', { className: 'history' });
     list.dataset.testid = 'history';
-    h.loss.forEach((l, e) => list.append(el('span', { className: h.correct[e] === false ? 'wrong' : 'right',
-      textContent: `${e + 1}: ${h.prediction[e] ?? '—'} ${h.correct[e] == null ? '' : h.correct[e] ? '✓' : '✗'}${l != null ? ` ${formatNumber(l)}` : ''}` })));
+    h.loss.forEach((l, e) => list.append(el('span', { className: 'verdict ' + (h.correct[e] === false ? 'wrong' : 'right') },
+      `${e + 1}: ${h.prediction[e] ?? '—'} `, ...(h.correct[e] == null ? [] : [icon(h.correct[e] ? 'check' : 'cross', h.correct[e] ? 'right' : 'wrong')]),
+      l != null ? ` ${formatNumber(l)}` : '')));
     facts.append(el('div', { className: 'legend-caption', textContent: 'Over the epochs (prediction, loss):' }), list);
   }
   head.replaceChildren(d.tokens
@@ -57,7 +59,7 @@ export async function showDetails(i: number) {
 /** Hides the panel; `onClose` runs after (the selection is cleared with it). */
 export function wireDetails(onClose: () => void) {
   $('close-details').addEventListener('click', () => {
-    $('details').hidden = true;
+    showPane('details', false);
     state().current = null;
     listeners.forEach((f) => f(null));
     onClose();

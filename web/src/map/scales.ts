@@ -19,7 +19,7 @@ export type { Field };
  * How a numeric field's values become colours: `linear` over its range, or `rank` (quantile): each colour step holds an
  * equal share of the samples, so a heavy-tailed field such as the loss spreads over the whole ramp.
  */
-export type Scale = 'linear' | 'rank';
+export type Scale = 'linear' | 'log' | 'rank';
 
 /** `steps` colours evenly spaced along the continuous ramp, as hex strings. */
 export function ramp(steps: number): string[] {
@@ -76,6 +76,7 @@ export function encode(values: Float32Array, field: Field, scale: Scale = 'linea
     return { data, min: 0, max: extra, missing, ticks: [] };
   }
   if (scale === 'rank') return encodeRank(values);
+  if (scale === 'log') return encodeLog(values);
   let min = field.min ?? Infinity, max = field.max ?? -Infinity;
   if (!Number.isFinite(min) || !Number.isFinite(max)) {
     min = Infinity; max = -Infinity;
@@ -125,4 +126,86 @@ export function normalizeMap(map: Float32Array, dims: number): { x: Float32Array
     y[i] = ((dims > 1 ? map[i * dims + 1] : 0) - cy) / half;
   }
   return { x, y };
+}
+
+/**
+ * Log encoding: log(v) over the field's range when every finite value is positive, else log(1 + v − min) (so zeros and
+ * negatives still have a place). Ticks are at a quarter of the log range each, given back as field values.
+ */
+function encodeLog(values: Float32Array) {
+  const data = new Float32Array(values.length);
+  let min = Infinity, max = -Infinity, missing = 0;
+  for (const v of values) if (Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; } else missing++;
+  if (!Number.isFinite(min)) return { data, min: 0, max: 1, missing, ticks: [] };
+  const shift = min > 0 ? 0 : 1 - min;
+  const f = (v: number) => Math.log(v + shift), inverse = (t: number) => Math.exp(t) - shift;
+  const lo = f(min), span = f(max) - lo || 1;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) data[i] = Math.min(1, Math.max(0, (f(values[i]) - lo) / span));
+  return { data, min, max, missing, ticks: [0, 0.25, 0.5, 0.75, 1].map((q) => ({ position: q, value: inverse(lo + q * span) })) };
+}
+
+/** Grey for samples without a value: never the colour of the lowest one. */
+export const MISSING_COLOUR = '#b9bec8';
+
+/** How a field is coloured: by category, by a stepped scale of small integer counts, or along the continuous ramp. */
+export type ScaleKind = 'categorical' | 'discrete' | 'continuous';
+
+/** Most distinct integer values a numeric field may hold and still be coloured as steps. */
+export const MAX_STEPS = 24;
+
+/**
+ * The kind of scale a field's values call for: categorical fields by category; numeric fields whose finite values are all
+ * integers spanning at most MAX_STEPS values (counts such as `forgotten` or `first_learned`) by discrete steps; the rest continuous.
+ */
+export function scaleKind(values: Float32Array, field: Field): ScaleKind {
+  if (field.kind === 'categorical') return 'categorical';
+  let min = Infinity, max = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    if (!Number.isInteger(v)) return 'continuous';
+    if (v < min) min = v; if (v > max) max = v;
+  }
+  // A constant count (every sample forgotten 0 times) is one step; a constant real value stays on the ramp.
+  return Number.isFinite(min) && max - min + 1 <= MAX_STEPS && (max > min || field.discrete === true) ? 'discrete' : 'continuous';
+}
+
+/** Colour steps of the continuous ramp (the missing colour comes after them). */
+export const CONTINUOUS_STEPS = 64;
+
+/** What the map and the legend need to colour a field: a palette, each sample's index into it, and how it was made. */
+export type Colouring = {
+  kind: ScaleKind; scale: Scale | null;
+  /** Colours; the last one is MISSING_COLOUR. */
+  palette: string[];
+  /** Each sample's palette index (missing values: the last index). */
+  codes: Float32Array;
+  min: number; max: number; missing: number; ticks: Tick[];
+  /** For a discrete field: the integer value of each step (palette index k holds steps[k]). */
+  steps: number[];
+};
+
+/** Colours a field's values by the kind of scale its values call for (`scale` applies to continuous fields only). */
+export function colouring(values: Float32Array, field: Field, scale: Scale): Colouring {
+  const kind = scaleKind(values, field);
+  const codes = new Float32Array(values.length);
+  if (kind === 'categorical') {
+    const e = encode(values, field);
+    const palette = [...categoricalColors(field.categories!.length), MISSING_COLOUR];
+    return { kind, scale: null, palette, codes: e.data, min: 0, max: e.max, missing: e.missing, ticks: [], steps: [] };
+  }
+  if (kind === 'discrete') {
+    let min = Infinity, max = -Infinity, missing = 0;
+    for (const v of values) if (Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; } else missing++;
+    const n = max - min + 1;
+    // Steps along the ramp, kept off its darkest end so the first step is not mistaken for the background.
+    const all = ramp(Math.max(2, n) + 1).slice(1);
+    const palette = [...all.slice(0, n), MISSING_COLOUR];
+    for (let i = 0; i < values.length; i++) codes[i] = Number.isFinite(values[i]) ? values[i] - min : n;
+    return { kind, scale: null, palette, codes, min, max, missing, ticks: [], steps: Array.from({ length: n }, (_, k) => min + k) };
+  }
+  const e = encode(values, field, scale);
+  const palette = [...ramp(CONTINUOUS_STEPS), MISSING_COLOUR];
+  for (let i = 0; i < values.length; i++)
+    codes[i] = Number.isFinite(values[i]) ? Math.min(CONTINUOUS_STEPS - 1, Math.floor(e.data[i] * CONTINUOUS_STEPS)) : CONTINUOUS_STEPS;
+  return { kind, scale, palette, codes, min: e.min, max: e.max, missing: e.missing, ticks: e.ticks, steps: [] };
 }

@@ -19,7 +19,8 @@ async function fetchSimilar(open: (i: number) => void) {
   grid.replaceChildren(el('span', { textContent: 'Searching…' }));
   $('similar-note').hidden = true;
   try {
-    const result = await source.similar(s.run.id, sample, k);
+    const overlay = $<HTMLSelectElement>('similar-overlay').value as 'gradcam' | 'gradient';
+    const result = await source.similar(s.run.id, sample, k, s.run.text ? undefined : overlay);
     if (s.current !== sample) return;
     grid.replaceChildren(...result.neighbors.map((n) => {
       const card = el('div', { className: n.tokens ? 'card text' : 'card', title: 'open this sample' },
@@ -34,7 +35,14 @@ async function fetchSimilar(open: (i: number) => void) {
       card.addEventListener('click', () => open(n.index));
       return card;
     }));
-    $('similar-note').hidden = !source.similarHeatmaps;
+    const note = $('similar-note');
+    note.hidden = !source.similarHeatmaps;
+    note.textContent = s.run.text
+      ? 'Each neighbour\'s words are scored by what makes the model see it as like this sample (gradient × embedding of their perception vectors\' cosine). Warm: more alike; blue: less alike.'
+      : result.overlay === 'gradcam'
+        ? 'Overlay: the regions of each neighbour that make the model see it as like this sample — a coarse map at the last convolution (Grad-CAM of their perception vectors\' cosine). Warm: more alike. Each map is scaled to its own strongest value.'
+        : 'Overlay: what in each neighbour makes the model see it as like this sample, pixel by pixel (gradient × input of their perception vectors\' cosine). Warm: regions that make it more alike; blue: less alike. Each map is scaled to its own strongest value.';
+    note.dataset.overlay = result.overlay ?? '';
     select([sample, ...result.neighbors.map((n) => n.index)]);
   } catch (e) {
     grid.replaceChildren(el('span', { className: 'error', textContent: message(e) }));
@@ -44,5 +52,7 @@ async function fetchSimilar(open: (i: number) => void) {
 /** Wires the button; `open` shows a neighbour's details. */
 export function wireSimilar(open: (i: number) => void) {
   $('fetch-similar').addEventListener('click', () => void fetchSimilar(open));
+  // Another overlay for the neighbours on show: fetch them again.
+  $('similar-overlay').addEventListener('change', () => { if ($('similar').childElementCount) void fetchSimilar(open); });
   onSampleChange(() => { $('similar').replaceChildren(); $('similar-note').hidden = true; });
 }
