@@ -91,10 +91,10 @@ static class Api
             "shared" => true,
             var other => throw new ApiError(400, $"'scale' takes own or shared, not '{other}'"),
         };
-        // Fetch Similar's maps: Grad-CAM where the model has a convolution for it (an image model), gradient × input otherwise.
+        // Fetch Similar's maps: Grad-CAM where the perception vectors depend on a convolution (an image model), gradient × input otherwise.
         SimilarityOverlay Overlay(HttpContext c, RunEntry e)
         {
-            bool cam = e.Run.Manifest.Text == null && e.CamLayers.Count > 0;
+            bool cam = e.SimilarityCamLayer != null;
             return c.Request.Query["overlay"].ToString() switch
             {
                 "" => cam ? SimilarityOverlay.GradCam : SimilarityOverlay.Gradient,
@@ -102,7 +102,7 @@ static class Api
                 GradCamOverlay when cam => SimilarityOverlay.GradCam,
                 GradCamOverlay => throw new ApiError(422, e.Run.Manifest.Text != null
                     ? "Grad-CAM reads a layer with two spatial axes, which a text model does not have; use overlay=gradient"
-                    : "the model has no convolutional layer for Grad-CAM; use overlay=gradient"),
+                    : "the run's perception vectors depend on no convolutional layer for Grad-CAM; use overlay=gradient"),
                 var other => throw new ApiError(400, $"'overlay' takes {GradCamOverlay} or {GradientOverlay}, not '{other}'"),
             };
         }

@@ -48,6 +48,7 @@ public sealed class RunEntry : IDisposable
         // Made on first use, so reading a run (a report) leaves it untouched.
         _cache = new Lazy<string>(run.CacheDirectory);
         _camLayers = new Lazy<IReadOnlyList<string>>(() => ReadCamLayers(run));
+        _similarityCam = new Lazy<string?>(() => ReadSimilarityCamLayer(run));
         _training = new Lazy<string?>(() => FindTraining(run));
     }
 
@@ -63,6 +64,20 @@ public sealed class RunEntry : IDisposable
         if (run.Manifest.NumClasses < 2 || run.Sources[0].Found is not { } model) return [];
         try { return AttributionMethods.CamLayers(Percept.Model.OnnxModel.Load(model)).Select(l => l.Name).ToArray(); }
         catch (PerceptException) { return []; }
+    }
+
+    /// <summary>
+    /// The convolution Fetch Similar's coarse maps read (<see cref="Percept.Attribution.Similarity.DefaultCamLayer"/>), or null: a text model, a
+    /// model without one at or before its last perception layer, or a model that has moved.
+    /// </summary>
+    public string? SimilarityCamLayer => _similarityCam.Value;
+    readonly Lazy<string?> _similarityCam;
+
+    static string? ReadSimilarityCamLayer(Run run)
+    {
+        if (run.Manifest.Text != null || run.Sources[0].Found is not { } model) return null;
+        try { return Percept.Attribution.Similarity.DefaultCamLayer(Percept.Model.OnnxModel.Load(model), run.Manifest)?.Name; }
+        catch (PerceptException) { return null; }
     }
 
     /// <summary>The training folder this run is an epoch of (percept analyze --checkpoints), or null.</summary>

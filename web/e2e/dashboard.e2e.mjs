@@ -59,13 +59,24 @@ try {
     assert(await page.locator('#color-scale-box').isHidden(), 'the colour-scale picker shows for a categorical field');
   });
 
-  await check('a legend toggle hides a class and the counts follow', async () => {
+  await check('a legend toggle hides a class and the counts follow; toggled back, the selection is whole again', async () => {
+    await page.getByTestId('search').fill('label=Trouser');
+    await page.getByTestId('search').press('Enter');
+    await page.waitForFunction(() => window.perceptTest.selection().length === 1000, null, { timeout: 5000 });
     await page.locator('#legend .legend-item').nth(1).click();
     await page.waitForFunction((n) => window.perceptTest.shown() < n, count);
     const shown = await page.evaluate(() => window.perceptTest.shown());
     assert(shown === count - 1000, `showing ${shown} after hiding Trouser (1000 test images)`);
     await page.locator('#legend .legend-item').nth(1).click();
     await page.waitForFunction((n) => window.perceptTest.shown() === n, count);
+    await page.waitForTimeout(300);
+    const kept = await page.evaluate(() => window.perceptTest.selection().length);
+    assert(kept === 1000, `${kept} of the 1000 selected Trousers left after hiding and showing them`);
+    // Closing the gallery and pressing Escape leave a group's selection alone.
+    await page.getByTestId('close-gallery').click();
+    await page.keyboard.press('Escape');
+    assert(await page.evaluate(() => window.perceptTest.selection().length) === 1000, 'Escape dropped the group selection');
+    await page.getByTestId('search').fill('');
   });
 
   await check('legend counts follow the filters', async () => {
@@ -420,6 +431,7 @@ try {
     await page.mouse.wheel(0, -400);
     await page.waitForTimeout(1200); // the address follows within half a second
     const address = page.url();
+    assert(!new URL(address).searchParams.has('gallery'), `the address names a gallery that does not show the selection: ${address}`);
     const want = await page.evaluate(() => ({ camera: window.perceptTest.camera(), shown: window.perceptTest.shown(), selection: window.perceptTest.selection() }));
     const p = await browser.newPage({ viewport: { width: 1500, height: 900 } });
     try {
@@ -553,6 +565,27 @@ try {
         return n;
       });
       assert(painted > 1000, `${painted} density pixels painted`);
+      // A lasso takes every shown sample inside it, not only the dots drawn.
+      const drawnBefore = await p.evaluate(() => window.perceptTest.dotsDrawn());
+      const mbox = await p.locator('#map').boundingBox();
+      await p.getByTestId('tab-selection').click();
+      await p.getByTestId('mode-lasso').click();
+      const lx = mbox.x + mbox.width / 2, ly = mbox.y + mbox.height / 2, lr = Math.min(mbox.width, mbox.height) / 3;
+      // Counted before the lasso (its gallery then docks below the map and moves the dots).
+      const inside = await p.evaluate(({ cx, cy, r }) => {
+        let n = 0;
+        for (let i = 0; i < window.perceptTest.count; i++) { const q = window.perceptTest.screenPosition(i); if (Math.hypot(q[0] - cx, q[1] - cy) < r * 0.97) n++; }
+        return n;
+      }, { cx: mbox.width / 2, cy: mbox.height / 2, r: lr });
+      await p.mouse.move(lx + lr, ly);
+      await p.mouse.down();
+      for (let a = 0; a <= 2 * Math.PI + 1e-9; a += Math.PI / 24) { await p.mouse.move(lx + lr * Math.cos(a), ly + lr * Math.sin(a), { steps: 2 }); await p.waitForTimeout(20); }
+      await p.mouse.up();
+      await p.waitForFunction(() => window.perceptTest.selection().length > 1, null, { timeout: 5000 });
+      await p.waitForTimeout(400);
+      const lassoed = await p.evaluate(() => window.perceptTest.selection().length);
+      assert(lassoed >= inside && lassoed > drawnBefore && inside > 1000, `lasso took ${lassoed}; ${inside} samples inside its circle, ${drawnBefore} dots drawn`);
+      await p.getByTestId('mode-pan').click();
       // Zoomed in on a crowded spot, every dot on screen is drawn.
       const box = await p.locator('#map').boundingBox();
       const spot = await p.evaluate(() => { const q = window.perceptTest.screenPosition(100); return q; });

@@ -11,8 +11,9 @@ import { renderFilters } from './filters/panel';
 import { renderLegend, updateLegendCounts } from './legend/legend';
 import { camera, densityDrawTimes, draw, drawnCount, dense, panTo, refilter, resetView, scatterplot, setCamera, zoomTo } from './map/map';
 import { normalizeMap } from './map/scales';
+import { pointsInPolygon } from './map/density';
 import { search } from './search/search';
-import { clearSelection, follow, renderSaved, select, setSelection, wireSelection } from './selection/selection';
+import { clearSelection, follow, renderSaved, select, selectionOfSample, setSelection, wireSelection } from './selection/selection';
 import { wireSimilar } from './similar/similar';
 import { galleryTitle, hideGallery, showGallery, wireGallery } from './gallery/gallery';
 import { renderInsights, wireInsightKeys } from './insights/insights';
@@ -24,12 +25,16 @@ import { readView, writeView, type View } from './url/url';
 placeIcons();
 
 let loaded: State | null = null;
+/** Loads begun: a load that a later one overtook stops at its next step (epochs picked quickly, or played). */
+let loads = 0;
 
 /** Loads a run; `keepView` keeps the encodings, filters and selection of the run before (another epoch of the same samples). */
 async function loadRun(id: string, keepView: boolean, restore: View = {}) {
+  const token = ++loads;
   const run = await source.run(id);
   if (!run.map) throw new Error(`run '${id}' has no map (analyse it with --map umap, pca or tsne)`);
   const map = await source.map(id);
+  if (token !== loads) return;
   const { x, y } = normalizeMap(map.values, map.columns);
   const previous = keepView ? loaded : null;
   const has = (name: string | undefined): name is string => !!name && run.fields.some((f) => f.name === name);
@@ -39,7 +44,10 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
     // Above 200,000 dots, one size for all by default: drawing is then cheapest.
     sizeBy: restore.size === 'none' || has(restore.size) ? restore.size! : previous?.sizeBy ?? (has('loss') && run.count <= 200_000 ? 'loss' : 'none'),
     colorScale: (['linear', 'log', 'rank', 'auto'].includes(restore.scale ?? '') ? restore.scale : previous?.colorScale ?? 'auto') as State['colorScale'],
-    hidden: restore.hidden ? new Set(restore.hidden) : previous?.hidden ?? new Set(),
+    // Legend toggles are palette steps of the colour field; another run's steps may stand for other values: they stay
+    // only for a categorical field (its categories do not change between epochs).
+    hidden: restore.hidden ? new Set(restore.hidden)
+      : previous && run.fields.find((f) => f.name === previous.colorBy)?.kind === 'categorical' ? new Set(previous.hidden) : new Set(),
     filters: (restore.filters ?? previous?.filters ?? []).filter((f) => f.kind === 'indices' || has(f.field)),
     filterMask: new Uint8Array(run.count).fill(1), mask: new Uint8Array(run.count).fill(1), shown: run.count,
     selection: (restore.selection ?? previous?.selection ?? []).filter((i) => i < run.count),
@@ -50,6 +58,7 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   loaded = s;
   const needed = ['label', 'prediction', 'correct', 'loss', 'confidence', ...s.filters.flatMap((f) => (f.kind === 'indices' ? [] : [f.field]))];
   await Promise.all([...new Set(needed)].filter((n) => has(n)).map(column));
+  if (token !== loads) return;
   $('run-title').textContent = `${run.id} · ${run.model} · ${run.count.toLocaleString()} samples` +
     (run.accuracy != null ? ` · accuracy ${(100 * run.accuracy).toFixed(2)}%` : '') + ` · ${run.map.method.toUpperCase()} map`;
   $('run-title').title = $('run-title').textContent!;
@@ -108,7 +117,7 @@ async function filtersChanged() {
 
 /** Opens a sample: selects its dot and shows its details. */
 function open(i: number) {
-  select([i]);
+  select([i], 'sample');
   void showDetails(i);
 }
 
@@ -116,14 +125,29 @@ function open(i: number) {
 const goTo = (id: string) => loadRun(id, true).catch(fail);
 
 scatterplot.subscribe('select', ({ points }: { points: number[] }) => {
-  setSelection(points);
-  if (points.length === 1) void showDetails(points[0]);
+  const picked = [...points];
+  setSelection(picked, picked.length === 1 ? 'sample' : 'group');
+  if (picked.length === 1) void showDetails(picked[0]);
   // A lasso selection: its samples in the gallery.
-  else if (points.length > 1) showGallery('Selection', points);
+  else if (picked.length > 1) showGallery('Selection', picked);
+});
+// On a map that draws only some of its dots (a dense map's level of detail), the lasso takes every shown sample inside
+// it, not only the dots drawn.
+scatterplot.subscribe('lassoEnd', ({ coordinates }: { coordinates: unknown[] }) => {
+  const s = state();
+  // Map points as [x, y] pairs (the typings say flat numbers; regl-scatterplot 1.16 sends pairs): either is read.
+  const polygon = typeof coordinates[0] === 'number'
+    ? Array.from({ length: coordinates.length >> 1 }, (_, k) => [coordinates[2 * k] as number, coordinates[2 * k + 1] as number])
+    : (coordinates as number[][]);
+  if (drawnCount() >= s.shown || polygon.length < 3) return;
+  const inside = pointsInPolygon(s.x, s.y, s.mask, polygon);
+  select(inside);
+  showGallery('Selection', inside);
 });
 scatterplot.subscribe('deselect', () => setSelection([]));
 
-wireDetails(clearSelection);
+// Closing the sample clears the selection when it was the sample's (its dot, or it and its similar samples), not a group's.
+wireDetails(() => { if (selectionOfSample()) clearSelection(); });
 wireAnalysis();
 wireSimilar(open);
 wireGallery((i) => { void showDetails(i); if ($<HTMLInputElement>('follow-selection').checked) void panTo(i); });
@@ -202,7 +226,7 @@ function currentView(): View {
     filters: s.filters, hidden: [...s.hidden],
     // Very large selections stay out of the address (it would grow past what browsers keep).
     selection: s.selection.length <= 20_000 ? s.selection : [],
-    gallery: galleryTitle() ?? undefined,
+    gallery: galleryTitle(s.selection) ?? undefined,
     sample: s.current ?? undefined, camera: camera(),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { densityImage, levelOfDetail, newScratch, priorities, prioritySubset, rgbBytes } from '../src/map/density';
+import { densityImage, levelOfDetail, newScratch, pointsInPolygon, priorities, prioritySubset, rgbBytes } from '../src/map/density';
 
 let seed = 3;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -104,5 +104,21 @@ describe('the density of a subset', () => {
     const some = densityImage(x, y, null, codes, palette, 100, 100, view, 4, undefined, { indices: subset, weight: 4 });
     expect(Math.abs(some.inView - all.inView) / all.inView).toBeLessThan(0.1);
     expect(Math.abs(some.maxCount - all.maxCount) / all.maxCount).toBeLessThan(0.3);
+  });
+});
+
+describe('points in a lasso', () => {
+  it('takes the shown samples inside the polygon, as a naive crossing count does', () => {
+    const n = 3001;
+    const x = Float32Array.from({ length: n }, () => random() * 2 - 1);
+    const y = Float32Array.from({ length: n }, () => random() * 2 - 1);
+    const mask = Uint8Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : 1));
+    // A concave polygon: an L shape.
+    const poly = [[-0.8, -0.8], [0.6, -0.8], [0.6, -0.2], [-0.2, -0.2], [-0.2, 0.7], [-0.8, 0.7]];
+    const inL = (px: number, py: number) => px >= -0.8 && px <= 0.6 && py >= -0.8 && py <= 0.7 && !(px > -0.2 && py > -0.2);
+    const expected = [];
+    for (let i = 0; i < n; i++) if (mask[i] && inL(x[i], y[i])) expected.push(i);
+    expect(pointsInPolygon(x, y, mask, poly)).toEqual(expected);
+    expect(pointsInPolygon(x, y, null, [[0, 0], [1, 0]])).toEqual([]);
   });
 });

@@ -57,3 +57,10 @@ describe('the view in the address', () => {
     expect(v).toEqual({ color: 'loss' });
   });
 });
+
+describe('an address that reaches past any run', () => {
+  it('is refused, not decoded into billions of indices', () => {
+    expect(() => decodeIndices('0+' + (4e8).toString(36))).toThrow();
+    expect(() => decodeIndices((2 ** 31 + 5).toString(36))).toThrow();
+  });
+});

@@ -37,6 +37,18 @@ public static class Similarity
         return explainer.Explain(a, b, overlay, layer);
     }
 
+    /// <summary>
+    /// The convolution similarity maps read by default: the last one at or before the run's last perception layer (in the
+    /// model's order), since the perception vectors, and so their cosine, depend on no layer after it; null when none is.
+    /// </summary>
+    public static Model.LayerInfo? DefaultCamLayer(Model.OnnxModel model, RunManifest manifest)
+    {
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (l, i) in model.PerceptionLayers.Select((l, i) => (l, i))) order.TryAdd(l.Name, i);
+        int last = manifest.Perception.Layers.Select(l => order.TryGetValue(l.Name, out int i) ? i : -1).DefaultIfEmpty(-1).Max();
+        return AttributionMethods.CamLayers(model).LastOrDefault(l => order.TryGetValue(l.Name, out int i) && i <= last);
+    }
+
     internal static float Cosine(float[] x, float[] y)
     {
         double dot = 0, nx = 0, ny = 0;
@@ -133,13 +145,18 @@ public sealed class SimilarityExplainer : IDisposable
         return _pre.Apply(raw);
     }
 
-    /// <summary>Grad-CAM's layer for similarity maps: <paramref name="layer"/>, or the last convolution, as class heat maps pick it.</summary>
-    /// <exception cref="PerceptException">A text model, a model without a convolution, or a layer without spatial axes.</exception>
+    /// <summary>
+    /// Grad-CAM's layer for similarity maps: <paramref name="layer"/>, or the last convolution the perception vectors
+    /// depend on (<see cref="Similarity.DefaultCamLayer"/>): a convolution after every recorded layer would get no gradient.
+    /// </summary>
+    /// <exception cref="PerceptException">A text model, no convolution at or before the last recorded layer, or a layer without spatial axes.</exception>
     public string CamLayer(string? layer = null)
     {
         if (_graph.Embedding != null)
             throw new PerceptException("Grad-CAM reads a layer with two spatial axes, which a text model does not have; its similarity maps are gradient × embedding");
-        return AttributionMethods.CamLayer(_model, layer).Name;
+        if (layer != null) return AttributionMethods.CamLayer(_model, layer).Name;
+        return Similarity.DefaultCamLayer(_model, _run.Manifest)?.Name
+            ?? throw new PerceptException("no convolution comes at or before the run's last perception layer, so the similarity depends on none; its maps are gradient × input");
     }
 
     GradientGraph CamGraph(string? layerName)

@@ -45,6 +45,27 @@ public class SimilarityTests(DemoRunFixture fixture, Xunit.Abstractions.ITestOut
     }
 
     [Fact]
+    public void Similarity_gradcam_reads_the_last_convolution_the_perception_vectors_depend_on()
+    {
+        // Only conv1 recorded: conv2 and conv3 come after every perception layer, so the cosine does not depend on them and
+        // a Grad-CAM there would be blank. The default is conv1, and its maps are not.
+        using var dir = new TempDir();
+        var run = Analysis.Run(new AnalysisOptions
+        {
+            ModelPath = TestFiles.DemoModel, Layers = ["conv1"], Insights = false, BatchSize = 500,
+            Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None },
+            Data = new DataSource { Path = TestFiles.FashionImages, LabelsPath = TestFiles.FashionLabels, ClassNamesPath = TestFiles.FashionClasses },
+            OutputDirectory = dir["conv1"],
+        });
+        Assert.Equal(["conv1"], run.Manifest.Perception.Layers.Select(l => l.Name));
+        using var explainer = new SimilarityExplainer(run);
+        Assert.Equal("conv1", explainer.CamLayer());
+        Assert.Equal("conv3", Similarity.DefaultCamLayer(OnnxModel.Load(TestFiles.DemoModel), fixture.Run.Manifest)!.Name);
+        var (maps, _, _) = explainer.Explain(0, 1, SimilarityOverlay.GradCam);
+        Assert.True(maps.Maps.Max() > 0, "a blank similarity Grad-CAM");
+    }
+
+    [Fact]
     public void Similarity_gradcam_is_coarser_than_gradient_times_input_on_the_demo()
     {
         // The dashboard's view: the neighbour's map (plane 1) for samples 0..49 and each one's nearest neighbour.

@@ -107,8 +107,12 @@ export function hideGallery() {
   showPane('gallery', false);
 }
 
-/** The gallery's title while it is open (for the address), else null. */
-export const galleryTitle = () => (current && isOpen('gallery') ? current.title : null);
+/** The gallery's title while it is open and shows `selection` (the address restores a gallery from the selection), else null. */
+export function galleryTitle(selection: number[]): string | null {
+  if (!current || !isOpen('gallery') || current.indices.length !== selection.length) return null;
+  const chosen = new Set(selection);
+  return current.indices.every((i) => chosen.has(i)) ? current.title : null;
+}
 
 /** Wires the gallery's controls; `open` shows a sample's details. */
 export function wireGallery(open: (i: number) => void) {

@@ -59,9 +59,14 @@ export const activeTab = () => currentTab;
 export const onTabChange = (f: (tab: string) => void) => tabListeners.push(f);
 
 /** Shows a tab of the side pane (a hidden tab, such as Training on a run without epochs, falls back to Insights). */
+const scrolled = new Map<string, number>();
+
 export function selectTab(tab: string) {
   const button = document.querySelector<HTMLButtonElement>(`.tabbar [data-tab="${CSS.escape(tab)}"]`);
   if (!button || button.hidden) tab = 'insights';
+  // Each tab keeps its own scroll position (they share one scrolling box); a tab opened first starts at its top.
+  const panels = document.querySelector<HTMLElement>('.tab-panels')!;
+  scrolled.set(currentTab, panels.scrollTop);
   currentTab = tab;
   document.querySelectorAll<HTMLButtonElement>('.tabbar [data-tab]').forEach((b) => {
     const on = b.dataset.tab === tab;
@@ -69,6 +74,7 @@ export function selectTab(tab: string) {
     b.tabIndex = on ? 0 : -1;
   });
   document.querySelectorAll<HTMLElement>('.tab-panel').forEach((p) => { p.hidden = p.dataset.panel !== tab; });
+  panels.scrollTop = scrolled.get(tab) ?? 0;
   tabListeners.forEach((f) => f(tab));
 }
 

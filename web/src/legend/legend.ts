@@ -30,7 +30,8 @@ export function renderLegend(encoding: Encoding, onToggle: () => void) {
     const bar = el('div', { className: 'ramp' });
     bar.style.background = `linear-gradient(to right, ${ramp(9).join(', ')})`;
     const ticks = el('div', { className: 'ramp-ticks' }, ...encoding.ticks.map((t) => {
-      const tick = el('span', { textContent: formatNumber(t.value) });
+      // Whole numbers (ids, counts too wide for steps) without decimals.
+      const tick = el('span', { textContent: Number.isInteger(t.value) && Math.abs(t.value) < 1e6 ? String(t.value) : formatNumber(t.value) });
       tick.style.left = `${100 * t.position}%`;
       return tick;
     }));

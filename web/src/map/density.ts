@@ -106,3 +106,26 @@ export function levelOfDetail(x: Float32Array, y: Float32Array, mask: Uint8Array
   for (let i = 0; i < x.length; i++) if (chosen[i]) indices.push(i);
   return { indices, complete: share === 1 };
 }
+
+/**
+ * The shown samples (mask[i] = 1) inside a polygon of map points (a lasso), by the even-odd rule: a dense map draws only
+ * some of its dots, and a lasso must take every sample inside it.
+ */
+export function pointsInPolygon(x: Float32Array, y: Float32Array, mask: Uint8Array | null, polygon: number[][]): number[] {
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (const [px, py] of polygon) { minX = Math.min(minX, px); maxX = Math.max(maxX, px); minY = Math.min(minY, py); maxY = Math.max(maxY, py); }
+  const out: number[] = [];
+  const n = polygon.length;
+  for (let i = 0; i < x.length; i++) {
+    if (mask && !mask[i]) continue;
+    const px = x[i], py = y[i];
+    if (px < minX || px > maxX || py < minY || py > maxY) continue;
+    let inside = false;
+    for (let a = 0, b = n - 1; a < n; b = a++) {
+      const [ax, ay] = polygon[a], [bx, by] = polygon[b];
+      if ((ay > py) !== (by > py) && px < ((bx - ax) * (py - ay)) / (by - ay) + ax) inside = !inside;
+    }
+    if (inside) out.push(i);
+  }
+  return out;
+}

@@ -281,7 +281,8 @@ scatterplot.subscribe('view', () => {
 /** Puts the selection back on the map after the drawn dots changed (filtering drops what it leaves out). */
 function reselect() {
   const s = state();
-  if (s.selection.length) scatterplot.select(s.selection, { preventEvent: true });
+  // A copy: regl-scatterplot keeps the array and cuts from it the dots it does not draw.
+  if (s.selection.length) scatterplot.select([...s.selection], { preventEvent: true });
 }
 
 /** Draws the map with the current encodings; `animate` moves the dots from where they were (checkpoint change). */
@@ -362,7 +363,7 @@ export async function setCamera(view: { x: number; y: number; distance: number }
   await scatterplot.zoomToLocation([view.x, view.y], view.distance, { transition: false });
 }
 
-/** Zooms the map to fit these samples (one sample: centred, zoomed in no further than a tenth of the map). */
+/** Zooms the map to fit these samples (one sample: centred, zoomed in to at least a fifth of the map's height). */
 export async function zoomTo(points: number[]) {
   const s = state();
   const valid = points.filter((i) => i >= 0 && i < s.run.count);

@@ -8,7 +8,8 @@ import { state, value, valueText } from '../state';
 import { $, el, icon } from '../ui';
 
 /** Records the selection and updates its controls (the map's own highlight is the caller's). */
-export function setSelection(points: number[]) {
+export function setSelection(points: number[], from?: 'sample' | 'group') {
+  if (from) origin = from;
   state().selection = points;
   $('selection-info').textContent = points.length === 0 ? 'Click a dot, or lasso a group.' : `${points.length.toLocaleString()} selected`;
   $('selection-count').textContent = points.length ? points.length.toLocaleString() : '';
@@ -24,10 +25,20 @@ export function clearSelection() {
   setSelection([]);
 }
 
-/** Selects `points` on the map and in the controls. */
-export function select(points: number[]) {
-  scatterplot.select(points, { preventEvent: true });
-  setSelection(points);
+/** Where the selection came from: one sample opened (its dot, or it and its similar samples), or a group. */
+let origin: 'sample' | 'group' = 'group';
+
+/** Whether the selection belongs to the open sample (closing the sample then clears it). */
+export const selectionOfSample = () => origin === 'sample';
+
+/**
+ * Selects `points` on the map and in the controls. The map gets a copy: regl-scatterplot keeps the array it is given
+ * and cuts the dots it does not draw out of it.
+ */
+export function select(points: number[], from: 'sample' | 'group' = 'group') {
+  origin = from;
+  scatterplot.select([...points], { preventEvent: true });
+  setSelection([...points]);
 }
 
 /** Zooms the map to a new selection when "zoom to selections" is on (cards, searches, gallery picks, saved selections). */
@@ -45,7 +56,7 @@ function writeSaved(all: Saved[]) {
   try { localStorage.setItem(KEY, JSON.stringify(all)); } catch { $('selection-info').textContent = 'cannot save: the browser keeps no storage for this page'; }
 }
 
-/** The saved selections that fit this run (the same number of samples: the run itself, its epochs, its checkpoints). */
+/** The saved selections that fit this run: those saved on a run of as many samples (its epochs, its checkpoints, itself). */
 const fitting = () => readSaved().filter((x) => x.count === state().run.count);
 
 let showSelection: (title: string, points: number[]) => void = () => {};
@@ -64,7 +75,7 @@ export function renderSaved() {
       showSelection(x.name, points);
     });
     const remove = el('button', { type: 'button', className: 'icon-button', title: `forget '${x.name}'` }, icon('trash', `forget ${x.name}`));
-    remove.addEventListener('click', () => { writeSaved(readSaved().filter((y) => y !== x && !(y.name === x.name && y.count === x.count && y.created === x.created))); renderSaved(); });
+    remove.addEventListener('click', () => { writeSaved(readSaved().filter((y) => !(y.name === x.name && y.count === x.count && y.created === x.created))); renderSaved(); });
     const item = el('li', {}, name, el('span', { className: 'muted', textContent: n.toLocaleString() }), remove);
     item.dataset.testid = 'saved-selection';
     return item;

@@ -10,6 +10,9 @@ import { $, el, formatNumber, message } from '../ui';
 const COLOURS = ['rgba(33, 102, 172, 0.85)', 'rgba(67, 147, 195, 0.6)', 'rgba(146, 197, 222, 0.35)', 'rgba(255, 255, 255, 0)',
   'rgba(253, 219, 199, 0.35)', 'rgba(244, 165, 130, 0.6)', 'rgba(214, 96, 77, 0.85)'];
 
+/** Requests made: an answer to an older one is dropped. */
+let requests = 0;
+
 async function fetchSimilar(open: (i: number) => void) {
   const s = state();
   if (s.current == null) return;
@@ -19,8 +22,12 @@ async function fetchSimilar(open: (i: number) => void) {
   grid.replaceChildren(el('span', { textContent: 'Searching…' }));
   $('similar-note').hidden = true;
   try {
-    const overlay = $<HTMLSelectElement>('similar-overlay').value as 'gradcam' | 'gradient';
-    const result = await source.similar(s.run.id, sample, k, s.run.text ? undefined : overlay);
+    // The overlay picker shows only where there is a choice (an image model with a convolution); else the server's default.
+    const picker = $<HTMLSelectElement>('similar-overlay');
+    const overlay = picker.hidden ? undefined : picker.value as 'gradcam' | 'gradient';
+    const asked = ++requests;
+    const result = await source.similar(s.run.id, sample, k, overlay);
+    if (asked !== requests) return;
     if (s.current !== sample) return;
     grid.replaceChildren(...result.neighbors.map((n) => {
       const card = el('div', { className: n.tokens ? 'card text' : 'card', title: 'open this sample' },
@@ -43,7 +50,7 @@ async function fetchSimilar(open: (i: number) => void) {
         ? 'Overlay: the regions of each neighbour that make the model see it as like this sample — a coarse map at the last convolution (Grad-CAM of their perception vectors\' cosine). Warm: more alike. Each map is scaled to its own strongest value.'
         : 'Overlay: what in each neighbour makes the model see it as like this sample, pixel by pixel (gradient × input of their perception vectors\' cosine). Warm: regions that make it more alike; blue: less alike. Each map is scaled to its own strongest value.';
     note.dataset.overlay = result.overlay ?? '';
-    select([sample, ...result.neighbors.map((n) => n.index)]);
+    select([sample, ...result.neighbors.map((n) => n.index)], 'sample');
   } catch (e) {
     grid.replaceChildren(el('span', { className: 'error', textContent: message(e) }));
   }
@@ -53,6 +60,6 @@ async function fetchSimilar(open: (i: number) => void) {
 export function wireSimilar(open: (i: number) => void) {
   $('fetch-similar').addEventListener('click', () => void fetchSimilar(open));
   // Another overlay for the neighbours on show: fetch them again.
-  $('similar-overlay').addEventListener('change', () => { if ($('similar').childElementCount) void fetchSimilar(open); });
+  $('similar-overlay').addEventListener('change', () => { if ($('similar').querySelector('[data-testid=similar-card]')) void fetchSimilar(open); });
   onSampleChange(() => { $('similar').replaceChildren(); $('similar-note').hidden = true; });
 }

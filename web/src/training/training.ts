@@ -119,21 +119,27 @@ function setPlayIcon(playing: boolean) {
 export function wirePlay(current: () => RunSummary, go: (run: string) => Promise<void>) {
   const button = $<HTMLButtonElement>('play-epochs');
   setPlayIcon(false);
-  const stop = () => { if (timer != null) { clearInterval(timer); timer = null; } setPlayIcon(false); };
+  let playing = false;
+  const stop = () => { playing = false; if (timer != null) { clearTimeout(timer); timer = null; } setPlayIcon(false); };
   button.addEventListener('click', () => {
-    if (timer != null) { stop(); return; }
+    if (playing) { stop(); return; }
     const t = current().training;
     if (!t) return;
     let next = t.epoch >= t.epochs.length ? 0 : t.epoch; // from the start again when at the last epoch
+    playing = true;
     setPlayIcon(true);
+    // Each step starts once the one before has loaded (and 1.6 s after it began), so loads never overlap.
     const step = async () => {
+      timer = null;
       const id = current().training?.runs[next];
-      if (id == null || next >= t.epochs.length) { stop(); return; }
+      if (!playing || id == null || next >= t.epochs.length) { stop(); return; }
       next++;
+      const started = performance.now();
       await go(id);
-      if (next >= t.epochs.length) stop(); // the last epoch reached
+      if (!playing) return;
+      if (next >= t.epochs.length) { stop(); return; } // the last epoch reached
+      timer = window.setTimeout(() => void step(), Math.max(0, 1600 - (performance.now() - started)));
     };
     void step();
-    timer = window.setInterval(() => void step(), 1600);
   });
 }

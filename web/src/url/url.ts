@@ -32,7 +32,10 @@ export function encodeIndices(indices: Iterable<number>): string {
   return parts.join('.');
 }
 
-/** The indices encodeIndices wrote; throws on text it did not write. */
+/** Most indices an address may hold: a run has fewer samples than this (a longer range is not one the page wrote). */
+export const MAX_INDICES = 50_000_000;
+
+/** The indices encodeIndices wrote; throws on text it did not write, or on more than MAX_INDICES of them. */
 export function decodeIndices(text: string): number[] {
   if (text === '') return [];
   const out: number[] = [];
@@ -42,6 +45,7 @@ export function decodeIndices(text: string): number[] {
     if (!m) throw new Error(`'${part}' is not an index range`);
     const start = previous + parseInt(m[1], 36);
     const extra = m[2] ? parseInt(m[2], 36) : 0;
+    if (out.length + extra + 1 > MAX_INDICES || start + extra > 2 ** 31) throw new Error(`'${part}' reaches past any run`);
     for (let i = 0; i <= extra; i++) out.push(start + i);
     previous = start + extra;
   }
