@@ -14,7 +14,7 @@ public static class CommandLine
     internal static readonly CommandSpec[] Commands =
     [
         AnalyzeCommand.Spec, MergeCommand.Spec, PlaceCommand.Spec, WatchCommand.Spec, ExportCommand.Spec, LayersCommand.Spec, InfoCommand.Spec, PlotCommand.Spec, ExplainCommand.Spec, ProjectCommand.Spec,
-        NeighborsCommand.Spec, BenchCommand.Spec, InsightsCommand.Spec, ServeCommand.Spec, ReportCommand.Spec, DemoCommand.Spec, SchemaCommand.Spec,
+        NeighborsCommand.Spec, BenchCommand.Spec, InsightsCommand.Spec, CompareCommand.Spec, ServeCommand.Spec, ReportCommand.Spec, DemoCommand.Spec, SchemaCommand.Spec,
     ];
 
     /// <summary>What 'percept --help' prints: every command with its one-line summary.</summary>

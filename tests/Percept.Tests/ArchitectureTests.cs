@@ -23,9 +23,10 @@ public class ArchitectureTests
         ["Percept.Projection"] = 7,
         ["Percept.Attribution"] = 8,
         ["Percept.Insights"] = 9,
-        ["Percept.Report"] = 10,
-        ["Percept"] = 11, // Analysis: the pipeline itself, which calls every stage
-        ["Percept.Cluster"] = 12, // shards merged into a run, through the pipeline's later stages
+        ["Percept.Comparison"] = 10, // two runs of the same samples side by side, from their predictions, graphs and insights
+        ["Percept.Report"] = 11,
+        ["Percept"] = 12, // Analysis: the pipeline itself, which calls every stage
+        ["Percept.Cluster"] = 13, // shards merged into a run, through the pipeline's later stages
     };
 
     static readonly OpCode[] OneByte = new OpCode[0x100], TwoByte = new OpCode[0x100];
