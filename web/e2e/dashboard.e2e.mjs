@@ -80,6 +80,7 @@ try {
   });
 
   await check('legend counts follow the filters', async () => {
+    await page.getByTestId('tab-encoding').click();
     await page.getByTestId('filter-prediction').selectOption(['1']);
     await page.waitForFunction((n) => window.perceptTest.shown() < n, count);
     // The legend redraws after the map's filter: wait for its counts, not just the dots.
@@ -356,6 +357,10 @@ try {
           assert(!overlap(await p.getByTestId(id).boundingBox(), map), `#${id} overlaps the map`);
         assert(map.width < before.width && map.height < before.height, 'the map did not shrink for the docked panes');
         assert(map.width >= 300 && map.height >= 150, `the map is ${map.width}×${map.height}`);
+        // Every tab fits its bar, with the selection's count showing.
+        const side = await p.getByTestId('side').boundingBox();
+        const clipped = await p.locator('.tabbar [data-tab]:visible').evaluateAll((bs, right) => bs.filter((b) => b.getBoundingClientRect().right > right + 0.5).map((b) => b.textContent), side.x + side.width);
+        assert(clipped.length === 0, `tabs cut off at ${w}: ${clipped.join(', ')}`);
         // The gallery's controls are not hidden by the details pane.
         for (const id of ['gallery-sort', 'close-gallery']) {
           const box = await p.getByTestId(id).boundingBox();
@@ -623,6 +628,50 @@ try {
       });
       assert(coloured > 3000, `${coloured} coloured pixels in the screenshot: the map was not drawn (${statSync(out).size} bytes)`);
     } finally { await p.close(); }
+  });
+
+  await check('the confusion matrix counts the shown samples; a cell selects its samples and fills the gallery; a selection gets its own matrix', async () => {
+    await page.getByTestId('search').fill('');
+    await page.getByTestId('tab-matrix').click();
+    const cells = page.getByTestId('confusion-cell');
+    await cells.first().waitFor({ timeout: 5000 });
+    assert(await cells.count() === 100, `${await cells.count()} cells`);
+    const counts = await cells.evaluateAll((cs) => cs.map((c) => ({ y: Number(c.dataset.label), p: Number(c.dataset.prediction), n: Number(c.dataset.count) })));
+    const total = counts.reduce((a, c) => a + c.n, 0);
+    assert(total === count, `the matrix holds ${total} of ${count} samples`);
+    const rows = Array.from({ length: 10 }, (_, y) => counts.filter((c) => c.y === y).reduce((a, c) => a + c.n, 0));
+    assert(rows.every((r) => r === 1000), `row sums ${rows.join(' ')}`);
+    // The largest error: Shirt labelled, predicted as something else.
+    const worst = counts.filter((c) => c.y !== c.p).sort((a, b) => b.n - a.n)[0];
+    await page.locator(`[data-testid=confusion-cell][data-label="${worst.y}"][data-prediction="${worst.p}"]`).click();
+    await page.waitForFunction((n) => window.perceptTest.selection().length === n, worst.n, { timeout: 5000 });
+    const title = await page.getByTestId('gallery-title').textContent();
+    assert(title.startsWith('label ') && title.includes('→ predicted'), `gallery title '${title}'`);
+    assert(await page.getByTestId('gallery-card').count() === Math.min(240, worst.n), 'the gallery does not show the cell');
+    // The matrix keeps its scope and marks the cell; the map zoomed to its samples.
+    await page.waitForFunction(() => document.querySelector('[data-testid=confusion-cell].active') != null, null, { timeout: 5000 });
+    if (shots) {
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=gallery-card] img')].slice(0, 10).every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 15000 });
+      await page.screenshot({ path: join(shots, 'dashboard-matrix.png') });
+    }
+    // A selection made elsewhere (a search for one class) is the matrix's scope: only that class's row holds counts.
+    await page.getByTestId('search').fill('label=Shirt');
+    await page.getByTestId('search').press('Enter');
+    await page.waitForFunction(() => window.perceptTest.selection().length === 1000, null, { timeout: 5000 });
+    await page.waitForFunction(() => {
+      const cs = [...document.querySelectorAll('[data-testid=confusion-cell]')];
+      return cs.length === 100 && cs.every((c) => c.dataset.label === '6' || c.dataset.count === '0') && cs.reduce((a, c) => a + Number(c.dataset.count), 0) === 1000;
+    }, null, { timeout: 5000 });
+    // Shares of each row.
+    await page.locator('#confusion input[type=checkbox]').check();
+    await page.getByTestId('search').fill('');
+    await page.getByTestId('close-gallery').click();
+    await page.evaluate(() => window.perceptTest.open(3));
+    await page.getByTestId('close-details').click();
+    await page.waitForFunction(() => window.perceptTest.selection().length === 0, null, { timeout: 5000 });
+    const diag = await page.locator('[data-testid=confusion-cell][data-label="1"][data-prediction="1"]').textContent();
+    assert(/^\d{2,3}$/.test(diag) && Number(diag) > 80, `Trouser's diagonal share '${diag}'`);
+    await page.locator('#confusion input[type=checkbox]').uncheck();
   });
 
   await check('no errors in the page', async () => {

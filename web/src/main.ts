@@ -3,7 +3,8 @@
 // the address), details/ (one sample), analysis/ (heat maps), similar/ (Fetch Similar), insights/, gallery/, training/,
 // and data/ (one interface over the server's API or a report's embedded data).
 import './style.css';
-import { activeTab, selectTab } from './layout/layout';
+import { activeTab, onTabChange, selectTab } from './layout/layout';
+import { renderConfusion } from './confusion/confusion';
 import { wireAnalysis, renderMethods } from './analysis/analysis';
 import { isReport, source } from './data';
 import { showDetails, wireDetails } from './details/details';
@@ -13,7 +14,7 @@ import { camera, densityDrawTimes, draw, drawnCount, dense, panTo, refilter, res
 import { normalizeMap } from './map/scales';
 import { pointsInPolygon } from './map/density';
 import { search } from './search/search';
-import { clearSelection, follow, renderSaved, select, selectionOfSample, setSelection, wireSelection } from './selection/selection';
+import { clearSelection, follow, onSelectionChange, renderSaved, select, selectionOfSample, setSelection, wireSelection } from './selection/selection';
 import { wireSimilar } from './similar/similar';
 import { galleryTitle, hideGallery, showGallery, wireGallery } from './gallery/gallery';
 import { renderInsights, wireInsightKeys } from './insights/insights';
@@ -71,6 +72,7 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   const insights = renderInsights();
   await redraw(!!previous);
   setSelection(s.selection);
+  matrixFollows();
   if (restore.camera) await setCamera(restore.camera);
   if (restore.gallery && s.selection.length) showGallery(restore.gallery, s.selection);
   if (s.current != null) await showDetails(s.current);
@@ -109,11 +111,17 @@ async function redraw(animate = false) {
   (window as unknown as { perceptTest: unknown }).perceptTest = testHooks();
 }
 
-/** After a filter changed: the map, the counts and the legend's counts follow. */
+/** After a filter changed: the map, the counts, the legend's counts and the confusion matrix follow. */
 async function filtersChanged() {
   await refilter(true);
   updateLegendCounts();
+  matrixFollows();
 }
+
+/** The confusion matrix, drawn when its tab is open (a selection or a filter changes its scope). */
+function matrixFollows() { if (loaded && activeTab() === 'matrix') renderConfusion(); }
+onTabChange(matrixFollows);
+onSelectionChange(matrixFollows);
 
 /** Opens a sample: selects its dot and shows its details. */
 function open(i: number) {

@@ -17,7 +17,12 @@ export function setSelection(points: number[], from?: 'sample' | 'group') {
   $<HTMLButtonElement>('zoom-selection').disabled = points.length === 0;
   $<HTMLButtonElement>('save-selection-button').disabled = points.length === 0;
   $<HTMLButtonElement>('filter-selection').disabled = points.length < 2;
+  selectionListeners.forEach((f) => f());
 }
+
+const selectionListeners: (() => void)[] = [];
+/** Runs after every change of the selection (the confusion matrix follows it). */
+export const onSelectionChange = (f: () => void) => selectionListeners.push(f);
 
 /** Clears the selection on the map and in the controls. */
 export function clearSelection() {
