@@ -441,7 +441,9 @@ try {
     const p = await browser.newPage({ viewport: { width: 1500, height: 900 } });
     try {
       await p.goto(address);
-      await p.waitForFunction(() => window.perceptTest?.ready === true && document.getElementById('details').dataset.sample === '321', null, { timeout: 30000 });
+      await p.waitForFunction(() => window.perceptTest?.ready === true && document.getElementById('details').dataset.sample === '321'
+        && document.querySelector('[data-testid=tab-encoding]').getAttribute('aria-selected') === 'true'
+        && document.getElementById('legend').dataset.scale === 'log', null, { timeout: 30000 });
       await p.waitForTimeout(500);
       const got = await p.evaluate(() => ({ camera: window.perceptTest.camera(), shown: window.perceptTest.shown(), selection: window.perceptTest.selection() }));
       assert(await p.getByTestId('legend').getAttribute('data-field') === 'confidence', 'colour field not restored');
@@ -632,7 +634,7 @@ try {
 
   await check('the confusion matrix counts the shown samples; a cell selects its samples and fills the gallery; a selection gets its own matrix', async () => {
     await page.getByTestId('search').fill('');
-    await page.getByTestId('tab-matrix').click();
+    await page.getByTestId('tab-charts').click();
     const cells = page.getByTestId('confusion-cell');
     await cells.first().waitFor({ timeout: 5000 });
     assert(await cells.count() === 100, `${await cells.count()} cells`);
@@ -672,6 +674,46 @@ try {
     const diag = await page.locator('[data-testid=confusion-cell][data-label="1"][data-prediction="1"]').textContent();
     assert(/^\d{2,3}$/.test(diag) && Number(diag) > 80, `Trouser's diagonal share '${diag}'`);
     await page.locator('#confusion input[type=checkbox]').uncheck();
+  });
+
+  await check('a brushed histogram filters the map to its range; a bar click cross-filters by category', async () => {
+    await page.getByTestId('tab-charts').click();
+    const hist = page.locator('[data-testid=chart][data-field=confidence] svg');
+    await hist.waitFor({ timeout: 10000 });
+    await hist.scrollIntoViewIfNeeded();
+    const b = await hist.boundingBox();
+    await page.mouse.move(b.x + b.width * 0.4, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width * 0.7, b.y + b.height / 2, { steps: 4 });
+    await page.mouse.move(b.x + b.width + 20, b.y + b.height / 2, { steps: 2 });
+    await page.mouse.up();
+    await page.waitForFunction((n) => window.perceptTest.shown() < n, count, { timeout: 5000 });
+    await page.waitForTimeout(600);
+    const filters = JSON.parse(new URL(page.url()).searchParams.get('filters') ?? '[]');
+    const range = filters.find((f) => f.r === 'confidence');
+    assert(range && range.lo > 0 && range.hi == null, `filters in the address: ${JSON.stringify(filters)}`);
+    const run = new URL(page.url()).searchParams.get('run');
+    const expected = await page.evaluate(async ({ run, lo }) => {
+      const values = new Float32Array(await (await fetch(`api/runs/${encodeURIComponent(run)}/columns/confidence`)).arrayBuffer());
+      return values.filter((v) => !Number.isNaN(v) && v >= lo).length;
+    }, { run, lo: range.lo });
+    const shown = await page.evaluate(() => window.perceptTest.shown());
+    assert(shown === expected && shown > 0, `${shown} shown after the brush, ${expected} with confidence ≥ ${range.lo}`);
+    // A bar of 'correct' narrows it further: the incorrect among them.
+    await page.locator('[data-testid=chart][data-field=correct] [data-testid=bar][data-category="0"]').scrollIntoViewIfNeeded();
+    await page.locator('[data-testid=chart][data-field=correct] [data-testid=bar][data-category="0"]').click();
+    await page.waitForFunction((n) => window.perceptTest.shown() < n, shown, { timeout: 5000 });
+    const both = await page.evaluate(async ({ run, lo }) => {
+      const get = async (f) => new Float32Array(await (await fetch(`api/runs/${encodeURIComponent(run)}/columns/${f}`)).arrayBuffer());
+      const c = await get('confidence'), k = await get('correct');
+      let n = 0; for (let i = 0; i < c.length; i++) if (c[i] >= lo && k[i] === 0) n++;
+      return n;
+    }, { run, lo: range.lo });
+    assert(await page.evaluate(() => window.perceptTest.shown()) === both, `cross-filter: ${await page.evaluate(() => window.perceptTest.shown())} shown, ${both} incorrect with confidence ≥ ${range.lo}`);
+    // The loss histogram follows: all its bars add up to the shown samples.
+    await page.getByTestId('tab-encoding').click();
+    await page.locator('#clear-filters').click();
+    await page.waitForFunction((n) => window.perceptTest.shown() === n, count, { timeout: 5000 });
   });
 
   await check('no errors in the page', async () => {

@@ -5,6 +5,7 @@
 import './style.css';
 import { activeTab, onTabChange, selectTab } from './layout/layout';
 import { renderConfusion } from './confusion/confusion';
+import { renderCharts, wireCharts } from './charts/charts';
 import { wireAnalysis, renderMethods } from './analysis/analysis';
 import { isReport, source } from './data';
 import { showDetails, wireDetails } from './details/details';
@@ -64,6 +65,8 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
     (run.accuracy != null ? ` · accuracy ${(100 * run.accuracy).toFixed(2)}%` : '') + ` · ${run.map.method.toUpperCase()} map`;
   $('run-title').title = $('run-title').textContent!;
   renderSelectors();
+  // A tab the address names opens at once; otherwise Insights or Encoding, once it is known whether there are insights.
+  if (restore.tab) selectTab(restore.tab);
   renderMethods();
   renderFilters(filtersChanged);
   renderSaved();
@@ -78,8 +81,7 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   if (s.current != null) await showDetails(s.current);
   // The Insights tab first on a run that has them; Encoding on one that has none.
   const hasInsights = await insights;
-  if (restore.tab) selectTab(restore.tab);
-  else if (!previous) selectTab(hasInsights ? 'insights' : 'encoding');
+  if (!restore.tab && !previous && token === loads) selectTab(hasInsights ? 'insights' : 'encoding');
 }
 
 function renderSelectors() {
@@ -104,11 +106,17 @@ function renderSelectors() {
   if (isReport) document.title = `Percept report · ${s.run.id}`;
 }
 
+/** The draw in progress: draws run one after another (regl-scatterplot drops a draw asked during another). */
+let drawing: Promise<void> = Promise.resolve();
+
 /** Draws the map and its legend with the current encodings. */
-async function redraw(animate = false) {
-  const encoding = await draw(animate);
-  renderLegend(encoding, () => void filtersChanged());
-  (window as unknown as { perceptTest: unknown }).perceptTest = testHooks();
+function redraw(animate = false): Promise<void> {
+  drawing = drawing.catch(() => {}).then(async () => {
+    const encoding = await draw(animate);
+    renderLegend(encoding, () => void filtersChanged());
+    (window as unknown as { perceptTest: unknown }).perceptTest = testHooks();
+  });
+  return drawing;
 }
 
 /** After a filter changed: the map, the counts, the legend's counts and the confusion matrix follow. */
@@ -118,8 +126,10 @@ async function filtersChanged() {
   matrixFollows();
 }
 
-/** The confusion matrix, drawn when its tab is open (a selection or a filter changes its scope). */
-function matrixFollows() { if (loaded && activeTab() === 'matrix') renderConfusion(); }
+/** The confusion matrix and the linked charts, drawn when their tab is open (a selection or a filter changes them). */
+function matrixFollows() { if (loaded && activeTab() === 'charts') { renderConfusion(); void renderCharts(); } }
+// A brush or a bar click changed a filter: the filters panel shows it, and the map, legend and charts follow.
+wireCharts(() => { renderFilters(filtersChanged); void filtersChanged(); });
 onTabChange(matrixFollows);
 onSelectionChange(matrixFollows);
 

@@ -29,8 +29,11 @@ export function renderFilters(onChange: () => void) {
     const lo = el('input', { type: 'number', step: 'any', placeholder: 'min' });
     const hi = el('input', { type: 'number', step: 'any', placeholder: 'max' });
     lo.dataset.testid = 'range-min'; hi.dataset.testid = 'range-max';
+    // The field this control last filtered: its range is replaced (other fields' ranges, from the charts, stay).
+    let filtered = which.value;
     const update = async () => {
-      s.filters = s.filters.filter((x) => x.kind !== 'range');
+      s.filters = s.filters.filter((x) => !(x.kind === 'range' && (x.field === filtered || x.field === which.value)));
+      filtered = which.value;
       const min = lo.value === '' ? null : Number(lo.value), max = hi.value === '' ? null : Number(hi.value);
       if (min !== null || max !== null) { await column(which.value); s.filters.push({ kind: 'range', field: which.value, min, max }); }
       onChange();
