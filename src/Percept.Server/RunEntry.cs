@@ -127,6 +127,9 @@ public sealed class RunEntry : IDisposable
     public (AttributionResult Maps, float Cosine, float[] Inputs) Similarity(int a, int b,
         SimilarityOverlay overlay = SimilarityOverlay.Gradient) => _similarity.Value.Explain(a, b, overlay);
 
+    /// <summary>What in sample <paramref name="b"/> makes it like <paramref name="a"/>: the neighbour's map alone (Fetch Similar's overlays).</summary>
+    public AttributionResult SimilarityOf(int a, int b, SimilarityOverlay overlay) => _similarity.Value.ExplainNeighbour(a, b, overlay);
+
     /// <summary>The <paramref name="k"/> samples nearest to <paramref name="sample"/> in perception space (the run's graph, ranked by cosine), most similar first.</summary>
     public (int Index, float Similarity)[] Nearest(int sample, int k) => _neighbors.Value.Nearest(sample, k);
 

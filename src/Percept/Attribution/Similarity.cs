@@ -139,6 +139,31 @@ public sealed class SimilarityExplainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// What in sample <paramref name="b"/> makes the model see it as like <paramref name="a"/>: <see cref="Explain"/>'s
+    /// second map alone (one plane, target <paramref name="b"/>), for half the backward passes. Fetch Similar draws only it.
+    /// </summary>
+    public AttributionResult ExplainNeighbour(int a, int b, SimilarityOverlay overlay = SimilarityOverlay.Gradient, string? layer = null)
+    {
+        if (a < 0 || a >= _run.Count || b < 0 || b >= _run.Count)
+            throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
+        lock (_gate)
+        {
+            var camGraph = overlay == SimilarityOverlay.GradCam ? CamGraph(layer) : null;
+            var va = new float[_embedding.Columns];
+            var vb = new float[_embedding.Columns];
+            _embedding.ReadRow(a, va);
+            _embedding.ReadRow(b, vb);
+            float cosine = Similarity.Cosine(va, vb);
+            var xb = ReadInput(b);
+            var (_, h, w, _) = Axes();
+            var map = new float[h * w];
+            if (camGraph != null) GradCam(camGraph, xb, vb, va, cosine, map);
+            else Attribute(xb, vb, va, cosine, map);
+            return new AttributionResult(map, h, w, [new AttributionTarget("similarity", b)], [cosine]);
+        }
+    }
+
     float[] ReadInput(int index)
     {
         var (raw, _, _) = _dataset.ReadSample(index);

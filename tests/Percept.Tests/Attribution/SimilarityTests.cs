@@ -45,6 +45,22 @@ public class SimilarityTests(DemoRunFixture fixture, Xunit.Abstractions.ITestOut
     }
 
     [Fact]
+    public void The_neighbours_map_alone_equals_the_second_map_of_the_pair()
+    {
+        using var explainer = new SimilarityExplainer(fixture.Run);
+        foreach (var overlay in new[] { SimilarityOverlay.Gradient, SimilarityOverlay.GradCam })
+            foreach (var (a, b) in new[] { (0, 1), (17, 4242), (9999, 3) })
+            {
+                var (pair, cosine, _) = explainer.Explain(a, b, overlay);
+                var one = explainer.ExplainNeighbour(a, b, overlay);
+                int plane = pair.Height * pair.Width;
+                Assert.Equal(pair.Maps.AsSpan(plane, plane).ToArray(), one.Maps);
+                Assert.Equal(b, one.Targets.Single().Class);
+                Assert.Equal(cosine, one.Scores.Single());
+            }
+    }
+
+    [Fact]
     public void Similarity_gradcam_reads_the_last_convolution_the_perception_vectors_depend_on()
     {
         // Only conv1 recorded: conv2 and conv3 come after every perception layer, so the cosine does not depend on them and
