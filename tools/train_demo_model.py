@@ -28,6 +28,23 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def find_data(given):
+    """The folder holding Fashion-MNIST's IDX files: the one given, else the shared copy, else Debian's; exits when none has them."""
+    candidates = [given] if given else [os.path.join(ROOT, "..", "shared", "datasets", "fashion-mnist"),
+                                        "/usr/share/datasets/fashion-mnist"]
+    data = next((c for c in candidates if c and os.path.exists(os.path.join(c, "train-images-idx3-ubyte.gz"))), None)
+    if data is None:
+        sys.exit("Fashion-MNIST training split not found in: " + ", ".join(c for c in candidates if c))
+    return data
+
+
+def load_split(data, split):
+    """A split ("train" or "t10k") as the models see it: N x 1 x 28 x 28 float pixels / 255, and int64 labels."""
+    x = torch.from_numpy(read_idx(os.path.join(data, f"{split}-images-idx3-ubyte.gz")).astype(np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(read_idx(os.path.join(data, f"{split}-labels-idx1-ubyte.gz")).astype(np.int64))
+    return x, y
+
+
 class DemoCnn(nn.Module):
     """Three conv blocks and two fully connected layers; module names become ONNX node names."""
 
@@ -66,19 +83,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "fmnist-cnn"))
     args = ap.parse_args()
-    candidates = [args.data] if args.data else [os.path.join(ROOT, "..", "shared", "datasets", "fashion-mnist"),
-                                                "/usr/share/datasets/fashion-mnist"]
-    data = next((c for c in candidates if c and os.path.exists(os.path.join(c, "train-images-idx3-ubyte.gz"))), None)
-    if data is None:
-        sys.exit("Fashion-MNIST training split not found in: " + ", ".join(c for c in candidates if c))
+    data = find_data(args.data)
 
     torch.manual_seed(0)
     np.random.seed(0)
     torch.set_num_threads(os.cpu_count() or 2)
-    xtr = torch.from_numpy(read_idx(os.path.join(data, "train-images-idx3-ubyte.gz")).astype(np.float32) / 255.0).unsqueeze(1)
-    ytr = torch.from_numpy(read_idx(os.path.join(data, "train-labels-idx1-ubyte.gz")).astype(np.int64))
-    xte = torch.from_numpy(read_idx(os.path.join(data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255.0).unsqueeze(1)
-    yte = torch.from_numpy(read_idx(os.path.join(data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+    xtr, ytr = load_split(data, "train")
+    xte, yte = load_split(data, "t10k")
 
     model = DemoCnn()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

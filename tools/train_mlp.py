@@ -10,13 +10,12 @@ input name and shape ("image", N x 1 x 28 x 28), so both models analyse the same
 The weights are not committed: the script makes them in under a minute on two cores.
 """
 import argparse, os, sys
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_demo_model import read_idx, export, ROOT  # noqa: E402
+from train_demo_model import export, find_data, load_split  # noqa: E402
 
 
 class Mlp(nn.Module):
@@ -41,17 +40,11 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--out", default="/tmp/fmnist-mlp")
     args = ap.parse_args()
-    candidates = [args.data] if args.data else [os.path.join(ROOT, "..", "shared", "datasets", "fashion-mnist"),
-                                                "/usr/share/datasets/fashion-mnist"]
-    data = next((c for c in candidates if c and os.path.exists(os.path.join(c, "train-images-idx3-ubyte.gz"))), None)
-    if data is None:
-        sys.exit("Fashion-MNIST training split not found in: " + ", ".join(c for c in candidates if c))
+    data = find_data(args.data)
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 2)
-    xtr = torch.from_numpy(read_idx(os.path.join(data, "train-images-idx3-ubyte.gz")).astype(np.float32) / 255.0).unsqueeze(1)
-    ytr = torch.from_numpy(read_idx(os.path.join(data, "train-labels-idx1-ubyte.gz")).astype(np.int64))
-    xte = torch.from_numpy(read_idx(os.path.join(data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255.0).unsqueeze(1)
-    yte = torch.from_numpy(read_idx(os.path.join(data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+    xtr, ytr = load_split(data, "train")
+    xte, yte = load_split(data, "t10k")
     model = Mlp()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     os.makedirs(args.out, exist_ok=True)

@@ -60,6 +60,8 @@ static class Api
     /// <summary>The names the API gives <see cref="SimilarityOverlay"/>'s values (<c>overlay=</c>).</summary>
     internal const string GradCamOverlay = "gradcam", GradientOverlay = "gradient";
 
+    static string OverlayName(SimilarityOverlay overlay) => overlay == SimilarityOverlay.GradCam ? GradCamOverlay : GradientOverlay;
+
     public static void Map(WebApplication app, RunCollection runs, bool live)
     {
         RunEntry Find(string run) => runs.TryGetValue(run, out var e) ? e : throw new ApiError(404, $"unknown run '{run}' (runs: {string.Join(", ", runs.Keys)})");
@@ -246,7 +248,7 @@ static class Api
             int i = Sample(e, sample);
             int k = IntQuery(c, "k", 12, 1, Math.Min(MaxK, e.Run.Count - 1));
             var overlay = Overlay(c, e);
-            string overlayName = overlay == SimilarityOverlay.GradCam ? GradCamOverlay : GradientOverlay;
+            string overlayName = OverlayName(overlay);
             var best = e.Nearest(i, k);
             string id = Uri.EscapeDataString(e.Id);
             var rows = e.Reader.Brief(best.Select(b => b.Index).ToArray());
@@ -272,7 +274,7 @@ static class Api
             int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
             NotText(e);
             var overlay = Overlay(c, e);
-            string name = overlay == SimilarityOverlay.GradCam ? GradCamOverlay : GradientOverlay;
+            string name = OverlayName(overlay);
             return Png(e, Path.Combine("similar", $"{i}-{j}-{name}-{size}.png"), () =>
             {
                 // Only the neighbour's map is drawn: computed alone, it costs half the backward passes.

@@ -108,31 +108,15 @@ public sealed class SimilarityExplainer : IDisposable
     public (AttributionResult Maps, float Cosine, float[] Inputs) Explain(int a, int b, SimilarityOverlay overlay = SimilarityOverlay.Gradient,
         string? layer = null)
     {
-        if (a < 0 || a >= _run.Count || b < 0 || b >= _run.Count)
-            throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
         lock (_gate)
         {
-            // Checked before any work: a text model or one without a convolution has no layer for Grad-CAM.
-            var camGraph = overlay == SimilarityOverlay.GradCam ? CamGraph(layer) : null;
-            var va = new float[_embedding.Columns];
-            var vb = new float[_embedding.Columns];
-            _embedding.ReadRow(a, va);
-            _embedding.ReadRow(b, vb);
-            float cosine = Similarity.Cosine(va, vb);
+            var (va, vb, cosine, cam) = Pair(a, b, overlay, layer);
             var xa = ReadInput(a);
             var xb = ReadInput(b);
             var (_, h, w, _) = Axes();
             var maps = new float[2 * h * w];
-            if (camGraph != null)
-            {
-                GradCam(camGraph, xa, va, vb, cosine, maps.AsSpan(0, h * w));
-                GradCam(camGraph, xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
-            }
-            else
-            {
-                Attribute(xa, va, vb, cosine, maps.AsSpan(0, h * w));
-                Attribute(xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
-            }
+            Map(cam, xa, va, vb, cosine, maps.AsSpan(0, h * w));
+            Map(cam, xb, vb, va, cosine, maps.AsSpan(h * w, h * w));
             var targets = new[] { new AttributionTarget("similarity", a), new AttributionTarget("similarity", b) };
             float[] gray = [.. Explainer.Gray(xa, _pre.InputShape, h, w), .. Explainer.Gray(xb, _pre.InputShape, h, w)];
             return (new AttributionResult(maps, h, w, targets, [cosine, cosine]), cosine, gray);
@@ -145,23 +129,35 @@ public sealed class SimilarityExplainer : IDisposable
     /// </summary>
     public AttributionResult ExplainNeighbour(int a, int b, SimilarityOverlay overlay = SimilarityOverlay.Gradient, string? layer = null)
     {
-        if (a < 0 || a >= _run.Count || b < 0 || b >= _run.Count)
-            throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
         lock (_gate)
         {
-            var camGraph = overlay == SimilarityOverlay.GradCam ? CamGraph(layer) : null;
-            var va = new float[_embedding.Columns];
-            var vb = new float[_embedding.Columns];
-            _embedding.ReadRow(a, va);
-            _embedding.ReadRow(b, vb);
-            float cosine = Similarity.Cosine(va, vb);
-            var xb = ReadInput(b);
+            var (va, vb, cosine, cam) = Pair(a, b, overlay, layer);
             var (_, h, w, _) = Axes();
             var map = new float[h * w];
-            if (camGraph != null) GradCam(camGraph, xb, vb, va, cosine, map);
-            else Attribute(xb, vb, va, cosine, map);
+            Map(cam, ReadInput(b), vb, va, cosine, map);
             return new AttributionResult(map, h, w, [new AttributionTarget("similarity", b)], [cosine]);
         }
+    }
+
+    /// <summary>The two samples' perception vectors and their cosine, and the Grad-CAM graph the overlay needs (null for gradient × input).</summary>
+    /// <exception cref="PerceptException">A sample out of range, or Grad-CAM without a layer for it (checked before any work).</exception>
+    (float[] A, float[] B, float Cosine, GradientGraph? Cam) Pair(int a, int b, SimilarityOverlay overlay, string? layer)
+    {
+        if (a < 0 || a >= _run.Count || b < 0 || b >= _run.Count)
+            throw new PerceptException($"samples {a} and {b} must be between 0 and {_run.Count - 1}");
+        var cam = overlay == SimilarityOverlay.GradCam ? CamGraph(layer) : null;
+        var va = new float[_embedding.Columns];
+        var vb = new float[_embedding.Columns];
+        _embedding.ReadRow(a, va);
+        _embedding.ReadRow(b, vb);
+        return (va, vb, Similarity.Cosine(va, vb), cam);
+    }
+
+    /// <summary>One sample's map of the cosine with the other: Grad-CAM at <paramref name="cam"/>'s layer, else gradient × input.</summary>
+    void Map(GradientGraph? cam, float[] x, float[] self, float[] other, float cosine, Span<float> map)
+    {
+        if (cam != null) GradCam(cam, x, self, other, cosine, map);
+        else Attribute(x, self, other, cosine, map);
     }
 
     float[] ReadInput(int index)

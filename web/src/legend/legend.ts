@@ -13,8 +13,12 @@ const scaleNotes: Record<string, string> = {
   log: 'log scale: equal steps are equal ratios',
 };
 
+/** The colouring the legend shows (its steps give the counts' codes). */
+let drawn: Encoding | null = null;
+
 /** Draws the legend; `onToggle` runs after a category or step is switched on or off. */
 export function renderLegend(encoding: Encoding, onToggle: () => void) {
+  drawn = encoding;
   const s = state();
   const f = field(s.colorBy);
   const legend = $('legend');
@@ -75,8 +79,8 @@ export function updateLegendCounts() {
   const values = s.columns.get(f.name);
   if (!values) return;
   const items = [...legend.querySelectorAll<HTMLElement>('.legend-item[data-category]')];
-  // Steps of a count field: code k holds the value min + k.
-  const min = kind === 'discrete' ? Number(items[0]?.querySelector('.legend-name')?.textContent ?? 0) : 0;
+  // Steps of a count field: code k holds the value steps[0] + k.
+  const min = kind === 'discrete' ? drawn?.steps[0] ?? 0 : 0;
   const codes = kind === 'discrete' ? values.map((v) => v - min) : values;
   const filtered = s.filters.length > 0;
   const all = categoryCounts(codes, items.length, null);
