@@ -13,7 +13,7 @@ namespace Percept.Comparison;
 /// <summary>A run as a comparison names it.</summary>
 public sealed record ComparedRun(string Run, string Model, int Count, double? Accuracy, double? MeanLoss);
 
-/// <summary>How the samples of the two runs were matched: by sample id.</summary>
+/// <summary>How the samples of the two runs were matched: by sample id (<c>id</c>), or not at all (<c>none</c>: two datasets).</summary>
 /// <param name="Matched">Samples in both runs.</param>
 /// <param name="OnlyA">Samples of A that B lacks; <paramref name="OnlyB"/>, the reverse.</param>
 public sealed record SampleMatch(string By, int Matched, int OnlyA, int OnlyB);
@@ -29,7 +29,8 @@ public sealed record PredictionComparison(int Labelled, int Fixed, int Broken, i
     IReadOnlyList<PredictionChange> FixedMost, IReadOnlyList<PredictionChange> BrokenMost);
 
 /// <summary>A class's accuracy and mean loss over the matched samples that carry its label, in A and in B.</summary>
-public sealed record ClassComparison(string Class, int Count, double? AccuracyA, double? AccuracyB, double? LossA, double? LossB);
+/// <param name="Count">Matched samples with the label; in a comparison of two datasets, A's samples with it, and <paramref name="CountB"/> B's.</param>
+public sealed record ClassComparison(string Class, int Count, double? AccuracyA, double? AccuracyB, double? LossA, double? LossB, int? CountB = null);
 
 /// <summary>A matched sample and how much of its neighbourhood in perception space stayed (the share of its k nearest in A that are among its k nearest in B).</summary>
 public sealed record ChangedSample(int IndexA, int IndexB, string Id, double Overlap, string? Label, string? PredictionA, string? PredictionB);
@@ -47,12 +48,13 @@ public sealed record CardChange(string Kind, IReadOnlyList<string> Classes, stri
 public sealed record InsightChanges(IReadOnlyList<CardChange> Appeared, IReadOnlyList<CardChange> Vanished);
 
 /// <summary>
-/// Two runs over the same samples compared (docs/compare.md): two models, two epochs of a training, two trainings.
-/// Samples are matched by id; every figure is over the matched samples.
+/// Two runs compared (docs/compare.md). Over the same samples (two models, two epochs of a training, two trainings),
+/// matched by id, every figure is over the matched samples. Over two datasets seen by one model, <see cref="Domain"/>
+/// says which regions of A's perception space B fills, leaves empty or adds, and the per-class figures are each run's own.
 /// </summary>
 public sealed record ComparisonDocument(string Format, int Version, ComparedRun A, ComparedRun B, SampleMatch Samples,
     PredictionComparison? Predictions, IReadOnlyList<ClassComparison> PerClass, PerceptionChange? Perception,
-    IReadOnlyList<ProximityChange> ClassProximity, InsightChanges? Insights, IReadOnlyList<string> Notes)
+    IReadOnlyList<ProximityChange> ClassProximity, InsightChanges? Insights, IReadOnlyList<string> Notes, DomainGap? Domain = null)
 {
     public const string FormatName = "percept-comparison";
 
@@ -65,6 +67,17 @@ public sealed record ComparisonDocument(string Format, int Version, ComparedRun 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 }
 
+/// <summary>Whether two runs hold the same samples or two datasets.</summary>
+public enum SampleMatching
+{
+    /// <summary>Decided from the runs' sample ids and data files (<see cref="RunComparison.Decide"/>).</summary>
+    Auto,
+    /// <summary>The same samples, matched by id.</summary>
+    Samples,
+    /// <summary>Two datasets seen by one model (a domain comparison).</summary>
+    Datasets,
+}
+
 /// <summary>Compares two runs over the same samples: predictions fixed and broken, per-class accuracy and loss, perception change, class proximity, insight cards.</summary>
 public static class RunComparison
 {
@@ -72,14 +85,17 @@ public static class RunComparison
     const int Listed = 10, ChangedListed = 50;
 
     /// <param name="k">Neighbours per sample for the perception change and class proximity (at most the runs' graphs' k).</param>
+    /// <param name="matching">Whether the runs hold the same samples (matched by id) or two datasets; <see cref="SampleMatching.Auto"/> decides by <see cref="Decide"/>.</param>
     /// <exception cref="PerceptException">Runs that share no sample id, or whose classes differ in number.</exception>
-    public static ComparisonDocument Compare(Run a, Run b, int k = 10, CancellationToken ct = default)
+    public static ComparisonDocument Compare(Run a, Run b, int k = 10, SampleMatching matching = SampleMatching.Auto, CancellationToken ct = default)
     {
         if (k < 1) throw new PerceptException("k must be at least 1");
         var notes = new List<string>();
         var (idsA, labelsA, predA, lossA) = Read(a);
         var (idsB, labelsB, predB, lossB) = Read(b);
         var classes = Classes(a, b, notes);
+        if (matching == SampleMatching.Auto) matching = Decide(a, b, idsA, idsB);
+        if (matching == SampleMatching.Datasets) return CompareDatasets(a, b, classes, labelsA, predA, lossA, labelsB, predB, lossB, notes, ct);
 
         // Matched by id: B's index of each of A's samples (−1: none).
         var indexB = new Dictionary<string, int>(idsB.Length, StringComparer.Ordinal);
@@ -114,6 +130,55 @@ public static class RunComparison
         if (insights == null) notes.Add($"a run holds no insights: {Terms.Command("insights")} on both compares their cards too");
         return new ComparisonDocument(ComparisonDocument.FormatName, 1, Describe(a), Describe(b), match, predictions, perClass, perception,
             proximity, insights, notes);
+    }
+
+    /// <summary>
+    /// Two datasets when the runs share no sample id, or when they were read from different data files and name their
+    /// samples by position (IDX, <c>.npy</c>: sample 0 of one file is not sample 0 of another); else the same samples.
+    /// </summary>
+    public static SampleMatching Decide(Run a, Run b, string?[] idsA, string?[] idsB)
+    {
+        var setB = new HashSet<string>(idsB.Select(x => x ?? ""), StringComparer.Ordinal);
+        if (!idsA.Any(x => setB.Contains(x ?? ""))) return SampleMatching.Datasets;
+        static string? DataHash(Run r) => r.Manifest.Source?.Files?.FirstOrDefault(f => f.Role == "data")?.Sha256;
+        bool positional = Enumerable.Range(0, idsA.Length).All(i => idsA[i] == i.ToString(CultureInfo.InvariantCulture));
+        return positional && DataHash(a) is { } ha && DataHash(b) is { } hb && ha != hb ? SampleMatching.Datasets : SampleMatching.Samples;
+    }
+
+    static ComparisonDocument CompareDatasets(Run a, Run b, IReadOnlyList<string> classes, int[] labelsA, int[] predA, float[] lossA,
+        int[] labelsB, int[] predB, float[] lossB, List<string> notes, CancellationToken ct)
+    {
+        var gap = DomainComparison.Compare(a, b, ct: ct);
+        string Name(int c) => c < classes.Count ? classes[c] : c.ToString(CultureInfo.InvariantCulture);
+        var perA = PerClassOf(labelsA, predA, lossA, classes.Count);
+        var perB = PerClassOf(labelsB, predB, lossB, classes.Count);
+        var perClass = Enumerable.Range(0, Math.Max(perA.Length, perB.Length))
+            .Where(c => (c < perA.Length && perA[c].N > 0) || (c < perB.Length && perB[c].N > 0))
+            .Select(c =>
+            {
+                var x = c < perA.Length ? perA[c] : default; var y = c < perB.Length ? perB[c] : default;
+                return new ClassComparison(Name(c), x.N, x.Accuracy, y.Accuracy, x.Loss, y.Loss, y.N);
+            }).ToArray();
+        notes.Add($"two datasets seen by one model: B's perception vectors rebuilt with A's feature statistics, then the {gap.K}-NN graph of both");
+        return new ComparisonDocument(ComparisonDocument.FormatName, 1, Describe(a), Describe(b), new SampleMatch("none", 0, a.Count, b.Count),
+            null, perClass, null, [], null, notes, gap);
+    }
+
+    /// <summary>Per class of one run's own labels: samples, accuracy, mean loss.</summary>
+    static (int N, double? Accuracy, double? Loss)[] PerClassOf(int[] labels, int[] predictions, float[] loss, int classes)
+    {
+        int c = Math.Max(classes, labels.DefaultIfEmpty(-1).Max() + 1);
+        var n = new int[c]; var predicted = new int[c]; var right = new int[c]; var sum = new double[c]; var finite = new int[c];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            int y = labels[i];
+            if (y < 0) continue;
+            n[y]++;
+            if (predictions[i] >= 0) { predicted[y]++; if (predictions[i] == y) right[y]++; }
+            if (float.IsFinite(loss[i])) { sum[y] += loss[i]; finite[y]++; }
+        }
+        return Enumerable.Range(0, c).Select(y => (n[y], predicted[y] > 0 ? right[y] / (double)predicted[y] : (double?)null,
+            finite[y] > 0 ? sum[y] / finite[y] : (double?)null)).ToArray();
     }
 
     static ComparedRun Describe(Run r) =>
@@ -301,6 +366,29 @@ public static class RunComparison
         string N(int v) => v.ToString("N0", CultureInfo.InvariantCulture);
         s.AppendLine($"A: {d.A.Run} ({d.A.Model}), {N(d.A.Count)} samples, accuracy {Pct(d.A.Accuracy)}");
         s.AppendLine($"B: {d.B.Run} ({d.B.Model}), {N(d.B.Count)} samples, accuracy {Pct(d.B.Accuracy)}");
+        if (d.Domain is { } g)
+        {
+            s.AppendLine($"two datasets seen by one model: {N(d.Samples.OnlyA)} samples in A, {N(d.Samples.OnlyB)} in B, in A's perception space ({g.Space}, {g.K} neighbours)");
+            s.AppendLine(g.Card);
+            s.AppendLine($"separability {F(g.Separability, "F2")} (0.5: B is drawn like A; 1: they never meet); {N(g.UnfilledA)} samples of A have no B sample near them, {N(g.AddedB)} of B no A sample");
+            if (g.Regions.Count > 0)
+            {
+                int w = Math.Max(6, g.Regions.Take(8).Max(r => r.Name.Length));
+                s.AppendLine($"  {"region".PadRight(w)}  {"A",7}  {"B",7}  {"B/A",6}  {"unfilled",8}  verdict");
+                foreach (var r in g.Regions.Take(8))
+                    s.AppendLine($"  {r.Name.PadRight(w)}  {Pct(r.ShareA),7}  {Pct(r.ShareB),7}  {F(r.Ratio, "F2"),6}  {N(r.Unfilled),8}  {r.Verdict}");
+            }
+            foreach (var x in g.Added.Take(5)) s.AppendLine($"  added: {N(x.Count)} predicted {x.Class} ({Pct(x.ShareOfB)} of B), e.g. {string.Join(", ", x.ExamplesB.Take(4))}");
+            if (d.PerClass.Count > 0)
+            {
+                int width = Math.Max(5, d.PerClass.Max(c => c.Class.Length));
+                s.AppendLine($"  {"class".PadRight(width)}  {"in A",6}  {"in B",6}  {"acc A",8}  {"acc B",8}  {"loss A",7}  {"loss B",7}");
+                foreach (var c in d.PerClass)
+                    s.AppendLine($"  {c.Class.PadRight(width)}  {N(c.Count),6}  {N(c.CountB ?? 0),6}  {Pct(c.AccuracyA),8}  {Pct(c.AccuracyB),8}  {F(c.LossA),7}  {F(c.LossB),7}");
+            }
+            foreach (var n in d.Notes) s.AppendLine($"note: {n}");
+            return s.ToString();
+        }
         s.AppendLine($"matched by id: {N(d.Samples.Matched)} samples" + (d.Samples.OnlyA + d.Samples.OnlyB > 0 ? $" ({N(d.Samples.OnlyA)} only in A, {N(d.Samples.OnlyB)} only in B)" : ""));
         if (d.Predictions is { } p)
         {

@@ -90,7 +90,7 @@ public class RunComparisonTests(DashboardFixture fixture)
     }
 
     [Fact]
-    public void The_command_prints_the_summary_writes_its_documents_and_refuses_runs_of_other_samples_in_one_line()
+    public void The_command_prints_the_summary_writes_its_documents_and_compares_runs_of_other_samples_as_two_datasets_or_refuses_them_in_one_line()
     {
         using var dir = new TempDir();
         var (code, stdout, stderr) = CliHarness.Percept("compare", fixture.FirstEpoch.Directory, fixture.Run.Directory, "--out", dir["cmp"]);
@@ -111,7 +111,11 @@ public class RunComparisonTests(DashboardFixture fixture)
         var model = TinyModels.Mlp(dir["m.onnx"], 2, 4, 2, 1);
         foreach (var t in new[] { "x", "y" })
             Analysis.Run(new AnalysisOptions { ModelPath = model, Data = new DataSource { Path = dir[$"{t}.csv"] }, OutputDirectory = dir[$"run-{t}"] });
-        var (bad, _, err) = CliHarness.Percept("compare", dir["run-x"], dir["run-y"]);
+        // One model over them: two datasets compared; as the same samples, refused.
+        var (domain, domainOut, domainErr) = CliHarness.Percept("compare", dir["run-x"], dir["run-y"]);
+        Assert.True(domain == 0, domainErr);
+        Assert.Contains("two datasets seen by one model: 40 samples in A, 40 in B", domainOut);
+        var (bad, _, err) = CliHarness.Percept("compare", dir["run-x"], dir["run-y"], "--match", "samples");
         Assert.Equal(1, bad);
         Assert.Contains("share no sample id", CliHarness.OneLineError(err));
         // Models of different numbers of classes.
