@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Percept.Attribution;
+using Percept.Comparison;
 using Percept.Report;
 using Percept.Store;
 
@@ -44,7 +45,14 @@ public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbor
 /// <summary>What the server can do beyond the runs it serves.</summary>
 /// <param name="Live">Whether it can gain runs while it serves (<c>percept watch --serve</c>): only then do pages open
 /// <c>/api/events</c>.</param>
-public sealed record ServerStatus(bool Live);
+/// <param name="Compare">The two runs the page opens side by side (<c>percept serve A B --compare</c>), or null.</param>
+public sealed record ServerStatus(bool Live, IReadOnlyList<string>? Compare = null);
+/// <summary>Two runs over the same samples compared (<c>/api/runs/{a}/compare/{b}</c>).</summary>
+/// <param name="Categories">The change categories the per-sample column codes index.</param>
+/// <param name="Counts">A's samples in each category.</param>
+/// <param name="Comparison">The comparison document (docs/compare.md), as <c>percept compare --json</c> prints it.</param>
+public sealed record CompareResult(string A, string B, IReadOnlyList<string> Categories, IReadOnlyList<int> Counts, float MovedBelow,
+    System.Text.Json.JsonElement Comparison);
 
 /// <summary>The dashboard's endpoints under <c>/api/</c>.</summary>
 static class Api
@@ -62,8 +70,26 @@ static class Api
 
     static string OverlayName(SimilarityOverlay overlay) => overlay == SimilarityOverlay.GradCam ? GradCamOverlay : GradientOverlay;
 
-    public static void Map(WebApplication app, RunCollection runs, bool live)
+    public static void Map(WebApplication app, RunCollection runs, bool live, IReadOnlyList<string>? compare = null)
     {
+        // A compared pair is computed once (the comparison and the per-sample changes read both runs' graphs) and kept.
+        var compared = new System.Collections.Concurrent.ConcurrentDictionary<(string, string), Lazy<(CompareResult Result, SampleChangeSet Changes)>>();
+        (CompareResult Result, SampleChangeSet Changes) Compared(string a, string b)
+        {
+            var ea = Find(a); var eb = Find(b);
+            if (ea.Id == eb.Id) throw new ApiError(400, $"compare run '{a}' with another run, not with itself");
+            var lazy = compared.GetOrAdd((ea.Id, eb.Id), _ => new Lazy<(CompareResult, SampleChangeSet)>(() =>
+            {
+                var changes = SampleChanges.Compute(ea.Run, eb.Run);
+                var doc = RunComparison.Compare(ea.Run, eb.Run, matching: SampleMatching.Samples);
+                var counts = new int[SampleChanges.Categories.Count];
+                foreach (int c in changes.Change) counts[c]++;
+                using var json = System.Text.Json.JsonDocument.Parse(doc.ToJson());
+                return (new CompareResult(ea.Id, eb.Id, SampleChanges.Categories, counts, SampleChanges.MovedBelow, json.RootElement.Clone()), changes);
+            }));
+            try { return lazy.Value; }
+            catch (PerceptException) { compared.TryRemove((ea.Id, eb.Id), out _); throw; }
+        }
         RunEntry Find(string run) => runs.TryGetValue(run, out var e) ? e : throw new ApiError(404, $"unknown run '{run}' (runs: {string.Join(", ", runs.Keys)})");
         int Sample(RunEntry e, string text)
         {
@@ -118,9 +144,26 @@ static class Api
         }
 
         var api = app.MapGroup("/api");
-        api.MapGet("/status", () => new ServerStatus(live))
+        api.MapGet("/status", () => new ServerStatus(live, compare))
             .WithSummary("What the server can do: live (it can gain runs while it serves, as under percept watch --serve; "
-                + "only then is /api/events worth opening).");
+                + "only then is /api/events worth opening), and the two runs to open side by side (percept serve A B --compare).");
+        api.MapGet("/runs/{run}/compare/{other}", (string run, string other) => Compared(run, other).Result)
+            .WithSummary("Run A against run B over the samples they share (matched by id): the comparison document (docs/compare.md), "
+                + "the change categories and how many of A's samples fall in each.");
+        api.MapGet("/runs/{run}/compare/{other}/columns", (string run, string other) =>
+        {
+            var c = Compared(run, other).Changes;
+            int n = c.ToB.Length;
+            var values = new float[n * 3];
+            for (int i = 0; i < n; i++) { values[3 * i] = c.Change[i]; values[3 * i + 1] = c.Overlap[i]; values[3 * i + 2] = c.ToB[i]; }
+            return Binary(values, n, 3);
+        }).WithSummary("Per sample of A, little-endian float32, N × 3: its change (index into the categories), the share of its 10 nearest "
+            + "neighbours kept in B (NaN: none), and its index in B (−1: not in B).");
+        api.MapGet("/runs/{run}/compare/{other}/map", (string run, string other) =>
+        {
+            var m = Compared(run, other).Changes.AlignedMapB ?? throw new ApiError(404, "a side-by-side view needs both runs' 2-D maps");
+            return Binary(m.Data, m.Rows, m.Columns);
+        }).WithSummary("B's map rotated, scaled and moved onto A's over the shared samples: little-endian float32, B's samples × 2.");
         api.MapGet("/events", async (HttpContext c) =>
         {
             // Server-sent events: "run" with a run's id each time the server starts serving one (a training's new epoch).

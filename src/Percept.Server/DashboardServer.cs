@@ -30,6 +30,11 @@ public sealed record DashboardOptions
     /// stream keeps a headless browser's virtual time from running out).
     /// </summary>
     public bool Live { get; init; }
+    /// <summary>
+    /// Open the page comparing the first run served with the last (<c>percept serve A B --compare</c>; for a training,
+    /// its first epoch with its last). <c>/api/status</c> names the two.
+    /// </summary>
+    public bool Compare { get; init; }
 }
 
 /// <summary>
@@ -146,7 +151,8 @@ public sealed class DashboardServer : IAsyncDisposable
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
             app.MapOpenApi("/api/openapi/{documentName}.json");
-            Api.Map(app, runs, options.Live);
+            if (options.Compare && runs.Count < 2) throw new PerceptException("comparing needs two runs (or a training of two epochs or more)");
+            Api.Map(app, runs, options.Live, options.Compare ? [runs.Keys.First(), runs.Keys.Last()] : null);
             app.MapFallback("/api/{**rest}", () => Error(404, "no such API endpoint (see /api/openapi/v1.json)"));
             app.MapFallbackToFile("index.html", new StaticFileOptions { FileProvider = files });
             try { await app.StartAsync(cancellationToken); }

@@ -4,6 +4,7 @@
 // and data/ (one interface over the server's API or a report's embedded data).
 import './style.css';
 import { activeTab, onTabChange, selectTab } from './layout/layout';
+import { afterDraw, compareHooks, comparedWith, compareWith, renderPanel as renderComparePanel, restoreCompare, stopComparing, wireCompare } from './compare/compare';
 import { renderConfusion } from './confusion/confusion';
 import { renderCharts, wireCharts } from './charts/charts';
 import { wireAnalysis, renderMethods } from './analysis/analysis';
@@ -56,6 +57,9 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
     current: restore.sample != null && restore.sample < run.count ? restore.sample : previous?.current ?? null, ids: null,
   };
   if (!has(s.colorBy)) s.colorBy = run.fields[0]?.name ?? '';
+  // Compare mode carries over to another epoch or checkpoint: the new run against the same B (or off, when it is B).
+  const comparedB = comparedWith();
+  if (comparedB) await stopComparing(false);
   setState(s);
   loaded = s;
   const needed = ['label', 'prediction', 'correct', 'loss', 'confidence', ...s.filters.flatMap((f) => (f.kind === 'indices' ? [] : [f.field]))];
@@ -65,6 +69,7 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
     (run.accuracy != null ? ` · accuracy ${(100 * run.accuracy).toFixed(2)}%` : '') + ` · ${run.map.method.toUpperCase()} map`;
   $('run-title').title = $('run-title').textContent!;
   renderSelectors();
+  renderComparePanel();
   // A tab the address names opens at once; otherwise Insights or Encoding, once it is known whether there are insights.
   if (restore.tab) selectTab(restore.tab);
   renderMethods();
@@ -82,6 +87,7 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   // The Insights tab first on a run that has them; Encoding on one that has none.
   const hasInsights = await insights;
   if (!restore.tab && !previous && token === loads) selectTab(hasInsights ? 'insights' : 'encoding');
+  if (comparedB && comparedB !== id && token === loads) await compareWith(comparedB);
 }
 
 function renderSelectors() {
@@ -114,6 +120,7 @@ function redraw(animate = false): Promise<void> {
   drawing = drawing.catch(() => {}).then(async () => {
     const encoding = await draw(animate);
     renderLegend(encoding, () => void filtersChanged());
+    await afterDraw();
     (window as unknown as { perceptTest: unknown }).perceptTest = testHooks();
   });
   return drawing;
@@ -124,6 +131,7 @@ async function filtersChanged() {
   await refilter(true);
   updateLegendCounts();
   matrixFollows();
+  await afterDraw();
 }
 
 /** The confusion matrix and the linked charts, drawn when their tab is open (a selection or a filter changes them). */
@@ -171,6 +179,7 @@ wireSimilar(open);
 wireGallery((i) => { void showDetails(i); if ($<HTMLInputElement>('follow-selection').checked) void panTo(i); });
 wireSelection(() => { renderFilters(filtersChanged); void filtersChanged(); }, (title, points) => showGallery(title, points, true));
 wireInsightKeys();
+wireCompare(() => { renderSelectors(); return redraw(); }, () => refilter(false), fail);
 
 $('color-by').addEventListener('change', async (e) => { state().colorBy = (e.target as HTMLSelectElement).value; state().hidden.clear(); await refilter(false); await redraw(); });
 $('color-scale').addEventListener('change', async (e) => { state().colorScale = (e.target as HTMLSelectElement).value as State['colorScale']; await redraw(); });
@@ -275,6 +284,7 @@ function testHooks() {
     densityDrawTimes: () => densityDrawTimes(),
     camera: () => camera(),
     open: (i: number) => { scatterplot.select([i]); },
+    compare: compareHooks(),
   };
 }
 
@@ -285,12 +295,15 @@ function fail(e: unknown) {
 (async () => {
   const runs = await source.runs();
   const view = readView(location.search);
-  let id = view.run && runs.some((r) => r.id === view.run) ? view.run : runs[0].id;
-  if (!view.run) {
+  // percept serve A B --compare: A opens, compared with B (unless the address names a run).
+  const pair = view.run ? null : await source.comparePair();
+  let id = view.run && runs.some((r) => r.id === view.run) ? view.run : pair?.[0] ?? runs[0].id;
+  if (!view.run && !pair) {
     // A training opens at its latest epoch.
     const first = await source.run(id);
     const latest = first.training?.runs.filter((r): r is string => r != null && runs.some((x) => x.id === r)).at(-1);
     if (latest) id = latest;
   }
   await loadRun(id, false, view);
+  await restoreCompare(id, pair);
 })().catch(fail);

@@ -11,8 +11,16 @@ public static class Procrustes
 {
     /// <summary>Returns <paramref name="map"/> aligned to <paramref name="reference"/> (same points, same order).</summary>
     /// <param name="allowScaling">Also scale the map uniformly (off: distances on the map are kept).</param>
-    public static Matrix Align(Matrix map, Matrix reference, bool allowScaling = false)
+    public static Matrix Align(Matrix map, Matrix reference, bool allowScaling = false) => Align(map, reference, map, allowScaling);
+
+    /// <summary>
+    /// Finds the rotation (and translation, and scale when allowed) that brings <paramref name="map"/> onto
+    /// <paramref name="reference"/> (same points, same order) and returns <paramref name="points"/> moved by it: a whole
+    /// map aligned on the points it shares with another.
+    /// </summary>
+    public static Matrix Align(Matrix map, Matrix reference, Matrix points, bool allowScaling)
     {
+        if (points.Columns != map.Columns) throw new PerceptException($"cannot move {points.Columns}-D points by a {map.Columns}-D alignment");
         if (map.Rows != reference.Rows || map.Columns != reference.Columns)
             throw new PerceptException($"cannot align a {map.Rows} x {map.Columns} map to a {reference.Rows} x {reference.Columns} one");
         int n = map.Rows, d = map.Columns;
@@ -32,10 +40,10 @@ public static class Procrustes
         }
         var rotation = OrthogonalFactor(m, d, out double traceSigma);
         double scale = allowScaling && normX > 0 ? traceSigma / normX : 1;
-        var result = new Matrix(n, d);
-        for (int i = 0; i < n; i++)
+        var result = new Matrix(points.Rows, d);
+        for (int i = 0; i < points.Rows; i++)
         {
-            var x = map.Row(i); var o = result.Row(i);
+            var x = points.Row(i); var o = result.Row(i);
             for (int b = 0; b < d; b++)
             {
                 double s = 0;

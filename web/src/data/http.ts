@@ -1,5 +1,5 @@
 // The data source over the server's API. Columns arrive as little-endian float32 bytes with their shape in a header.
-import type { DataSource, Explanation, Float32Matrix, InsightsDocument, RunListItem, RunSummary, SampleDetails, Similar } from './types';
+import type { CompareResult, DataSource, Explanation, Float32Matrix, InsightsDocument, RunListItem, RunSummary, SampleDetails, Similar } from './types';
 
 export class ApiError extends Error {}
 
@@ -55,4 +55,9 @@ export class HttpSource implements DataSource {
     return r.json() as Promise<InsightsDocument>;
   };
   ids = async (run: string) => (await fetch(`${base(run)}/ids`)).text().then((t) => t.split('\n'));
+  readonly canCompare = true;
+  compare = (a: string, b: string) => json<CompareResult>(`${base(a)}/compare/${encodeURIComponent(b)}`);
+  compareColumns = (a: string, b: string) => binary(`${base(a)}/compare/${encodeURIComponent(b)}/columns`);
+  compareMap = (a: string, b: string) => binary(`${base(a)}/compare/${encodeURIComponent(b)}/map`);
+  comparePair = () => json<{ compare?: [string, string] | null }>('api/status').then((s) => s.compare ?? null).catch(() => null);
 }

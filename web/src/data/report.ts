@@ -56,6 +56,11 @@ export class ReportSource implements DataSource {
   column = async (_run: string, field: string): Promise<Float32Matrix> => ({ values: this.#column(field), rows: this.#report.summary.count, columns: 1 });
   ids = async (_run: string) => this.#report.ids;
   insights = async (_run: string) => this.#report.insights ?? null;
+  readonly canCompare = false;
+  compare = (): Promise<never> => Promise.reject(new Error('a report holds one run: compare runs on a server (percept serve A B --compare)'));
+  compareColumns = (): Promise<never> => this.compare();
+  compareMap = (): Promise<never> => this.compare();
+  comparePair = async () => null;
   onRunAdded = () => {};
   explain = async (): Promise<Explanation> => { throw new ApiError('heat maps need the server: open this run with percept serve'); };
 

@@ -9,6 +9,8 @@ export type Field = {
   categories: string[] | null;
   /** Whether the field holds counts (whole numbers such as epochs or times forgotten). */
   discrete?: boolean;
+  /** A categorical field's own colours, one per category (compare mode's change: fixed green, broken red, …). */
+  colors?: string[];
 };
 
 /** An attribution method as the server's registry describes it; the method pickers are drawn from these. */
@@ -77,6 +79,28 @@ export type InsightsDocument = {
   label_issues?: { basis: string; fits_against_neighbours: number | null; samples_measured: number; estimated_issues: number } | null;
 };
 
+/** Run A against run B over the samples they share (`/api/runs/{a}/compare/{b}`). */
+export type CompareResult = {
+  a: string; b: string;
+  /** The change categories; the per-sample column holds indices into them. */
+  categories: string[];
+  /** A's samples in each category. */
+  counts: number[];
+  movedBelow: number;
+  /** The comparison document, as `percept compare --json` prints it (docs/compare.md). */
+  comparison: {
+    a: { run: string; model: string; count: number; accuracy: number | null };
+    b: { run: string; model: string; count: number; accuracy: number | null };
+    samples: { by: string; matched: number; only_a: number; only_b: number };
+    predictions: { labelled: number; fixed: number; broken: number; right_in_both: number; wrong_in_both: number } | null;
+    per_class: { class: string; count: number; accuracy_a: number | null; accuracy_b: number | null }[];
+    perception: { k: number; mean_overlap: number; median_overlap: number } | null;
+    class_proximity: { class_a: string; class_b: string; share_a: number; share_b: number }[];
+    insights: { appeared: { kind: string; title: string }[]; vanished: { kind: string; title: string }[] } | null;
+    notes: string[];
+  };
+};
+
 /** A matrix of float32 values (a column is N × 1, the map N × dimensions). */
 export type Float32Matrix = { values: Float32Array; rows: number; columns: number };
 
@@ -104,4 +128,13 @@ export interface DataSource {
   onRunAdded(f: (run: string) => void): void;
   /** The run's insights, or null when it has none. */
   insights(run: string): Promise<InsightsDocument | null>;
+  /** Compare mode's data (a server computes them; a report has none). */
+  readonly canCompare: boolean;
+  compare(a: string, b: string): Promise<CompareResult>;
+  /** Per sample of A: change code, share of neighbours kept, index in B (N × 3). */
+  compareColumns(a: string, b: string): Promise<Float32Matrix>;
+  /** B's map aligned to A's over the shared samples (B's samples × 2). */
+  compareMap(a: string, b: string): Promise<Float32Matrix>;
+  /** The two runs the server was asked to open side by side (percept serve A B --compare), or null. */
+  comparePair(): Promise<[string, string] | null>;
 }

@@ -190,7 +190,7 @@ export function colouring(values: Float32Array, field: Field, scale: Scale): Col
   const codes = new Float32Array(values.length);
   if (kind === 'categorical') {
     const e = encode(values, field);
-    const palette = [...categoricalColors(field.categories!.length), MISSING_COLOUR];
+    const palette = [...(field.colors?.length === field.categories!.length ? field.colors : categoricalColors(field.categories!.length)), MISSING_COLOUR];
     return { kind, scale: null, palette, codes: e.data, min: 0, max: e.max, missing: e.missing, ticks: [], steps: [] };
   }
   if (kind === 'discrete') {
