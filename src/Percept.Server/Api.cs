@@ -47,6 +47,11 @@ public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbor
 /// <c>/api/events</c>.</param>
 /// <param name="Compare">The two runs the page opens side by side (<c>percept serve A B --compare</c>), or null.</param>
 public sealed record ServerStatus(bool Live, IReadOnlyList<string>? Compare = null);
+/// <summary>A recorded layer of a run, for the layer picker.</summary>
+/// <param name="Map">Whether its map is made already (then <c>…/layers/{name}/map</c> answers at once).</param>
+public sealed record LayerInfo(string Name, string Op, int Width, bool Map);
+/// <summary>A layer map still being made: its stage, the share done, the seconds so far.</summary>
+public sealed record LayerMapJob(string Layer, string Stage, double Fraction, double Seconds);
 /// <summary>Two runs over the same samples compared (<c>/api/runs/{a}/compare/{b}</c>).</summary>
 /// <param name="Categories">The change categories the per-sample column codes index.</param>
 /// <param name="Counts">A's samples in each category.</param>
@@ -58,6 +63,11 @@ public sealed record CompareResult(string A, string B, IReadOnlyList<string> Cat
 static class Api
 {
     const int DefaultSize = 128, MaxSize = 512, MaxK = 200;
+
+    static readonly System.Text.Json.JsonSerializerOptions WebJson = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>The sizes pictures are drawn at: a request is served at the first one at least as large (the browser scales it), so
     /// a sample has a handful of cached pictures, not one per size asked for.</summary>
@@ -144,6 +154,55 @@ static class Api
         }
 
         var api = app.MapGroup("/api");
+        // Layer maps: made once, on first request, in the background (each request after the first reports progress with
+        // a 202 until the map is ready), and kept as float32 files in the run's cache folder.
+        var layerJobs = new System.Collections.Concurrent.ConcurrentDictionary<(string, int), LayerJobState>();
+        string LayerFile(RunEntry e, int index) => Path.Combine(e.CacheDirectory, "layers", $"layer-{index}.f32");
+        (RunEntry Entry, int Index, Percept.Store.RunManifest.LayerEntry Layer) RecordedLayer(string run, string layer)
+        {
+            var e = Find(run);
+            var layers = e.Run.Manifest.Perception.Layers;
+            int index = layers.ToList().FindIndex(l => l.Name == layer);
+            if (index < 0) throw new ApiError(404, $"run '{e.Id}' records no layer '{layer}' (layers: {string.Join(", ", layers.Select(l => l.Name))})");
+            return (e, index, layers[index]);
+        }
+        api.MapGet("/runs/{run}/layers", (string run) =>
+        {
+            var e = Find(run);
+            return e.Run.Manifest.Perception.Layers.Select((l, i) => new LayerInfo(l.Name, l.Op, l.Width, File.Exists(LayerFile(e, i)))).ToArray();
+        }).WithSummary("The run's recorded layers in network order, and whether each one's map is made already.");
+        api.MapGet("/runs/{run}/layers/separation", (string run) =>
+        {
+            var e = Find(run);
+            string file = Path.Combine(e.CacheDirectory, "layers", "separation.json");
+            if (File.Exists(file)) return Results.Text(File.ReadAllText(file), "application/json; charset=utf-8");
+            var separation = Percept.Projection.LayerMaps.Separation(e.Run);
+            string json = System.Text.Json.JsonSerializer.Serialize(separation, WebJson);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            Percept.IO.AtomicFile.Replace(file, tmp => File.WriteAllText(tmp, json));
+            return Results.Text(json, "application/json; charset=utf-8");
+        }).WithSummary("How well each layer separates the classes: per layer, then for the perception vectors, the mean share of each labelled sample's "
+            + "10 nearest neighbours (cosine, standardised activations; a seeded sample of at most 20,000) that carry its label, and the share chance gives.");
+        api.MapGet("/runs/{run}/layers/{layer}/map", (string run, string layer) =>
+        {
+            var (e, index, entry) = RecordedLayer(run, layer);
+            string file = LayerFile(e, index);
+            if (File.Exists(file))
+            {
+                var bytes = File.ReadAllBytes(file);
+                return new BinaryResult(bytes, $"{bytes.Length / 8},2");
+            }
+            if (layerJobs.TryGetValue((e.Id, index), out var done) && done.Finished) layerJobs.TryRemove((e.Id, index), out _);
+            var job = layerJobs.GetOrAdd((e.Id, index), _ => LayerJobState.Start(e.Run, entry.Name, file));
+            if (job.Error is { } error)
+            {
+                layerJobs.TryRemove((e.Id, index), out _);
+                throw error is PerceptException ? new ApiError(422, error.Message) : new ApiError(500, $"the layer map failed: {error.Message}");
+            }
+            var p = job.Progress;
+            return Results.Json(new LayerMapJob(entry.Name, p.Stage, p.Fraction, Math.Round(job.Seconds, 1)), statusCode: 202);
+        }).WithSummary("The map of one layer's pooled activations (little-endian float32, N × 2, turned onto the run's map), made on first request: "
+            + "until it is ready, a 202 with its stage and the share done (ask again).");
         api.MapGet("/status", () => new ServerStatus(live, compare))
             .WithSummary("What the server can do: live (it can gain runs while it serves, as under percept watch --serve; "
                 + "only then is /api/events worth opening), and the two runs to open side by side (percept serve A B --compare).");
@@ -392,6 +451,41 @@ static class Api
     }
 
     /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>
+    /// <summary>A layer map being made on a worker thread, written to its cache file when done.</summary>
+    sealed class LayerJobState
+    {
+        readonly Stopwatch _clock = Stopwatch.StartNew();
+        public Percept.Projection.LayerMapProgress Progress { get; private set; } = new("queued", 0);
+        public Exception? Error { get; private set; }
+        /// <summary>Whether the map was written (a later request reads the file; if the file is gone, the map is made again).</summary>
+        public volatile bool Finished;
+        public double Seconds => _clock.Elapsed.TotalSeconds;
+
+        public static LayerJobState Start(Percept.Store.Run run, string layer, string file)
+        {
+            var job = new LayerJobState();
+            var words = Terms.Current;
+            _ = Task.Run(() =>
+            {
+                using var _ = words != null ? Terms.Use(words) : null;
+                try
+                {
+                    var map = Percept.Projection.LayerMaps.Map(run, layer, new Reporter(job));
+                    job.Finished = true;
+                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                    Percept.IO.AtomicFile.Replace(file, tmp => File.WriteAllBytes(tmp, MemoryMarshal.AsBytes(map.Data.AsSpan()).ToArray()));
+                }
+                catch (Exception e) { job.Error = e; }
+            });
+            return job;
+        }
+
+        sealed class Reporter(LayerJobState job) : IProgress<Percept.Projection.LayerMapProgress>
+        {
+            public void Report(Percept.Projection.LayerMapProgress value) => job.Progress = value;
+        }
+    }
+
     sealed class BinaryResult(byte[] bytes, string shape) : IResult
     {
         public Task ExecuteAsync(HttpContext context)

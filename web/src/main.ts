@@ -4,6 +4,7 @@
 // and data/ (one interface over the server's API or a report's embedded data).
 import './style.css';
 import { activeTab, onTabChange, selectTab } from './layout/layout';
+import { renderLayerChart, renderLayerPicker, shownLayer, showLayer, wireLayers } from './layers/layers';
 import { afterDraw, compareHooks, comparedWith, compareWith, renderPanel as renderComparePanel, restoreCompare, stopComparing, wireCompare } from './compare/compare';
 import { renderConfusion } from './confusion/confusion';
 import { renderCharts, wireCharts } from './charts/charts';
@@ -79,6 +80,8 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   if (!previous) hideGallery();
   const insights = renderInsights();
   await redraw(!!previous);
+  // The layer the address names (another epoch keeps showing the same layer's map).
+  void renderLayerPicker().catch(fail);
   setSelection(s.selection);
   matrixFollows();
   if (restore.camera) await setCamera(restore.camera);
@@ -135,7 +138,7 @@ async function filtersChanged() {
 }
 
 /** The confusion matrix and the linked charts, drawn when their tab is open (a selection or a filter changes them). */
-function matrixFollows() { if (loaded && activeTab() === 'charts') { renderConfusion(); void renderCharts(); } }
+function matrixFollows() { if (loaded && activeTab() === 'charts') { renderConfusion(); void renderCharts(); void renderLayerChart(); } }
 // A brush or a bar click changed a filter: the filters panel shows it, and the map, legend and charts follow.
 wireCharts(() => { renderFilters(filtersChanged); void filtersChanged(); });
 onTabChange(matrixFollows);
@@ -180,6 +183,7 @@ wireGallery((i) => { void showDetails(i); if ($<HTMLInputElement>('follow-select
 wireSelection(() => { renderFilters(filtersChanged); void filtersChanged(); }, (title, points) => showGallery(title, points, true));
 wireInsightKeys();
 wireCompare(() => { renderSelectors(); return redraw(); }, () => refilter(false), fail);
+wireLayers((animate) => redraw(animate), fail);
 
 $('color-by').addEventListener('change', async (e) => { state().colorBy = (e.target as HTMLSelectElement).value; state().hidden.clear(); await refilter(false); await redraw(); });
 $('color-scale').addEventListener('change', async (e) => { state().colorScale = (e.target as HTMLSelectElement).value as State['colorScale']; await redraw(); });
@@ -285,6 +289,8 @@ function testHooks() {
     camera: () => camera(),
     open: (i: number) => { scatterplot.select([i]); },
     compare: compareHooks(),
+    layer: () => shownLayer(),
+    showLayer: (name: string) => showLayer(name),
   };
 }
 

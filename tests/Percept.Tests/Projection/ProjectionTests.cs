@@ -188,6 +188,30 @@ public class ProjectionTests
     }
 
     [Fact]
+    public void Procrustes_fitted_on_shared_points_moves_a_whole_scaled_reflected_map()
+    {
+        // A 73-point map, reflected, turned, scaled by 2.5 and shifted; the transform is fitted on its first 31 points
+        // (the shared samples) and applied to all 73, which must land on the reference.
+        var y = NeighborsTests.RandomMatrix(73, 2, 4);
+        double t = -1.1, scale = 2.5;
+        var moved = new Matrix(73, 2);
+        for (int i = 0; i < 73; i++)
+        {
+            float a = y.Row(i)[0], b = -y.Row(i)[1];
+            moved.Row(i)[0] = (float)(scale * (Math.Cos(t) * a - Math.Sin(t) * b) + 3);
+            moved.Row(i)[1] = (float)(scale * (Math.Sin(t) * a + Math.Cos(t) * b) + 7);
+        }
+        var shared = new Matrix(moved.Data[..62], 31, 2);
+        var reference = new Matrix(y.Data[..62], 31, 2);
+        var back = Procrustes.Align(shared, reference, moved, allowScaling: true);
+        Assert.Equal(73, back.Rows);
+        for (int i = 0; i < y.Data.Length; i++) Assert.Equal(y.Data[i], back.Data[i], 1e-3);
+        // Applied to the fitted points themselves, it is the one-map overload.
+        var same = Procrustes.Align(shared, reference, allowScaling: true);
+        for (int i = 0; i < same.Data.Length; i++) Assert.Equal(same.Data[i], back.Data[i], 1e-6);
+    }
+
+    [Fact]
     public void Pca_of_tall_data_matches_the_covariance_and_survives_rank_deficiency()
     {
         // 3,000 rows (several Gram chunks), 40 columns, 8 components (18 sketch columns): full rank, then rank 3.

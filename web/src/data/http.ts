@@ -1,5 +1,5 @@
 // The data source over the server's API. Columns arrive as little-endian float32 bytes with their shape in a header.
-import type { CompareResult, DataSource, Explanation, Float32Matrix, InsightsDocument, RunListItem, RunSummary, SampleDetails, Similar } from './types';
+import type { CompareResult, DataSource, LayerInfo, LayerMapAnswer, LayerSeparation, Explanation, Float32Matrix, InsightsDocument, RunListItem, RunSummary, SampleDetails, Similar } from './types';
 
 export class ApiError extends Error {}
 
@@ -59,5 +59,13 @@ export class HttpSource implements DataSource {
   compare = (a: string, b: string) => json<CompareResult>(`${base(a)}/compare/${encodeURIComponent(b)}`);
   compareColumns = (a: string, b: string) => binary(`${base(a)}/compare/${encodeURIComponent(b)}/columns`);
   compareMap = (a: string, b: string) => binary(`${base(a)}/compare/${encodeURIComponent(b)}/map`);
+  layers = (run: string) => json<LayerInfo[]>(`${base(run)}/layers`);
+  layerSeparation = (run: string) => json<LayerSeparation[]>(`${base(run)}/layers/separation`);
+  layerMap = async (run: string, layer: string): Promise<LayerMapAnswer> => {
+    const r = await fetch(`${base(run)}/layers/${encodeURIComponent(layer)}/map`);
+    if (r.status === 202) return { job: await r.json() };
+    if (!r.ok) throw new ApiError((await r.json().catch(() => ({}))).error ?? `${r.status}`);
+    return { map: decodeFloat32(await r.arrayBuffer(), r.headers.get('X-Percept-Shape')) };
+  };
   comparePair = () => json<{ compare?: [string, string] | null }>('api/status').then((s) => s.compare ?? null).catch(() => null);
 }

@@ -61,6 +61,9 @@ export class ReportSource implements DataSource {
   compareColumns = (): Promise<never> => this.compare();
   compareMap = (): Promise<never> => this.compare();
   comparePair = async () => null;
+  layers = async () => [];
+  layerMap = (): Promise<never> => Promise.reject(new Error('a report holds the run\'s map only: layer maps are made by a server (percept serve)'));
+  layerSeparation = async () => [];
   onRunAdded = () => {};
   explain = async (): Promise<Explanation> => { throw new ApiError('heat maps need the server: open this run with percept serve'); };
 

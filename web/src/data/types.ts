@@ -101,6 +101,13 @@ export type CompareResult = {
   };
 };
 
+/** A recorded layer of a run (`/api/runs/{run}/layers`). */
+export type LayerInfo = { name: string; op: string; width: number; map: boolean };
+/** How well a layer separates the classes (`…/layers/separation`). */
+export type LayerSeparation = { layer: string; width: number; samples: number; k: number; agreement: number; chance: number };
+/** A layer map: ready, or still being made (its stage and the share done). */
+export type LayerMapAnswer = { map: Float32Matrix } | { job: { layer: string; stage: string; fraction: number; seconds: number } };
+
 /** A matrix of float32 values (a column is N × 1, the map N × dimensions). */
 export type Float32Matrix = { values: Float32Array; rows: number; columns: number };
 
@@ -137,4 +144,9 @@ export interface DataSource {
   compareMap(a: string, b: string): Promise<Float32Matrix>;
   /** The two runs the server was asked to open side by side (percept serve A B --compare), or null. */
   comparePair(): Promise<[string, string] | null>;
+  /** The run's recorded layers (none from a report: layer maps are made by a server). */
+  layers(run: string): Promise<LayerInfo[]>;
+  /** One layer's map, or how far its making has got (ask again). */
+  layerMap(run: string, layer: string): Promise<LayerMapAnswer>;
+  layerSeparation(run: string): Promise<LayerSeparation[]>;
 }
