@@ -45,8 +45,9 @@ public sealed record Similar(int Sample, int K, IReadOnlyList<Neighbor> Neighbor
 /// <summary>What the server can do beyond the runs it serves.</summary>
 /// <param name="Live">Whether it can gain runs while it serves (<c>percept watch --serve</c>): only then do pages open
 /// <c>/api/events</c>.</param>
-/// <param name="Compare">The two runs the page opens side by side (<c>percept serve A B --compare</c>), or null.</param>
-public sealed record ServerStatus(bool Live, IReadOnlyList<string>? Compare = null);
+/// <param name="Compare">The two runs the page opens side by side (<c>percept serve A B --compare</c>); left out when there are none.</param>
+public sealed record ServerStatus(bool Live,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Compare = null);
 /// <summary>A recorded layer of a run, for the layer picker.</summary>
 /// <param name="Map">Whether its map is made already (then <c>…/layers/{name}/map</c> answers at once).</param>
 public sealed record LayerInfo(string Name, string Op, int Width, bool Map);
@@ -60,14 +61,9 @@ public sealed record CompareResult(string A, string B, IReadOnlyList<string> Cat
     System.Text.Json.JsonElement Comparison);
 
 /// <summary>The dashboard's endpoints under <c>/api/</c>.</summary>
-static class Api
+static partial class Api
 {
     const int DefaultSize = 128, MaxSize = 512, MaxK = 200;
-
-    static readonly System.Text.Json.JsonSerializerOptions WebJson = new(System.Text.Json.JsonSerializerDefaults.Web)
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
 
     /// <summary>The sizes pictures are drawn at: a request is served at the first one at least as large (the browser scales it), so
     /// a sample has a handful of cached pictures, not one per size asked for.</summary>
@@ -82,24 +78,6 @@ static class Api
 
     public static void Map(WebApplication app, RunCollection runs, bool live, IReadOnlyList<string>? compare = null)
     {
-        // A compared pair is computed once (the comparison and the per-sample changes read both runs' graphs) and kept.
-        var compared = new System.Collections.Concurrent.ConcurrentDictionary<(string, string), Lazy<(CompareResult Result, SampleChangeSet Changes)>>();
-        (CompareResult Result, SampleChangeSet Changes) Compared(string a, string b)
-        {
-            var ea = Find(a); var eb = Find(b);
-            if (ea.Id == eb.Id) throw new ApiError(400, $"compare run '{a}' with another run, not with itself");
-            var lazy = compared.GetOrAdd((ea.Id, eb.Id), _ => new Lazy<(CompareResult, SampleChangeSet)>(() =>
-            {
-                var changes = SampleChanges.Compute(ea.Run, eb.Run);
-                var doc = RunComparison.Compare(ea.Run, eb.Run, matching: SampleMatching.Samples);
-                var counts = new int[SampleChanges.Categories.Count];
-                foreach (int c in changes.Change) counts[c]++;
-                using var json = System.Text.Json.JsonDocument.Parse(doc.ToJson());
-                return (new CompareResult(ea.Id, eb.Id, SampleChanges.Categories, counts, SampleChanges.MovedBelow, json.RootElement.Clone()), changes);
-            }));
-            try { return lazy.Value; }
-            catch (PerceptException) { compared.TryRemove((ea.Id, eb.Id), out _); throw; }
-        }
         RunEntry Find(string run) => runs.TryGetValue(run, out var e) ? e : throw new ApiError(404, $"unknown run '{run}' (runs: {string.Join(", ", runs.Keys)})");
         int Sample(RunEntry e, string text)
         {
@@ -154,75 +132,11 @@ static class Api
         }
 
         var api = app.MapGroup("/api");
-        // Layer maps: made once, on first request, in the background (each request after the first reports progress with
-        // a 202 until the map is ready), and kept as float32 files in the run's cache folder.
-        var layerJobs = new System.Collections.Concurrent.ConcurrentDictionary<(string, int), LayerJobState>();
-        string LayerFile(RunEntry e, int index) => Path.Combine(e.CacheDirectory, "layers", $"layer-{index}.f32");
-        (RunEntry Entry, int Index, Percept.Store.RunManifest.LayerEntry Layer) RecordedLayer(string run, string layer)
-        {
-            var e = Find(run);
-            var layers = e.Run.Manifest.Perception.Layers;
-            int index = layers.ToList().FindIndex(l => l.Name == layer);
-            if (index < 0) throw new ApiError(404, $"run '{e.Id}' records no layer '{layer}' (layers: {string.Join(", ", layers.Select(l => l.Name))})");
-            return (e, index, layers[index]);
-        }
-        api.MapGet("/runs/{run}/layers", (string run) =>
-        {
-            var e = Find(run);
-            return e.Run.Manifest.Perception.Layers.Select((l, i) => new LayerInfo(l.Name, l.Op, l.Width, File.Exists(LayerFile(e, i)))).ToArray();
-        }).WithSummary("The run's recorded layers in network order, and whether each one's map is made already.");
-        api.MapGet("/runs/{run}/layers/separation", (string run) =>
-        {
-            var e = Find(run);
-            string file = Path.Combine(e.CacheDirectory, "layers", "separation.json");
-            if (File.Exists(file)) return Results.Text(File.ReadAllText(file), "application/json; charset=utf-8");
-            var separation = Percept.Projection.LayerMaps.Separation(e.Run);
-            string json = System.Text.Json.JsonSerializer.Serialize(separation, WebJson);
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            Percept.IO.AtomicFile.Replace(file, tmp => File.WriteAllText(tmp, json));
-            return Results.Text(json, "application/json; charset=utf-8");
-        }).WithSummary("How well each layer separates the classes: per layer, then for the perception vectors, the mean share of each labelled sample's "
-            + "10 nearest neighbours (cosine, standardised activations; a seeded sample of at most 20,000) that carry its label, and the share chance gives.");
-        api.MapGet("/runs/{run}/layers/{layer}/map", (string run, string layer) =>
-        {
-            var (e, index, entry) = RecordedLayer(run, layer);
-            string file = LayerFile(e, index);
-            if (File.Exists(file))
-            {
-                var bytes = File.ReadAllBytes(file);
-                return new BinaryResult(bytes, $"{bytes.Length / 8},2");
-            }
-            if (layerJobs.TryGetValue((e.Id, index), out var done) && done.Finished) layerJobs.TryRemove((e.Id, index), out _);
-            var job = layerJobs.GetOrAdd((e.Id, index), _ => LayerJobState.Start(e.Run, entry.Name, file));
-            if (job.Error is { } error)
-            {
-                layerJobs.TryRemove((e.Id, index), out _);
-                throw error is PerceptException ? new ApiError(422, error.Message) : new ApiError(500, $"the layer map failed: {error.Message}");
-            }
-            var p = job.Progress;
-            return Results.Json(new LayerMapJob(entry.Name, p.Stage, p.Fraction, Math.Round(job.Seconds, 1)), statusCode: 202);
-        }).WithSummary("The map of one layer's pooled activations (little-endian float32, N × 2, turned onto the run's map), made on first request: "
-            + "until it is ready, a 202 with its stage and the share done (ask again).");
         api.MapGet("/status", () => new ServerStatus(live, compare))
             .WithSummary("What the server can do: live (it can gain runs while it serves, as under percept watch --serve; "
                 + "only then is /api/events worth opening), and the two runs to open side by side (percept serve A B --compare).");
-        api.MapGet("/runs/{run}/compare/{other}", (string run, string other) => Compared(run, other).Result)
-            .WithSummary("Run A against run B over the samples they share (matched by id): the comparison document (docs/compare.md), "
-                + "the change categories and how many of A's samples fall in each.");
-        api.MapGet("/runs/{run}/compare/{other}/columns", (string run, string other) =>
-        {
-            var c = Compared(run, other).Changes;
-            int n = c.ToB.Length;
-            var values = new float[n * 3];
-            for (int i = 0; i < n; i++) { values[3 * i] = c.Change[i]; values[3 * i + 1] = c.Overlap[i]; values[3 * i + 2] = c.ToB[i]; }
-            return Binary(values, n, 3);
-        }).WithSummary("Per sample of A, little-endian float32, N × 3: its change (index into the categories), the share of its 10 nearest "
-            + "neighbours kept in B (NaN: none), and its index in B (−1: not in B).");
-        api.MapGet("/runs/{run}/compare/{other}/map", (string run, string other) =>
-        {
-            var m = Compared(run, other).Changes.AlignedMapB ?? throw new ApiError(404, "a side-by-side view needs both runs' 2-D maps");
-            return Binary(m.Data, m.Rows, m.Columns);
-        }).WithSummary("B's map rotated, scaled and moved onto A's over the shared samples: little-endian float32, B's samples × 2.");
+        MapComparisons(api, Find);
+        MapLayers(api, Find, app.Lifetime.ApplicationStopping);
         api.MapGet("/events", async (HttpContext c) =>
         {
             // Server-sent events: "run" with a run's id each time the server starts serving one (a training's new epoch).
@@ -415,7 +329,7 @@ static class Api
         return e.Explain(sample, method.Name, layer);
     }
 
-    static IResult Binary(float[] values, int rows, int columns)
+    internal static IResult Binary(float[] values, int rows, int columns)
     {
         var bytes = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
         return new BinaryResult(bytes, $"{rows},{columns}");
@@ -451,42 +365,7 @@ static class Api
     }
 
     /// <summary>Raw bytes with their shape in a header, so the browser can view them as a Float32Array without parsing.</summary>
-    /// <summary>A layer map being made on a worker thread, written to its cache file when done.</summary>
-    sealed class LayerJobState
-    {
-        readonly Stopwatch _clock = Stopwatch.StartNew();
-        public Percept.Projection.LayerMapProgress Progress { get; private set; } = new("queued", 0);
-        public Exception? Error { get; private set; }
-        /// <summary>Whether the map was written (a later request reads the file; if the file is gone, the map is made again).</summary>
-        public volatile bool Finished;
-        public double Seconds => _clock.Elapsed.TotalSeconds;
-
-        public static LayerJobState Start(Percept.Store.Run run, string layer, string file)
-        {
-            var job = new LayerJobState();
-            var words = Terms.Current;
-            _ = Task.Run(() =>
-            {
-                using var _ = words != null ? Terms.Use(words) : null;
-                try
-                {
-                    var map = Percept.Projection.LayerMaps.Map(run, layer, new Reporter(job));
-                    job.Finished = true;
-                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                    Percept.IO.AtomicFile.Replace(file, tmp => File.WriteAllBytes(tmp, MemoryMarshal.AsBytes(map.Data.AsSpan()).ToArray()));
-                }
-                catch (Exception e) { job.Error = e; }
-            });
-            return job;
-        }
-
-        sealed class Reporter(LayerJobState job) : IProgress<Percept.Projection.LayerMapProgress>
-        {
-            public void Report(Percept.Projection.LayerMapProgress value) => job.Progress = value;
-        }
-    }
-
-    sealed class BinaryResult(byte[] bytes, string shape) : IResult
+    internal sealed class BinaryResult(byte[] bytes, string shape) : IResult
     {
         public Task ExecuteAsync(HttpContext context)
         {

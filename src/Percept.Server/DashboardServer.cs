@@ -123,6 +123,7 @@ public sealed class DashboardServer : IAsyncDisposable
                 runs.Add(Path.GetFileName(run.Directory), id => new RunEntry(id, run, options.CacheBytes));
             }
             if (runs.Count == 0) throw new PerceptException("no run to serve");
+            if (options.Compare && runs.Count < 2) throw new PerceptException("comparing needs two runs (or a training of two epochs or more)");
             string webRoot = Path.GetFullPath(options.WebRoot ?? Path.Combine(AppContext.BaseDirectory, "wwwroot"));
             if (!File.Exists(Path.Combine(webRoot, "index.html")))
                 throw new PerceptException($"the dashboard's front end is not built ({webRoot} has no index.html); build Percept with Node.js and npm installed");
@@ -151,7 +152,6 @@ public sealed class DashboardServer : IAsyncDisposable
             app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
             app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
             app.MapOpenApi("/api/openapi/{documentName}.json");
-            if (options.Compare && runs.Count < 2) throw new PerceptException("comparing needs two runs (or a training of two epochs or more)");
             Api.Map(app, runs, options.Live, options.Compare ? [runs.Keys.First(), runs.Keys.Last()] : null);
             app.MapFallback("/api/{**rest}", () => Error(404, "no such API endpoint (see /api/openapi/v1.json)"));
             app.MapFallbackToFile("index.html", new StaticFileOptions { FileProvider = files });

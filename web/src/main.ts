@@ -5,7 +5,7 @@
 import './style.css';
 import { activeTab, onTabChange, selectTab } from './layout/layout';
 import { renderLayerChart, renderLayerPicker, shownLayer, showLayer, wireLayers } from './layers/layers';
-import { afterDraw, compareHooks, comparedWith, compareWith, renderPanel as renderComparePanel, restoreCompare, stopComparing, wireCompare } from './compare/compare';
+import { afterDraw, compareHooks, comparedWith, compareWith, wantedCompare, renderPanel as renderComparePanel, restoreCompare, stopComparing, wireCompare } from './compare/compare';
 import { renderConfusion } from './confusion/confusion';
 import { renderCharts, wireCharts } from './charts/charts';
 import { wireAnalysis, renderMethods } from './analysis/analysis';
@@ -59,8 +59,8 @@ async function loadRun(id: string, keepView: boolean, restore: View = {}) {
   };
   if (!has(s.colorBy)) s.colorBy = run.fields[0]?.name ?? '';
   // Compare mode carries over to another epoch or checkpoint: the new run against the same B (or off, when it is B).
-  const comparedB = comparedWith();
-  if (comparedB) await stopComparing(false);
+  const comparedB = wantedCompare();
+  if (comparedWith()) await stopComparing(false, true);
   setState(s);
   loaded = s;
   const needed = ['label', 'prediction', 'correct', 'loss', 'confidence', ...s.filters.flatMap((f) => (f.kind === 'indices' ? [] : [f.field]))];

@@ -95,7 +95,7 @@ public static class RunComparison
         var (idsB, labelsB, predB, lossB) = Read(b);
         var classes = Classes(a, b, notes);
         if (matching == SampleMatching.Auto) matching = Decide(a, b, idsA, idsB);
-        if (matching == SampleMatching.Datasets) return CompareDatasets(a, b, classes, labelsA, predA, lossA, labelsB, predB, lossB, notes, ct);
+        if (matching == SampleMatching.Datasets) return CompareDatasets(a, b, k, classes, labelsA, predA, lossA, labelsB, predB, lossB, notes, ct);
 
         // Matched by id: B's index of each of A's samples (−1: none).
         var indexB = new Dictionary<string, int>(idsB.Length, StringComparer.Ordinal);
@@ -145,10 +145,10 @@ public static class RunComparison
         return positional && DataHash(a) is { } ha && DataHash(b) is { } hb && ha != hb ? SampleMatching.Datasets : SampleMatching.Samples;
     }
 
-    static ComparisonDocument CompareDatasets(Run a, Run b, IReadOnlyList<string> classes, int[] labelsA, int[] predA, float[] lossA,
+    static ComparisonDocument CompareDatasets(Run a, Run b, int k, IReadOnlyList<string> classes, int[] labelsA, int[] predA, float[] lossA,
         int[] labelsB, int[] predB, float[] lossB, List<string> notes, CancellationToken ct)
     {
-        var gap = DomainComparison.Compare(a, b, ct: ct);
+        var gap = DomainComparison.Compare(a, b, k, ct: ct);
         string Name(int c) => c < classes.Count ? classes[c] : c.ToString(CultureInfo.InvariantCulture);
         var perA = PerClassOf(labelsA, predA, lossA, classes.Count);
         var perB = PerClassOf(labelsB, predB, lossB, classes.Count);
@@ -368,7 +368,8 @@ public static class RunComparison
         s.AppendLine($"B: {d.B.Run} ({d.B.Model}), {N(d.B.Count)} samples, accuracy {Pct(d.B.Accuracy)}");
         if (d.Domain is { } g)
         {
-            s.AppendLine($"two datasets seen by one model: {N(d.Samples.OnlyA)} samples in A, {N(d.Samples.OnlyB)} in B, in A's perception space ({g.Space}, {g.K} neighbours)");
+            s.AppendLine($"two datasets seen by one model: {N(d.Samples.OnlyA)} samples in A, {N(d.Samples.OnlyB)} in B, in A's perception space ({g.Space}, {g.K} neighbours)" +
+                (g.MeasuredA < d.Samples.OnlyA || g.MeasuredB < d.Samples.OnlyB ? $"; {N(g.MeasuredA)} and {N(g.MeasuredB)} of them measured" : ""));
             s.AppendLine(g.Card);
             s.AppendLine($"separability {F(g.Separability, "F2")} (0.5: B is drawn like A; 1: they never meet); {N(g.UnfilledA)} samples of A have no B sample near them, {N(g.AddedB)} of B no A sample");
             if (g.Regions.Count > 0)

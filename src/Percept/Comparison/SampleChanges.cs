@@ -37,7 +37,9 @@ public static class SampleChanges
         for (int j = 0; j < idsB.Length; j++) indexB.TryAdd(idsB[j] ?? "", j);
         var toB = new int[idsA.Length];
         for (int i = 0; i < idsA.Length; i++) toB[i] = indexB.TryGetValue(idsA[i] ?? "", out int j) ? j : -1;
-        if (!toB.Any(j => j >= 0)) throw new PerceptException("the runs share no sample id: a side-by-side view needs the same samples");
+        if (!toB.Any(j => j >= 0) || RunComparison.Decide(a, b, idsA, idsB) == SampleMatching.Datasets)
+            throw new PerceptException($"the runs hold two datasets (no shared sample id, or positions in different data files), not the same samples: " +
+                $"a side-by-side view needs the same samples; {Terms.Command("compare")} reports the domain gap between two datasets");
         ct.ThrowIfCancellationRequested();
 
         var overlap = new float[idsA.Length];

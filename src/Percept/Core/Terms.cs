@@ -42,6 +42,7 @@ public static class Terms
     public static readonly IReadOnlyDictionary<string, string> LibraryOptions = new Dictionary<string, string>
     {
         ["out"] = "AnalysisOptions.OutputDirectory",
+        ["match"] = "RunComparison.Compare(matching)",
         ["overwrite"] = "AnalysisOptions.Overwrite",
         ["input"] = "AnalysisOptions.InputName",
         ["vocab"] = "DataSource.VocabularyPath",
@@ -77,6 +78,7 @@ public static class Terms
         ["analyze"] = "Analysis.Run",
         ["merge"] = "ShardMerge.Merge",
         ["checkpoints"] = "Training.Analyse",
+        ["compare"] = "RunComparison.Compare",
     };
 
     /// <summary>The option <paramref name="key"/> (the command line's flag without dashes), in the current words.</summary>

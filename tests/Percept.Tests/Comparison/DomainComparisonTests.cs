@@ -21,6 +21,8 @@ public class DomainComparisonTests(DomainComparisonTests.Runs runs) : IClassFixt
         public Run Shifted { get; }
         public Run Same { get; }
         public Run ShiftedByEpoch1 { get; }
+        /// <summary>500 samples of C: drawn like A, a tenth of its size.</summary>
+        public Run Small { get; }
         /// <summary>Indices in <see cref="Shifted"/> of the inverted images.</summary>
         public HashSet<int> Inverted { get; } = [];
         public string[] Classes { get; } = File.ReadAllLines(TestFiles.FashionClasses).Where(l => l.Length > 0).ToArray();
@@ -47,11 +49,14 @@ public class DomainComparisonTests(DomainComparisonTests.Runs runs) : IClassFixt
                 }
                 shifted.AddRange(image); shiftedLabels.Add(labels[i]);
             }
+            WriteIdx(_dir["s-images.gz"], images.AsSpan(half * size, 500 * size), 500, rows, cols);
+            WriteIdx(_dir["s-labels.gz"], labels.AsSpan(half, 500), 500);
             WriteIdx(_dir["b-images.gz"], shifted.ToArray(), shiftedLabels.Count, rows, cols);
             WriteIdx(_dir["b-labels.gz"], shiftedLabels.ToArray(), shiftedLabels.Count);
             A = Analyse(TestFiles.DemoModel, "a", "a");
             Shifted = Analyse(TestFiles.DemoModel, "b", "b");
             Same = Analyse(TestFiles.DemoModel, "c", "c");
+            Small = Analyse(TestFiles.DemoModel, "s", "s");
             ShiftedByEpoch1 = Analyse(Path.Combine(TestFiles.Root, "models", "fmnist-cnn", "epoch-1.onnx"), "b", "b1");
         }
 
@@ -144,6 +149,20 @@ public class DomainComparisonTests(DomainComparisonTests.Runs runs) : IClassFixt
         Assert.All(g.Regions, r => Assert.Equal("filled", r.Verdict));
         Assert.True(g.AddedB < 0.01 * runs.Same.Count, $"added: {g.AddedB}");
         Assert.StartsWith("no domain gap", g.Card);
+    }
+
+    [Fact]
+    public void Datasets_of_very_different_sizes_drawn_alike_show_no_gap_either_way()
+    {
+        foreach (var (a, b) in new[] { (runs.A, runs.Small), (runs.Small, runs.A) })
+        {
+            var g = RunComparison.Compare(a, b).Domain!;
+            Assert.Equal((500, 500), (g.MeasuredA, g.MeasuredB));
+            Assert.InRange(g.Separability, 0.44, 0.56);
+            Assert.All(g.Regions, r => Assert.Equal("filled", r.Verdict));
+            Assert.True(g.AddedB < 0.03 * b.Count && g.UnfilledA < 0.03 * a.Count, $"added {g.AddedB} of {b.Count}, unfilled {g.UnfilledA} of {a.Count}");
+            Assert.StartsWith("no domain gap", g.Card);
+        }
     }
 
     [Fact]

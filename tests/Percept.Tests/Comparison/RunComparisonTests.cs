@@ -151,5 +151,60 @@ public class RunComparisonTests(DashboardFixture fixture)
         Assert.Equal(30, d.Predictions!.Labelled);
         Assert.Equal((fixedCount, broken), (d.Predictions.Fixed, d.Predictions.Broken));
         Assert.Equal(30, d.PerClass.Sum(c => c.Count));
+
+        // Per sample, as the dashboard's compare mode reads it: B's index of each of A's samples (B holds them reversed,
+        // half of them), and each one's change, against the same direct count.
+        var changes = SampleChanges.Compute(a, b);
+        for (int i = 0; i < idsA.Length; i++)
+        {
+            int j = Array.IndexOf(idsB, idsA[i]);
+            Assert.Equal(j, changes.ToB[i]);
+            int expected = j < 0 ? SampleChanges.OnlyInA
+                : predA[i] != labels[i] && predB[j] == labels[i] ? SampleChanges.Fixed
+                : predA[i] == labels[i] && predB[j] != labels[i] ? SampleChanges.Broken
+                : changes.Overlap[i] < SampleChanges.MovedBelow || predA[i] != predB[j] ? SampleChanges.Moved : SampleChanges.Unchanged;
+            Assert.Equal(expected, changes.Change[i]);
+        }
+        Assert.Equal(30, changes.Change.Count(c => c == SampleChanges.OnlyInA));
+        Assert.True(changes.Overlap.Where((_, i) => changes.ToB[i] < 0).All(float.IsNaN));
+        // B's map aligned onto A's over the 30 shared samples: closer to A's positions than B's own map.
+        var mapA = a.ReadMatrix(Percept.Projection.MapFields.Map); var mapB = b.ReadMatrix(Percept.Projection.MapFields.Map);
+        double before = 0, after = 0;
+        for (int i = 0; i < idsA.Length; i++)
+        {
+            int j = changes.ToB[i];
+            if (j < 0) continue;
+            for (int c = 0; c < 2; c++)
+            {
+                before += Math.Pow(mapA.Row(i)[c] - mapB.Row(j)[c], 2);
+                after += Math.Pow(mapA.Row(i)[c] - changes.AlignedMapB!.Row(j)[c], 2);
+            }
+        }
+        Assert.True(after < before, $"aligned {after:F3} against unaligned {before:F3}");
+    }
+
+    [Fact]
+    public void Two_datasets_have_no_side_by_side_view()
+    {
+        using var dir = new TempDir();
+        var other = DomainRun(dir);
+        var e = Assert.Throws<PerceptException>(() => SampleChanges.Compute(fixture.Run, other));
+        Assert.Contains("two datasets", e.Message);
+    }
+
+    /// <summary>The demo model over the first 300 test images written as another IDX file: positional ids from a different file.</summary>
+    static Run DomainRun(TempDir dir)
+    {
+        using (var gz = new System.IO.Compression.GZipStream(File.OpenRead(TestFiles.FashionImages), System.IO.Compression.CompressionMode.Decompress))
+        using (var ms = new MemoryStream())
+        {
+            gz.CopyTo(ms);
+            var all = ms.ToArray();
+            var head = all[..16];
+            head[4] = 0; head[5] = 0; head[6] = 300 >> 8; head[7] = 300 & 255;
+            using var o = new System.IO.Compression.GZipStream(File.Create(dir["x.gz"]), System.IO.Compression.CompressionLevel.Fastest);
+            o.Write(head); o.Write(all.AsSpan(16, 300 * 784));
+        }
+        return Analysis.Run(new AnalysisOptions { ModelPath = TestFiles.DemoModel, Data = new DataSource { Path = dir["x.gz"] }, OutputDirectory = dir["run"], Insights = false });
     }
 }

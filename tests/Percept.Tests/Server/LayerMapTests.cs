@@ -41,7 +41,7 @@ public class LayerMapTests(DashboardFixture fixture)
             var nearest = best.OrderBy(b => b.D).ThenBy(b => b.J).Take(k);
             return sum + nearest.Count(b => labels[b.J] == labels[i]) / (double)k;
         }, s => { lock (labels) total += s; });
-        Assert.Equal(total / n, rows[0].Agreement, 2);
+        Assert.Equal(total / n, rows[0].Agreement, 3);
         Assert.Equal(0.1, rows[0].Chance, 6);
         // The classes come apart deeper in the network: the last hidden layer separates far better than the first.
         Assert.True(rows[^2].Agreement > rows[0].Agreement + 0.15, string.Join(", ", rows.Select(r => $"{r.Layer} {r.Agreement:F3}")));
@@ -58,7 +58,7 @@ public class LayerMapTests(DashboardFixture fixture)
         HttpResponseMessage r;
         var stages = new List<string>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while ((r = await client.GetAsync($"api/runs/{run}/layers/{layer}/map")).StatusCode == HttpStatusCode.Accepted)
+        while ((r = await client.GetAsync($"api/runs/{run}/layers/map?layer={Uri.EscapeDataString(layer)}")).StatusCode == HttpStatusCode.Accepted)
         {
             var job = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
             stages.Add(job.GetProperty("stage").GetString()!);
@@ -73,10 +73,10 @@ public class LayerMapTests(DashboardFixture fixture)
         Assert.All(map, v => Assert.True(float.IsFinite(v)));
         // Kept: the list says so, and the next answer is the map itself.
         Assert.True(JsonDocument.Parse(await client.GetStringAsync($"api/runs/{run}/layers")).RootElement[1].GetProperty("map").GetBoolean());
-        var again = await client.GetAsync($"api/runs/{run}/layers/{layer}/map");
+        var again = await client.GetAsync($"api/runs/{run}/layers/map?layer={Uri.EscapeDataString(layer)}");
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(await r.Content.ReadAsByteArrayAsync(), await again.Content.ReadAsByteArrayAsync());
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"api/runs/{run}/layers/nothing/map")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"api/runs/{run}/layers/map?layer=nothing")).StatusCode);
     }
 
     [SkippableFact]

@@ -7,6 +7,7 @@
 import createScatterplot from 'regl-scatterplot';
 import { isReport, source, type CompareResult, type Field } from '../data';
 import { selectTab } from '../layout/layout';
+import { showLayer, shownLayer } from '../layers/layers';
 import { MISSING_COLOUR } from '../map/scales';
 import { scatterplot } from '../map/map';
 import { follow, onSelectionChange, select } from '../selection/selection';
@@ -29,6 +30,13 @@ type Comparing = {
 };
 
 let comparing: Comparing | null = null;
+/** Comparisons begun: a later pick (another run, or none) overtakes one still loading. */
+let requests = 0;
+/** The run the user asked to compare with: kept while A changes (another epoch loading), cleared by "stop". */
+let wanted: string | null = null;
+
+/** The run to compare with, as the user last asked (even while A is loading). */
+export const wantedCompare = () => wanted;
 let hooks: { redraw: () => Promise<void>; refilter: () => Promise<void> } | null = null;
 
 const wrapB = $('map-b-wrap');
@@ -62,6 +70,9 @@ function makePlotB() {
   // Hover: the same sample ringed in the other map.
   plot.subscribe('pointOver', (j: number) => { const i = comparing?.fromB[j] ?? -1; if (i >= 0) scatterplot.hover(i, { preventEvent: true }); });
   scatterplot.subscribe('pointOver', (i: number) => { const j = comparing?.toB[i] ?? -1; if (j >= 0) plot.hover(j, { preventEvent: true }); });
+  // Leaving a dot takes the ring off its twin (hovering nothing: an index past the last point).
+  plot.subscribe('pointOut', () => { if (comparing) scatterplot.hover(-1, { preventEvent: true }); });
+  scatterplot.subscribe('pointOut', () => { if (comparing) plot.hover(-1, { preventEvent: true }); });
   // A selection in B selects the same samples in A (and so in the gallery, the matrix and the charts).
   plot.subscribe('select', ({ points }: { points: number[] }) => {
     if (syncing || !comparing) return;
@@ -144,8 +155,10 @@ function fields(r: CompareResult): Field[] {
   ];
 }
 
-/** Leaves compare mode: one map again, and A's own fields. */
-export async function stopComparing(redraw = true) {
+/** Leaves compare mode: one map again, and A's own fields; `keepWanted` when A is only changing (another epoch). */
+export async function stopComparing(redraw = true, keepWanted = false) {
+  requests++;
+  if (!keepWanted) wanted = null;
   if (!comparing) return;
   comparing = null;
   wrapB.hidden = true;
@@ -166,10 +179,15 @@ export async function stopComparing(redraw = true) {
 export async function compareWith(b: string) {
   const s = state();
   if (b === s.run.id) return stopComparing();
+  wanted = b;
+  const token = ++requests;
   const status = $('compare-summary');
   status.replaceChildren(el('p', { className: 'muted', textContent: `Comparing with ${b}…` }));
   const [result, cols, mapB, mapA] = await Promise.all([source.compare(s.run.id, b), source.compareColumns(s.run.id, b), source.compareMap(s.run.id, b), source.map(s.run.id)]);
-  if (state() !== s) return;
+  if (state() !== s || token !== requests) return;
+  // The two maps share one frame: A shows its run's map, not a layer's.
+  if (shownLayer()) await showLayer('');
+  if (state() !== s || token !== requests) return;
   const n = s.run.count, nB = mapB.rows;
   const toB = new Int32Array(n), fromB = new Int32Array(nB).fill(-1), change = new Float32Array(n), kept = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -277,8 +295,15 @@ export function wireCompare(redraw: () => Promise<void>, refilter: () => Promise
     (b ? compareWith(b) : stopComparing()).catch((err) => { fail(err); $('compare-summary').replaceChildren(el('p', { className: 'error', textContent: message(err) })); });
   });
   $('compare-stop').addEventListener('click', () => void stopComparing());
-  // Drawn again after A is (a new colour field, filters, a resize of the pair).
-  window.addEventListener('resize', () => void drawB());
+  // The pair's camera again after a resize (B's canvas follows its own size through its ResizeObserver).
+  let resized = 0;
+  window.addEventListener('resize', () => {
+    window.clearTimeout(resized);
+    resized = window.setTimeout(() => {
+      if (!comparing || !plotB) return;
+      syncing = true; plotB.view(Array.from(scatterplot.get('cameraView') as unknown as ArrayLike<number>), { preventEvent: true }); syncing = false;
+    }, 150);
+  });
 }
 
 /** After A's map was drawn again: B follows A's filters. */

@@ -62,7 +62,7 @@ export class HttpSource implements DataSource {
   layers = (run: string) => json<LayerInfo[]>(`${base(run)}/layers`);
   layerSeparation = (run: string) => json<LayerSeparation[]>(`${base(run)}/layers/separation`);
   layerMap = async (run: string, layer: string): Promise<LayerMapAnswer> => {
-    const r = await fetch(`${base(run)}/layers/${encodeURIComponent(layer)}/map`);
+    const r = await fetch(`${base(run)}/layers/map?layer=${encodeURIComponent(layer)}`);
     if (r.status === 202) return { job: await r.json() };
     if (!r.ok) throw new ApiError((await r.json().catch(() => ({}))).error ?? `${r.status}`);
     return { map: decodeFloat32(await r.arrayBuffer(), r.headers.get('X-Percept-Shape')) };
