@@ -37,23 +37,25 @@ public static class LayerMaps
 
     /// <summary>
     /// One layer's pooled activations, each feature standardised with the run's statistics (constant features zero):
-    /// the block that layer adds to the perception vectors, before its weight.
+    /// the block that layer adds to the perception vectors, before its weight. Only <paramref name="rows"/> (in that
+    /// order) when given, read without the rest.
     /// </summary>
-    public static Matrix Activations(Run run, RunManifest.LayerEntry layer)
+    public static Matrix Activations(Run run, RunManifest.LayerEntry layer, int[]? rows = null)
     {
         var stats = run.ReadFloat32(PerceptionFields.LayerStats.Member(layer.Name));
         int w = layer.Width;
-        var values = run.ReadFloat32(PerceptionFields.Layer.Member(layer.Name));
-        int rows = values.Length / w;
+        Matrix x;
+        using (var reader = run.Open(PerceptionFields.Layer.Member(layer.Name)))
+            x = rows == null ? reader.ReadMatrix() : Matrix.From(new SelectedRows(reader, rows));
         var scale = new float[w];
         for (int j = 0; j < w; j++) scale[j] = stats[w + j] > PerceptionVectorBuilder.ConstantFeatureStd ? 1 / stats[w + j] : 0;
         var mean = stats.AsSpan(0, w).ToArray();
-        Parallel.For(0, rows, i =>
+        Parallel.For(0, x.Rows, i =>
         {
-            var row = values.AsSpan(i * w, w);
+            var row = x.Row(i);
             for (int j = 0; j < w; j++) row[j] = (row[j] - mean[j]) * scale[j];
         });
-        return new Matrix(values, rows, w);
+        return x;
     }
 
     /// <summary>
@@ -122,10 +124,11 @@ public static class LayerMaps
         foreach (var layer in run.Manifest.Perception.Layers)
         {
             ct.ThrowIfCancellationRequested();
-            var x = Matrix.From(new SelectedRows(Activations(run, layer), labelled));
+            var x = Activations(run, layer, labelled);
             list.Add(new LayerSeparation(layer.Name, layer.Width, y.Length, k, Math.Round(Agreement(x, y, k, seed, threads, ct), 4), Math.Round(chance, 4)));
         }
-        var vectors = Matrix.From(new SelectedRows(run.ReadMatrix(PerceptionFields.Embedding), labelled));
+        Matrix vectors;
+        using (var reader = run.Open(PerceptionFields.Embedding)) vectors = Matrix.From(new SelectedRows(reader, labelled));
         list.Add(new LayerSeparation(Perception, vectors.Columns, y.Length, k, Math.Round(Agreement(vectors, y, k, seed, threads, ct), 4), Math.Round(chance, 4)));
         return list;
     }
