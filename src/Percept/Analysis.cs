@@ -163,7 +163,11 @@ public static class Analysis
         finally { metadataColumns = samples.GetAwaiter().GetResult(); }
         Stage("vectors");
 
-        var (neighbors, map) = NeighboursAndMap(writer, options.Map, options.Threads, Stage, progress, warn, cancellationToken);
+        var spaceField = options.MapSpace == MapSpace.Perception ? PerceptionFields.Embedding
+            : pass.IsClassScores ? PerceptionFields.Logits
+            : pass.OutputWidth > 0 ? PerceptionFields.Outputs
+            : throw new PerceptException($"{Terms.Option("map-space")} output needs a float output: the model's output is not one");
+        var (neighbors, map) = NeighboursAndMap(writer, options.Map, options.Threads, Stage, progress, warn, cancellationToken, spaceField);
         int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (set {Terms.Option("strict")} to stop on the first)");
 
@@ -178,14 +182,18 @@ public static class Analysis
     /// The neighbour graph of the perception vectors the writer holds, once (the map, its quality, insights, the history
     /// of a training and Fetch Similar read it), then the map made of it.
     /// </summary>
+    /// <param name="spaceField">What the graph and map are made of: the perception vectors (default), or the model's outputs or logits.</param>
     internal static (RunManifest.NeighborsSection? Neighbors, RunManifest.MapSection? Map) NeighboursAndMap(RunWriter writer, MapOptions mapOptions, int threads,
-        Action<string> stage, IProgress<AnalysisProgress>? progress, Action<string>? warn, CancellationToken cancellationToken)
+        Action<string> stage, IProgress<AnalysisProgress>? progress, Action<string>? warn, CancellationToken cancellationToken, Field? spaceField = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var seed = mapOptions.Seed;
         mapOptions = mapOptions with { Threads = mapOptions.Threads > 0 ? mapOptions.Threads : threads };
-        using var perceptionVectors = writer.Open(PerceptionFields.Embedding);
+        bool ownSpace = spaceField != null && spaceField.Name != PerceptionFields.Embedding.Name;
+        using var perceptionVectors = writer.Open(ownSpace ? spaceField! : PerceptionFields.Embedding);
         var (space, spaceName) = NeighborSpace.Of(perceptionVectors, seed, mapOptions.Threads, cancellationToken);
+        // Another space than the perception vectors is named for its field, and always stored as the graph's space.
+        if (ownSpace) spaceName = spaceName == NeighborSpace.Vectors ? spaceField!.Name : $"{spaceName} of {spaceField!.Name}";
         var graphOptions = new NeighborGraphOptions { K = Maps.GraphNeighbors(mapOptions), Threads = mapOptions.Threads };
         var graph = mapOptions is { Landmarks: > 0, LandmarkGraph: true }
             ? NeighborGraph.BuildFromLandmarks(space, spaceName, graphOptions, mapOptions.Landmarks, seed, progress, cancellationToken)
@@ -262,7 +270,7 @@ public static class Analysis
             PerceptVersion = Version,
             Model = new RunManifest.ModelSection(Path.GetFullPath(options.ModelPath), RunSources.Relative(options.ModelPath, options.OutputDirectory),
                 RunSources.Fingerprint(options.ModelPath), input.Name,
-                input.Shape, output, pass.OutputShape, pass.IsClassScores ? (pass.IsProbability ? "probabilities" : "logits") : "other",
+                input.Shape, output, pass.OutputShape, pass.IsClassScores ? (pass.IsProbability ? "probabilities" : "logits") : pass.IsEmbedding ? "embedding" : "other",
                 model.Opset, model.Producer),
             Data = new RunManifest.DataSection(dataset.Description, Path.GetFullPath(options.Data.Path),
                 options.Data.LabelsPath is { } lp ? Path.GetFullPath(lp) : null, metadata?.Path, dataset.Split,

@@ -53,4 +53,19 @@ public sealed record AnalysisOptions
 
     /// <summary>The similarity map made from the perception vectors (default: UMAP, 2-D; Method None for no map).</summary>
     public Projection.MapOptions Map { get; init; } = new();
+
+    /// <summary>
+    /// The space the neighbour graph and the map are made in: the perception vectors (default), or the model's own output
+    /// (an embedding model's embedding, or a classifier's logits).
+    /// </summary>
+    public MapSpace MapSpace { get; init; }
+}
+
+/// <summary>The space a run's neighbour graph and map are made in.</summary>
+public enum MapSpace
+{
+    /// <summary>The perception vectors: every recorded layer, standardised and weighted.</summary>
+    Perception,
+    /// <summary>The model's output: an embedding model's embedding (the <c>outputs</c> field), or a classifier's logits.</summary>
+    Output,
 }

@@ -94,6 +94,44 @@ public static class TinyModels
     }
 
     /// <summary>
+    /// A feature extractor with no classes: x[N,C,H,W] → Conv(k) → Relu → GlobalAveragePool, output [N, filters, 1, 1]
+    /// (how an ImageNet backbone without its head ends).
+    /// </summary>
+    public static string FeatureExtractor(string path, int channels, int size, int filters, int seed = 4)
+    {
+        var rng = new Random(seed);
+        var g = new GraphProto { Name = "features" };
+        g.Input.Add(Value("x", -1, channels, size, size));
+        g.Initializer.Add(Initializer("wc", Random(rng, filters * channels * 9), filters, channels, 3, 3));
+        g.Initializer.Add(Initializer("bc", Random(rng, filters), filters));
+        var pads = new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints };
+        pads.Ints.AddRange([1, 1, 1, 1]);
+        g.Node.Add(Node("Conv", "/conv/Conv", ["x", "wc", "bc"], ["c"], pads));
+        g.Node.Add(Node("Relu", "/relu/Relu", ["c"], ["r"]));
+        g.Node.Add(Node("GlobalAveragePool", "/gap/GlobalAveragePool", ["r"], ["features"]));
+        g.Output.Add(Value("features", -1, filters, 1, 1));
+        return Save(path, g);
+    }
+
+    /// <summary>A sentence-embedding-like model: x[N,F] → Gemm(hidden) → Relu → Gemm(width) → LpNormalization (unit vectors, no classes).</summary>
+    public static string NormalisedEmbedding(string path, int features, int hidden, int width, int seed = 5)
+    {
+        var rng = new Random(seed);
+        var g = new GraphProto { Name = "embedding" };
+        g.Input.Add(Value("x", -1, features));
+        g.Initializer.Add(Initializer("w1", Random(rng, hidden * features), hidden, features));
+        g.Initializer.Add(Initializer("b1", Random(rng, hidden), hidden));
+        g.Initializer.Add(Initializer("w2", Random(rng, width * hidden), width, hidden));
+        g.Initializer.Add(Initializer("b2", Random(rng, width), width));
+        g.Node.Add(Node("Gemm", "/hidden/Gemm", ["x", "w1", "b1"], ["h"], IntAttr("transB", 1)));
+        g.Node.Add(Node("Relu", "/act/Relu", ["h"], ["a"]));
+        g.Node.Add(Node("Gemm", "/proj/Gemm", ["a", "w2", "b2"], ["e"], IntAttr("transB", 1)));
+        g.Node.Add(Node("LpNormalization", "/norm/LpNormalization", ["e"], ["embedding"], IntAttr("axis", 1)));
+        g.Output.Add(Value("embedding", -1, width));
+        return Save(path, g);
+    }
+
+    /// <summary>
     /// x[N, sampleShape] → whatever <paramref name="body"/> adds (it returns its output tensor and that tensor's size per
     /// sample) → Flatten → Gemm(3 classes, random weights): a graph for testing one operator's gradient.
     /// </summary>

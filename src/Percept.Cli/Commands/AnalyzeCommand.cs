@@ -21,7 +21,8 @@ public static class AnalyzeCommand
             new("checkpoints", "DIR|A.onnx …", "a training's checkpoints, one per epoch: a folder's *.onnx in natural order (epoch2 before epoch10), or files in the order given; --out is then a training folder (docs/run-format.md)", "Model", Many: true),
             new("input", "NAME", "model input to feed when there are several", "Model"),
             new("output", "NAME", "output with class scores (default: the first)", "Model"),
-            new("output-kind", "auto|logits|probabilities", "how to read the output (default auto: probabilities when the graph ends in Softmax)", "Model"),
+            new("output-kind", "auto|logits|probabilities|embedding", "how to read the output (default auto: an embedding when it is a pooled or normalised feature vector, else class scores, probabilities when the graph ends in Softmax)", "Model"),
+            new("map-space", "perception|output", "what the neighbour graph and the map are made of: the perception vectors (default), or the model's own output (an embedding model's embedding, a classifier's logits)", "Map"),
             new("batch-size", "N", "samples per run (default 256)", "Model"),
             new("threads", "N", "ONNX Runtime threads (default: all cores)", "Model"),
             new("data", "PATH", "IDX file (.gz or plain), .npy array, .csv table, or a folder with one sub-folder per class", "Data"),
@@ -126,6 +127,7 @@ public static class AnalyzeCommand
             InputName = a.Get("input"),
             OutputName = a.Get("output"),
             OutputKind = a.GetEnum("output-kind", OutputKind.Auto),
+            MapSpace = a.GetEnum("map-space", MapSpace.Perception),
             Preprocess = new PreprocessOptions
             {
                 Scale = a.GetFloat("scale"),
@@ -190,6 +192,9 @@ public static class AnalyzeCommand
         stdout.WriteLine($"samples: {m.Data.Count}{(m.Data.Skipped > 0 ? $" ({m.Data.Skipped} skipped)" : "")}, perception vector: {m.Perception.Width} dims from {m.Perception.Layers.Count} layers ({string.Join(", ", m.Perception.Layers.Select(l => $"{l.Name} {l.Width}"))}){(m.Perception.Projected ? $", projected from {m.Perception.ConcatenatedWidth}" : "")}");
         if (m.Summary?.Accuracy is double acc)
             stdout.WriteLine($"accuracy: {acc:P2} on {m.Summary.Labelled} labelled samples, mean loss {m.Summary.MeanLoss:F4}");
+        else if (m.NumClasses == 0 && m.Model.OutputKind == "embedding")
+            stdout.WriteLine($"output '{m.Model.Output}' is an embedding ({string.Join(" × ", m.Model.OutputShape.Skip(1))}), not class scores: no accuracy or loss; kept as the 'outputs' field" +
+                (m.Summary?.Labelled > 0 ? $"; {m.Summary.Labelled} labels drive neighbour agreement and the label cards" : ""));
         else if (m.NumClasses == 0)
             stdout.WriteLine($"output '{m.Model.Output}' is not a class-score vector: no probabilities or loss; perception vectors recorded");
         if (m.Map is { Unplaced: true } waiting)

@@ -43,6 +43,8 @@ public static class Terms
     {
         ["out"] = "AnalysisOptions.OutputDirectory",
         ["match"] = "RunComparison.Compare(matching)",
+        ["output-kind"] = "AnalysisOptions.OutputKind",
+        ["map-space"] = "AnalysisOptions.MapSpace",
         ["overwrite"] = "AnalysisOptions.Overwrite",
         ["input"] = "AnalysisOptions.InputName",
         ["vocab"] = "DataSource.VocabularyPath",

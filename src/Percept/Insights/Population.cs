@@ -130,8 +130,13 @@ public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabil
         Matrix? margins = run.Has(InsightFields.MarginHistory) ? run.ReadMatrix(InsightFields.MarginHistory) : null;
         Matrix? agreements = run.Has(InsightFields.AgreementHistory) ? run.ReadMatrix(InsightFields.AgreementHistory) : null;
         Matrix? reliable = run.Has(InsightFields.ReliableAgreementHistory) ? run.ReadMatrix(InsightFields.ReliableAgreementHistory) : null;
-        var classNames = m.NumClasses >= 2 ? m.Classes ?? Enumerable.Range(0, m.NumClasses).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray() : null;
-        return new Population(null, labels, probabilities, m.NumClasses, ids, classNames)
+        // A model without class scores (an embedding model) with labels: the classes are the labels' (their names when given),
+        // so the label-based cards still read the neighbours.
+        int classCount = m.NumClasses >= 2 ? m.NumClasses : Math.Max(m.Classes?.Count ?? 0, labels.DefaultIfEmpty(-1).Max() + 1);
+        var classNames = classCount >= 2
+            ? m.Classes is { } named && named.Count >= classCount ? named.Take(classCount).ToArray() : Enumerable.Range(0, classCount).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray()
+            : null;
+        return new Population(null, labels, probabilities, classCount >= 2 ? classCount : m.NumClasses, ids, classNames)
         {
             Graph = RunGraph.Read(run), Space = () => ReadSpace(run),
             Loss = loss, Correct = correct, Splits = splits, ContentHashes = hashes, InputSketches = sketches, Metadata = metadata, Notes = notes,

@@ -200,6 +200,25 @@ public sealed partial class OnnxModel
         return false;
     }
 
+    /// <summary>
+    /// Whether the tensor is a feature vector rather than class scores, by the op that makes it (through shape-only ops):
+    /// a pooling over space (global or not), a mean or max over axes, or a normalisation (LpNormalization, or a division
+    /// by a norm) — how feature extractors and embedding models end. Classifiers end in a Gemm, MatMul, Add or Softmax.
+    /// </summary>
+    public bool IsFeatureOutput(string tensor)
+    {
+        for (int hops = 0; hops < 4 && _producer.TryGetValue(tensor, out var n); hops++)
+        {
+            if (n.OpType is "GlobalAveragePool" or "GlobalMaxPool" or "GlobalLpPool" or "AveragePool" or "MaxPool" or "LpPool"
+                or "ReduceMean" or "ReduceMax" or "LpNormalization") return true;
+            if (n.OpType == "Div" && n.Input.Count > 1 && _producer.TryGetValue(n.Input[1], out var divisor)
+                && divisor.OpType is "ReduceL2" or "Sqrt" or "Clip" or "Max" or "Expand" or "ReduceSumSquare") return true;
+            if (n.OpType is not ("Identity" or "Flatten" or "Reshape" or "Squeeze")) return false;
+            tensor = n.Input[0];
+        }
+        return false;
+    }
+
     /// <summary>Finds a layer by its short name, node name or output tensor name; lists the valid names when none matches.</summary>
     public LayerInfo FindLayer(string name)
     {

@@ -27,9 +27,13 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
     bool Initialised;
     /// <summary>Whether the output is a vector of class scores, and whether those are probabilities.</summary>
     public bool IsClassScores { get; private set; }
+
+    /// <summary>Whether the output was read as an embedding or features (asked for, or recognised), not class scores.</summary>
+    public bool IsEmbedding { get; private set; }
     public bool IsProbability { get; private set; }
     public int NumClasses { get; private set; }
-    int OutputWidth;
+    /// <summary>Width of the output per sample when it is not class scores (the <c>outputs</c> field); 0 otherwise.</summary>
+    public int OutputWidth { get; private set; }
     /// <summary>Samples whose outputs are NaN or infinite (they get no prediction or loss), and the first of them.</summary>
     public long NonFiniteOutputs { get; private set; }
     public long FirstNonFiniteOutput { get; private set; } = -1;
@@ -93,12 +97,20 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
         var info = results[0].GetTensorTypeAndShape();
         OutputShape = [-1, .. info.Shape.Skip(1)];
         long perSample = info.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
-        IsClassScores = info.ElementDataType == TensorElementType.Float && perSample >= 2 && info.Shape.Skip(1).Count(d => d != 1) == 1;
+        bool vector = info.ElementDataType == TensorElementType.Float && perSample >= 2 && info.Shape.Skip(1).Count(d => d != 1) == 1;
+        // A feature vector, not class scores: asked for, or (auto) a pooled feature map or a pooled or normalised output that
+        // is not a Softmax, unless the class names given are exactly as many as its width.
+        bool pooledMap = info.Shape.Length >= 3 && info.Shape.Skip(2).All(d => d == 1);
+        bool features = kind == OutputKind.Embedding || (kind == OutputKind.Auto && vector && !model.IsProbabilityOutput(outputName)
+            && (pooledMap || model.IsFeatureOutput(outputName)) && !(classNames != null && classNames.Count == perSample));
+        IsClassScores = vector && !features;
+        IsEmbedding = features;
         if (IsClassScores)
         {
             NumClasses = (int)perSample;
             if (namesMustMatch && classNames != null && classNames.Count != NumClasses)
-                throw new PerceptException($"the class names file names {classNames.Count} classes; the model outputs {NumClasses} class scores");
+                throw new PerceptException($"the class names file names {classNames.Count} classes; the model outputs {NumClasses} class scores " +
+                    $"(if the output is an embedding or features, not class scores, say so with {Terms.Option("output-kind")} embedding)");
             IsProbability = kind switch
             {
                 OutputKind.Probabilities => true,
