@@ -76,6 +76,29 @@ public interface IDataset : IDisposable
     IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default);
 }
 
+/// <summary>A dataset that skips samples it cannot decode (with a warning each), unless told to be strict.</summary>
+public interface ISkippingDataset
+{
+    /// <summary>Samples skipped so far because they failed to decode.</summary>
+    int Skipped { get; }
+}
+
+/// <summary>
+/// A dataset whose samples carry fields besides their values and label — a manifest's or a Parquet table's other
+/// columns — which become columns of the run's samples table, joined on the sample's id.
+/// </summary>
+public interface IDatasetFields
+{
+    /// <summary>The fields' names, in order.</summary>
+    IReadOnlyList<string> FieldNames { get; }
+
+    /// <summary>
+    /// Each sample's id and field values (as text; null where there is none), in dataset order, for every sample the
+    /// dataset names (skipped ones included: their ids match no row of a run).
+    /// </summary>
+    IEnumerable<(string Id, string?[] Values)> ReadFields(CancellationToken cancellationToken = default);
+}
+
 /// <summary>Helpers over any <see cref="IDataset"/>.</summary>
 public static class DatasetExtensions
 {
