@@ -10,7 +10,7 @@
 //   tests/fixtures/tables/fmnist-shards/          the same rows in two Parquet files (train-0000{0,1}-of-00002.parquet)
 //   tests/fixtures/tables/fmnist-pixels.arrow     the same images as an Arrow IPC file: id (text), pixels (list of 28
 //                                                 lists of 28 uint8), label (class names as text), ink; batches of 24 rows
-//   tests/fixtures/tables/manifest/               24 of them as PNG files under images/, listed by manifest.csv (class
+//   tests/fixtures/tables/manifest/               the 64 as PNG files under images/, listed by manifest.csv (class
 //                                                 names, a note with a comma, doubled quotes and a line break in quotes,
 //                                                 CRLF line ends), manifest.tsv and manifest.jsonl (class indices)
 //   tests/corpus/parquet-*/                       the bad-input corpus's Parquet cases (tools/make_corpus.py calls this
@@ -79,7 +79,7 @@ Directory.CreateDirectory(Path.Combine(tables, "fmnist-shards"));
 WriteParquet(Path.Combine(tables, "fmnist-shards", "train-00000-of-00002.parquet"), sample[..40], rowGroup: 16);
 WriteParquet(Path.Combine(tables, "fmnist-shards", "train-00001-of-00002.parquet"), sample[40..], rowGroup: 16);
 WriteArrow(Path.Combine(tables, "fmnist-pixels.arrow"), sample, batch: 24);
-WriteManifests(Path.Combine(tables, "manifest"), sample[..24]);
+WriteManifests(Path.Combine(tables, "manifest"), sample);
 Console.WriteLine($"wrote {tables}");
 return 0;
 

@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace Percept.Tests.Data;
 
 /// <summary>
-/// Manifests of image paths (tests/fixtures/tables/manifest/, written by tools/make_table_fixtures.cs from the first 24
+/// Manifests of image paths (tests/fixtures/tables/manifest/, written by tools/make_table_fixtures.cs from the first 64
 /// images of the Fashion-MNIST test split): CSV with quoted notes that hold a comma, quotes and a line break, TSV, JSONL.
 /// </summary>
 public class ManifestDatasetTests
@@ -28,14 +28,14 @@ public class ManifestDatasetTests
     public void Csv_tsv_and_jsonl_manifests_give_the_idx_pixels_and_labels(string name, string imageColumn)
     {
         using var ds = Open(Fixture(name), Classes);
-        Assert.Equal(24, ds.Count);
+        Assert.Equal(64, ds.Count);
         Assert.Equal(imageColumn, ds.ImageColumn);
         Assert.Equal(Classes, ds.ClassNames);
         using var idx = new IdxDataset(TestFiles.FashionImages, TestFiles.FashionLabels);
-        var expected = idx.ReadBatches(24).First();
+        var expected = idx.ReadBatches(64).First();
         var (values, labels, ids) = ReadAll(ds);
-        Assert.Equal(expected.Values[..(24 * 784)], values);
-        Assert.Equal(expected.Labels[..24], labels);
+        Assert.Equal(expected.Values[..(64 * 784)], values);
+        Assert.Equal(expected.Labels[..64], labels);
         Assert.Equal(name.EndsWith(".jsonl", StringComparison.Ordinal) ? "t10k-00003" : "images/0003.png", ids[3]);
     }
 
