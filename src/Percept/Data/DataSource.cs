@@ -38,6 +38,15 @@ public sealed record DataSource
     /// <summary>Image size for image folders when the model's input size is free.</summary>
     public int? ImageSize { get; init; }
 
+    /// <summary>
+    /// Whether the data may carry fields of their own besides samples and labels: a manifest's or a Parquet or Arrow
+    /// table's other columns (<see cref="IDatasetFields"/>).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool CarriesFields =>
+        RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path) || ManifestDataset.IsJsonLines(Path)
+        || (DelimitedText.IsDelimited(Path) && File.Exists(Path) && ManifestDataset.IsManifest(Path, ImageColumn));
+
     /// <summary>Opens the dataset. <paramref name="modelSampleShape"/> sizes decoded images; warnings go to <paramref name="warn"/>.</summary>
     public IDataset Open(int[] modelSampleShape, PreprocessOptions preprocess, Action<string>? warn = null)
     {

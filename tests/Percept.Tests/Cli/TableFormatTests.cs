@@ -148,3 +148,23 @@ public class TableFormatTests(TableRunsFixture runs) : IClassFixture<TableRunsFi
         Assert.Equal(["images/a.png"], Run.Open(runs["skipped-manifest"]).ReadColumn("id"));
     }
 }
+
+public class TableShardTests
+{
+    [Fact]
+    public void A_merged_run_of_parquet_shards_has_the_tables_fields_as_one_pass_has()
+    {
+        using var dir = new TempDir();
+        string data = Path.Combine(TestFiles.Root, "tests", "fixtures", "tables", "fmnist-hf.parquet");
+        var (code, _, err) = CliHarness.Percept("analyze", "--model", TestFiles.DemoModel, "--data", data, "--shard", "1/1", "--out", dir["shards/s1"]);
+        Assert.True(code == 0, err);
+        (code, _, err) = CliHarness.Percept("merge", dir["shards"], "--out", dir["merged"], "--map", "none");
+        Assert.True(code == 0, err);
+        (code, _, err) = CliHarness.Percept("analyze", "--model", TestFiles.DemoModel, "--data", data, "--out", dir["one"], "--map", "none");
+        Assert.True(code == 0, err);
+        var (merged, one) = (Run.Open(dir["merged"]), Run.Open(dir["one"]));
+        Assert.Equal(["ink", "note"], merged.Manifest.Data.MetadataColumns);
+        Assert.Equal(one.ReadColumn("note"), merged.ReadColumn("note"));
+        Assert.Equal(one.ReadMatrix("embedding", out _, out _), merged.ReadMatrix("embedding", out _, out _));
+    }
+}
