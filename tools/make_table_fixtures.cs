@@ -19,7 +19,8 @@
 //     dotnet run tools/make_table_fixtures.cs -- bench OUT IDX_FOLDER
 //
 //   writes OUT/fmnist-70k.parquet: the 70,000 Fashion-MNIST images (train then test) of IDX_FOLDER as PNG bytes in
-//   the Hugging Face layout, row groups of 1,024 rows, for bench/parquet.sh.
+//   the Hugging Face layout, row groups of 1,024 rows, and the same images and labels as one IDX pair
+//   (OUT/fmnist-70k-{images-idx3,labels-idx1}-ubyte.gz), for bench/parquet.sh.
 //
 // Deterministic: the same inputs give the same files.
 #:package DuckDB.NET.Data.Full@1.5.6.1
@@ -47,9 +48,13 @@ if (args is ["bench", var benchOut, var idxFolder])
     var (trainImages, trainLabels) = (ReadIdx(Path.Combine(idxFolder, "train-images-idx3-ubyte.gz")), ReadIdx(Path.Combine(idxFolder, "train-labels-idx1-ubyte.gz")));
     var (testImages, testLabels) = (ReadIdx(Path.Combine(idxFolder, "t10k-images-idx3-ubyte.gz")), ReadIdx(Path.Combine(idxFolder, "t10k-labels-idx1-ubyte.gz")));
     Directory.CreateDirectory(benchOut);
-    var rows = Rows([.. trainImages, .. testImages], [.. trainLabels, .. testLabels], 70_000);
+    // One IDX body after the other, under the first file's header (Rows reads past the 16- and 8-byte headers).
+    var rows = Rows([.. trainImages, .. testImages.AsSpan(16)], [.. trainLabels, .. testLabels.AsSpan(8)], 70_000);
     WriteParquet(Path.Combine(benchOut, "fmnist-70k.parquet"), rows, rowGroup: 1024);
-    Console.WriteLine($"wrote {Path.Combine(benchOut, "fmnist-70k.parquet")} ({new FileInfo(Path.Combine(benchOut, "fmnist-70k.parquet")).Length:N0} bytes)");
+    // The same 70,000 images and labels as one IDX pair, for the IDX path to read the same samples.
+    WriteIdx(Path.Combine(benchOut, "fmnist-70k-images-idx3-ubyte.gz"), 0x0803, [70_000, 28, 28], rows.SelectMany(r => r.Pixels).ToArray());
+    WriteIdx(Path.Combine(benchOut, "fmnist-70k-labels-idx1-ubyte.gz"), 0x0801, [70_000], rows.Select(r => (byte)r.Label).ToArray());
+    foreach (var f in Directory.GetFiles(benchOut, "fmnist-70k*")) Console.WriteLine($"wrote {f} ({new FileInfo(f).Length:N0} bytes)");
     return 0;
 }
 
@@ -99,6 +104,16 @@ static byte[] Png(byte[] pixels)
     System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), 784);
     using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100);
     return encoded.ToArray();
+}
+
+static void WriteIdx(string path, int magic, int[] dims, byte[] body)
+{
+    using var gz = new GZipStream(File.Create(path), CompressionLevel.Optimal);
+    var header = new byte[4 + 4 * dims.Length];
+    System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, magic);
+    for (int d = 0; d < dims.Length; d++) System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * d), dims[d]);
+    gz.Write(header);
+    gz.Write(body);
 }
 
 static byte[] ReadIdx(string path)
