@@ -11,7 +11,8 @@ namespace Percept.Data;
 /// decoded as an image folder's files are, or a column of (nested) lists of numbers, one tensor a row; an optional
 /// label column (class indices, or names); an optional <c>id</c> column; every other column of scalars is a field of
 /// the samples (<see cref="IDatasetFields"/>). Class names come from <c>--classes</c>, else from the Hugging Face
-/// <c>ClassLabel</c> feature in the file's metadata, else from the label names. Rows are streamed a record batch at a
+/// <c>ClassLabel</c> feature in the file's metadata, else from the label names; an integer label of −1 is no label, as
+/// Hugging Face marks unlabelled rows. Rows are streamed a record batch at a
 /// time (a Parquet row group is never read whole into memory with the others); an image that does not decode is
 /// skipped with a warning, or stops the analysis when strict.
 /// </summary>
@@ -188,7 +189,8 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
         if (!_labelIsText)
         {
             long? value = ArrowValues.Integer(column, i);
-            if (value is < 0) throw new PerceptException($"row {row} of {_source.Name}: label {value} is negative; integer labels are class indices from 0");
+            // −1 is no label: Hugging Face's ClassLabel marks unlabelled rows (a test split's) so.
+            if (value is < -1) throw new PerceptException($"row {row} of {_source.Name}: label {value} is negative; integer labels are class indices from 0 (−1 for none)");
             return value is { } v ? checked((int)v) : -1;
         }
         string? name = ArrowValues.Text(column, i);

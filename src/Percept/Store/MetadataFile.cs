@@ -145,6 +145,13 @@ public sealed class MetadataFile
         try
         {
             Load(db, "user_meta");
+            if (_fields != null)
+            {
+                using var dup = db.CreateCommand();
+                dup.CommandText = $"SELECT {Quote(Key)}, count(*) FROM user_meta GROUP BY 1 HAVING count(*) > 1 LIMIT 1";
+                using var d = dup.ExecuteReader();
+                if (d.Read()) throw new PerceptException($"{Path} has {d.GetInt64(1)} samples with id '{d.GetValue(0)}'; each sample's id must be its own");
+            }
             // A dataset's own fields also name the samples it skipped (undecodable images): they match none, and say nothing.
             if (_fields == null)
             {

@@ -185,3 +185,28 @@ public class TableDatasetTests
         Assert.StartsWith($"{dir["bad.arrow"]} is not a readable Arrow IPC file", Assert.Throws<PerceptException>(() => Open(dir["bad.arrow"])).Message);
     }
 }
+
+public class TableDatasetLabelTests
+{
+    [Fact]
+    public void Minus_one_is_no_label_and_a_repeated_id_is_refused_when_the_fields_join()
+    {
+        using var dir = new TempDir();
+        using (var db = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"COPY (SELECT [i, i + 1, i + 2, i + 3]::FLOAT[] AS x, CASE WHEN i = 2 THEN -1 ELSE i % 3 END AS label, 'r' || (i % 4) AS id, i AS n FROM range(6) r(i)) TO '{dir["t.parquet"]}' (FORMAT parquet)";
+            cmd.ExecuteNonQuery();
+        }
+        using var ds = new TableDataset(dir["t.parquet"], null, null, null, () => (1, 1, 1));
+        Assert.Equal([0, 1, -1, 0, 1, 2], ds.ReadBatches(10).Single().Labels[..6]);
+        var e = Assert.Throws<PerceptException>(() => Analysis.Run(new AnalysisOptions
+        {
+            ModelPath = TinyModels.Mlp(dir["m.onnx"], 4, 5, 3), Data = new DataSource { Path = dir["t.parquet"] }, OutputDirectory = dir["run"],
+            Map = new Percept.Projection.MapOptions { Method = Percept.Projection.MapMethod.None },
+        }));
+        Assert.EndsWith("has 2 samples with id 'r0'; each sample's id must be its own", e.Message);
+        Assert.False(Directory.Exists(dir["run"]));
+    }
+}
