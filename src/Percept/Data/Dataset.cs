@@ -102,13 +102,22 @@ public interface IDatasetFields
 /// <summary>Helpers over any <see cref="IDataset"/>.</summary>
 public static class DatasetExtensions
 {
-    /// <summary>Raw values, label and id of the sample at <paramref name="index"/> (streams up to it).</summary>
+    /// <summary>
+    /// Raw values, label and id of the sample at <paramref name="index"/>: read directly from a seekable dataset that
+    /// skips nothing, else streamed up to it (a dataset that may skip items numbers its samples as it delivers them).
+    /// </summary>
     /// <exception cref="PerceptException">The index is outside the dataset.</exception>
     public static (float[] Raw, int Label, string Id) ReadSample(this IDataset dataset, int index, CancellationToken cancellationToken = default)
     {
         if (index < 0 || index >= dataset.Count)
             throw new PerceptException($"sample {index} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
         int seen = 0, len = dataset.Format.Length;
+        if (dataset is ISeekableDataset seekable && dataset is not ISkippingDataset)
+        {
+            foreach (var b in seekable.ReadBatches(1, index, 1, cancellationToken))
+                if (b.Count > 0) return (b.Values.AsSpan(0, len).ToArray(), b.Labels[0], b.Ids[0]);
+            throw new PerceptException($"sample {index} could not be read");
+        }
         foreach (var b in dataset.ReadBatches(512, cancellationToken))
         {
             if (index < seen + b.Count)

@@ -210,3 +210,28 @@ public class TableDatasetLabelTests
         Assert.False(Directory.Exists(dir["run"]));
     }
 }
+
+public class SampleReadingTests
+{
+    [Fact]
+    public void A_sample_is_read_directly_when_nothing_was_skipped_and_streamed_otherwise()
+    {
+        string parquet = Path.Combine(TestFiles.Root, "tests", "fixtures", "tables", "fmnist-hf.parquet");
+        using var streamed = new TableDataset(parquet, null, null, null, () => (28, 28, 1));
+        using var direct = new CompleteDataset(new TableDataset(parquet, null, null, null, () => (28, 28, 1)));
+        foreach (int i in new[] { 0, 17, 63 })
+        {
+            var (a, la, ia) = streamed.ReadSample(i);
+            var (b, lb, ib) = direct.ReadSample(i);
+            Assert.Equal((a, la, ia), (b, lb, ib), new SampleComparer());
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), ib);
+        }
+        Assert.Throws<ArgumentException>(() => new CompleteDataset(new IdxDataset(TestFiles.FashionImages)));
+    }
+
+    sealed class SampleComparer : IEqualityComparer<(float[], int, string)>
+    {
+        public bool Equals((float[], int, string) x, (float[], int, string) y) => x.Item1.SequenceEqual(y.Item1) && x.Item2 == y.Item2 && x.Item3 == y.Item3;
+        public int GetHashCode((float[], int, string) obj) => obj.Item2;
+    }
+}
