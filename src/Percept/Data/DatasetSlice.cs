@@ -60,6 +60,9 @@ public sealed class CompleteDataset : IDataset, ISeekableDataset
         _seekable = inner as ISeekableDataset ?? throw new ArgumentException("a seekable dataset", nameof(inner));
     }
 
+    /// <summary>The dataset read (for what it offers besides samples: its fields).</summary>
+    public IDataset Inner => _inner;
+
     public string Description => _inner.Description;
     public int Count => _inner.Count;
     public SampleFormat Format => _inner.Format;

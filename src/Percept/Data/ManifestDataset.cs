@@ -67,7 +67,8 @@ public sealed class ManifestDataset : IDataset, ISeekableDataset, ISkippingDatas
         if (imageColumn != null && image < 0)
             throw new PerceptException($"image column '{imageColumn}' not found in {path} (columns: {string.Join(", ", header)})");
         if (image < 0)
-            throw new PerceptException($"manifest {path} has no column of image paths (its first row names no .png, .jpg, .bmp, .gif or .webp file); name it with {Terms.Option("image-column")}");
+            throw new PerceptException($"manifest {path} has no column of image paths (its first row names no .png, .jpg, .bmp, .gif or .webp file); "
+                                       + $"name it with {Terms.Option("image-column")}");
         int label = labelColumn != null ? Array.IndexOf(header, labelColumn)
             : Array.FindIndex(header, h => LabelNames.Contains(h, StringComparer.OrdinalIgnoreCase));
         if (labelColumn != null && label < 0)

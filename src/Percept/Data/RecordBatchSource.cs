@@ -168,7 +168,7 @@ internal sealed class ArrowIpcSource : RecordBatchSource
             reader = isFile ? new ArrowFileReader(file) : new ArrowStreamReader(file);
             onSchema?.Invoke(reader.Schema ?? throw new InvalidDataException("no schema"));
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException)
+        catch (Exception e) when (IsUnreadable(e))
         {
             file.Dispose();
             throw new PerceptException($"{_path} is not a readable Arrow IPC file: {e.Message.Split('\n')[0]}");
@@ -181,7 +181,7 @@ internal sealed class ArrowIpcSource : RecordBatchSource
                 cancellationToken.ThrowIfCancellationRequested();
                 RecordBatch? batch;
                 try { batch = reader.ReadNextRecordBatch(); }
-                catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or InvalidOperationException or IndexOutOfRangeException or OverflowException or NotSupportedException)
+                catch (Exception e) when (IsUnreadable(e))
                 {
                     throw new PerceptException($"{_path} is not a readable Arrow IPC file: {e.Message.Split('\n')[0]}");
                 }
@@ -190,6 +190,10 @@ internal sealed class ArrowIpcSource : RecordBatchSource
             }
         }
     }
+
+    /// <summary>What Apache.Arrow throws on a file that is not Arrow IPC, or is damaged or compressed.</summary>
+    static bool IsUnreadable(Exception e) => e is InvalidDataException or IOException or ArgumentException or InvalidOperationException
+        or IndexOutOfRangeException or OverflowException or NotSupportedException;
 
     public override IEnumerable<RecordBatch> Read(IReadOnlyList<string> columns, long first, CancellationToken cancellationToken)
     {

@@ -48,7 +48,10 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
     public string ImageColumn => _image;
 
     /// <param name="path">A <c>.parquet</c> file, a folder of them (read in name order), or an Arrow IPC file (<c>.arrow</c>, <c>.feather</c>).</param>
-    /// <param name="imageColumn">The column of samples; by default the Hugging Face <c>Image</c> feature, a column named image, else the first column of encoded bytes, else of lists of numbers.</param>
+    /// <param name="imageColumn">
+    /// The column of samples; by default the Hugging Face <c>Image</c> feature, a column named image, else the first column
+    /// of encoded bytes, else of lists of numbers.
+    /// </param>
     /// <param name="labelColumn">The label column; by default one named label, labels, class or category, else the Hugging Face <c>ClassLabel</c> feature.</param>
     /// <param name="classNames">Class names (index = label), over those the file names.</param>
     /// <param name="imageSize">Decoded images' <c>(height, width, channels)</c>, from the model (for encoded images only).</param>
@@ -75,11 +78,13 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
                   ?? columns.FirstOrDefault(f => ImageNames.Contains(f.Name, StringComparer.OrdinalIgnoreCase) && (IsEncoded(f.DataType) || ArrowValues.IsNumberList(f.DataType)))
                   ?? columns.FirstOrDefault(f => IsEncoded(f.DataType))
                   ?? columns.FirstOrDefault(f => ArrowValues.IsNumberList(f.DataType))
-                  ?? throw new PerceptException($"{path} has no column of images (encoded bytes) or tensors (lists of numbers) to read samples from (columns: {Listed()}); name it with {Terms.Option("image-column")}");
+                  ?? throw new PerceptException($"{path} has no column of images (encoded bytes) or tensors (lists of numbers) to read samples from "
+                                                + $"(columns: {Listed()}); name it with {Terms.Option("image-column")}");
             _image = image.Name;
             _encoded = IsEncoded(image.DataType);
             if (!_encoded && !ArrowValues.IsNumberList(image.DataType))
-                throw new PerceptException($"column '{image.Name}' of {path} holds {image.DataType.Name}, neither encoded images (bytes, or a struct with a 'bytes' field) nor lists of numbers");
+                throw new PerceptException(
+                    $"column '{image.Name}' of {path} holds {image.DataType.Name}, neither encoded images (bytes, or a struct with a 'bytes' field) nor lists of numbers");
 
             // The label, its classes and the id.
             var label = labelColumn != null
@@ -99,14 +104,16 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
                 for (int i = 0; i < names.Count; i++) _classIndex.TryAdd(names[i], i);
                 ClassNames = names;
             }
-            _id = columns.FirstOrDefault(f => f.Name.Equals("id", StringComparison.OrdinalIgnoreCase) && f.Name != _image && f.Name != _label && ArrowValues.IsScalar(f.DataType))?.Name;
+            _id = columns.FirstOrDefault(f => f.Name.Equals("id", StringComparison.OrdinalIgnoreCase) && f.Name != _image && f.Name != _label
+                                              && ArrowValues.IsScalar(f.DataType))?.Name;
             _fields = columns.Where(f => f.Name != _image && f.Name != _label && f.Name != _id && ArrowValues.IsScalar(f.DataType)).Select(f => f.Name).ToArray();
 
             if (_source.Rows > int.MaxValue) throw new PerceptException($"{path} has {_source.Rows:N0} rows; Percept reads at most {int.MaxValue:N0}");
             Count = (int)_source.Rows;
             Format = _encoded ? ImageFormat(imageSize()) : TensorFormat(path);
             Split = split ?? "all";
-            Description = $"{_source.Name} ({Count} rows, column '{_image}': {(_encoded ? "encoded images" : "tensors")} of {Format.ShapeText}{(ClassNames != null ? $", {ClassNames.Count} classes" : "")})";
+            string classCount = ClassNames != null ? $", {ClassNames.Count} classes" : "";
+            Description = $"{_source.Name} ({Count} rows, column '{_image}': {(_encoded ? "encoded images" : "tensors")} of {Format.ShapeText}{classCount})";
         }
         catch { _source.Dispose(); throw; }
     }
@@ -257,7 +264,8 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
             {
                 int n = pending[k].Samples.IsNull(pending[k].Index) ? -1 : ArrowValues.Flatten(pending[k].Samples, pending[k].Index, decoded.AsSpan(k * len, len));
                 if (n != len)
-                    throw new PerceptException($"row {pending[k].Row} of {_source.Name}: column '{_image}' holds {(n < 0 ? "no value" : $"{n} numbers")}; the first row's shape {Format.ShapeText} holds {len}");
+                    throw new PerceptException($"row {pending[k].Row} of {_source.Name}: column '{_image}' holds {(n < 0 ? "no value" : $"{n} numbers")}; "
+                                               + $"the first row's shape {Format.ShapeText} holds {len}");
                 ok[k] = true;
             }
         }
@@ -273,7 +281,8 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
         {
             if (!ok[k])
             {
-                if (_strict) throw new PerceptException($"image failed to decode: row {pending[k].Row} of {_source.Name}, column '{_image}' (unset {Terms.Option("strict")} to skip such rows)");
+                if (_strict)
+                    throw new PerceptException($"image failed to decode: row {pending[k].Row} of {_source.Name}, column '{_image}' (unset {Terms.Option("strict")} to skip such rows)");
                 Skipped++;
                 _warn?.Invoke($"skipped row {pending[k].Row} of {_source.Name}: not a decodable image");
                 continue;

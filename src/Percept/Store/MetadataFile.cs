@@ -59,7 +59,7 @@ public sealed class MetadataFile
 
     /// <summary>The fields <paramref name="dataset"/> carries besides its samples, to join on the sample id; null when it carries none.</summary>
     public static MetadataFile? FieldsOf(IDataset dataset, string path) =>
-        dataset is IDatasetFields { FieldNames.Count: > 0 } fields ? new MetadataFile(fields, path) : null;
+        (dataset is CompleteDataset complete ? complete.Inner : dataset) is IDatasetFields { FieldNames.Count: > 0 } fields ? new MetadataFile(fields, path) : null;
 
     bool IsParquet => _fields == null && Path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
 
@@ -122,7 +122,13 @@ public sealed class MetadataFile
     {
         string c = Quote(column);
         using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT count({c}), count(*) FILTER (WHERE regexp_full_match({c}, '[+-]?[0-9]+') AND TRY_CAST({c} AS BIGINT) IS NOT NULL), count(TRY_CAST({c} AS DOUBLE)), count(*) FILTER (WHERE lower({c}) IN ('true', 'false')) FROM {table}";
+        cmd.CommandText = $"""
+            SELECT count({c}),
+                   count(*) FILTER (WHERE regexp_full_match({c}, '[+-]?[0-9]+') AND TRY_CAST({c} AS BIGINT) IS NOT NULL),
+                   count(TRY_CAST({c} AS DOUBLE)),
+                   count(*) FILTER (WHERE lower({c}) IN ('true', 'false'))
+            FROM {table}
+            """;
         using var r = cmd.ExecuteReader();
         r.Read();
         long values = r.GetInt64(0);
