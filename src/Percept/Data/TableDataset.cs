@@ -111,11 +111,21 @@ public sealed class TableDataset : IDataset, ISeekableDataset, ISkippingDataset,
             if (_source.Rows > int.MaxValue) throw new PerceptException($"{path} has {_source.Rows:N0} rows; Percept reads at most {int.MaxValue:N0}");
             Count = (int)_source.Rows;
             Format = _encoded ? ImageFormat(imageSize()) : TensorFormat(path);
-            Split = split ?? "all";
+            Split = split ?? GuessSplit(path);
             string classCount = ClassNames != null ? $", {ClassNames.Count} classes" : "";
             Description = $"{_source.Name} ({Count} rows, column '{_image}': {(_encoded ? "encoded images" : "tensors")} of {Format.ShapeText}{classCount})";
         }
         catch { _source.Dispose(); throw; }
+    }
+
+    /// <summary>The split a file (a folder: its first Parquet file) is named for, as Hugging Face names them (<c>train-00000-of-00004.parquet</c>), else "all".</summary>
+    static string GuessSplit(string path)
+    {
+        if (Directory.Exists(path)) path = Directory.GetFiles(path, "*.parquet").Order(StringComparer.Ordinal).FirstOrDefault() ?? path;
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(path)).ToLowerInvariant();
+        return name.Contains("test", StringComparison.Ordinal) ? "test"
+            : name.Contains("valid", StringComparison.Ordinal) ? "validation"
+            : name.Contains("train", StringComparison.Ordinal) ? "train" : "all";
     }
 
     static bool IsEncoded(IArrowType type) => ArrowValues.IsBinary(type) || (type is StructType s && ArrowValues.BytesField(s) >= 0);

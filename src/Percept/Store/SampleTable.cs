@@ -134,7 +134,7 @@ public static class SampleKeys
     public static readonly Field IdField = new()
     {
         Name = Id, Type = FieldType.Text, Layout = FieldLayout.Column, Kind = FieldKind.Text, Owner = "Store",
-        Description = "the sample's id: its file name, or its index as text; metadata may be joined on it",
+        Description = "the sample's id: its file name (a manifest's path as written), a table's id column, or its index as text; metadata may be joined on it",
     };
 }
 

@@ -68,6 +68,8 @@ public class TableDatasetTests
         Assert.Equal(64, shards.Count);
         Assert.Equal(ReadAll(one, 7), ReadAll(shards, 7), new TupleComparer());
         Assert.Contains("2 files", shards.Description);
+        // The split is guessed from the file names, as Hugging Face writes them.
+        Assert.Equal(("all", "train"), (one.Split, shards.Split));
     }
 
     sealed class TupleComparer : IEqualityComparer<(float[], int[], string[])>
@@ -163,6 +165,14 @@ public class TableDatasetTests
         Assert.Equal([0f, 0, 0, 1, 2, 3, 2, 4, 6, 3, 6, 9, 4, 8, 12], values);
         Assert.Equal([0, 1, 0, 1, 0], labels);
         Assert.Equal(["0", "10", "20", "30", "40"], ids);
+
+        // A fixed-size list (DuckDB's ARRAY, Arrow's FixedSizeList) of bytes, nested: images of 2 × 3.
+        string fixedSize = Parquet(dir, "f.parquet", "SELECT [[i, i + 1, i + 2], [i + 3, i + 4, i + 5]]::UTINYINT[3][2] AS pixels FROM range(4) r(i)");
+        using (var images = Open(fixedSize))
+        {
+            Assert.Equal((SampleKind.Image, "2x3x1", true), (images.Format.Kind, images.Format.ShapeText, images.Format.IsBytes));
+            Assert.Equal([3f, 4, 5, 6, 7, 8], ReadAll(images, 3).Values[18..24]);
+        }
 
         string ragged = Parquet(dir, "r.parquet", "SELECT (CASE WHEN i = 3 THEN [1, 2] ELSE [1, 2, 3] END)::DOUBLE[] AS features FROM range(5) r(i)");
         using var rag = Open(ragged);
