@@ -47,7 +47,10 @@ public static class DelimitedText
     /// <exception cref="PerceptException">The counts differ.</exception>
     public static void CheckCells(SepReader.Row row, int headerCells, int dataRow, string path, string what)
     {
-        if (row.ColCount != headerCells)
-            throw new PerceptException($"{what} row {dataRow} of {path} has {row.ColCount} cells; the header has {headerCells}");
+        if (row.ColCount == headerCells) return;
+        // A quote opened and never closed takes the following lines into its field: say so, it is the likely mistake.
+        bool runOn = row.ColCount < headerCells && row.Span.ContainsAny('\n', '\r');
+        throw new PerceptException($"{what} row {dataRow} of {path} has {row.ColCount} cells; the header has {headerCells}"
+                                   + (runOn ? " (a quoted field runs over several lines: a quote not closed?)" : ""));
     }
 }

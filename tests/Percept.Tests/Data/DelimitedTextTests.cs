@@ -57,6 +57,9 @@ public class DelimitedTextTests
         File.WriteAllText(dir["r.csv"], "a,b,label\n1,2,0\n\"3,4\",0\n");
         var e = Assert.Throws<PerceptException>(() => new CsvDataset(dir["r.csv"]));
         Assert.Equal($"CSV row 2 of {dir["r.csv"]} has 2 cells; the header has 3", e.Message);
+        File.WriteAllText(dir["q.csv"], "a,b,label\n1,2,0\n\"3,4,0\n5,6,1\n");
+        Assert.Equal($"CSV row 2 of {dir["q.csv"]} has 1 cells; the header has 3 (a quoted field runs over several lines: a quote not closed?)",
+            Assert.Throws<PerceptException>(() => new CsvDataset(dir["q.csv"])).Message);
     }
 
     [Fact]
