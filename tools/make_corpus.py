@@ -3,8 +3,9 @@
 command line, one argument a line; {case} is the case's folder, {repo} the repository, {mlp} a 4-feature 3-class
 model the test makes, {mlp-external-missing} the same with its weights in an external data file that is missing,
 {run} a finished run the test makes) and `expect` (the exit code, then the start of the
-one line the command must print on stderr). Standard library only; rerun it to regenerate the corpus."""
-import gzip, os, shutil, struct, zlib
+one line the command must print on stderr, and maybe a part of it that must be in it). Standard library only, but for the
+Parquet cases, which tools/make_table_fixtures.cs writes (it runs with `dotnet run`); rerun it to regenerate the corpus."""
+import gzip, os, shutil, struct, subprocess, zlib
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', 'tests', 'corpus')
 IMAGES = '{repo}/data/fashion-mnist/t10k-images-idx3-ubyte.gz'
@@ -36,11 +37,15 @@ def npy(header, data=b''):
     return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(text)) + text.encode() + data
 
 
-def png_truncated():
+def png_whole():
     def chunk(kind, body):
         return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body) & 0xffffffff)
     raw = b''.join(b'\x00' + bytes([x * 9 % 256 for x in range(28)]) for _ in range(28))
-    full = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+    return b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
+
+
+def png_truncated():
+    full = png_whole()
     return full[:len(full) // 2]
 
 
@@ -121,4 +126,15 @@ case('merge-shards-of-two-analyses', ['merge', '{shard1-of-4}', '{shard2}', '{sh
 case('merge-a-run-not-a-shard', ['merge', '{run}', '--out', '{case}/out'], 1, 'error: \nis a run, not a shard', {})
 case('merge-no-such-folder', ['merge', '{case}/nothing', '--out', '{case}/out'], 1, 'error: shard not found: ', {})
 case('merge-empty-folder', ['merge', '{case}', '--out', '{case}/out'], 1, 'error: \nis neither a shard nor a folder of shards', {})
+# Manifests: files the manifest names that are not there (all of them; or one, with --strict)
+case('manifest-missing-files', analyze('{case}/m.csv'), 1, 'error: manifest ', {'m.csv': 'file,label\nimages/a.png,0\nimages/b.png,1\n'})
+with open(os.path.join(ROOT, 'manifest-missing-files', 'expect'), 'a') as f:
+    f.write('names 2 of 2 file(s) that do not exist: images/a.png, images/b.png\n')
+case('manifest-missing-files-strict', analyze('{case}/m.csv', '--strict'), 1, 'error: manifest ',
+     {'m.csv': 'file,label\nimages/a.png,0\nimages/b.png,1\n', 'images/a.png': png_whole()})
+with open(os.path.join(ROOT, 'manifest-missing-files-strict', 'expect'), 'a') as f:
+    f.write('names 1 of 2 file(s) that do not exist: images/b.png\n')
+# Parquet (a C# tool writes them: Python's standard library writes no Parquet)
+subprocess.run(['dotnet', 'run', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'make_table_fixtures.cs'), '--', 'corpus'],
+               cwd=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'), check=True)
 print(f'{len(os.listdir(ROOT))} cases in {os.path.normpath(ROOT)}')

@@ -8,6 +8,7 @@ using Percept.Model;
 // Percept benchmarks. Figures and the commands that made them are recorded in bench/README.md.
 //   dotnet run --project bench/Percept.Bench -c Release -- analyze [--repeat 3]
 //   dotnet run --project bench/Percept.Bench -c Release -- memory [--full DIR]
+//   dotnet run --project bench/Percept.Bench -c Release -- formats PARQUET IDX_IMAGES IDX_LABELS [--repeat N]   (bench/parquet.sh makes the files)
 return args.FirstOrDefault() switch
 {
     "analyze" => AnalyzeBench.Run(args[1..]),
@@ -19,12 +20,13 @@ return args.FirstOrDefault() switch
     "insights" => InsightsBench.Run(args[1..]),
     "epochs" => EpochsBench.Run(args[1..]),
     "maps-stage" => MapsStageBench.Run(args[1..]),
+    "formats" => FormatsBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs | maps-stage knn|umap|tsne IN.npy OUT.npy");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs | maps-stage knn|umap|tsne IN.npy OUT.npy | formats PARQUET IDX_IMAGES IDX_LABELS [--repeat N]");
     return 2;
 }
 

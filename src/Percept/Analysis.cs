@@ -144,9 +144,9 @@ public static class Analysis
         if (slice != null)
         {
             // A shard: its rows (metadata is joined by the merge, as one pass would), outputs, layers and statistics.
-            writer.FinishSamplesAsync(pass.Rows, null, warn).GetAwaiter().GetResult();
+            writer.FinishSamplesAsync(pass.Rows, [], warn).GetAwaiter().GetResult();
             ShardStatistics.Write(writer, pass);
-            int skippedHere = dataset is ImageFolderDataset folder ? folder.Skipped : 0;
+            int skippedHere = dataset is ISkippingDataset folder ? folder.Skipped : 0;
             var shardManifest = Manifest(options, model, input, output, dataset, preprocessor, metadata, [], pass, null, null, null, skippedHere, clock.Elapsed,
                 sources.GetAwaiter().GetResult()) with { Shard = slice with { Rows = pass.Rows, Labelled = pass.Labelled, Correct = pass.CorrectCount, LossSum = pass.LossSum,
                     NonFiniteOutputs = pass.NonFiniteOutputs, NonFiniteFeatures = pass.NonFiniteFeatures } };
@@ -154,7 +154,9 @@ public static class Analysis
             ShardStatistics.ExportRows(writer.Stage(shardManifest with { Stages = stages }));
             return writer.Commit(shardManifest with { Stages = stages, ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3) });
         }
-        var samples = writer.FinishSamplesAsync(pass.Rows, metadata, warn);
+        // The dataset's own fields (a manifest's or a table's other columns) join first, then the user's metadata file.
+        var joins = new[] { MetadataFile.FieldsOf(dataset, options.Data.Path), metadata }.OfType<MetadataFile>().ToArray();
+        var samples = writer.FinishSamplesAsync(pass.Rows, joins, warn);
         try
         {
             vectors = PerceptionVectors.Write(writer, pass.Layers.Select(l => l.Name).ToArray(), pass.LayerFields, pass.Stats, pass.Rows,
@@ -168,7 +170,7 @@ public static class Analysis
             : pass.OutputWidth > 0 ? PerceptionFields.Outputs
             : throw new PerceptException($"{Terms.Option("map-space")} output needs a float output: the model's output is not one");
         var (neighbors, map) = NeighboursAndMap(writer, options.Map, options.Threads, Stage, progress, warn, cancellationToken, spaceField);
-        int skipped = dataset is ImageFolderDataset images ? images.Skipped : 0;
+        int skipped = dataset is ISkippingDataset images ? images.Skipped : 0;
         if (skipped > 0) warn?.Invoke($"skipped {skipped} image(s) that failed to decode (set {Terms.Option("strict")} to stop on the first)");
 
         // Store: the manifest, then the run appears.

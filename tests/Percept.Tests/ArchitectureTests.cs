@@ -110,7 +110,9 @@ public class ArchitectureTests
     [Fact]
     public void Nothing_above_the_store_sees_a_run_file_or_a_database()
     {
-        // Neither the stages nor the server nor the command line name a run's files, or touch DuckDB: the store does.
+        // Neither the stages nor the server nor the command line name a run's files, or touch DuckDB: the store does. The
+        // one exception is the data stage's Parquet reader, which opens a user's Parquet files in an in-memory DuckDB and
+        // never a run's database (it still may not name a run's file).
         var fileNames = RunSchema.All.Select(f => f.Name + ".npy").Concat(["samples.duckdb", "run.json"]).ToHashSet();
         var violations = new SortedSet<string>();
         foreach (var assembly in Assemblies)
@@ -121,6 +123,7 @@ public class ArchitectureTests
                 foreach (string literal in Literals(type))
                     if (fileNames.Contains(literal) || literal.EndsWith(".duckdb", StringComparison.Ordinal))
                         violations.Add($"{Outer(type).FullName} names the run file \"{literal}\"");
+                if (Outer(type).FullName == "Percept.Data.ParquetSource") continue;
                 foreach (var used in References(type))
                     if (used.Namespace?.StartsWith("DuckDB", StringComparison.Ordinal) == true)
                         violations.Add($"{Outer(type).FullName} uses {used.FullName}");

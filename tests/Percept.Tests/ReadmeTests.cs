@@ -120,6 +120,24 @@ public partial class ReadmeCommandTests
     }
 
     [Fact]
+    public void The_readme_table_and_manifest_examples_run_on_the_repository_fixtures()
+    {
+        var lines = Readme.Split('\n').Where(l => l.StartsWith("percept analyze --model models/fmnist-cnn/epoch-5.onnx --data tests/fixtures/tables/", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, lines.Length);
+        using var dir = new TempDir();
+        foreach (var line in lines)
+        {
+            var args = line[..line.IndexOf('#', StringComparison.Ordinal)].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(a => a.StartsWith("runs/", StringComparison.Ordinal) ? dir[a] : a.Contains('/', StringComparison.Ordinal) ? Path.Combine(TestFiles.Root, a) : a)
+                .Append("--map").Append("none").ToArray();
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            Assert.True(Percept.Cli.CommandLine.Run(args, stdout, stderr, default) == 0, stderr.ToString());
+            // Class names reach the run from the Parquet file's metadata and from --classes alike: the demo model's accuracy on these 64 images.
+            Assert.Contains("accuracy: 85.94 % on 64 labelled samples", stdout.ToString());
+        }
+    }
+
+    [Fact]
     public void Fashion_mnist_examples_name_the_class_file()
     {
         // A command continued with a backslash is one command.

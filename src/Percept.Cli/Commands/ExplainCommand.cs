@@ -37,6 +37,8 @@ public static class ExplainCommand
             new("model", "MODEL.onnx", "the model (with --run: where the run's model is now, when it moved)", "Sample"),
             new("data", "DATA", "the dataset, as for 'analyze' (with --run: where the run's data are now, when they moved)", "Sample"),
             new("labels", "LABELS", "its labels", "Sample"),
+            new("label-column", "NAME", "its label column (CSV, manifest, Parquet, Arrow), as for 'analyze'", "Sample"),
+            new("image-column", "NAME", "its column of samples (manifest, Parquet, Arrow), as for 'analyze'", "Sample"),
             new("classes", "FILE", "class names, for the picture and the output", "Sample"),
             new("vocab", "FILE", "text models: one token per line (line number = id), to print the tokens that matter most", "Sample"),
             new("run", "RUN", "take the model, data and preprocessing of a run instead", "Sample"),
@@ -91,6 +93,7 @@ public static class ExplainCommand
             : new RunExplainer(a.Require("model"), new DataSource
             {
                 Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
+                LabelColumn = a.Get("label-column"), ImageColumn = a.Get("image-column"),
             }, new PreprocessOptions
             {
                 Scale = a.GetFloat("scale"), Mean = a.GetFloats("mean"), Std = a.GetFloats("std"),

@@ -147,7 +147,10 @@ public static class ShardMerge
             : null;
         if (reference.Data.Metadata != null && metadata == null)
             warn?.Invoke($"the metadata {reference.Data.Metadata} the shards were made with is not there: the run has no metadata columns");
-        var samples = writer.FinishSamplesAsync(rows, metadata, warn);
+        // A manifest's or a table's own fields join from the data, first, as one pass joins them.
+        using var fieldData = DatasetWithFields(shards[0], warn);
+        var fields = fieldData != null ? MetadataFile.FieldsOf(fieldData, reference.Data.Path) : null;
+        var samples = writer.FinishSamplesAsync(rows, new[] { fields, metadata }.OfType<MetadataFile>().ToArray(), warn);
 
         // Outputs and pooled layers, shard after shard.
         var matrices = new[] { PerceptionFields.Logits, PerceptionFields.Probabilities, PerceptionFields.Outputs }.Where(f => shards[0].Has(f)).ToList();
@@ -213,6 +216,18 @@ public static class ShardMerge
             Stages = null,
         };
         return Analysis.InsightsAndCommit(writer, manifest, options.Insights, options.OutputDirectory, stages, clock, Stage, progress, warn, cancellationToken);
+    }
+
+    /// <summary>The shards' dataset, opened again, when it may carry fields of its own (a manifest, a Parquet or Arrow table); null otherwise or when it cannot be found.</summary>
+    static IDataset? DatasetWithFields(Run shard, Action<string>? warn)
+    {
+        if (shard.Manifest.Source?.Data is not { CarriesFields: true }) return null;
+        try { return shard.OpenData().Dataset; }
+        catch (PerceptException e)
+        {
+            warn?.Invoke($"the run has none of the data's own fields: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>Appends <paramref name="field"/> of every shard, in order, to the run; returns the rows copied so far.</summary>

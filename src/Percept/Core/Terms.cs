@@ -56,6 +56,7 @@ public static class Terms
         ["layers"] = "AnalysisOptions.Layers",
         ["labels"] = "DataSource.LabelsPath",
         ["label-column"] = "DataSource.LabelColumn",
+        ["image-column"] = "DataSource.ImageColumn",
         ["size"] = "DataSource.ImageSize",
         ["color"] = "PreprocessOptions.Color",
         ["scale"] = "PreprocessOptions.Scale",

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Percept.Data;
 
 /// <summary>
-/// A CSV table with a header row: numeric feature columns, an optional label column (integers, or names that become
+/// A CSV (or TSV) table with a header row, read with <see cref="DelimitedText"/>: numeric feature columns, an optional label column (integers, or names that become
 /// classes in sorted order) and an optional <c>id</c> column. The file is scanned once on open (to count rows, find
 /// the classes and check every value) and then streamed.
 /// </summary>
@@ -29,12 +29,9 @@ public sealed class CsvDataset : IDataset
     /// <param name="labelColumn">Label column; defaults to a column named <c>label</c> when there is one.</param>
     public CsvDataset(string path, string? labelColumn = null, IReadOnlyList<string>? classNames = null, string? split = null)
     {
-        if (!File.Exists(path)) throw new PerceptException($"file not found: {path}");
         _path = path;
-        using var reader = new StreamReader(path);
-        string? headerLine = reader.ReadLine();
-        if (string.IsNullOrWhiteSpace(headerLine)) throw new PerceptException($"CSV file {path} is empty");
-        var header = SplitLine(headerLine);
+        using var reader = DelimitedText.Open(path, "CSV file");
+        var header = DelimitedText.Header(reader);
         _labelColumn = labelColumn != null ? Array.IndexOf(header, labelColumn) : Array.FindIndex(header, h => h.Equals("label", StringComparison.OrdinalIgnoreCase));
         if (labelColumn != null && _labelColumn < 0)
             throw new PerceptException($"label column '{labelColumn}' not found in {path} (columns: {string.Join(", ", header)})");
@@ -47,20 +44,17 @@ public sealed class CsvDataset : IDataset
         bool allIntegerLabels = true;
         (int Row, string Label)? negativeLabel = null;
         int rows = 0;
-        string? line;
-        while ((line = reader.ReadLine()) != null)
+        foreach (var row in reader)
         {
-            if (line.Length == 0) continue;
-            var cells = SplitLine(line);
+            if (DelimitedText.IsBlank(row)) continue;
             rows++;
-            if (cells.Length != header.Length)
-                throw new PerceptException($"CSV row {rows} of {path} has {cells.Length} cells; the header has {header.Length}");
+            DelimitedText.CheckCells(row, header.Length, rows, path, "CSV");
             foreach (int c in _featureColumns)
-                if (!float.TryParse(cells[c], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
-                    throw new PerceptException($"CSV row {rows} of {path}: column '{header[c]}' value '{cells[c]}' is not a number");
+                if (!float.TryParse(row[c].Span, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                    throw new PerceptException($"CSV row {rows} of {path}: column '{header[c]}' value '{row[c].ToString()}' is not a number");
             if (_labelColumn >= 0)
             {
-                string l = cells[_labelColumn];
+                string l = row[_labelColumn].ToString();
                 labelTexts.Add(l);
                 if (!int.TryParse(l, NumberStyles.Integer, CultureInfo.InvariantCulture, out int li)) allIntegerLabels = false;
                 else if (li < 0) negativeLabel ??= (rows, l);
@@ -83,57 +77,31 @@ public sealed class CsvDataset : IDataset
         Description = $"CSV {System.IO.Path.GetFileName(path)} ({Count} rows, {_featureColumns.Length} features)";
     }
 
-    /// <summary>Splits a CSV line on commas, honouring double-quoted cells.</summary>
-    internal static string[] SplitLine(string line)
-    {
-        var cells = new List<string>();
-        var cell = new System.Text.StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char ch = line[i];
-            if (quoted)
-            {
-                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (ch == '"') quoted = false;
-                else cell.Append(ch);
-            }
-            else if (ch == '"') quoted = true;
-            else if (ch == ',') { cells.Add(cell.ToString().Trim()); cell.Clear(); }
-            else cell.Append(ch);
-        }
-        cells.Add(cell.ToString().Trim());
-        return [.. cells];
-    }
-
     public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default)
     {
         int len = _featureColumns.Length;
         var batch = new DataBatch(batchSize, len);
-        using var reader = new StreamReader(_path);
-        reader.ReadLine();
-        int index = 0;
-        string? line;
-        while (true)
+        using var reader = DelimitedText.Open(_path, "CSV file");
+        int index = 0, count = 0;
+        foreach (var row in reader)
         {
+            if (DelimitedText.IsBlank(row)) continue;
+            for (int f = 0; f < len; f++)
+                batch.Values[count * len + f] = float.Parse(row[_featureColumns[f]].Span, NumberStyles.Float, CultureInfo.InvariantCulture);
+            batch.Labels[count] = _labelColumn < 0 ? -1
+                : _classIndex != null ? _classIndex[row[_labelColumn].ToString()]
+                : int.Parse(row[_labelColumn].Span, CultureInfo.InvariantCulture);
+            batch.Ids[count] = _idColumn >= 0 ? row[_idColumn].ToString() : index.ToString(CultureInfo.InvariantCulture);
+            count++; index++;
+            if (count < batchSize) continue;
             cancellationToken.ThrowIfCancellationRequested();
-            int count = 0;
-            while (count < batchSize && (line = reader.ReadLine()) != null)
-            {
-                if (line.Length == 0) continue;
-                var cells = SplitLine(line);
-                for (int f = 0; f < len; f++)
-                    batch.Values[count * len + f] = float.Parse(cells[_featureColumns[f]], NumberStyles.Float, CultureInfo.InvariantCulture);
-                batch.Labels[count] = _labelColumn < 0 ? -1
-                    : _classIndex != null ? _classIndex[cells[_labelColumn]]
-                    : int.Parse(cells[_labelColumn], CultureInfo.InvariantCulture);
-                batch.Ids[count] = _idColumn >= 0 ? cells[_idColumn] : index.ToString(CultureInfo.InvariantCulture);
-                count++; index++;
-            }
-            if (count == 0) yield break;
             batch.Count = count;
             yield return batch;
+            count = 0;
         }
+        if (count == 0) yield break;
+        batch.Count = count;
+        yield return batch;
     }
 
     public void Dispose() { }

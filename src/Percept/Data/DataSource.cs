@@ -1,19 +1,27 @@
 namespace Percept.Data;
 
 /// <summary>
-/// Where a dataset comes from, as the user names it: an IDX file, a <c>.npy</c> array, a CSV table or a folder of
-/// images with one sub-folder per class. <see cref="Open"/> picks the reader from the path.
+/// Where a dataset comes from, as the user names it: an IDX file, a <c>.npy</c> array, a CSV/TSV table, a manifest of
+/// image paths (CSV, TSV or JSONL), a Parquet file or folder of Parquet shards, an Arrow IPC file, or a folder of images
+/// with one sub-folder per class. <see cref="Open"/> picks the reader from the path (and, for CSV, from its first row).
 /// </summary>
 public sealed record DataSource
 {
-    /// <summary>Samples: IDX file (.gz or plain), .npy, .csv, or a folder of class sub-folders.</summary>
+    /// <summary>Samples: IDX file (.gz or plain), .npy, .csv/.tsv table or manifest, .jsonl manifest, .parquet (or a folder of them), .arrow, or a folder of class sub-folders.</summary>
     public required string Path { get; init; }
 
     /// <summary>Labels for IDX (an IDX label file) or .npy samples (a .npy vector).</summary>
     public string? LabelsPath { get; init; }
 
-    /// <summary>Label column of a CSV table (default: a column named <c>label</c>).</summary>
+    /// <summary>Label column of a CSV table, manifest, Parquet or Arrow file (default: a column named <c>label</c>; for Parquet also the Hugging Face <c>ClassLabel</c> feature).</summary>
     public string? LabelColumn { get; init; }
+
+    /// <summary>
+    /// Column of the samples in a manifest (image paths) or a Parquet or Arrow file (encoded images or lists of numbers).
+    /// Default: a manifest's first column whose first value names an image file; a table's Hugging Face <c>Image</c>
+    /// feature, a column named <c>image</c>, else its first column of bytes, else of lists of numbers. Naming it makes a CSV a manifest.
+    /// </summary>
+    public string? ImageColumn { get; init; }
 
     /// <summary>Text file with one class name per line (index = label).</summary>
     public string? ClassNamesPath { get; init; }
@@ -30,6 +38,15 @@ public sealed record DataSource
     /// <summary>Image size for image folders when the model's input size is free.</summary>
     public int? ImageSize { get; init; }
 
+    /// <summary>
+    /// Whether the data may carry fields of their own besides samples and labels: a manifest's or a Parquet or Arrow
+    /// table's other columns (<see cref="IDatasetFields"/>).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool CarriesFields =>
+        RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path) || ManifestDataset.IsJsonLines(Path)
+        || (DelimitedText.IsDelimited(Path) && File.Exists(Path) && ManifestDataset.IsManifest(Path, ImageColumn));
+
     /// <summary>Opens the dataset. <paramref name="modelSampleShape"/> sizes decoded images; warnings go to <paramref name="warn"/>.</summary>
     public IDataset Open(int[] modelSampleShape, PreprocessOptions preprocess, Action<string>? warn = null)
     {
@@ -39,21 +56,36 @@ public sealed record DataSource
             if (!File.Exists(ClassNamesPath)) throw new PerceptException($"file not found: {ClassNamesPath}");
             classes = File.ReadAllLines(ClassNamesPath).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         }
+        (int, int, int) Target() => Preprocessor.ImageTarget(modelSampleShape, preprocess, ImageSize);
+        string ext = System.IO.Path.GetExtension(Path).ToLowerInvariant();
+        if (RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path))
+        {
+            if (LabelsPath != null) throw new PerceptException($"{Terms.Option("labels")} does not apply to a Parquet or Arrow table; name its label column with {Terms.Option("label-column")}");
+            return new TableDataset(Path, ImageColumn, LabelColumn, classes, Target, Strict, warn, Split);
+        }
         if (Directory.Exists(Path))
         {
             if (LabelsPath != null) throw new PerceptException($"{Terms.Option("labels")} does not apply to an image folder: its sub-folders are the classes");
-            var (h, w, c) = Preprocessor.ImageTarget(modelSampleShape, preprocess, ImageSize);
+            var (h, w, c) = Target();
             return new ImageFolderDataset(Path, w, h, c, Strict, warn, Split);
         }
         if (!File.Exists(Path)) throw new PerceptException($"file not found: {Path}");
         if (LabelsPath != null && !File.Exists(LabelsPath)) throw new PerceptException($"file not found: {LabelsPath}");
-        string ext = System.IO.Path.GetExtension(Path).ToLowerInvariant();
+        bool delimited = DelimitedText.IsDelimited(Path);
+        if (delimited || ManifestDataset.IsJsonLines(Path))
+        {
+            if (LabelsPath != null) throw new PerceptException($"{Terms.Option("labels")} does not apply to a CSV table or manifest; name its label column with {Terms.Option("label-column")}");
+            if (ManifestDataset.IsManifest(Path, ImageColumn))
+            {
+                var (h, w, c) = Target();
+                return new ManifestDataset(Path, ImageColumn, LabelColumn, classes, w, h, c, Strict, warn, Split);
+            }
+            return new CsvDataset(Path, LabelColumn, classes, Split);
+        }
+        if (ImageColumn != null) throw new PerceptException($"{Terms.Option("image-column")} applies to manifests (CSV, TSV, JSONL), Parquet and Arrow files");
         return ext switch
         {
             ".npy" => new NpyDataset(Path, LabelsPath, classes, Split),
-            ".csv" => LabelsPath != null
-                ? throw new PerceptException($"{Terms.Option("labels")} does not apply to a CSV table; name its label column with {Terms.Option("label-column")}")
-                : new CsvDataset(Path, LabelColumn, classes, Split),
             _ => new IdxDataset(Path, LabelsPath, classes, Split),
         };
     }

@@ -76,16 +76,48 @@ public interface IDataset : IDisposable
     IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default);
 }
 
+/// <summary>A dataset that skips samples it cannot decode (with a warning each), unless told to be strict.</summary>
+public interface ISkippingDataset
+{
+    /// <summary>Samples skipped so far because they failed to decode.</summary>
+    int Skipped { get; }
+}
+
+/// <summary>
+/// A dataset whose samples carry fields besides their values and label — a manifest's or a Parquet table's other
+/// columns — which become columns of the run's samples table, joined on the sample's id.
+/// </summary>
+public interface IDatasetFields
+{
+    /// <summary>The fields' names, in order.</summary>
+    IReadOnlyList<string> FieldNames { get; }
+
+    /// <summary>
+    /// Each sample's id and field values (as text; null where there is none), in dataset order, for every sample the
+    /// dataset names (skipped ones included: their ids match no row of a run).
+    /// </summary>
+    IEnumerable<(string Id, string?[] Values)> ReadFields(CancellationToken cancellationToken = default);
+}
+
 /// <summary>Helpers over any <see cref="IDataset"/>.</summary>
 public static class DatasetExtensions
 {
-    /// <summary>Raw values, label and id of the sample at <paramref name="index"/> (streams up to it).</summary>
+    /// <summary>
+    /// Raw values, label and id of the sample at <paramref name="index"/>: read directly from a seekable dataset that
+    /// skips nothing, else streamed up to it (a dataset that may skip items numbers its samples as it delivers them).
+    /// </summary>
     /// <exception cref="PerceptException">The index is outside the dataset.</exception>
     public static (float[] Raw, int Label, string Id) ReadSample(this IDataset dataset, int index, CancellationToken cancellationToken = default)
     {
         if (index < 0 || index >= dataset.Count)
             throw new PerceptException($"sample {index} is out of range: the dataset has {dataset.Count} samples (0 to {dataset.Count - 1})");
         int seen = 0, len = dataset.Format.Length;
+        if (dataset is ISeekableDataset seekable && dataset is not ISkippingDataset)
+        {
+            foreach (var b in seekable.ReadBatches(1, index, 1, cancellationToken))
+                if (b.Count > 0) return (b.Values.AsSpan(0, len).ToArray(), b.Labels[0], b.Ids[0]);
+            throw new PerceptException($"sample {index} could not be read");
+        }
         foreach (var b in dataset.ReadBatches(512, cancellationToken))
         {
             if (index < seen + b.Count)

@@ -44,6 +44,40 @@ public sealed class DatasetSlice(IDataset inner, int start, int count) : IDatase
     public void Dispose() { }
 }
 
+/// <summary>
+/// A dataset that may skip items (undecodable images), known to have skipped none — the run it was analysed into says so
+/// — so that its sample <c>i</c> is its item <c>i</c>, read directly by <see cref="DatasetExtensions.ReadSample"/>.
+/// </summary>
+public sealed class CompleteDataset : IDataset, ISeekableDataset
+{
+    readonly IDataset _inner;
+    readonly ISeekableDataset _seekable;
+
+    /// <param name="inner">A seekable dataset; this one owns it.</param>
+    public CompleteDataset(IDataset inner)
+    {
+        _inner = inner;
+        _seekable = inner as ISeekableDataset ?? throw new ArgumentException("a seekable dataset", nameof(inner));
+    }
+
+    /// <summary>The dataset read (for what it offers besides samples: its fields).</summary>
+    public IDataset Inner => _inner;
+
+    public string Description => _inner.Description;
+    public int Count => _inner.Count;
+    public SampleFormat Format => _inner.Format;
+    public bool HasLabels => _inner.HasLabels;
+    public IReadOnlyList<string>? ClassNames => _inner.ClassNames;
+    public string Split => _inner.Split;
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, CancellationToken cancellationToken = default) => _inner.ReadBatches(batchSize, cancellationToken);
+
+    /// <inheritdoc/>
+    public IEnumerable<DataBatch> ReadBatches(int batchSize, int first, int items, CancellationToken cancellationToken = default) =>
+        _seekable.ReadBatches(batchSize, first, items, cancellationToken);
+
+    public void Dispose() => _inner.Dispose();
+}
+
 /// <summary>A dataset that can start reading at any sample without reading those before it.</summary>
 public interface ISeekableDataset
 {

@@ -1,5 +1,3 @@
-using SkiaSharp;
-
 namespace Percept.Data;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Percept.Data;
 /// A file that fails to decode is skipped with a warning (counted in <see cref="Skipped"/>), or stops the analysis
 /// when <c>strict</c> is set.
 /// </summary>
-public sealed class ImageFolderDataset : IDataset, ISeekableDataset
+public sealed class ImageFolderDataset : IDataset, ISeekableDataset, ISkippingDataset
 {
     static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
@@ -95,35 +93,7 @@ public sealed class ImageFolderDataset : IDataset, ISeekableDataset
         }
     }
 
-    /// <summary>The most pixels an image may have (2²⁶, e.g. 8192 × 8192).</summary>
-    public const long MaxPixels = 1L << 26;
-
-    bool TryDecode(string path, Span<float> destination)
-    {
-        int h = Format.Shape[0], w = Format.Shape[1], channels = Format.Shape[2];
-        // SKCodec, not SKBitmap.Decode: a truncated file decodes "incomplete" there, which is a failure, not a picture.
-        using var codec = SKCodec.Create(path);
-        if (codec == null) return false;
-        var full = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul);
-        // A picture too large to hold (a 20,000 × 20,000 bomb) is refused without decoding it.
-        if ((long)full.Width * full.Height > MaxPixels) return false;
-        using var original = new SKBitmap(full);
-        if (codec.GetPixels(full, original.GetPixels()) != SKCodecResult.Success) return false;
-        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var resized = original.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        if (resized == null) return false;
-        ReadOnlySpan<byte> px = resized.GetPixelSpan();
-        int stride = resized.RowBytes;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                var p = px.Slice(y * stride + 4 * x, 4);
-                int o = (y * w + x) * channels;
-                if (channels == 3) { destination[o] = p[0]; destination[o + 1] = p[1]; destination[o + 2] = p[2]; }
-                else destination[o] = MathF.Round(0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]);
-            }
-        return true;
-    }
+    bool TryDecode(string path, Span<float> destination) => ImageDecoder.TryDecode(path, Format.Shape[0], Format.Shape[1], Format.Shape[2], destination);
 
     public void Dispose() { }
 }

@@ -218,6 +218,8 @@ public sealed class Run
         }
         int[] modelSample = Manifest.Model.InputShape.Skip(1).Select(d => d > 0 ? (int)d : -1).ToArray();
         var dataset = data.Open(modelSample, source.Preprocess);
+        // The analysis skipped no item of a dataset that may skip: its samples are its items, read directly.
+        if (Manifest.Data.Skipped == 0 && dataset is Data.ISkippingDataset and Data.ISeekableDataset) dataset = new Data.CompleteDataset(dataset);
         try
         {
             return (dataset, new Data.Preprocessor(dataset.Format, modelSample, source.Preprocess));

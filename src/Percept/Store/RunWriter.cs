@@ -140,7 +140,14 @@ public sealed class RunWriter : IRunOutput, IDisposable
     /// Finishes the samples table in the background — appends done, metadata joined, database closed — while the caller
     /// goes on; the task gives the metadata columns added.
     /// </summary>
-    public Task<IReadOnlyList<string>> FinishSamplesAsync(long rows, MetadataFile? metadata, Action<string>? warn)
+    public Task<IReadOnlyList<string>> FinishSamplesAsync(long rows, MetadataFile? metadata, Action<string>? warn) =>
+        FinishSamplesAsync(rows, metadata == null ? [] : [metadata], warn);
+
+    /// <summary>
+    /// Finishes the samples table in the background, joining each of <paramref name="metadata"/> in order (a dataset's own
+    /// fields, then the user's file); the task gives the metadata columns added.
+    /// </summary>
+    public Task<IReadOnlyList<string>> FinishSamplesAsync(long rows, IReadOnlyList<MetadataFile> metadata, Action<string>? warn)
     {
         var table = _samples ?? throw new InvalidOperationException("no samples table was created");
         return Task.Run(() =>

@@ -75,12 +75,20 @@ public sealed class SampleTableWriter : IDisposable
         finally { Execute("DETACH shard"); }
     }
 
-    /// <summary>Finishes appending and joins <paramref name="metadata"/>'s columns to the samples it names; returns those columns.</summary>
-    internal IReadOnlyList<string> Finish(MetadataFile? metadata, Action<string>? warn)
+    /// <summary>Finishes appending and joins each of <paramref name="metadata"/>'s columns to the samples it names, in order; returns those columns.</summary>
+    internal IReadOnlyList<string> Finish(IReadOnlyList<MetadataFile> metadata, Action<string>? warn)
     {
         _appender?.Dispose();
         _appender = null;
-        return metadata == null ? [] : metadata.JoinInto(_connection, Columns.Select(c => c.Name).ToArray(), warn);
+        var names = Columns.Select(c => c.Name).ToList();
+        var added = new List<string>();
+        foreach (var m in metadata)
+        {
+            var joined = m.JoinInto(_connection, names, warn);
+            names.AddRange(joined);
+            added.AddRange(joined);
+        }
+        return added;
     }
 
     /// <summary>Closes the database (idempotent).</summary>
@@ -126,7 +134,7 @@ public static class SampleKeys
     public static readonly Field IdField = new()
     {
         Name = Id, Type = FieldType.Text, Layout = FieldLayout.Column, Kind = FieldKind.Text, Owner = "Store",
-        Description = "the sample's id: its file name, or its index as text; metadata may be joined on it",
+        Description = "the sample's id: its file name (a manifest's path as written), a table's id column, or its index as text; metadata may be joined on it",
     };
 }
 

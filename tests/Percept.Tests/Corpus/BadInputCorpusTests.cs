@@ -79,7 +79,7 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
     public void The_corpus_covers_every_kind_of_input()
     {
         var names = Directory.GetDirectories(CorpusRoot).Select(d => Path.GetFileName(d)!).ToArray();
-        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "serve-", "merge-", "shard-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
+        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "manifest-", "parquet-", "serve-", "merge-", "shard-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
         Assert.True(names.Length >= 30, $"{names.Length} cases");
     }
 

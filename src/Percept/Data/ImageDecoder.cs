@@ -1,0 +1,61 @@
+using SkiaSharp;
+
+namespace Percept.Data;
+
+/// <summary>
+/// Decodes an encoded image (PNG, JPEG, BMP, GIF, WebP — what SkiaSharp reads), from a file or from bytes held in a
+/// table, resizes it to a fixed size and writes it channels-last as gray (1) or RGB (3) values 0–255. Every image
+/// dataset decodes through it, so a picture gives the same values however it is stored.
+/// </summary>
+public static class ImageDecoder
+{
+    /// <summary>The most pixels an image may have (2²⁶, e.g. 8192 × 8192).</summary>
+    public const long MaxPixels = 1L << 26;
+
+    /// <summary>Decodes the image file at <paramref name="path"/> into <paramref name="destination"/> (<c>height × width × channels</c>).</summary>
+    /// <returns>False when the file is not a whole, decodable image of at most <see cref="MaxPixels"/> pixels.</returns>
+    public static bool TryDecode(string path, int height, int width, int channels, Span<float> destination)
+    {
+        using var codec = SKCodec.Create(path);
+        return TryDecode(codec, height, width, channels, destination);
+    }
+
+    /// <summary>Decodes the encoded image in <paramref name="encoded"/> into <paramref name="destination"/> (<c>height × width × channels</c>).</summary>
+    /// <returns>False when the bytes are not a whole, decodable image of at most <see cref="MaxPixels"/> pixels.</returns>
+    public static unsafe bool TryDecode(ReadOnlySpan<byte> encoded, int height, int width, int channels, Span<float> destination)
+    {
+        if (encoded.IsEmpty) return false;
+        fixed (byte* p = encoded)
+        {
+            // The data wraps the caller's bytes without copying; the codec is done with them before they are unpinned.
+            using var data = SKData.Create((IntPtr)p, encoded.Length);
+            using var codec = SKCodec.Create(data);
+            return TryDecode(codec, height, width, channels, destination);
+        }
+    }
+
+    static bool TryDecode(SKCodec? codec, int h, int w, int channels, Span<float> destination)
+    {
+        // SKCodec, not SKBitmap.Decode: a truncated file decodes "incomplete" there, which is a failure, not a picture.
+        if (codec == null) return false;
+        var full = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul);
+        // A picture too large to hold (a 20,000 × 20,000 bomb) is refused without decoding it.
+        if ((long)full.Width * full.Height > MaxPixels) return false;
+        using var original = new SKBitmap(full);
+        if (codec.GetPixels(full, original.GetPixels()) != SKCodecResult.Success) return false;
+        var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var resized = original.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        if (resized == null) return false;
+        ReadOnlySpan<byte> px = resized.GetPixelSpan();
+        int stride = resized.RowBytes;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                var p = px.Slice(y * stride + 4 * x, 4);
+                int o = (y * w + x) * channels;
+                if (channels == 3) { destination[o] = p[0]; destination[o + 1] = p[1]; destination[o + 2] = p[2]; }
+                else destination[o] = MathF.Round(0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]);
+            }
+        return true;
+    }
+}
