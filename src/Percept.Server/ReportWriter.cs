@@ -21,7 +21,8 @@ public static partial class ReportWriter
     /// <summary>Above this many samples the report carries no thumbnails (the atlas would be too large to embed).</summary>
     public const int MaxThumbnails = 100_000;
     const int Neighbors = 12;
-    static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    // As the server writes them: a figure that could not be measured (a NaN trustworthiness on a tiny set) is "NaN", not a failure.
+    static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     [GeneratedRegex("<script type=\"module\" crossorigin src=\"\\./(assets/[^\"]+\\.js)\"></script>")] private static partial Regex ScriptTag();
     [GeneratedRegex("<link rel=\"stylesheet\" crossorigin href=\"\\./(assets/[^\"]+\\.css)\">")] private static partial Regex StyleTag();

@@ -76,7 +76,7 @@ public static partial class PopulationInsights
                     clear ? $"labelled {name(y)}, perceived as {name(j)}: {members.Length} samples"
                           : $"between {name(y)} and {name(j)}: {members.Length} samples labelled {name(y)}",
                     [name(y), name(j)], cardEvidence, members.Take(MaxSamplesPerCard).Select(Sample).ToArray(), null,
-                    clear ? $"check these labels: {Witnesses(evidence.Basis)} say {name(j)}"
+                    clear ? $"check these labels: {Witnesses(evidence.Basis, population.Probabilities != null)} say {name(j)}"
                           : $"these inputs sit between {name(y)} and {name(j)} (their neighbours are split): review them, or accept either label")
                 {
                     Precision = Math.Round(precision, 3), Impact = precision * members.Length,
@@ -101,7 +101,7 @@ public static partial class PopulationInsights
                     ["mean_label_issue"] = Math.Round(all.Average(m => m.Score), 4), ["basis"] = basis,
                 },
                 all.Take(MaxSamplesPerCard).Select(Sample).ToArray(), null,
-                clear ? $"check these labels: {Witnesses(evidence.Basis)} say another class (each sample's evidence is listed)"
+                clear ? $"check these labels: {Witnesses(evidence.Basis, population.Probabilities != null)} say another class (each sample's evidence is listed)"
                       : "each of these sits between its label and another class: review them, or accept either label")
             {
                 Precision = Math.Round(precision, 3), Impact = precision * all.Length,
@@ -122,8 +122,9 @@ public static partial class PopulationInsights
         return (y, j) => joint.GetValueOrDefault((y, j));
     }
 
-    static string Witnesses(LabelEvidenceBasis basis) => basis switch
+    static string Witnesses(LabelEvidenceBasis basis, bool scores) => basis switch
     {
+        LabelEvidenceBasis.Neighbours when !scores => "most of their neighbours",
         LabelEvidenceBasis.Neighbours => "most of their neighbours (the model has fitted these labels, so its agreement with them says little)",
         LabelEvidenceBasis.History => "most of their neighbours and the model over its training",
         _ => "the model and most of their neighbours",
