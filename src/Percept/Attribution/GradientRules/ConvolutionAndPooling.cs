@@ -86,18 +86,32 @@ partial class GradientBuilder
         }
         AttributeProto[] unit = [Ints("kernel_shape", Enumerable.Repeat(1L, spatial)), Ints("strides", Enumerable.Repeat(1L, spatial)), Ints("pads", new long[2 * spatial])];
         if (phases.All(p => p == 1)) return Emit("MaxUnpool", [dy, indices, shape], unit);
-        if (Opset < 10) throw Unsupported(n, "overlapping windows at opset < 10");
         string? sum = null;
         long[] axes = [.. Enumerable.Range(2, spatial).Select(a => (long)a)];
-        string axesConst = ConstLong(axes, spatial), endsConst = ConstLong(Enumerable.Repeat(long.MaxValue, spatial).ToArray(), spatial), stepsConst = ConstLong(phases, spatial);
+        // Slice's constants only where Slice is used (a model of IR version 3 refuses initializers no node reads).
+        string? axesConst = null, endsConst = null, stepsConst = null;
+        if (Opset >= 10) (axesConst, endsConst, stepsConst) = (ConstLong(axes, spatial), ConstLong(Enumerable.Repeat(long.MaxValue, spatial).ToArray(), spatial), ConstLong(phases, spatial));
         long count = phases.Aggregate(1L, (a, b) => a * b);
         for (long k = 0; k < count; k++)
         {
             var start = new long[spatial];
             for (long rest = k, d = spatial - 1; d >= 0; d--) { start[d] = rest % phases[d]; rest /= phases[d]; }
-            string startsConst = ConstLong(start, spatial);
-            string part = Emit("MaxUnpool", [Emit("Slice", [dy, startsConst, endsConst, axesConst, stepsConst]),
-                Emit("Slice", [indices, startsConst, endsConst, axesConst, stepsConst]), shape], unit);
+            string? startsConst = Opset >= 10 ? ConstLong(start, spatial) : null;
+            // Every P-th position from `start` along each spatial axis: a strided Slice, or before opset 10 (Slice has no
+            // steps) a Gather of those positions per axis.
+            string Phase(string t)
+            {
+                if (Opset >= 10) return Emit("Slice", [t, startsConst!, endsConst!, axesConst!, stepsConst!]);
+                for (int d = 0; d < spatial; d++)
+                {
+                    long size = _shapes[y][2 + d];
+                    var at = new List<long>();
+                    for (long i = start[d]; i < size; i += phases[d]) at.Add(i);
+                    t = Emit("Gather", [t, ConstLong([.. at], at.Count)], [Int("axis", 2 + d)]);
+                }
+                return t;
+            }
+            string part = Emit("MaxUnpool", [Phase(dy), Phase(indices), shape], unit);
             sum = sum == null ? part : Emit("Add", [sum, part]);
         }
         return sum!;

@@ -186,7 +186,28 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
             AddOutput(a);
             AddOutput(Emit("Identity", [ga], name: "percept.grad/" + a));
         }
+        if (Opset < 9 && G.Node.Any(n => n.OpType == "MaxUnpool")) RaiseToOpset9();
         return _proto;
+    }
+
+    /// <summary>
+    /// MaxUnpool (a MaxPool's gradient) exists from opset 9: a model of opset 8 (CNTK's exports, such as ML.NET's
+    /// ResNet-18) gets its graph declared at opset 9, which runs its operators the same way — BatchNormalization lost
+    /// its <c>spatial</c> attribute (always 1 since), Upsample's scales became an input (refused here), the others only
+    /// gained types.
+    /// </summary>
+    void RaiseToOpset9()
+    {
+        foreach (var n in G.Node)
+        {
+            if (n.OpType == "Upsample") throw Unsupported(n, "MaxPool's gradient needs opset 9, where Upsample reads its scales differently");
+            if (n.OpType == "BatchNormalization" && n.Attribute.FirstOrDefault(a => a.Name == "spatial") is { } spatial)
+            {
+                if (spatial.I != 1) throw Unsupported(n, "spatial = 0 at opset < 9");
+                n.Attribute.Remove(spatial);
+            }
+        }
+        foreach (var import in _proto.OpsetImport.Where(o => o.Domain is "" or "ai.onnx")) import.Version = Math.Max(import.Version, 9);
     }
 
     void AddOutput(string name)
