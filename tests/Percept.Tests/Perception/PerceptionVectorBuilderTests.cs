@@ -80,4 +80,57 @@ public class PerceptionVectorBuilderTests
     }
 
     static double Dist2(float[] x, float[] y) => x.Zip(y).Sum(p => (double)(p.First - p.Second) * (p.First - p.Second));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(33)]
+    [InlineData(97)]
+    public void Rows_built_together_are_bit_for_bit_the_rows_built_one_at_a_time(int rows)
+    {
+        // Three layers of odd widths (333 + 17 + 1 features) projected to 129, and the same unprojected; values with zeros
+        // (which the row-by-row projection skips) and both signs.
+        var rng = new Random(rows);
+        int[] widths = [333, 17, 1];
+        var means = widths.Select(w => Enumerable.Range(0, w).Select(_ => (float)rng.NextDouble()).ToArray()).ToArray();
+        var stds = widths.Select(w => Enumerable.Range(0, w).Select(_ => 0.3f + (float)rng.NextDouble()).ToArray()).ToArray();
+        var layers = widths.Select((w, l) => Enumerable.Range(0, rows * w).Select(i => rng.Next(7) == 0 ? means[l][i % w] : (float)(rng.NextDouble() * 4 - 2)).ToArray()).ToArray();
+        foreach (int maxWidth in new[] { 129, 0 })
+        {
+            var builder = new PerceptionVectorBuilder(means, stds, maxWidth, 7);
+            var together = new float[rows * builder.Width];
+            builder.BuildRows(layers, 0, rows, together, new float[builder.ScratchLength]);
+            var one = new float[builder.Width];
+            for (int r = 0; r < rows; r++)
+            {
+                builder.Build(layers.Select((x, l) => (ReadOnlyMemory<float>)x.AsMemory(r * widths[l], widths[l])).ToArray(), one);
+                for (int c = 0; c < builder.Width; c++)
+                    Assert.True(BitConverter.SingleToInt32Bits(one[c]) == BitConverter.SingleToInt32Bits(together[r * builder.Width + c]),
+                        $"max width {maxWidth}, row {r}, coordinate {c}: {one[c]:R} alone, {together[r * builder.Width + c]:R} together");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(32, true)]
+    [InlineData(7, false)]
+    [InlineData(32, false)]
+    public void Both_batch_kernels_of_the_projection_equal_the_row_by_row_projection_bit_for_bit(int rows, bool wide)
+    {
+        var rng = new Random(rows * 2 + (wide ? 1 : 0));
+        var projection = new SparseRandomProjection(517, 203, 11);
+        var source = Enumerable.Range(0, rows * 517).Select(_ => rng.Next(5) == 0 ? 0f : (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var batch = new float[rows * 203];
+        projection.ProjectBatch(source, rows, batch, new float[SparseRandomProjection.BatchRows * (517 + 203)], wide);
+        var one = new float[203];
+        for (int r = 0; r < rows; r++)
+        {
+            projection.Project(source.AsSpan(r * 517, 517), one);
+            for (int c = 0; c < 203; c++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(one[c]), BitConverter.SingleToInt32Bits(batch[r * 203 + c]));
+        }
+    }
 }
