@@ -37,7 +37,7 @@ static class MapsStageBench
         if (result is KnnGraph g) Npy.Write(args[2], g.Indices.Select(v => (long)v).ToArray(), g.Count, g.K);
         else if (result is Matrix m) Npy.Write(args[2], m.Data, m.Rows, m.Columns);
         string klText = kl is double v ? v.ToString("R", CultureInfo.InvariantCulture) : "null";
-        Console.WriteLine($"{{\"stage\": \"{stage}\", \"seconds\": {seconds.ToString("F3", CultureInfo.InvariantCulture)}, \"kl\": {klText}, \"peak_mib\": {Paths.PeakMiB().ToString("F0", CultureInfo.InvariantCulture)}}}");
+        Console.WriteLine($"{{\"cpu\": \"{Percept.Core.Cpu.Describe().Replace("\"", "'")}\", \"stage\": \"{stage}\", \"seconds\": {seconds.ToString("F3", CultureInfo.InvariantCulture)}, \"kl\": {klText}, \"peak_mib\": {Paths.PeakMiB().ToString("F0", CultureInfo.InvariantCulture)}}}");
         return 0;
     }
 

@@ -19,7 +19,8 @@ static class VectorsBench
         var builder = new PerceptionVectorBuilder(means, stds, maxWidth, 0);
         var layers = widths.Select(w => Enumerable.Range(0, rows * w).Select(_ => (float)rng.NextDouble()).ToArray()).ToArray();
         var output = new float[(long)rows * builder.Width];
-        Console.WriteLine($"cpu: {Cpu()}, {Environment.ProcessorCount} cores; {rows:N0} rows of {string.Join(" + ", widths)} = {builder.ConcatenatedWidth} features → {builder.Width}{(builder.Width != builder.ConcatenatedWidth ? " (projected)" : "")}");
+        Console.WriteLine(Percept.Core.Cpu.Describe());
+        Console.WriteLine($"{rows:N0} rows of {string.Join(" + ", widths)} = {builder.ConcatenatedWidth} features → {builder.Width}{(builder.Width != builder.ConcatenatedWidth ? " (projected)" : "")}");
         foreach (int threads in new[] { 1, Environment.ProcessorCount }.Distinct())
         {
             double best = double.MaxValue;
@@ -40,7 +41,6 @@ static class VectorsBench
         return 0;
     }
 
-    static string Cpu() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
     static int Arg(string[] a, string name, int fallback) => Array.IndexOf(a, name) is int i and >= 0 && i + 1 < a.Length ? int.Parse(a[i + 1]) : fallback;
     static string? ArgText(string[] a, string name) => Array.IndexOf(a, name) is int i and >= 0 && i + 1 < a.Length ? a[i + 1] : null;
 }

@@ -37,6 +37,9 @@ def bench_binary():
     return os.path.join(ROOT, "bench", "Percept.Bench", "bin", "Release", "net10.0", "Percept.Bench")
 
 
+KERNELS_SHOWN = False
+
+
 def percept(binary, stage, x_path, out_path, extra=()):
     t = time.time()
     p = subprocess.run([binary, "maps-stage", stage, x_path, out_path, "--threads", str(THREADS), *extra], capture_output=True, text=True)
@@ -44,6 +47,11 @@ def percept(binary, stage, x_path, out_path, extra=()):
     if p.returncode != 0:
         sys.exit(f"Percept {stage} failed: {p.stderr.strip()[-2000:]}")
     result = json.loads(p.stdout.strip().splitlines()[-1])
+    global KERNELS_SHOWN
+    if not KERNELS_SHOWN:
+        # Percept's own line: the CPU as CPUID names it and the kernel paths it chose there.
+        print(result["cpu"], flush=True)
+        KERNELS_SHOWN = True
     result["wall"] = wall
     result["output"] = np.load(out_path)
     return result
@@ -73,7 +81,8 @@ def main():
     from openTSNE import TSNE
     from openTSNE.affinity import PerplexityBasedNN
     from openTSNE.tsne import kl_divergence_fft
-    print(f"{len(images)} images, {os.cpu_count()} cores; pynndescent {pynndescent.__version__}, umap-learn {umap.__version__ if hasattr(umap, '__version__') else 'release-0.5.7'} "
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
+    print(f"cpu: {cpu}; {len(images)} images, {os.cpu_count()} cores; pynndescent {pynndescent.__version__}, umap-learn {umap.__version__ if hasattr(umap, '__version__') else 'release-0.5.7'} "
           f"({os.path.dirname(umap.__file__)}), openTSNE {openTSNE.__version__} ({os.path.dirname(openTSNE.__file__)}), scikit-learn {sklearn.__version__}, numba {numba.__version__}", flush=True)
 
     data = {}

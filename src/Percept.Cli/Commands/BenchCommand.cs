@@ -38,7 +38,7 @@ public static class BenchCommand
         if (a.Positional.Count != 1 || a.Positional[0] != "maps") throw new UsageException("the benchmark is 'maps'");
         var skip = (a.Get("skip") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         int threads = a.GetInt("threads") ?? 0;
-        stdout.WriteLine($"percept {Analysis.Version}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        stdout.WriteLine($"percept {Analysis.Version}, .NET {Environment.Version}; {Core.Cpu.Describe()}");
         stdout.WriteLine("| input | stage | wall | peak RSS | recall@15 | trustworthiness@10 | k-NN preservation@10 |");
         stdout.WriteLine("|---|---|---|---|---|---|---|");
         if (a.Get("synthetic") is { } size)

@@ -18,8 +18,16 @@ public static partial class Umap
     {
         public void Run(int i0, int i1, int ep, ref SplitMix64 rng)
         {
-            if (Avx2.IsSupported) RunVector(i0, i1, ep, ref rng);
-            else RunScalar(i0, i1, ep, ref rng);
+            if (!Avx2.IsSupported) RunScalar(i0, i1, ep, ref rng);
+            else if (Cpu.SlowGathers) RunVector<LoadedPairs>(i0, i1, ep, ref rng);
+            else RunVector<GatheredPairs>(i0, i1, ep, ref rng);
+        }
+
+        /// <summary>Runs the vector step with the given way of fetching points (tests pin the two to each other).</summary>
+        internal void Run(int i0, int i1, int ep, ref SplitMix64 rng, bool hardwareGathers)
+        {
+            if (hardwareGathers) RunVector<GatheredPairs>(i0, i1, ep, ref rng);
+            else RunVector<LoadedPairs>(i0, i1, ep, ref rng);
         }
 
         /// <summary>The attractive step of edge e (head at (yx, yy), tail j); true when the edge is due this epoch.</summary>
@@ -73,7 +81,7 @@ public static partial class Umap
             }
         }
 
-        unsafe void RunVector(int i0, int i1, int ep, ref SplitMix64 rng)
+        unsafe void RunVector<TPairs>(int i0, int i1, int ep, ref SplitMix64 rng) where TPairs : struct, IPairs
         {
             int tailCount = tails.Length / 2;
             var state = Vector256.Create((uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(),
@@ -91,8 +99,8 @@ public static partial class Umap
                 // early, which moves no sample: the same indices are used in the same order).
                 state = NextLanes(state, out var firstRandom);
                 var nextK = MultiplyHigh(firstRandom, count).AsInt32();
-                var nextLo = Avx2.GatherVector256((double*)td, nextK.GetLower(), 8).AsSingle();
-                var nextHi = Avx2.GatherVector256((double*)td, nextK.GetUpper(), 8).AsSingle();
+                var nextLo = TPairs.Fetch(td, nextK.GetLower());
+                var nextHi = TPairs.Fetch(td, nextK.GetUpper());
                 for (int i = i0; i < i1; i++)
                 {
                     float yx = heads[2 * i], yy = heads[2 * i + 1];
@@ -113,8 +121,8 @@ public static partial class Umap
                             // Each sample's (x, y) as one 64-bit gather, four to a vector (half the gathered elements of
                             // one gather per coordinate), then split into x and y lanes: the lanes come out in the order
                             // 0 1 4 5 2 3 6 7, which the masks below follow.
-                            nextLo = Avx2.GatherVector256((double*)td, nextK.GetLower(), 8).AsSingle();
-                            nextHi = Avx2.GatherVector256((double*)td, nextK.GetUpper(), 8).AsSingle();
+                            nextLo = TPairs.Fetch(td, nextK.GetLower());
+                            nextHi = TPairs.Fetch(td, nextK.GetUpper());
                             var px = Avx.Shuffle(lo, hi, 0b10_00_10_00);
                             var py = Avx.Shuffle(lo, hi, 0b11_01_11_01);
                             var kx = hx - px; var ky = hy - py;
@@ -133,6 +141,31 @@ public static partial class Umap
                         heads[2 * i] = yx; heads[2 * i + 1] = yy;
                     }
                 }
+            }
+        }
+
+        /// <summary>How the vector step fetches four points' (x, y) pairs (each pair one 64-bit element) by their indices.</summary>
+        internal unsafe interface IPairs
+        {
+            static abstract Vector256<float> Fetch(float* points, Vector128<int> indices);
+        }
+
+        /// <summary>One hardware gather of four 64-bit elements: fast on Intel since Haswell and on Zen 3 and later.</summary>
+        internal readonly unsafe struct GatheredPairs : IPairs
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static Vector256<float> Fetch(float* points, Vector128<int> indices) => Avx2.GatherVector256((double*)points, indices, 8).AsSingle();
+        }
+
+        /// <summary>Four scalar 64-bit loads put into the vector: the same lanes, for CPUs whose gathers are microcoded (Zen 1 and 2).</summary>
+        internal readonly unsafe struct LoadedPairs : IPairs
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static Vector256<float> Fetch(float* points, Vector128<int> indices)
+            {
+                var p = (double*)points;
+                return Vector256.Create(Vector128.Create(p[indices.ToScalar()], p[indices.GetElement(1)]),
+                    Vector128.Create(p[indices.GetElement(2)], p[indices.GetElement(3)])).AsSingle();
             }
         }
 

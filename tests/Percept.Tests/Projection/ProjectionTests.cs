@@ -1,3 +1,4 @@
+using Percept.Core;
 using Percept.Neighbors;
 using Percept.Projection;
 using Percept.Tests.Neighbors;
@@ -169,6 +170,41 @@ public class ProjectionTests
         double expected = 1 - 2.0 / (n * k * (2.0 * n - 3 * k - 1)) * sum;
         Assert.Equal(expected, MapQuality.Evaluate(x, y, k).Trustworthiness, 1e-9);
         Assert.Equal(1.0, MapQuality.Evaluate(x, x, k).Trustworthiness, 1e-9);
+    }
+
+    [SkippableFact]
+    public void Umap_vector_step_gives_the_same_layout_with_hardware_gathers_and_with_loads()
+    {
+        // The two ways of fetching negative samples (CPU-dependent: Cpu.SlowGathers picks) move the same points the same
+        // way: 10 epochs on a random 10-NN graph of 601 points (an odd count), bit for bit.
+        Skip.IfNot(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "no AVX2: only the scalar step runs here");
+        const int n = 601, k = 10;
+        var rng = new Random(5);
+        var rowStart = Enumerable.Range(0, n + 1).Select(i => i * k).ToArray();
+        var columns = Enumerable.Range(0, n * k).Select(e => (e / k + 1 + rng.Next(n - 1)) % n).ToArray();
+        var start = Enumerable.Range(0, 2 * n).Select(_ => (float)(rng.NextDouble() * 20 - 10)).ToArray();
+        var epochs = Enumerable.Range(0, n * k).Select(_ => 1f + rng.Next(3)).ToArray();
+        float[] Run(bool hardware)
+        {
+            var y = (float[])start.Clone();
+            var nextSample = (float[])epochs.Clone(); var nextNegative = epochs.Select(e => e / 5f).ToArray();
+            var sgd = new Umap.Sgd2D(y, y, rowStart, columns, epochs, nextSample, nextNegative, 1.577f, 0.895f, 1f, 1f, 5f, true);
+            var generator = new SplitMix64(9);
+            for (int ep = 0; ep < 10; ep++) sgd.Run(0, n, ep, ref generator, hardware);
+            return y;
+        }
+        var gathered = Run(true); var loaded = Run(false);
+        Assert.NotEqual(start, gathered);
+        for (int i = 0; i < 2 * n; i++) Assert.Equal(BitConverter.SingleToInt32Bits(gathered[i]), BitConverter.SingleToInt32Bits(loaded[i]));
+    }
+
+    [Fact]
+    public void The_cpu_line_names_the_model_and_the_kernels()
+    {
+        string line = Cpu.Describe();
+        Assert.StartsWith("cpu: ", line);
+        Assert.Contains("UMAP negatives: ", line);
+        Assert.Contains(Cpu.Model, line);
     }
 
     [Fact]

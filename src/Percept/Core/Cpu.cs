@@ -1,0 +1,68 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Percept.Core;
+
+/// <summary>
+/// What the CPU is and which kernel paths Percept takes on it, decided once at start-up from its features. Where a
+/// kernel's best form depends on the micro-architecture (not only on the instruction set), the choice is named here,
+/// can be forced with an environment variable, and every path gives the same results (tests pin them together).
+/// </summary>
+public static class Cpu
+{
+    /// <summary>The model name the operating system reports (<c>/proc/cpuinfo</c>), or the vendor.</summary>
+    public static string Model { get; } = ReadModel();
+
+    /// <summary>x86 vendor, family and model from CPUID (empty elsewhere).</summary>
+    public static (string Vendor, int Family, int Model) Id { get; } = ReadId();
+
+    /// <summary>
+    /// Whether AVX2 gathers are slow here, so that UMAP's negative samples are better loaded one by one into the vector:
+    /// AMD family 17h (Zen, Zen+, Zen 2), where a 256-bit gather is microcoded into a dozen or more micro-ops and issues
+    /// about once every nine cycles, against four scalar loads and two inserts. PERCEPT_GATHER=hardware or =loads forces a choice.
+    /// </summary>
+    public static bool SlowGathers { get; } = Environment.GetEnvironmentVariable("PERCEPT_GATHER") switch
+    {
+        "hardware" => false,
+        "loads" => true,
+        _ => Id.Vendor == "AuthenticAMD" && Id.Family == 0x17,
+    };
+
+    /// <summary>The kernel paths taken, in a line for benchmark output.</summary>
+    public static string Kernels =>
+        $"vectors {(Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0)}-bit" +
+        $" (AVX2 {(Avx2.IsSupported ? "yes" : "no")}, FMA {(Fma.IsSupported ? "yes" : "no")}, AVX-512F {(Avx512F.IsSupported ? "yes" : "no")});" +
+        $" UMAP negatives: {(!Avx2.IsSupported ? "scalar" : SlowGathers ? "vector, loaded one by one (slow gathers)" : "vector, hardware gathers")};" +
+        $" dot products: {(Vector256.IsHardwareAccelerated ? "4-row 256-bit tiles" : "portable")};" +
+        $" sparse projection: {(Vector256.IsHardwareAccelerated ? "256-bit columns" : "portable")}";
+
+    /// <summary>One line: the CPU, its CPUID and the kernels.</summary>
+    public static string Describe() =>
+        $"cpu: {Model}{(Id.Vendor.Length > 0 ? $" ({Id.Vendor} family {Id.Family:x}h model {Id.Model:x}h)" : "")}, {Environment.ProcessorCount} cores; kernels: {Kernels}";
+
+    static string ReadModel()
+    {
+        try
+        {
+            if (File.Exists("/proc/cpuinfo"))
+                foreach (var line in File.ReadLines("/proc/cpuinfo"))
+                    if (line.StartsWith("model name", StringComparison.Ordinal)) return line.Split(':', 2)[1].Trim();
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return ReadId().Vendor is { Length: > 0 } v ? v : "unknown";
+    }
+
+    static (string Vendor, int Family, int Model) ReadId()
+    {
+        if (!X86Base.IsSupported) return ("", 0, 0);
+        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
+        Span<byte> vendor = stackalloc byte[12];
+        BitConverter.TryWriteBytes(vendor, ebx); BitConverter.TryWriteBytes(vendor[4..], edx); BitConverter.TryWriteBytes(vendor[8..], ecx);
+        int eax = X86Base.CpuId(1, 0).Eax;
+        int baseFamily = (eax >> 8) & 0xF, baseModel = (eax >> 4) & 0xF;
+        int family = baseFamily == 0xF ? baseFamily + ((eax >> 20) & 0xFF) : baseFamily;
+        int model = baseFamily is 0x6 or 0xF ? baseModel + (((eax >> 16) & 0xF) << 4) : baseModel;
+        return (System.Text.Encoding.ASCII.GetString(vendor), family, model);
+    }
+}
