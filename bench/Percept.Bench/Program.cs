@@ -10,6 +10,7 @@ using Percept.Model;
 //   dotnet run --project bench/Percept.Bench -c Release -- memory [--full DIR]
 //   dotnet run --project bench/Percept.Bench -c Release -- formats PARQUET IDX_IMAGES IDX_LABELS [--repeat N]   (bench/parquet.sh makes the files)
 //   dotnet run --project bench/Percept.Bench -c Release -- vectors [--rows 20000] [--widths 4096,10] [--max-width 4096] [--repeat 3]
+//   dotnet run --project bench/Percept.Bench -c Release -- model-pass MODEL DATA [--batch N] [--repeat 3] [--scale S] [--mean a,b,c]
 return args.FirstOrDefault() switch
 {
     "analyze" => AnalyzeBench.Run(args[1..]),
@@ -23,12 +24,13 @@ return args.FirstOrDefault() switch
     "maps-stage" => MapsStageBench.Run(args[1..]),
     "formats" => FormatsBench.Run(args[1..]),
     "vectors" => VectorsBench.Run(args[1..]),
+    "model-pass" => ModelPassBench.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs | maps-stage knn|umap|tsne IN.npy OUT.npy | formats PARQUET IDX_IMAGES IDX_LABELS [--repeat N] | vectors [--rows N] [--widths A,B] [--max-width W] [--repeat N]");
+    Console.Error.WriteLine("usage: Percept.Bench analyze [--repeat N] | memory [--full DIR] | explain [--speed-only] [--images N] | fuzz [--cases N] [--seed S] | load [--rounds N] [--concurrency N] | insights [--seed S] [--noisy DIR] [--cost] | epochs | maps-stage knn|umap|tsne IN.npy OUT.npy | formats PARQUET IDX_IMAGES IDX_LABELS [--repeat N] | vectors [--rows N] [--widths A,B] [--max-width W] [--repeat N] | model-pass MODEL DATA [--batch N] [--repeat N] [--scale S] [--mean a,b,c]");
     return 2;
 }
 

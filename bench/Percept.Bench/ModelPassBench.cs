@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Percept;
+using Percept.Data;
+
+/// <summary>
+/// The model pass against ONNX Runtime alone: the same model, batch size and threads, over the same number of samples.
+/// Plain: the session run on preprocessed inputs already in memory, only the model's output fetched and discarded.
+/// Percept: the "model" stage of `percept analyze` (reading and preprocessing the data, every perception layer fetched and
+/// pooled, the results written), as the run's manifest times it. Alternated, best of --repeat each.
+///   dotnet run --project bench/Percept.Bench -c Release -- model-pass MODEL DATA [--batch N] [--repeat 3] [--scale S] [--mean a,b,c]
+/// </summary>
+static class ModelPassBench
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length < 2) { Console.Error.WriteLine("usage: model-pass MODEL DATA [--batch N] [--repeat N] [--scale S] [--mean a,b,c]"); return 2; }
+        string model = args[0], data = args[1];
+        int repeat = Arg(args, "--repeat") is { } r ? int.Parse(r) : 3;
+        int batch = Arg(args, "--batch") is { } b ? int.Parse(b) : 256;
+        float? scale = Arg(args, "--scale") is { } s ? float.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : null;
+        float[]? mean = Arg(args, "--mean")?.Split(',').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Console.WriteLine(global::Percept.Core.Cpu.Describe());
+        string scratch = Path.Combine(Path.GetTempPath(), "percept-modelpass-" + Environment.ProcessId);
+        try
+        {
+            int count = 0;
+            double ModelStage()
+            {
+                var run = Analysis.Run(new AnalysisOptions
+                {
+                    ModelPath = model, Data = new DataSource { Path = data }, OutputDirectory = scratch, Overwrite = true, BatchSize = batch,
+                    Insights = false, Map = new global::Percept.Projection.MapOptions { Method = global::Percept.Projection.MapMethod.None },
+                    Preprocess = new PreprocessOptions { Scale = scale, Mean = mean },
+                });
+                count = run.Count;
+                return run.Manifest.Stages!["model"];
+            }
+            ModelStage();  // warm-up, and the sample count
+            using var session = new InferenceSession(model, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
+            var meta = session.InputMetadata.First();
+            var shape = meta.Value.Dimensions.Select(d => (long)d).ToArray();
+            int fixedBatch = shape[0] > 0 ? (int)shape[0] : batch;
+            long perSample = shape.Skip(1).Aggregate(1L, (x, y) => x * y);
+            var input = new float[fixedBatch * perSample];
+            for (int i = 0; i < input.Length; i++) input[i] = (i % 255) / 255f;
+            string output = session.OutputMetadata.Keys.First();
+            double Plain()
+            {
+                var clock = Stopwatch.StartNew();
+                for (int done = 0; done < count; done += fixedBatch)
+                {
+                    int n = Math.Min(fixedBatch, count - done);
+                    if (shape[0] > 0) n = fixedBatch;
+                    using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, (int)(n * perSample)), [n, .. shape.Skip(1)]);
+                    using var results = session.Run(new RunOptions(), [meta.Key], [value], [output]);
+                }
+                return clock.Elapsed.TotalSeconds;
+            }
+            Plain();
+            double plain = double.MaxValue, percept = double.MaxValue;
+            for (int i = 0; i < repeat; i++) { plain = Math.Min(plain, Plain()); percept = Math.Min(percept, ModelStage()); }
+            Console.WriteLine($"{Path.GetFileName(model)}, {count:N0} samples, batch {fixedBatch}: ONNX Runtime alone {plain:F3} s ({count / plain:N0}/s); " +
+                $"Percept's model pass {percept:F3} s ({count / percept:N0}/s); ratio {plain / percept:F2}");
+            return 0;
+        }
+        finally { if (Directory.Exists(scratch)) Directory.Delete(scratch, true); }
+    }
+
+    static string? Arg(string[] a, string name) => Array.IndexOf(a, name) is int i and >= 0 && i + 1 < a.Length ? a[i + 1] : null;
+}
