@@ -40,6 +40,7 @@ static class ModelPassBench
             using var session = new InferenceSession(model, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
             var meta = session.InputMetadata.First();
             var shape = meta.Value.Dimensions.Select(d => (long)d).ToArray();
+            if (shape.Skip(1).Any(d => d <= 0)) { Console.Error.WriteLine($"model-pass needs a model whose sample shape is fixed; {meta.Key} is [{string.Join(", ", shape)}]"); return 2; }
             int fixedBatch = shape[0] > 0 ? (int)shape[0] : batch;
             long perSample = shape.Skip(1).Aggregate(1L, (x, y) => x * y);
             var input = new float[fixedBatch * perSample];

@@ -97,15 +97,16 @@ public static class TinyModels
     /// A feature extractor with no classes: x[N,C,H,W] → Conv(k) → Relu → GlobalAveragePool, output [N, filters, 1, 1]
     /// (how an ImageNet backbone without its head ends).
     /// </summary>
-    public static string FeatureExtractor(string path, int channels, int size, int filters, int seed = 4)
+    /// <param name="kernel">3 (a feature map), or 1: a class-map head (SqueezeNet's), whose pooled output is class scores.</param>
+    public static string FeatureExtractor(string path, int channels, int size, int filters, int seed = 4, int kernel = 3)
     {
         var rng = new Random(seed);
         var g = new GraphProto { Name = "features" };
         g.Input.Add(Value("x", -1, channels, size, size));
-        g.Initializer.Add(Initializer("wc", Random(rng, filters * channels * 9), filters, channels, 3, 3));
+        g.Initializer.Add(Initializer("wc", Random(rng, filters * channels * kernel * kernel), filters, channels, kernel, kernel));
         g.Initializer.Add(Initializer("bc", Random(rng, filters), filters));
         var pads = new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints };
-        pads.Ints.AddRange([1, 1, 1, 1]);
+        pads.Ints.AddRange(Enumerable.Repeat((long)(kernel / 2), 4));
         g.Node.Add(Node("Conv", "/conv/Conv", ["x", "wc", "bc"], ["c"], pads));
         g.Node.Add(Node("Relu", "/relu/Relu", ["c"], ["r"]));
         g.Node.Add(Node("GlobalAveragePool", "/gap/GlobalAveragePool", ["r"], ["features"]));

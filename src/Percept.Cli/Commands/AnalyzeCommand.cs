@@ -73,6 +73,7 @@ public static class AnalyzeCommand
         if (a.Get("shard") is { } shardText)
         {
             if (a.Has("map-from")) throw new UsageException("--map-from does not apply to a shard: give it to 'percept merge'");
+            if (a.Has("map-space")) throw new UsageException("--map-space does not apply to a shard: a merged run's graph and map are made of its perception vectors");
             var shard = Data.ShardSpec.Parse(shardText, a.GetInt("shard-count"), Environment.GetEnvironmentVariable);
             var warnings = new Warnings(stderr, deferred: ConsoleProgress.Interactive);
             Run written;
@@ -196,7 +197,8 @@ public static class AnalyzeCommand
             stdout.WriteLine($"accuracy: {acc:P2} on {m.Summary.Labelled} labelled samples, mean loss {m.Summary.MeanLoss:F4}");
         else if (m.NumClasses == 0 && m.Model.OutputKind == "embedding")
             stdout.WriteLine($"output '{m.Model.Output}' is an embedding ({string.Join(" × ", m.Model.OutputShape.Skip(1))}), not class scores: no accuracy or loss; kept as the 'outputs' field" +
-                (m.Summary?.Labelled > 0 ? $"; {m.Summary.Labelled} labels drive neighbour agreement and the label cards" : ""));
+                (m.Summary?.Labelled > 0 ? $"; {m.Summary.Labelled} labels drive neighbour agreement and the label cards" : "") +
+                " (if these are class scores, --output-kind logits says so)");
         else if (m.NumClasses == 0)
             stdout.WriteLine($"output '{m.Model.Output}' is not a class-score vector: no probabilities or loss; perception vectors recorded");
         if (m.Map is { Unplaced: true } waiting)

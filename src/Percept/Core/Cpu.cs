@@ -18,14 +18,16 @@ public static class Cpu
 
     /// <summary>
     /// Whether AVX2 gathers are slow here, so that UMAP's negative samples are better loaded one by one into the vector:
-    /// AMD family 17h (Zen, Zen+, Zen 2), where a 256-bit gather is microcoded into a dozen or more micro-ops and issues
-    /// about once every nine cycles, against four scalar loads and two inserts. PERCEPT_GATHER=hardware or =loads forces a choice.
+    /// AMD family 17h (Zen, Zen+, Zen 2; Hygon's 18h is Zen 1), where a 256-bit gather is microcoded into a dozen or
+    /// more micro-ops and issues about once every nine cycles, against four scalar loads and two inserts. Intel CPUs
+    /// from Skylake to Tiger Lake with the Downfall (GDS) microcode mitigation also gather slowly; they are not
+    /// recognised here: PERCEPT_GATHER=loads (or =hardware) forces a choice, with the same results either way.
     /// </summary>
     public static bool SlowGathers { get; } = Environment.GetEnvironmentVariable("PERCEPT_GATHER") switch
     {
         "hardware" => false,
         "loads" => true,
-        _ => Id.Vendor == "AuthenticAMD" && Id.Family == 0x17,
+        _ => Id.Vendor is "AuthenticAMD" or "HygonGenuine" && Id.Family is 0x17 or 0x18,
     };
 
     /// <summary>The kernel paths taken, in a line for benchmark output.</summary>

@@ -134,7 +134,7 @@ public sealed record Population(Matrix? Vectors, int[] Labels, float[]? Probabil
         // so the label-based cards still read the neighbours.
         int classCount = m.NumClasses >= 2 ? m.NumClasses : Math.Max(m.Classes?.Count ?? 0, labels.DefaultIfEmpty(-1).Max() + 1);
         var classNames = classCount >= 2
-            ? m.Classes is { } named && named.Count >= classCount ? named.Take(classCount).ToArray() : Enumerable.Range(0, classCount).Select(c => c.ToString(CultureInfo.InvariantCulture)).ToArray()
+            ? Enumerable.Range(0, classCount).Select(c => m.Classes is { } named && c < named.Count ? named[c] : c.ToString(CultureInfo.InvariantCulture)).ToArray()
             : null;
         return new Population(null, labels, probabilities, classCount >= 2 ? classCount : m.NumClasses, ids, classNames)
         {

@@ -203,17 +203,33 @@ public sealed partial class OnnxModel
     /// <summary>
     /// Whether the tensor is a feature vector rather than class scores, by the op that makes it (through shape-only ops):
     /// a pooling over space (global or not), a mean or max over axes, or a normalisation (LpNormalization, or a division
-    /// by a norm) — how feature extractors and embedding models end. Classifiers end in a Gemm, MatMul, Add or Softmax.
+    /// by a norm) — how feature extractors and embedding models end. Classifiers end in a Gemm, MatMul, Add or Softmax,
+    /// or pool a class map: a pooling over a 1×1 convolution (through a Relu), as SqueezeNet and Network-in-Network do.
     /// </summary>
     public bool IsFeatureOutput(string tensor)
     {
         for (int hops = 0; hops < 4 && _producer.TryGetValue(tensor, out var n); hops++)
         {
-            if (n.OpType is "GlobalAveragePool" or "GlobalMaxPool" or "GlobalLpPool" or "AveragePool" or "MaxPool" or "LpPool"
-                or "ReduceMean" or "ReduceMax" or "LpNormalization") return true;
+            if (n.OpType is "GlobalAveragePool" or "GlobalMaxPool" or "GlobalLpPool" or "AveragePool" or "MaxPool" or "LpPool")
+                return !PoolsClassMap(n.Input[0]);
+            if (n.OpType is "ReduceMean" or "ReduceMax" or "LpNormalization") return true;
             if (n.OpType == "Div" && n.Input.Count > 1 && _producer.TryGetValue(n.Input[1], out var divisor)
                 && divisor.OpType is "ReduceL2" or "Sqrt" or "Clip" or "Max" or "Expand" or "ReduceSumSquare") return true;
             if (n.OpType is not ("Identity" or "Flatten" or "Reshape" or "Squeeze")) return false;
+            tensor = n.Input[0];
+        }
+        return false;
+    }
+
+    /// <summary>Whether the tensor is a 1×1 convolution's output (through a Relu or Identity): a class map that a pooling turns into scores.</summary>
+    bool PoolsClassMap(string tensor)
+    {
+        for (int hops = 0; hops < 3 && _producer.TryGetValue(tensor, out var n); hops++)
+        {
+            if (n.OpType == "Conv")
+                return n.Attribute.FirstOrDefault(a => a.Name == "kernel_shape") is { } k ? k.Ints.All(v => v == 1)
+                    : _proto.Graph.Initializer.FirstOrDefault(t => t.Name == n.Input[1]) is { } w && w.Dims.Skip(2).All(v => v == 1);
+            if (n.OpType is not ("Relu" or "Identity")) return false;
             tensor = n.Input[0];
         }
         return false;

@@ -98,11 +98,10 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
         OutputShape = [-1, .. info.Shape.Skip(1)];
         long perSample = info.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
         bool vector = info.ElementDataType == TensorElementType.Float && perSample >= 2 && info.Shape.Skip(1).Count(d => d != 1) == 1;
-        // A feature vector, not class scores: asked for, or (auto) a pooled feature map or a pooled or normalised output that
-        // is not a Softmax, unless the class names given are exactly as many as its width.
-        bool pooledMap = info.Shape.Length >= 3 && info.Shape.Skip(2).All(d => d == 1);
+        // A feature vector, not class scores: asked for, or (auto) an output made by a pooling over features or a
+        // normalisation (not a Softmax, not a class-map head), unless the class names given are exactly as many as its width.
         bool features = kind == OutputKind.Embedding || (kind == OutputKind.Auto && vector && !model.IsProbabilityOutput(outputName)
-            && (pooledMap || model.IsFeatureOutput(outputName)) && !(classNames != null && classNames.Count == perSample));
+            && model.IsFeatureOutput(outputName) && !(classNames != null && classNames.Count == perSample));
         IsClassScores = vector && !features;
         IsEmbedding = features;
         if (IsClassScores)

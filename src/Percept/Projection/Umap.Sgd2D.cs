@@ -150,7 +150,7 @@ public static partial class Umap
             static abstract Vector256<float> Fetch(float* points, Vector128<int> indices);
         }
 
-        /// <summary>One hardware gather of four 64-bit elements: fast on Intel since Haswell and on Zen 3 and later.</summary>
+        /// <summary>One hardware gather of four 64-bit elements: fast on Intel since Haswell (slower under the Downfall mitigation) and on Zen 3 and later.</summary>
         internal readonly unsafe struct GatheredPairs : IPairs
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -24,8 +24,9 @@ public class PretrainedModelTests
         var start = new ProcessStartInfo("bash", [Path.Combine(TestFiles.Root, "tools", "fetch_resnet18.sh"), Cache])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(start)!;
-        string path = p.StandardOutput.ReadToEnd().Trim(), err = p.StandardError.ReadToEnd().Trim();
+        var stdout = p.StandardOutput.ReadToEndAsync(); var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); Skip.If(true, "pretrained ResNet-18 SKIPPED: the restore ran over 5 minutes"); }
+        string path = stdout.Result.Trim(), err = stderr.Result.Trim();
         Skip.If(p.ExitCode != 0 || !File.Exists(path), $"pretrained ResNet-18 SKIPPED: the package could not be restored ({err.Split('\n').LastOrDefault()})");
         return path;
     }
@@ -37,7 +38,7 @@ public class PretrainedModelTests
         using var dir = new TempDir();
         string manifest = Path.Combine(TestFiles.Root, "tests", "fixtures", "tables", "manifest", "manifest.csv");
         var (code, stdout, stderr) = CliHarness.Percept("analyze", "--model", model, "--data", manifest, "--classes", TestFiles.FashionClasses,
-            "--scale", "1", "--mean", "123.68,116.78,103.94", "--out", dir["run"]);
+            "--scale", "1", "--mean", "103.94,116.78,123.68", "--out", dir["run"]);
         Assert.True(code == 0, stderr);
         // The finding: 512 pooled features were taken for class scores ("accuracy: 0.00 %"). Now an embedding.
         Assert.Contains("is an embedding (512 × 1 × 1), not class scores", stdout);

@@ -115,6 +115,12 @@ public class EmbeddingModelTests
         var (code2, _, stderr2) = CliHarness.Percept("analyze", "--model", pooled, "--data", images, "--out", dir["features"], "--map", "pca", "--insights", "none");
         Assert.True(code2 == 0, stderr2);
         Assert.Equal("embedding", Run.Open(dir["features"]).Manifest.Model.OutputKind);
+        // A class-map head (a 1×1 convolution pooled, as SqueezeNet ends) is class scores even without class names.
+        string squeeze = TinyModels.FeatureExtractor(dir["s.onnx"], 1, 28, 10, kernel: 1);
+        var (code4, stdout4, stderr4) = CliHarness.Percept("analyze", "--model", squeeze, "--data", images, "--labels", labels, "--out", dir["squeeze"], "--map", "pca", "--insights", "none");
+        Assert.True(code4 == 0, stderr4);
+        Assert.Contains("accuracy:", stdout4);
+        Assert.Equal(10, Run.Open(dir["squeeze"]).Manifest.NumClasses);
         // An MLP classifier (Gemm head) is class scores.
         File.WriteAllText(dir["m.csv"], "a,b,label\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"{i % 2},{i * 0.1:F1},{i % 2}\n")));
         var (code3, stdout3, stderr3) = CliHarness.Percept("analyze", "--model", TinyModels.Mlp(dir["mlp.onnx"], 2, 4, 2), "--data", dir["m.csv"], "--out", dir["mlp"], "--map", "pca", "--insights", "none");

@@ -120,6 +120,8 @@ public class PerceptionVectorBuilderTests
     [InlineData(32, false)]
     public void Both_batch_kernels_of_the_projection_equal_the_row_by_row_projection_bit_for_bit(int rows, bool wide)
     {
+        // Without 256-bit vectors the wide kernel is the portable one: nothing more to pin.
+        if (wide && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;
         var rng = new Random(rows * 2 + (wide ? 1 : 0));
         var projection = new SparseRandomProjection(517, 203, 11);
         var source = Enumerable.Range(0, rows * 517).Select(_ => rng.Next(5) == 0 ? 0f : (float)(rng.NextDouble() * 2 - 1)).ToArray();

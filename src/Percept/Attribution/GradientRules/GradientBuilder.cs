@@ -192,15 +192,17 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
 
     /// <summary>
     /// MaxUnpool (a MaxPool's gradient) exists from opset 9: a model of opset 8 (CNTK's exports, such as ML.NET's
-    /// ResNet-18) gets its graph declared at opset 9, which runs its operators the same way — BatchNormalization lost
-    /// its <c>spatial</c> attribute (always 1 since), Upsample's scales became an input (refused here), the others only
-    /// gained types.
+    /// ResNet-18) gets its graph declared at opset 9. Of the operators whose version changed at 9, BatchNormalization lost
+    /// its <c>spatial</c> attribute (1 is what 9 does, so it is dropped; 0 is refused); Upsample (scales became an input),
+    /// MeanVarianceNormalization (axes replaced its attributes) and Scan (no batch axis) run differently and are refused;
+    /// the others (Cast, Constant, Flatten, Gemm, MatMul, PRelu, Greater, Less) only gained types.
     /// </summary>
     void RaiseToOpset9()
     {
         foreach (var n in G.Node)
         {
-            if (n.OpType == "Upsample") throw Unsupported(n, "MaxPool's gradient needs opset 9, where Upsample reads its scales differently");
+            if (n.OpType is "Upsample" or "MeanVarianceNormalization" or "Scan")
+                throw Unsupported(n, $"MaxPool's gradient needs opset 9, where {n.OpType} runs differently (a model of opset 8 with both); --method occlusion works for any model");
             if (n.OpType == "BatchNormalization" && n.Attribute.FirstOrDefault(a => a.Name == "spatial") is { } spatial)
             {
                 if (spatial.I != 1) throw Unsupported(n, "spatial = 0 at opset < 9");
