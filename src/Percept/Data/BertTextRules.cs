@@ -27,15 +27,50 @@ internal sealed class BertTextNormalizer(bool lowercase, bool spaceChinese, bool
             else text.Append(rune.ToString());
         }
         string result = text.ToString();
-        if (stripAccents)
-        {
-            var stripped = new StringBuilder(result.Length);
-            foreach (char c in result.Normalize(NormalizationForm.FormD))
-                if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) stripped.Append(c);
-            result = stripped.ToString();
-        }
+        if (stripAccents) result = StripAccents(result);
         return lowercase ? result.ToLowerInvariant() : result;
     }
+
+    /// <summary>
+    /// NFD, then the non-spacing marks dropped. Where the runtime has no Unicode normalisation (globalization-invariant
+    /// mode, as Percept runs), precomposed Latin letters (U+00C0–U+024F, U+1E00–U+1EFF) map to their base letters from
+    /// tables made with Python's <c>unicodedata</c>, so "café" and "Über" still become "cafe" and "Uber".
+    /// </summary>
+    internal static string StripAccents(string text)
+    {
+        string decomposed;
+        try { decomposed = text.Normalize(NormalizationForm.FormD); }
+        catch (PlatformNotSupportedException) { decomposed = text; }
+        var stripped = new StringBuilder(decomposed.Length);
+        foreach (char c in decomposed)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark) continue;
+            char b = c is >= '\u00C0' and < '\u0250' ? LatinBases[c - 0xC0] : c is >= '\u1E00' and < '\u1F00' ? ExtendedBases[c - 0x1E00] : '\0';
+            stripped.Append(b != '\0' ? b : c);
+        }
+        return stripped.ToString();
+    }
+
+    /// <summary>The base letter of each of U+00C0–U+024F that decomposes to one plus marks ('\0' where none).</summary>
+    const string LatinBases =
+        "AAAAAA\0CEEEEIIII\0NOOOOO\0\0UUUUY\0\0aaaaaa\0ceeeeiiii"
+        + "\0nooooo\0\0uuuuy\0yAaAaAaCcCcCcCcDd\0\0EeEeEeEeEeGgGg"
+        + "GgGgHh\0\0IiIiIiIiI\0\0\0JjKk\0LlLlLl\0\0\0\0NnNnNn\0\0\0OoOo"
+        + "Oo\0\0RrRrRrSsSsSsSsTtTt\0\0UuUuUuUuUuUuWwYyYZzZzZz\0"
+        + "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0Oo\0\0\0\0\0\0\0\0\0\0\0\0\0U"
+        + "u\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0AaIiOoUuUuUuUuUu\0Aa"
+        + "AaÆæ\0\0GgKkOoOoƷ\0j\0\0\0Gg\0\0NnAaÆæØøAaAaEeEeIiIiOoOo"
+        + "RrRrUuUuSsTt\0\0Hh\0\0\0\0\0\0AaEeOoOoOoOoYy\0\0\0\0\0\0\0\0\0\0\0\0"
+        + "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+    /// <summary>The same for Latin Extended Additional, U+1E00–U+1EFF.</summary>
+    const string ExtendedBases =
+        "AaBbBbBbCcDdDdDdDdDdEeEeEeEeEeFfGgHhHhHhHhHhIiIi"
+        + "KkKkKkLlLlLlLlMmMmMmNnNnNnNnOoOoOoOoPpPpRrRrRrRr"
+        + "SsSsSsSsSsTtTtTtTtUuUuUuUuUuVvVvWwWwWwWwWwXxXxYy"
+        + "ZzZzZzhtwy\0ſ\0\0\0\0AaAaAaAaAaAaAaAaAaAaAaAaEeEeEeEe"
+        + "EeEeEeEeIiIiOoOoOoOoOoOoOoOoOoOoOoOoUuUuUuUuUuUu"
+        + "UuYyYyYyYy\0\0\0\0\0\0";
 
     /// <summary>The CJK ideograph blocks BERT spaces apart.</summary>
     static bool IsChinese(int cp) =>

@@ -1,0 +1,133 @@
+#!/usr/bin/env -S dotnet run
+// Writes the text datasets and tokenizers the tests read:
+//
+//     dotnet run tools/make_text_fixtures.cs                       (from the repository root)
+//
+//   tests/fixtures/text/reviews.csv             the 600 reviews of tests/fixtures/text/tokens.npy (tools/make_text_fixture.py)
+//                                               as text: id, text (words of the ids, some capitalised, doubled spaces),
+//                                               label (class names) and site (a field); tokenized with
+//                                               reviews-tokenizer.json they are exactly tokens.npy's rows
+//   tests/fixtures/text/reviews-tokenizer.json  a BERT-style tokenizer.json (BertNormalizer lowercasing, BertPreTokenizer,
+//                                               WordPiece) over the model's vocabulary (vocab.txt: <pad> = 0, <unk> = 1),
+//                                               no post-processor (the model was trained without [CLS] and [SEP])
+//   tests/fixtures/text/bert-tiny/              a BERT tokenizer of 40 tokens with ## pieces: tokenizer.json (with
+//                                               [CLS] $A [SEP]), the same vocab.txt, sentences.txt and golden-ids.txt: the
+//                                               ids Hugging Face's own tokenizers library (Rust, through Tokenizers.DotNet)
+//                                               gives each sentence, one line each
+//
+// Deterministic: the same inputs give the same files.
+#:package Tokenizers.DotNet@1.4.1
+#:package Tokenizers.DotNet.runtime.linux-x64@1.4.1
+#:property PublishAot=false
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+string root = Directory.GetCurrentDirectory();
+string text = Path.Combine(root, "tests", "fixtures", "text");
+if (!File.Exists(Path.Combine(text, "tokens.npy"))) throw new InvalidOperationException("run from the repository root");
+
+// The reviews as text.
+var vocabulary = File.ReadAllLines(Path.Combine(text, "vocab.txt"));
+var classes = File.ReadAllLines(Path.Combine(text, "classes.txt"));
+var (tokens, shape) = ReadInt64(Path.Combine(text, "tokens.npy"));
+var (labels, _) = ReadInt64(Path.Combine(text, "labels.npy"));
+var csv = new StringBuilder("id,text,label,site\n");
+for (int s = 0; s < shape[0]; s++)
+{
+    var words = new List<string>();
+    for (int t = 0; t < shape[1]; t++)
+        if (tokens[s * shape[1] + t] is var id && id != 0) words.Add(vocabulary[id]);
+    // Capitals and doubled spaces, which the tokenizer's normalizer and pre-tokenizer take away again.
+    if (s % 3 == 0) words[0] = char.ToUpperInvariant(words[0][0]) + words[0][1..];
+    if (s % 7 == 0) words[^1] = words[^1].ToUpperInvariant();
+    string sentence = string.Join(s % 5 == 0 ? "  " : " ", words);
+    csv.Append($"r{s:D3},\"{sentence}\",{classes[labels[s]]},{(s % 2 == 0 ? "site-a" : "site-b")}\n");
+}
+File.WriteAllText(Path.Combine(text, "reviews.csv"), csv.ToString());
+File.WriteAllText(Path.Combine(text, "reviews-tokenizer.json"), Tokenizer(vocabulary, "<unk>", post: null));
+
+// A tiny BERT tokenizer and what Hugging Face's tokenizers make of a few sentences with it.
+string tiny = Path.Combine(text, "bert-tiny");
+Directory.CreateDirectory(tiny);
+string[] bert =
+[
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cafe", "was", "un", "##believ", "##able", "!", ",", ".", "'", "good", "movie",
+    "play", "##ing", "##s", "a", "it", "s", "中", "文", "very", "bad", "and", "##y", "film", "?", "-", "well", "made", "is", "not", "(", ")",
+    "great", "##er",
+];
+File.WriteAllText(Path.Combine(tiny, "vocab.txt"), string.Join('\n', bert) + "\n");
+string tinyJson = Path.Combine(tiny, "tokenizer.json");
+File.WriteAllText(tinyJson, Tokenizer(bert, "[UNK]", post: ("[CLS]", 2, "[SEP]", 3)));
+string[] sentences =
+[
+    "The café was unbelievable!",
+    "Playing movies, a GOOD movie.",
+    "It's 中文 text",
+    "   a\tfilm\nand  a   film   ",
+    "Well-made (very) greater film? Not bad, not greatly playable.",
+    "ÉTÉ Über naïve",
+    "good good good good good good good good good good good good",
+    "",
+];
+File.WriteAllText(Path.Combine(tiny, "sentences.txt"), string.Join('\n', sentences.Select(s => JsonSerializer.Serialize(s))) + "\n");
+using (var reference = new Tokenizers.DotNet.Tokenizer(tinyJson))
+    File.WriteAllText(Path.Combine(tiny, "golden-ids.txt"),
+        string.Join('\n', sentences.Select(s => string.Join(' ', reference.Encode(s)))) + "\n");
+Console.WriteLine($"wrote {Path.Combine(text, "reviews.csv")}, reviews-tokenizer.json and bert-tiny/");
+
+// A tokenizer.json as Hugging Face's BertTokenizerFast saves one.
+static string Tokenizer(string[] vocab, string unknown, (string Cls, int ClsId, string Sep, int SepId)? post)
+{
+    var specials = new JsonArray();
+    foreach (var (token, id) in vocab.Select((t, i) => (t, i)).Where(p => p.t.StartsWith('[') || p.t.StartsWith('<')))
+        specials.Add(new JsonObject { ["id"] = id, ["content"] = token, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+            ["normalized"] = false, ["special"] = true });
+    var model = new JsonObject { ["type"] = "WordPiece", ["unk_token"] = unknown, ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = 100 };
+    var entries = new JsonObject();
+    for (int i = 0; i < vocab.Length; i++) entries[vocab[i]] = i;
+    model["vocab"] = entries;
+    JsonNode? processor = null;
+    if (post is var (cls, clsId, sep, sepId))
+        processor = new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(Special(cls), new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }, Special(sep)),
+            ["pair"] = new JsonArray(Special(cls), new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }, Special(sep),
+                new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "B", ["type_id"] = 1 } }, Special(sep, 1)),
+            ["special_tokens"] = new JsonObject
+            {
+                [cls] = new JsonObject { ["id"] = cls, ["ids"] = new JsonArray(clsId), ["tokens"] = new JsonArray(cls) },
+                [sep] = new JsonObject { ["id"] = sep, ["ids"] = new JsonArray(sepId), ["tokens"] = new JsonArray(sep) },
+            },
+        };
+    var json = new JsonObject
+    {
+        ["version"] = "1.0",
+        ["truncation"] = null,
+        ["padding"] = null,
+        ["added_tokens"] = specials,
+        ["normalizer"] = new JsonObject { ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = true, ["strip_accents"] = null, ["lowercase"] = true },
+        ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
+        ["post_processor"] = processor,
+        ["decoder"] = new JsonObject { ["type"] = "WordPiece", ["prefix"] = "##", ["cleanup"] = true },
+        ["model"] = model,
+    };
+    return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+
+    static JsonObject Special(string token, int type = 0) => new() { ["SpecialToken"] = new JsonObject { ["id"] = token, ["type_id"] = type } };
+}
+
+// A little-endian int64 .npy, C order.
+static (long[] Values, int[] Shape) ReadInt64(string path)
+{
+    var bytes = File.ReadAllBytes(path);
+    int headerLength = BitConverter.ToUInt16(bytes, 8);
+    string header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+    if (!header.Contains("'<i8'")) throw new InvalidOperationException($"{path} is not int64");
+    string dims = header[(header.IndexOf('(') + 1)..header.IndexOf(')')];
+    var shape = dims.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+    var values = new long[shape.Aggregate(1, (a, b) => a * b)];
+    Buffer.BlockCopy(bytes, 10 + headerLength, values, 0, values.Length * 8);
+    return (values, shape);
+}
