@@ -86,7 +86,11 @@ public static class Analysis
         if (options.Data.VocabularyPath != null && embedding == null)
             throw new PerceptException($"{Terms.Option("vocab")} applies to models that take token ids; this model's input takes numbers");
         var vocabulary = options.Data.VocabularyPath is { } vp ? ReadVocabulary(vp, embedding!, warn) : null;
-        if (dataset is TextDataset texts) vocabulary = TokenizerVocabulary(texts, embedding, options.Data.TokenizerPath!);
+        if (dataset is TextDataset texts)
+        {
+            vocabulary = TokenizerVocabulary(texts, embedding, options.Data.TokenizerPath!);
+            if (texts.TruncationWarning is { } truncated) warn?.Invoke(truncated);
+        }
         layers = PerceptionPass.KeepBatchFirst(model, input, preprocessor.InputShape, layers, explicitly: options.Layers is { Count: > 0 }, warn);
         fetch = PerceptionPass.Fetches(output, layers, options.Pooling, out layerFetch);
         long batchBytes = (long)options.BatchSize * preprocessor.InputLength * sizeof(float);

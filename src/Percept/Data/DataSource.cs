@@ -76,7 +76,7 @@ public sealed record DataSource
         }
         (int, int, int) Target() => Preprocessor.ImageTarget(modelSampleShape, preprocess, ImageSize);
         string ext = System.IO.Path.GetExtension(Path).ToLowerInvariant();
-        if (TextColumn != null || TokenizerPath != null) return OpenText(modelSampleShape, classes, warn);
+        if (TextColumn != null || TokenizerPath != null) return OpenText(modelSampleShape, classes);
         if (MaxLength != null) throw new PerceptException($"{Terms.Option("max-length")} applies to texts read with {Terms.Option("tokenizer")}");
         if (RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path))
         {
@@ -111,7 +111,7 @@ public sealed record DataSource
     }
 
     /// <summary>A table of texts, tokenized for the model (<see cref="TextDataset"/>).</summary>
-    TextDataset OpenText(int[] modelSampleShape, IReadOnlyList<string>? classes, Action<string>? warn)
+    TextDataset OpenText(int[] modelSampleShape, IReadOnlyList<string>? classes)
     {
         if (TextColumn == null)
             throw new PerceptException($"{Terms.Option("tokenizer")} tokenizes texts: name their column with {Terms.Option("text-column")}");
@@ -134,6 +134,6 @@ public sealed record DataSource
         }
         else length = MaxLength ?? DefaultMaxLength;
         var tokenizer = TextTokenizer.Load(TokenizerPath);
-        return new TextDataset(Path, TextColumn, LabelColumn, classes, tokenizer, length, Terms.Option("max-length"), warn, Split);
+        return new TextDataset(Path, TextColumn, LabelColumn, classes, tokenizer, length, Terms.Option("max-length"), Split);
     }
 }

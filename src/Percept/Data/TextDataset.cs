@@ -33,6 +33,9 @@ public sealed class TextDataset : IDataset, ISeekableDataset, IDatasetFields
     /// <summary>Texts whose tokens did not fit the sequence length and were cut at its end.</summary>
     public int Truncated { get; }
 
+    /// <summary>The one line that says how many texts were cut, when any were (the analysis warns with it).</summary>
+    public string? TruncationWarning { get; }
+
     /// <summary>The tokenizer's tokens by id (null where it names none): the words the run shows for the ids.</summary>
     public IReadOnlyList<string?> Vocabulary { get; }
 
@@ -52,11 +55,10 @@ public sealed class TextDataset : IDataset, ISeekableDataset, IDatasetFields
     /// <param name="classNames">Class names (index = label); names in the label column are then looked up in them.</param>
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="length">Token ids per sample: the model's sequence length.</param>
-    /// <param name="lengthOption">The option that set <paramref name="length"/>, named in the truncation warning.</param>
-    /// <param name="warn">Receives one line when texts were truncated.</param>
+    /// <param name="lengthOption">The option that sets <paramref name="length"/>, named in <see cref="TruncationWarning"/>.</param>
     /// <exception cref="PerceptException">The table cannot be read, lacks a named column, or has no rows.</exception>
     public TextDataset(string path, string textColumn, string? labelColumn, IReadOnlyList<string>? classNames, TextTokenizer tokenizer, int length,
-        string lengthOption, Action<string>? warn = null, string? split = null)
+        string lengthOption, string? split = null)
     {
         if (length <= tokenizer.SpecialTokens)
             throw new PerceptException($"a sequence length of {length} leaves no room for text between the tokenizer's {tokenizer.SpecialTokens} special tokens");
@@ -98,7 +100,8 @@ public sealed class TextDataset : IDataset, ISeekableDataset, IDatasetFields
         Vocabulary = tokenizer.Vocabulary;
         Truncated = truncated;
         if (truncated > 0)
-            warn?.Invoke($"truncated {truncated:N0} of {cells.Count:N0} texts to {length} tokens, the model's sequence length (their ends are left out; {lengthOption} sets the length when the model's is free)");
+            TruncationWarning = $"truncated {truncated:N0} of {cells.Count:N0} texts to {length} tokens, the model's sequence length "
+                                + $"(their ends are left out; {lengthOption} sets the length when the model's is free)";
         HasLabels = label >= 0;
         ClassNames = names;
         Format = new SampleFormat(SampleKind.Table, [length], false);
