@@ -14,6 +14,9 @@
 //                                               [CLS] $A [SEP]), the same vocab.txt, sentences.txt and golden-ids.txt: the
 //                                               ids Hugging Face's own tokenizers library (Rust, through Tokenizers.DotNet)
 //                                               gives each sentence, one line each
+//   tests/fixtures/text/bpe-tiny/               a byte-level BPE tokenizer as GPT-2 and RoBERTa save theirs (the 256 byte
+//                                               symbols, 15 merges, <s> … </s>): tokenizer.json, tokenizer-prefix-space.json
+//                                               (add_prefix_space), sentences.txt and both golden-ids files, as above
 //
 // Deterministic: the same inputs give the same files.
 #:package Tokenizers.DotNet@1.4.1
@@ -74,7 +77,52 @@ File.WriteAllText(Path.Combine(tiny, "sentences.txt"), string.Join('\n', sentenc
 using (var reference = new Tokenizers.DotNet.Tokenizer(tinyJson))
     File.WriteAllText(Path.Combine(tiny, "golden-ids.txt"),
         string.Join('\n', sentences.Select(s => string.Join(' ', reference.Encode(s)))) + "\n");
-Console.WriteLine($"wrote {Path.Combine(text, "reviews.csv")}, reviews-tokenizer.json and bert-tiny/");
+// A tiny byte-level BPE and what Hugging Face's tokenizers make of the same kind of sentences with it.
+string bpe = Path.Combine(text, "bpe-tiny");
+Directory.CreateDirectory(bpe);
+string[] bpeSentences = ["the cat sat on the mat", "The cat is on the mat!", "héllo 12 cats", "  the  cat  ", "it's the cat's mat", ""];
+File.WriteAllText(Path.Combine(bpe, "sentences.txt"), string.Join('\n', bpeSentences.Select(s => JsonSerializer.Serialize(s))) + "\n");
+foreach (var (file, golden, prefixSpace) in new[] { ("tokenizer.json", "golden-ids.txt", false), ("tokenizer-prefix-space.json", "golden-ids-prefix-space.txt", true) })
+{
+    string path = Path.Combine(bpe, file);
+    File.WriteAllText(path, ByteLevelBpe(prefixSpace));
+    using var reference = new Tokenizers.DotNet.Tokenizer(path);
+    File.WriteAllText(Path.Combine(bpe, golden), string.Join('\n', bpeSentences.Select(s => string.Join(' ', reference.Encode(s)))) + "\n");
+}
+Console.WriteLine($"wrote {Path.Combine(text, "reviews.csv")}, reviews-tokenizer.json, bert-tiny/ and bpe-tiny/");
+
+// A byte-level BPE tokenizer.json: <s> <pad> </s> <unk>, GPT-2's 256 byte symbols in byte order, then the merges' tokens.
+static string ByteLevelBpe(bool prefixSpace)
+{
+    var printable = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range(0xA1, 0xAC - 0xA1 + 1)).Concat(Enumerable.Range(0xAE, 0xFF - 0xAE + 1)).ToHashSet();
+    var symbol = new Dictionary<int, char>();
+    int shifted = 0;
+    for (int b = 0; b < 256; b++) symbol[b] = printable.Contains(b) ? (char)b : (char)(256 + shifted++);
+    var vocab = new JsonObject();
+    int id = 0;
+    string[] specials = ["<s>", "<pad>", "</s>", "<unk>"];
+    foreach (var s in specials) vocab[s] = id++;
+    for (int b = 0; b < 256; b++) vocab[symbol[b].ToString()] = id++;
+    string[] merges = ["h e", "t he", "Ġ the", "a t", "c at", "Ġ cat", "s at", "Ġ sat", "o n", "Ġ on", "m at", "Ġ mat", "Ġ t", "i s", "Ġ is"];
+    foreach (var m in merges) if (!vocab.ContainsKey(m.Replace(" ", ""))) vocab[m.Replace(" ", "")] = id++;
+    var byteLevel = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = prefixSpace, ["trim_offsets"] = true, ["use_regex"] = true };
+    var json = new JsonObject
+    {
+        ["version"] = "1.0",
+        ["truncation"] = null,
+        ["padding"] = null,
+        ["added_tokens"] = new JsonArray(specials.Select((s, i) => (JsonNode)new JsonObject { ["id"] = i, ["content"] = s, ["single_word"] = false, ["lstrip"] = false,
+            ["rstrip"] = false, ["normalized"] = false, ["special"] = true }).ToArray()),
+        ["normalizer"] = null,
+        ["pre_tokenizer"] = byteLevel,
+        ["post_processor"] = new JsonObject { ["type"] = "RobertaProcessing", ["sep"] = new JsonArray("</s>", 2), ["cls"] = new JsonArray("<s>", 0), ["trim_offsets"] = true,
+            ["add_prefix_space"] = prefixSpace },
+        ["decoder"] = byteLevel.DeepClone(),
+        ["model"] = new JsonObject { ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = "", ["end_of_word_suffix"] = "",
+            ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false, ["vocab"] = vocab, ["merges"] = new JsonArray(merges.Select(m => (JsonNode)m).ToArray()) },
+    };
+    return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+}
 
 // A tokenizer.json as Hugging Face's BertTokenizerFast saves one.
 static string Tokenizer(string[] vocab, string unknown, (string Cls, int ClsId, string Sep, int SepId)? post)

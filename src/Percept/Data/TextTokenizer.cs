@@ -12,11 +12,14 @@ namespace Percept.Data;
 /// with <see cref="PadId"/>, as the tokenizer's own <c>truncation</c> and <c>padding</c> would: the special tokens are
 /// kept and the text's own tokens cut at the end.
 /// </summary>
-public sealed class TextTokenizer
+public sealed partial class TextTokenizer
 {
     readonly Tokenizer _inner;
     readonly int[] _prefix;
     readonly int[] _suffix;
+    // Byte-level BPE with add_prefix_space: a text that does not start with a space gets one, so its first word is
+    // tokenized as the others are.
+    bool _prefixSpace;
 
     /// <summary>Every token by id (an id the file leaves out is <c>null</c>): the words a run shows for its token ids.</summary>
     public IReadOnlyList<string?> Vocabulary { get; }
@@ -64,6 +67,7 @@ public sealed class TextTokenizer
     {
         int room = ids.Length - _prefix.Length - _suffix.Length;
         if (room < 0) throw new PerceptException($"a length of {ids.Length} tokens leaves no room for a text between the tokenizer's {SpecialTokens} special tokens");
+        if (_prefixSpace && text.Length > 0 && !char.IsWhiteSpace(text[0])) text = " " + text;
         var own = _inner.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true);
         int kept = Math.Min(room, own.Count);
         _prefix.CopyTo(ids);
@@ -130,7 +134,8 @@ public sealed class TextTokenizer
                 : string.Join(" … ", new[] { string.Join(" ", prefix.Select(i => vocabulary[i])), string.Join(" ", suffix.Select(i => vocabulary[i])) }.Where(s => s.Length > 0));
             string description = $"{type} tokenizer.json {Path.GetFileName(path)} ({vocabulary.Count(s => s != null):N0} tokens"
                                  + (normalizer.Lowercase ? ", lowercased" : "") + $", {specials})";
-            return new TextTokenizer(inner, vocabulary, pad, prefix, suffix, description);
+            var pre = root.TryGetProperty("pre_tokenizer", out var p) ? p : default;
+            return new TextTokenizer(inner, vocabulary, pad, prefix, suffix, description) { _prefixSpace = type == "BPE" && IsByteLevel(pre) && AddsPrefixSpace(pre) };
         }
     }
 
@@ -224,13 +229,15 @@ public sealed class TextTokenizer
         if (model.TryGetProperty("merges", out var m) && m.ValueKind == JsonValueKind.Array)
             foreach (var merge in m.EnumerateArray())
                 merges.Add(merge.ValueKind == JsonValueKind.Array ? string.Join(' ', merge.EnumerateArray().Select(x => x.GetString())) : merge.GetString() ?? "");
-        bool byteLevel = IsByteLevel(root.TryGetProperty("pre_tokenizer", out var pre) ? pre : default);
+        var pre = root.TryGetProperty("pre_tokenizer", out var p) ? p : default;
+        bool byteLevel = IsByteLevel(pre);
         var options = new BpeOptions(vocabulary.Select((token, id) => (token, id)).Where(x => x.token != null).Select(x => new KeyValuePair<string, int>(x.token!, x.id)))
         {
             Merges = merges,
             SpecialTokens = added.Count > 0 ? added : null,
             Normalizer = normalizer.Build(),
-            PreTokenizer = byteLevel ? null : PreTokenizer.CreateWordOrNonWord(added.Count > 0 ? added : null),
+            // Byte-level BPE (GPT-2, RoBERTa) splits words with GPT-2's pattern, a word taking the space before it.
+            PreTokenizer = byteLevel ? new RegexPreTokenizer(Gpt2Words(), added.Count > 0 ? added : null) : PreTokenizer.CreateWordOrNonWord(added.Count > 0 ? added : null),
             UnknownToken = model.TryGetProperty("unk_token", out var u) ? u.GetString() : null,
             FuseUnknownTokens = model.TryGetProperty("fuse_unk", out var f) && f.ValueKind == JsonValueKind.True,
             ContinuingSubwordPrefix = model.TryGetProperty("continuing_subword_prefix", out var c) ? c.GetString() : null,
@@ -243,6 +250,15 @@ public sealed class TextTokenizer
             throw new PerceptException($"tokenizer {path}: its BPE model cannot be built ({ex.Message.Split('\n')[0]})");
         }
     }
+
+    /// <summary>GPT-2's split of text into words (Hugging Face's ByteLevel pre-tokenizer with <c>use_regex</c>).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
+    private static partial System.Text.RegularExpressions.Regex Gpt2Words();
+
+    static bool AddsPrefixSpace(JsonElement pre) =>
+        pre.ValueKind == JsonValueKind.Object
+        && ((pre.TryGetProperty("add_prefix_space", out var a) && a.ValueKind == JsonValueKind.True)
+            || (pre.TryGetProperty("pretokenizers", out var list) && list.ValueKind == JsonValueKind.Array && list.EnumerateArray().Any(AddsPrefixSpace)));
 
     static bool IsByteLevel(JsonElement pre) =>
         pre.ValueKind == JsonValueKind.Object && pre.TryGetProperty("type", out var t)

@@ -36,6 +36,26 @@ public class TextTokenizerTests
         }
     }
 
+    [Theory]
+    [InlineData("tokenizer.json", "golden-ids.txt")]
+    [InlineData("tokenizer-prefix-space.json", "golden-ids-prefix-space.txt")]
+    public void Byte_level_bpe_ids_are_those_of_the_hugging_face_tokenizer(string file, string golden)
+    {
+        string Bpe(string name) => Path.Combine(TestFiles.Root, "tests", "fixtures", "text", "bpe-tiny", name);
+        var sentences = File.ReadAllLines(Bpe("sentences.txt")).Select(l => JsonSerializer.Deserialize<string>(l)!).ToArray();
+        var expected = File.ReadAllLines(Bpe(golden)).Select(l => l.Split(' ').Select(int.Parse).ToArray()).ToArray();
+        var tokenizer = TextTokenizer.Load(Bpe(file));
+        Assert.Equal(1, tokenizer.PadId);
+        Assert.StartsWith("BPE tokenizer.json", tokenizer.Description);
+        for (int s = 0; s < sentences.Length; s++)
+        {
+            var ids = new int[16];
+            var (length, _) = tokenizer.Encode(sentences[s], ids);
+            Assert.Equal(expected[s], ids[..length]);
+            Assert.All(ids[length..], id => Assert.Equal(1, id));
+        }
+    }
+
     [Fact]
     public void Known_wordpiece_splits_hold_as_checked_by_hand()
     {
