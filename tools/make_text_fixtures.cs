@@ -17,6 +17,8 @@
 //   tests/fixtures/text/bpe-tiny/               a byte-level BPE tokenizer as GPT-2 and RoBERTa save theirs (the 256 byte
 //                                               symbols, 15 merges, <s> … </s>): tokenizer.json, tokenizer-prefix-space.json
 //                                               (add_prefix_space), sentences.txt and both golden-ids files, as above
+//   tests/fixtures/text/unigram-tiny/           a Unigram tokenizer as T5 and XLM-R save theirs (25 scored pieces,
+//                                               Metaspace "▁", $A </s>): tokenizer.json, sentences.txt, golden-ids.txt
 //
 // Deterministic: the same inputs give the same files.
 #:package Tokenizers.DotNet@1.4.1
@@ -89,7 +91,48 @@ foreach (var (file, golden, prefixSpace) in new[] { ("tokenizer.json", "golden-i
     using var reference = new Tokenizers.DotNet.Tokenizer(path);
     File.WriteAllText(Path.Combine(bpe, golden), string.Join('\n', bpeSentences.Select(s => string.Join(' ', reference.Encode(s)))) + "\n");
 }
-Console.WriteLine($"wrote {Path.Combine(text, "reviews.csv")}, reviews-tokenizer.json, bert-tiny/ and bpe-tiny/");
+string unigram = Path.Combine(text, "unigram-tiny");
+Directory.CreateDirectory(unigram);
+string[] unigramSentences = ["the cat sat on the mat", "The cat is on the mat!", "hello cats", "  the  cat  ", " the mat", ""];
+File.WriteAllText(Path.Combine(unigram, "sentences.txt"), string.Join('\n', unigramSentences.Select(s => JsonSerializer.Serialize(s))) + "\n");
+File.WriteAllText(Path.Combine(unigram, "tokenizer.json"), Unigram());
+using (var reference = new Tokenizers.DotNet.Tokenizer(Path.Combine(unigram, "tokenizer.json")))
+    File.WriteAllText(Path.Combine(unigram, "golden-ids.txt"), string.Join('\n', unigramSentences.Select(s => string.Join(' ', reference.Encode(s)))) + "\n");
+Console.WriteLine($"wrote {Path.Combine(text, "reviews.csv")}, reviews-tokenizer.json, bert-tiny/, bpe-tiny/ and unigram-tiny/");
+
+// A Unigram tokenizer.json: <pad> </s> <unk>, then scored pieces; Metaspace splits words; </s> ends every text.
+static string Unigram()
+{
+    (string Piece, double Score)[] pieces =
+    [
+        ("<pad>", 0), ("</s>", 0), ("<unk>", 0), ("▁", -2), ("▁the", -3), ("▁cat", -4), ("▁c", -6), ("at", -5), ("▁sat", -4.5), ("▁on", -4),
+        ("▁mat", -4.2), ("s", -3.5), ("t", -4), ("h", -4), ("e", -3.8), ("a", -3.7), ("m", -4.1), ("o", -4), ("n", -4), ("c", -4.3), ("▁is", -4),
+        ("i", -4), ("!", -5), ("▁he", -5.5), ("llo", -7),
+    ];
+    var metaspace = new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁", ["prepend_scheme"] = "always", ["split"] = true };
+    var json = new JsonObject
+    {
+        ["version"] = "1.0",
+        ["truncation"] = null,
+        ["padding"] = null,
+        ["added_tokens"] = new JsonArray(new[] { "<pad>", "</s>", "<unk>" }.Select((s, i) => (JsonNode)new JsonObject { ["id"] = i, ["content"] = s,
+            ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true }).ToArray()),
+        ["normalizer"] = null,
+        ["pre_tokenizer"] = metaspace,
+        ["post_processor"] = new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } },
+                new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "</s>", ["type_id"] = 0 } }),
+            ["pair"] = new JsonArray(),
+            ["special_tokens"] = new JsonObject { ["</s>"] = new JsonObject { ["id"] = "</s>", ["ids"] = new JsonArray(1), ["tokens"] = new JsonArray("</s>") } },
+        },
+        ["decoder"] = metaspace.DeepClone(),
+        ["model"] = new JsonObject { ["type"] = "Unigram", ["unk_id"] = 2,
+            ["vocab"] = new JsonArray(pieces.Select(p => (JsonNode)new JsonArray(p.Piece, p.Score)).ToArray()), ["byte_fallback"] = false },
+    };
+    return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+}
 
 // A byte-level BPE tokenizer.json: <s> <pad> </s> <unk>, GPT-2's 256 byte symbols in byte order, then the merges' tokens.
 static string ByteLevelBpe(bool prefixSpace)

@@ -20,6 +20,9 @@ public sealed partial class TextTokenizer
     // Byte-level BPE with add_prefix_space: a text that does not start with a space gets one, so its first word is
     // tokenized as the others are.
     bool _prefixSpace;
+    // Unigram (SentencePiece) prepends its "▁" to every text, where Hugging Face's Metaspace leaves a text that starts
+    // with a space as it is: one leading space goes, so that both give the same pieces.
+    bool _dropLeadingSpace;
 
     /// <summary>Every token by id (an id the file leaves out is <c>null</c>): the words a run shows for its token ids.</summary>
     public IReadOnlyList<string?> Vocabulary { get; }
@@ -68,6 +71,7 @@ public sealed partial class TextTokenizer
         int room = ids.Length - _prefix.Length - _suffix.Length;
         if (room < 0) throw new PerceptException($"a length of {ids.Length} tokens leaves no room for a text between the tokenizer's {SpecialTokens} special tokens");
         if (_prefixSpace && text.Length > 0 && !char.IsWhiteSpace(text[0])) text = " " + text;
+        if (_dropLeadingSpace && text.StartsWith(' ')) text = text[1..];
         var own = _inner.EncodeToIds(text, considerPreTokenization: true, considerNormalization: true);
         int kept = Math.Min(room, own.Count);
         _prefix.CopyTo(ids);
@@ -135,7 +139,9 @@ public sealed partial class TextTokenizer
             string description = $"{type} tokenizer.json {Path.GetFileName(path)} ({vocabulary.Count(s => s != null):N0} tokens"
                                  + (normalizer.Lowercase ? ", lowercased" : "") + $", {specials})";
             var pre = root.TryGetProperty("pre_tokenizer", out var p) ? p : default;
-            return new TextTokenizer(inner, vocabulary, pad, prefix, suffix, description) { _prefixSpace = type == "BPE" && IsByteLevel(pre) && AddsPrefixSpace(pre) };
+            return new TextTokenizer(inner, vocabulary, pad, prefix, suffix, description) {
+                _prefixSpace = type == "BPE" && IsByteLevel(pre) && AddsPrefixSpace(pre), _dropLeadingSpace = type == "Unigram",
+            };
         }
     }
 

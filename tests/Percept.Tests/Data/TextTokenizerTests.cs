@@ -57,6 +57,23 @@ public class TextTokenizerTests
     }
 
     [Fact]
+    public void Unigram_ids_are_those_of_the_hugging_face_tokenizer()
+    {
+        string Unigram(string name) => Path.Combine(TestFiles.Root, "tests", "fixtures", "text", "unigram-tiny", name);
+        var sentences = File.ReadAllLines(Unigram("sentences.txt")).Select(l => JsonSerializer.Deserialize<string>(l)!).ToArray();
+        var expected = File.ReadAllLines(Unigram("golden-ids.txt")).Select(l => l.Split(' ').Select(int.Parse).ToArray()).ToArray();
+        var tokenizer = TextTokenizer.Load(Unigram("tokenizer.json"));
+        Assert.Equal(0, tokenizer.PadId);
+        Assert.Equal("▁cat", tokenizer.Vocabulary[5]);
+        for (int s = 0; s < sentences.Length; s++)
+        {
+            var ids = new int[16];
+            var (length, _) = tokenizer.Encode(sentences[s], ids);
+            Assert.Equal(expected[s], ids[..length]);
+        }
+    }
+
+    [Fact]
     public void Known_wordpiece_splits_hold_as_checked_by_hand()
     {
         // "The café was unbelievable!": lowercased, the accent stripped, "unbelievable" in three pieces, "!" a word.
