@@ -135,6 +135,18 @@ public class TextTableTests(TextTableRunsFixture runs) : IClassFixture<TextTable
     }
 
     [Fact]
+    public void Explain_reads_a_text_from_the_table_and_prints_the_words_that_matter()
+    {
+        var (code, output, err) = CliHarness.Percept("explain", "--model", TextTableRunsFixture.Fixture("model-tokenizer-inputs.onnx"), "--data", TextTableRunsFixture.Fixture("reviews.csv"),
+            "--text-column", "text", "--tokenizer", TextTableRunsFixture.Fixture("reviews-tokenizer.json"), "--classes", TextTableRunsFixture.Fixture("classes.txt"),
+            "--sample", "3", "--method", "ig", "--target", "2", "--out", runs["explain.npy"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("tokens: scenes this scenes is really scenes really loved really quite is\n", output);
+        Assert.Contains("  positive: loved (+", output);
+        Assert.Equal([1L, 16L], Percept.IO.Npy.ReadHeader(runs["explain.npy"]).Shape);
+    }
+
+    [Fact]
     public void Texts_longer_than_the_model_are_cut_and_counted_in_one_warning()
     {
         string csv = runs["long.csv"];
