@@ -82,15 +82,13 @@ public static class Analysis
         var embedding = model.FindTokenEmbedding(input);
         // A text model's vocabulary size goes into the preprocessing (and so into the run's source, for reading it again).
         if (embedding != null) options = options with { Preprocess = options.Preprocess with { TokenVocabulary = embedding.VocabularySize } };
+        // Texts first: a tokenizer for a model that takes no token ids, or not this model's, is said as such.
+        var vocabulary = dataset is TextDataset texts ? TokenizerVocabulary(texts, embedding, options.Data.TokenizerPath!) : null;
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
         if (options.Data.VocabularyPath != null && embedding == null)
             throw new PerceptException($"{Terms.Option("vocab")} applies to models that take token ids; this model's input takes numbers");
-        var vocabulary = options.Data.VocabularyPath is { } vp ? ReadVocabulary(vp, embedding!, warn) : null;
-        if (dataset is TextDataset texts)
-        {
-            vocabulary = TokenizerVocabulary(texts, embedding, options.Data.TokenizerPath!);
-            if (texts.TruncationWarning is { } truncated) warn?.Invoke(truncated);
-        }
+        if (options.Data.VocabularyPath is { } vp) vocabulary = ReadVocabulary(vp, embedding!, warn);
+        if ((dataset as TextDataset)?.TruncationWarning is { } truncated) warn?.Invoke(truncated);
         layers = PerceptionPass.KeepBatchFirst(model, input, preprocessor.InputShape, layers, explicitly: options.Layers is { Count: > 0 }, warn);
         fetch = PerceptionPass.Fetches(output, layers, options.Pooling, out layerFetch);
         long batchBytes = (long)options.BatchSize * preprocessor.InputLength * sizeof(float);

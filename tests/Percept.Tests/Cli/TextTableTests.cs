@@ -183,6 +183,15 @@ public class TextTableTests(TextTableRunsFixture runs) : IClassFixture<TextTable
     }
 
     [Fact]
+    public void A_tokenizer_for_a_model_that_takes_no_token_ids_says_so()
+    {
+        var (code, _, err) = CliHarness.Percept("analyze", "--model", TestFiles.DemoModel, "--data", TextTableRunsFixture.Fixture("reviews.csv"),
+            "--text-column", "text", "--tokenizer", TextTableRunsFixture.Fixture("reviews-tokenizer.json"), "--out", runs["image-model"]);
+        Assert.Equal(1, code);
+        Assert.Equal("error: --tokenizer applies to models that take token ids; this model's input takes numbers", CliHarness.OneLineError(err));
+    }
+
+    [Fact]
     public void A_tokenizer_with_more_ids_than_the_models_embedding_is_not_its_tokenizer()
     {
         var (code, _, err) = CliHarness.Percept("analyze", "--model", TextTableRunsFixture.Fixture("model-tokenizer-inputs.onnx"), "--data", TextTableRunsFixture.Fixture("reviews.csv"),
