@@ -134,6 +134,26 @@ case('manifest-missing-files-strict', analyze('{case}/m.csv', '--strict'), 1, 'e
      {'m.csv': 'file,label\nimages/a.png,0\nimages/b.png,1\n', 'images/a.png': png_whole()})
 with open(os.path.join(ROOT, 'manifest-missing-files-strict', 'expect'), 'a') as f:
     f.write('names 1 of 2 file(s) that do not exist: images/b.png\n')
+# Texts with their tokenizer (the text fixture's classifier, 16 tokens a text, and its tokenizer.json)
+TEXT_MODEL = '{repo}/tests/fixtures/text/model-tokenizer-inputs.onnx'
+TEXT_TOKENIZER = '{repo}/tests/fixtures/text/reviews-tokenizer.json'
+REVIEWS = 'text,label\n"a great film",positive\n"the plot was dull",negative\n'
+case('text-tokenizer-not-a-tokenizer', analyze('{case}/t.csv', '--text-column', 'text', '--tokenizer', '{case}/tokenizer.json', model=TEXT_MODEL), 1,
+     'error: tokenizer ', {'t.csv': REVIEWS, 'tokenizer.json': '{"version": "1.0", "vocab": {"[UNK]": 0}}\n'})
+with open(os.path.join(ROOT, 'text-tokenizer-not-a-tokenizer', 'expect'), 'a') as f:
+    f.write("is not a Hugging Face tokenizer.json: it has no 'model' section\n")
+case('text-tokenizer-binary', analyze('{case}/t.csv', '--text-column', 'text', '--tokenizer', '{case}/vocab.txt', model=TEXT_MODEL), 1,
+     'error: tokenizer ', {'t.csv': REVIEWS, 'vocab.txt': png_whole()})
+with open(os.path.join(ROOT, 'text-tokenizer-binary', 'expect'), 'a') as f:
+    f.write('is neither a tokenizer.json nor a vocab.txt\n')
+case('text-column-missing', analyze('{case}/t.csv', '--text-column', 'review', '--tokenizer', TEXT_TOKENIZER, model=TEXT_MODEL), 1,
+     "error: text column 'review' not found in ", {'t.csv': REVIEWS})
+case('text-without-text-column', analyze('{case}/t.csv', '--tokenizer', TEXT_TOKENIZER, model=TEXT_MODEL), 1,
+     'error: --tokenizer tokenizes texts: name their column with --text-column', {'t.csv': REVIEWS})
+# Exit 0: the run is made, and this warning is one line among the warnings.
+case('text-longer-than-the-model', analyze('{case}/t.csv', '--text-column', 'text', '--tokenizer', TEXT_TOKENIZER, model=TEXT_MODEL), 0,
+     "warning: truncated 1 of 2 texts to 16 tokens, the model's sequence length",
+     {'t.csv': 'text,label\n"' + ' '.join(['the film was great and the music was wonderful'] * 4) + '",positive\n"awful",negative\n'})
 # Parquet (a C# tool writes them: Python's standard library writes no Parquet)
 subprocess.run(['dotnet', 'run', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'make_table_fixtures.cs'), '--', 'corpus'],
                cwd=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'), check=True)

@@ -64,7 +64,7 @@ public static class Analysis
         Validate(options);
 
         // Model: its input, its output and the layers to perceive.
-        var model = OnnxModel.Load(options.ModelPath);
+        var model = OnnxModel.Load(options.ModelPath, options.Data.PadId());
         var input = model.SelectInput(options.InputName);
         string output = model.SelectOutput(options.OutputName);
         if (input.Shape.Length < 2)
@@ -82,10 +82,13 @@ public static class Analysis
         var embedding = model.FindTokenEmbedding(input);
         // A text model's vocabulary size goes into the preprocessing (and so into the run's source, for reading it again).
         if (embedding != null) options = options with { Preprocess = options.Preprocess with { TokenVocabulary = embedding.VocabularySize } };
+        // Texts first: a tokenizer for a model that takes no token ids, or not this model's, is said as such.
+        var vocabulary = dataset is TextDataset texts ? TokenizerVocabulary(texts, embedding, options.Data.TokenizerPath!) : null;
         var preprocessor = new Preprocessor(dataset.Format, modelSample, options.Preprocess);
         if (options.Data.VocabularyPath != null && embedding == null)
             throw new PerceptException($"{Terms.Option("vocab")} applies to models that take token ids; this model's input takes numbers");
-        var vocabulary = options.Data.VocabularyPath is { } vp ? ReadVocabulary(vp, embedding!, warn) : null;
+        if (options.Data.VocabularyPath is { } vp) vocabulary = ReadVocabulary(vp, embedding!, warn);
+        if ((dataset as TextDataset)?.TruncationWarning is { } truncated) warn?.Invoke(truncated);
         layers = PerceptionPass.KeepBatchFirst(model, input, preprocessor.InputShape, layers, explicitly: options.Layers is { Count: > 0 }, warn);
         fetch = PerceptionPass.Fetches(output, layers, options.Pooling, out layerFetch);
         long batchBytes = (long)options.BatchSize * preprocessor.InputLength * sizeof(float);
@@ -132,7 +135,9 @@ public static class Analysis
         {
             if (embedding == null) return m;
             if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
-            return m with { Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null) };
+            var texts = dataset as TextDataset;
+            return m with { Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null,
+                texts?.PadId ?? 0, texts?.Truncated ?? 0) };
         }
         if (pass.Rows == 0 && slice is { SliceCount: 0 } empty)
             throw new PerceptException($"shard {empty.Index + 1} of {empty.Count} has no samples: {dataset.Count:N0} samples make {(dataset.Count + empty.Segment - 1) / empty.Segment} segments of {empty.Segment:N0}; use fewer shards");
@@ -252,7 +257,7 @@ public static class Analysis
         string target = Path.GetFullPath(options.OutputDirectory.TrimEnd('/', '\\'));
         static bool Inside(string path, string folder) => Path.GetFullPath(path).StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal);
         foreach (var (what, path) in new[] { ("the model", options.ModelPath), ("the data", options.Data.Path), ("the labels", options.Data.LabelsPath),
-                     ("the class names", options.Data.ClassNamesPath), ("the metadata", options.MetadataPath) })
+                     ("the class names", options.Data.ClassNamesPath), ("the tokenizer", options.Data.TokenizerPath), ("the metadata", options.MetadataPath) })
             if (path != null && (Inside(path, target) || Path.GetFullPath(path).TrimEnd('/', '\\') == target))
                 throw new PerceptException($"{what} ({path}) lies inside {Terms.Option("out")} {options.OutputDirectory}, which the run would replace; write the run elsewhere");
         if (Directory.Exists(options.Data.Path) && Inside(target, Path.GetFullPath(options.Data.Path).TrimEnd('/', '\\')))
@@ -282,6 +287,7 @@ public static class Analysis
                 Path = Path.GetFullPath(options.Data.Path),
                 LabelsPath = options.Data.LabelsPath is { } labels ? Path.GetFullPath(labels) : null,
                 ClassNamesPath = options.Data.ClassNamesPath is { } names ? Path.GetFullPath(names) : null,
+                TokenizerPath = options.Data.TokenizerPath is { } tokenizer ? Path.GetFullPath(tokenizer) : null,
             }, options.Preprocess, files),
             Classes = dataset.ClassNames,
             NumClasses = pass.NumClasses,
@@ -306,8 +312,21 @@ public static class Analysis
         return lines;
     }
 
+    /// <summary>
+    /// The tokenizer's tokens as the run's vocabulary (one a line; a token the tokenizer leaves out is a blank line), once
+    /// its ids are known to fit the model's embedding.
+    /// </summary>
+    static string[] TokenizerVocabulary(TextDataset texts, TokenEmbedding? embedding, string path)
+    {
+        if (embedding == null)
+            throw new PerceptException($"{Terms.Option("tokenizer")} applies to models that take token ids; this model's input takes numbers");
+        if (texts.Vocabulary.Count > embedding.VocabularySize)
+            throw new PerceptException($"tokenizer {path} has {texts.Vocabulary.Count:N0} token ids; the model's embedding has {embedding.VocabularySize:N0} rows: it is not this model's tokenizer");
+        return texts.Vocabulary.Select(t => t?.Replace('\n', ' ').Replace('\r', ' ') ?? "").ToArray();
+    }
+
     /// <summary>The data files an analysis reads, described for its manifest (a run's relocation).</summary>
     static IReadOnlyList<RunManifest.SourceFile> SourceFiles(AnalysisOptions options) =>
-        new[] { ("data", options.Data.Path), ("labels", options.Data.LabelsPath), ("classes", options.Data.ClassNamesPath) }
+        new[] { ("data", options.Data.Path), ("labels", options.Data.LabelsPath), ("classes", options.Data.ClassNamesPath), ("tokenizer", options.Data.TokenizerPath) }
             .Where(f => f.Item2 != null).Select(f => RunSources.Describe(f.Item1, f.Item2!, options.OutputDirectory)).ToArray();
 }

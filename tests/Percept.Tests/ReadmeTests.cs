@@ -107,16 +107,21 @@ public partial class ReadmeCommandTests
     }
 
     [Fact]
-    public void The_readme_text_example_runs_on_the_repository_fixtures()
+    public void The_readme_text_examples_run_on_the_repository_fixtures()
     {
-        string line = Readme.Split('\n').Single(l => l.StartsWith("percept analyze --model tests/fixtures/text/", StringComparison.Ordinal));
+        // Token ids with --vocab, and the same reviews as raw text with their tokenizer.json.
+        var lines = Readme.Split('\n').Where(l => l.StartsWith("percept analyze --model tests/fixtures/text/", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, lines.Length);
         using var dir = new TempDir();
-        var args = line[..line.IndexOf('#', StringComparison.Ordinal)].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
-            .Select(a => a.StartsWith("tests/", StringComparison.Ordinal) ? Path.Combine(TestFiles.Root, a) : a == "runs/reviews" ? dir["reviews"] : a).ToArray();
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        Assert.True(Percept.Cli.CommandLine.Run(args, stdout, stderr, default) == 0, stderr.ToString());
-        Assert.Contains("accuracy:", stdout.ToString());
-        Assert.True(File.Exists(dir["reviews/run.json"]));
+        foreach (var line in lines)
+        {
+            var args = line[..line.IndexOf('#', StringComparison.Ordinal)].Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(a => a.StartsWith("tests/", StringComparison.Ordinal) ? Path.Combine(TestFiles.Root, a) : a.StartsWith("runs/", StringComparison.Ordinal) ? dir[a] : a).ToArray();
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            Assert.True(Percept.Cli.CommandLine.Run(args, stdout, stderr, default) == 0, stderr.ToString());
+            Assert.Contains("accuracy: 100.00 % on 600 labelled samples", stdout.ToString());
+        }
+        Assert.True(File.Exists(dir["runs/reviews/run.json"]) && File.Exists(dir["runs/reviews-text/run.json"]));
     }
 
     [Fact]

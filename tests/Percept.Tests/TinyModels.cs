@@ -133,6 +133,39 @@ public static class TinyModels
     }
 
     /// <summary>
+    /// A text encoder shaped as Hugging Face exports one: input_ids, attention_mask and token_type_ids (int64 [batch,
+    /// sequence], free) → Gather(embedding) + Gather(type embedding) → MatMul(weight) → Tanh → last_hidden_state [batch,
+    /// sequence, dimension], one vector a token (the mask is not read: Percept's pooling applies it). Returns its weights.
+    /// </summary>
+    public static string TokenEncoder(string path, int vocabulary, int dimension, out float[] embedding, out float[] types, out float[] weight, int seed = 8)
+    {
+        var rng = new Random(seed);
+        var g = new GraphProto { Name = "encoder" };
+        static ValueInfoProto Sequence(string name, TensorProto.Types.DataType type, params long[] tail)
+        {
+            var shape = new TensorShapeProto();
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "sequence" });
+            foreach (var d in tail) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+            return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
+        }
+        foreach (var input in new[] { "input_ids", "attention_mask", "token_type_ids" }) g.Input.Add(Sequence(input, TensorProto.Types.DataType.Int64));
+        embedding = Random(rng, vocabulary * dimension);
+        types = Random(rng, 2 * dimension);
+        weight = Random(rng, dimension * dimension);
+        g.Initializer.Add(Initializer("word_embeddings", embedding, vocabulary, dimension));
+        g.Initializer.Add(Initializer("token_type_embeddings", types, 2, dimension));
+        g.Initializer.Add(Initializer("dense.weight", weight, dimension, dimension));
+        g.Node.Add(Node("Gather", "/embeddings/word/Gather", ["word_embeddings", "input_ids"], ["words"]));
+        g.Node.Add(Node("Gather", "/embeddings/type/Gather", ["token_type_embeddings", "token_type_ids"], ["typed"]));
+        g.Node.Add(Node("Add", "/embeddings/Add", ["words", "typed"], ["x"]));
+        g.Node.Add(Node("MatMul", "/dense/MatMul", ["x", "dense.weight"], ["h"]));
+        g.Node.Add(Node("Tanh", "/act/Tanh", ["h"], ["last_hidden_state"]));
+        g.Output.Add(Sequence("last_hidden_state", TensorProto.Types.DataType.Float, dimension));
+        return Save(path, g, 14);
+    }
+
+    /// <summary>
     /// x[N, sampleShape] → whatever <paramref name="body"/> adds (it returns its output tensor and that tensor's size per
     /// sample) → Flatten → Gemm(3 classes, random weights): a graph for testing one operator's gradient.
     /// </summary>

@@ -41,6 +41,9 @@ public static class ExplainCommand
             new("image-column", "NAME", "its column of samples (manifest, Parquet, Arrow), as for 'analyze'", "Sample"),
             new("classes", "FILE", "class names, for the picture and the output", "Sample"),
             new("vocab", "FILE", "text models: one token per line (line number = id), to print the tokens that matter most", "Sample"),
+            new("text-column", "NAME", "text models: the column of texts of a CSV, TSV, JSONL, Parquet or Arrow table, as for 'analyze'", "Sample"),
+            new("tokenizer", "FILE", "text models: the model's tokenizer.json or BERT vocab.txt, as for 'analyze' (its tokens are printed)", "Sample"),
+            new("max-length", "N", "text models: token ids per text when the model's length is free (default 128), as for 'analyze'", "Sample"),
             new("run", "RUN", "take the model, data and preprocessing of a run instead", "Sample"),
             new("sample", "N", "the sample's index", "Sample"),
             new("method", "METHOD", "how to make the maps (default gradcam):\n" + string.Join("\n", AttributionMethods.All.Select(m => $"  {m.Name,-11} {m.Description}")), "Heat maps"),
@@ -94,6 +97,7 @@ public static class ExplainCommand
             {
                 Path = a.Require("data"), LabelsPath = a.Get("labels"), ClassNamesPath = a.Get("classes"), ImageSize = a.GetInt("size"),
                 LabelColumn = a.Get("label-column"), ImageColumn = a.Get("image-column"),
+                TextColumn = a.Get("text-column"), TokenizerPath = a.Get("tokenizer"), MaxLength = a.GetInt("max-length"),
             }, new PreprocessOptions
             {
                 Scale = a.GetFloat("scale"), Mean = a.GetFloats("mean"), Std = a.GetFloats("std"),
@@ -122,7 +126,7 @@ public static class ExplainCommand
         var s = p.Summary;
         stdout.WriteLine($"sample {sample} (id {p.Id}): {(p.Label >= 0 ? $"label {Name(p.Label)}, " : "")}predicted {Name(s.Prediction)} ({s.Confidence:P1}){(p.Label >= 0 ? $", loss {s.Loss:F3}" : "")}");
         stdout.WriteLine($"{method.Name} for {string.Join(", ", targets.Select(t => t.Name(names)))} → {output}");
-        if (text) PrintTokens(stdout, result, p.Input, Vocabulary(a), names);
+        if (text) PrintTokens(stdout, result, p.Input, Vocabulary(a), PadId(a), names);
         if (a.Get("png") is { } png)
         {
             HeatmapImage.Render(result, ex.Background, names, png);
@@ -131,21 +135,27 @@ public static class ExplainCommand
         return CommandLine.Ok;
     }
 
-    /// <summary>The vocabulary of --vocab, or of --run's run.</summary>
+    /// <summary>The vocabulary of --vocab or --tokenizer, or of --run's run.</summary>
     static string[]? Vocabulary(Arguments a)
     {
         if (a.Get("vocab") is { } path)
             return File.Exists(path) ? File.ReadAllLines(path) : throw new PerceptException($"file not found: {path}");
+        if (a.Get("tokenizer") is { } tokenizer && a.Get("run") == null)
+            return TextTokenizer.Load(tokenizer).Vocabulary.Select(t => t ?? "").ToArray();
         if (a.Get("run") is { } run && RunFolders.Open(run).ReadDocument(Perception.PerceptionFields.Vocabulary) is { } words)
             return words.Split('\n');
         return null;
     }
 
     /// <summary>The sample's text, then per target the tokens that support it most (padding left out).</summary>
-    static void PrintTokens(TextWriter stdout, AttributionResult result, float[] ids, string[]? vocabulary, IReadOnlyList<string>? names)
+    /// <summary>The id that pads the texts: --run's run's, else the tokenizer's, else 0.</summary>
+    static int PadId(Arguments a) =>
+        a.Get("run") is { } run ? RunFolders.Open(run).Manifest.Text?.PadId ?? 0 : a.Get("tokenizer") is { } tokenizer ? TextTokenizer.Load(tokenizer).PadId : 0;
+
+    static void PrintTokens(TextWriter stdout, AttributionResult result, float[] ids, string[]? vocabulary, int padId, IReadOnlyList<string>? names)
     {
         string Word(int t) => (int)ids[t] is int id && vocabulary != null && id >= 0 && id < vocabulary.Length ? vocabulary[id] : $"#{(int)ids[t]}";
-        var real = Enumerable.Range(0, ids.Length).Where(t => ids[t] != 0).ToArray();
+        var real = Enumerable.Range(0, ids.Length).Where(t => ids[t] != padId).ToArray();
         stdout.WriteLine($"tokens: {string.Join(' ', real.Select(Word))}");
         for (int k = 0; k < result.Targets.Count; k++)
         {

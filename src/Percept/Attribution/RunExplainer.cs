@@ -50,7 +50,7 @@ public sealed class RunExplainer : IDisposable
     public RunExplainer(Run run)
     {
         if (run.Manifest.NumClasses < 2) throw new PerceptException("this run's model does not output class scores; there is no class to explain");
-        _model = OnnxModel.Load(run.ModelPath());
+        _model = OnnxModel.Load(run.ModelPath(), run.Manifest.Text?.PadId ?? 0);
         _input = _model.SelectInput(run.Manifest.Model.Input);
         _output = _model.SelectOutput(run.Manifest.Model.Output);
         _isProbability = run.Manifest.Model.OutputKind == "probabilities";
@@ -66,7 +66,7 @@ public sealed class RunExplainer : IDisposable
     public RunExplainer(string modelPath, DataSource data, PreprocessOptions? preprocess = null, string? inputName = null, string? outputName = null)
     {
         preprocess ??= new PreprocessOptions();
-        _model = OnnxModel.Load(modelPath);
+        _model = OnnxModel.Load(modelPath, data.PadId());
         _input = _model.SelectInput(inputName);
         _output = _model.SelectOutput(outputName);
         _isProbability = _model.IsProbabilityOutput(_output);

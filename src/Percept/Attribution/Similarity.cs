@@ -82,7 +82,7 @@ public sealed class SimilarityExplainer : IDisposable
         var m = run.Manifest;
         if (m.Perception.Pooling != "mean") throw new PerceptException("similarity maps need a run made with mean pooling");
         _run = run;
-        _model = OnnxModel.Load(run.ModelPath());
+        _model = OnnxModel.Load(run.ModelPath(), m.Text?.PadId ?? 0);
         var input = _input = _model.SelectInput(m.Model.Input);
         (_dataset, _pre) = run.OpenData();
         try

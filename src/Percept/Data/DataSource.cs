@@ -29,6 +29,24 @@ public sealed record DataSource
     /// <summary>For models that take token ids: a text file with one token per line (line number = id), to show samples as text.</summary>
     public string? VocabularyPath { get; init; }
 
+    /// <summary>
+    /// The column of texts in a CSV, TSV, JSONL, Parquet or Arrow table, for a text model: each text is tokenized with
+    /// <see cref="TokenizerPath"/> into the model's token ids.
+    /// </summary>
+    public string? TextColumn { get; init; }
+
+    /// <summary>The text model's tokenizer: a Hugging Face <c>tokenizer.json</c> (WordPiece, BPE or Unigram) or a BERT <c>vocab.txt</c> (<see cref="TextTokenizer"/>).</summary>
+    public string? TokenizerPath { get; init; }
+
+    /// <summary>Token ids per text when the model's sequence length is free (default 128); longer texts are cut, shorter ones padded.</summary>
+    public int? MaxLength { get; init; }
+
+    /// <summary>Sequence length when neither the model nor <see cref="MaxLength"/> fixes it.</summary>
+    public const int DefaultMaxLength = 128;
+
+    /// <summary>The id that pads texts (the tokenizer's), which a model's derived attention mask leaves out; 0 without a tokenizer.</summary>
+    public int PadId() => TokenizerPath != null ? TextTokenizer.Load(TokenizerPath).PadId : 0;
+
     /// <summary>Split name stored with every sample (default: guessed from the file name, else "all").</summary>
     public string? Split { get; init; }
 
@@ -44,7 +62,7 @@ public sealed record DataSource
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool CarriesFields =>
-        RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path) || ManifestDataset.IsJsonLines(Path)
+        TextColumn != null || RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path) || ManifestDataset.IsJsonLines(Path)
         || (DelimitedText.IsDelimited(Path) && File.Exists(Path) && ManifestDataset.IsManifest(Path, ImageColumn));
 
     /// <summary>Opens the dataset. <paramref name="modelSampleShape"/> sizes decoded images; warnings go to <paramref name="warn"/>.</summary>
@@ -58,6 +76,8 @@ public sealed record DataSource
         }
         (int, int, int) Target() => Preprocessor.ImageTarget(modelSampleShape, preprocess, ImageSize);
         string ext = System.IO.Path.GetExtension(Path).ToLowerInvariant();
+        if (TextColumn != null || TokenizerPath != null) return OpenText(modelSampleShape, classes);
+        if (MaxLength != null) throw new PerceptException($"{Terms.Option("max-length")} applies to texts read with {Terms.Option("tokenizer")}");
         if (RecordBatchSource.IsParquet(Path) || RecordBatchSource.IsArrow(Path))
         {
             if (LabelsPath != null) throw new PerceptException($"{Terms.Option("labels")} does not apply to a Parquet or Arrow table; name its label column with {Terms.Option("label-column")}");
@@ -88,5 +108,32 @@ public sealed record DataSource
             ".npy" => new NpyDataset(Path, LabelsPath, classes, Split),
             _ => new IdxDataset(Path, LabelsPath, classes, Split),
         };
+    }
+
+    /// <summary>A table of texts, tokenized for the model (<see cref="TextDataset"/>).</summary>
+    TextDataset OpenText(int[] modelSampleShape, IReadOnlyList<string>? classes)
+    {
+        if (TextColumn == null)
+            throw new PerceptException($"{Terms.Option("tokenizer")} tokenizes texts: name their column with {Terms.Option("text-column")}");
+        if (TokenizerPath == null)
+            throw new PerceptException($"{Terms.Option("text-column")} needs the model's tokenizer: {Terms.Option("tokenizer")} tokenizer.json (or a BERT vocab.txt)");
+        if (!TextDataset.IsTable(Path))
+            throw new PerceptException($"{Terms.Option("text-column")} reads a CSV, TSV, JSONL, Parquet or Arrow table; {Path} is not one");
+        if (LabelsPath != null) throw new PerceptException($"{Terms.Option("labels")} does not apply to a table of texts; name its label column with {Terms.Option("label-column")}");
+        if (ImageColumn != null) throw new PerceptException($"{Terms.Option("image-column")} does not apply to a table of texts ({Terms.Option("text-column")} names its samples)");
+        if (VocabularyPath != null)
+            throw new PerceptException($"{Terms.Option("vocab")} does not apply with {Terms.Option("tokenizer")}: the tokenizer's vocabulary shows the tokens");
+        if (!File.Exists(Path) && !Directory.Exists(Path)) throw new PerceptException($"file not found: {Path}");
+        if (MaxLength is <= 0) throw new PerceptException($"{Terms.Option("max-length")} must be positive");
+        int length;
+        if (modelSampleShape is [> 0 and var fixedLength])
+        {
+            if (MaxLength is { } asked && asked != fixedLength)
+                throw new PerceptException($"{Terms.Option("max-length")} {asked}: the model takes exactly {fixedLength} tokens per text");
+            length = fixedLength;
+        }
+        else length = MaxLength ?? DefaultMaxLength;
+        var tokenizer = TextTokenizer.Load(TokenizerPath);
+        return new TextDataset(Path, TextColumn, LabelColumn, classes, tokenizer, length, Terms.Option("max-length"), Split);
     }
 }

@@ -147,7 +147,9 @@ public sealed class ManifestDataset : IDataset, ISeekableDataset, ISkippingDatas
     }
 
     /// <summary>Each row's label: integers are class indices; otherwise names, indexed in <paramref name="classNames"/> or, without them, in sorted order.</summary>
-    static (int[] Labels, IReadOnlyList<string>? Names) Labels(List<string?[]> cells, int column, string name, IReadOnlyList<string>? classNames, string path)
+    /// <param name="what">What the file is, for messages ("manifest", "text table").</param>
+    internal static (int[] Labels, IReadOnlyList<string>? Names) Labels(List<string?[]> cells, int column, string name, IReadOnlyList<string>? classNames, string path,
+        string what = "manifest")
     {
         var texts = cells.Select(r => r[column]).ToArray();
         var present = texts.Where(t => !string.IsNullOrEmpty(t)).Select(t => t!).ToArray();
@@ -156,7 +158,7 @@ public sealed class ManifestDataset : IDataset, ISeekableDataset, ISkippingDatas
             var labels = texts.Select(t => string.IsNullOrEmpty(t) ? -1 : int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
             int negative = Array.FindIndex(texts, t => !string.IsNullOrEmpty(t) && int.Parse(t, CultureInfo.InvariantCulture) < 0);
             if (negative >= 0)
-                throw new PerceptException($"manifest row {negative + 1} of {path}: label {labels[negative]} is negative; integer labels are class indices from 0 (or give class names)");
+                throw new PerceptException($"{what} row {negative + 1} of {path}: label {labels[negative]} is negative; integer labels are class indices from 0 (or give class names)");
             return (labels, classNames);
         }
         var names = classNames ?? present.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
@@ -167,20 +169,21 @@ public sealed class ManifestDataset : IDataset, ISeekableDataset, ISkippingDatas
         {
             if (string.IsNullOrEmpty(texts[r])) { result[r] = -1; continue; }
             if (!index.TryGetValue(texts[r]!, out result[r]))
-                throw new PerceptException($"manifest row {r + 1} of {path}: label '{texts[r]}' in column '{name}' is not one of the {names.Count} class names given");
+                throw new PerceptException($"{what} row {r + 1} of {path}: label '{texts[r]}' in column '{name}' is not one of the {names.Count} class names given");
         }
         return (result, names);
     }
 
-    static (string[] Header, List<string?[]> Cells) ReadDelimited(string path)
+    /// <summary>A CSV or TSV file's header and cells (null for an empty cell).</summary>
+    internal static (string[] Header, List<string?[]> Cells) ReadDelimited(string path, string what = "manifest")
     {
-        using var reader = DelimitedText.Open(path, "manifest");
+        using var reader = DelimitedText.Open(path, what);
         var header = DelimitedText.Header(reader);
         var rows = new List<string?[]>();
         foreach (var row in reader)
         {
             if (DelimitedText.IsBlank(row)) continue;
-            DelimitedText.CheckCells(row, header.Length, rows.Count + 1, path, "manifest");
+            DelimitedText.CheckCells(row, header.Length, rows.Count + 1, path, what);
             var cells = new string?[header.Length];
             for (int c = 0; c < cells.Length; c++) cells[c] = row[c].Span.IsEmpty ? null : row[c].ToString();
             rows.Add(cells);
@@ -189,9 +192,9 @@ public sealed class ManifestDataset : IDataset, ISeekableDataset, ISkippingDatas
     }
 
     /// <summary>One JSON object a line; the columns are the keys in the order they first appear, and a key a row lacks is no value.</summary>
-    static (string[] Header, List<string?[]> Cells) ReadJsonLines(string path)
+    internal static (string[] Header, List<string?[]> Cells) ReadJsonLines(string path, string what = "manifest")
     {
-        if (!File.Exists(path)) throw new PerceptException($"manifest not found: {path}");
+        if (!File.Exists(path)) throw new PerceptException($"{what} not found: {path}");
         var columns = new Dictionary<string, int>(StringComparer.Ordinal);
         var rows = new List<Dictionary<int, string?>>();
         int line = 0;
@@ -201,11 +204,11 @@ public sealed class ManifestDataset : IDataset, ISeekableDataset, ISkippingDatas
             if (string.IsNullOrWhiteSpace(text)) continue;
             JsonDocument doc;
             try { doc = JsonDocument.Parse(text); }
-            catch (JsonException e) { throw new PerceptException($"manifest {path} line {line} is not JSON: {e.Message.Split('\n')[0]}"); }
+            catch (JsonException e) { throw new PerceptException($"{what} {path} line {line} is not JSON: {e.Message.Split('\n')[0]}"); }
             using (doc)
             {
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new PerceptException($"manifest {path} line {line} is not a JSON object (one object a line, keys as columns)");
+                    throw new PerceptException($"{what} {path} line {line} is not a JSON object (one object a line, keys as columns)");
                 var row = new Dictionary<int, string?>();
                 foreach (var p in doc.RootElement.EnumerateObject())
                 {

@@ -53,8 +53,10 @@ public sealed partial class OnnxModel
     }
 
     /// <summary>Reads an ONNX model file.</summary>
+    /// <param name="path">The model.</param>
+    /// <param name="padId">For a text model: the id its tokenizer pads with, where the attention mask derived from the ids is 0 (<see cref="TokenInputs"/>).</param>
     /// <exception cref="PerceptException">The file is missing or is not an ONNX model.</exception>
-    public static OnnxModel Load(string path)
+    public static OnnxModel Load(string path, long padId = TokenInputs.PadId)
     {
         if (!File.Exists(path)) throw new PerceptException($"model file not found: {path}");
         ModelProto proto;
@@ -64,7 +66,8 @@ public sealed partial class OnnxModel
             throw new PerceptException($"not an ONNX model (no graph): {path}");
         if (proto.Graph.Output.Count == 0) throw new PerceptException($"ONNX model {path} declares no outputs");
         InlineExternalData(proto, path);
-        var tokens = TokenInputs.Rewrite(proto);
+        var tokens = TokenInputs.Rewrite(proto, padId);
+        if (tokens.Count == 1) TokenInputs.PoolTokenOutputs(proto, tokens.First(), padId);
         return new OnnxModel(path, proto, tokens);
     }
 

@@ -8,12 +8,13 @@ namespace Percept.Model;
 /// input of int64 (or int32) token ids of rank 2 or more becomes a float input of the same name followed by a Cast back
 /// to the integer type (ids are exact in float32 up to 2^24, far beyond any vocabulary). Companion inputs that tokenizers
 /// derive from the ids are computed inside the graph, so the model takes the ids alone: an attention mask (a name with
-/// "mask": 1 where the id is not <see cref="PadId"/>, else 0), token type or segment ids (zeros) and position ids
-/// (0, 1, … along the sequence).
+/// "mask": 1 where the id is not the pad id, else 0), token type or segment ids (zeros) and position ids
+/// (0, 1, … along the sequence). For one text a sample these are exactly what a tokenizer gives with the ids (its mask is
+/// 1 on every id it did not pad, its type ids all 0), so a model fed the ids alone computes as if fed all three.
 /// </summary>
 internal static class TokenInputs
 {
-    /// <summary>The id that marks padding (BERT's and Percept's text fixtures' convention).</summary>
+    /// <summary>The id that marks padding by default (BERT's and Percept's text fixtures' convention); a tokenizer names its own.</summary>
     public const long PadId = 0;
 
     static readonly HashSet<int> IntegerTypes = [(int)TensorProto.Types.DataType.Int64, (int)TensorProto.Types.DataType.Int32];
@@ -30,8 +31,9 @@ internal static class TokenInputs
     }
 
     /// <summary>Rewrites <paramref name="proto"/> in place; returns the inputs that now take token ids as float.</summary>
+    /// <param name="padId">The id that pads a sequence: the derived attention mask is 0 there.</param>
     /// <exception cref="PerceptException">Integer inputs Percept cannot tell apart (several that look like token ids).</exception>
-    public static HashSet<string> Rewrite(ModelProto proto)
+    public static HashSet<string> Rewrite(ModelProto proto, long padId = PadId)
     {
         var g = proto.Graph;
         var initializers = g.Initializer.Select(i => i.Name).ToHashSet();
@@ -58,7 +60,7 @@ internal static class TokenInputs
             {
                 case Companion.Mask:
                     string pad = name + "/percept.pad", equal = name + "/percept.is_pad", not = name + "/percept.not_pad";
-                    front.Add(Constant(pad, type, PadId));
+                    front.Add(Constant(pad, type, padId));
                     front.Add(Node("Equal", [cast, pad], equal));
                     front.Add(Node("Not", [equal], not));
                     front.Add(Node("Cast", [not], name, ("to", ctype)));
@@ -89,6 +91,79 @@ internal static class TokenInputs
         return [input.Name];
     }
 
+    /// <summary>
+    /// Makes each rank-3 float output <c>[N, tokens, D]</c> of a rewritten text model (a transformer's
+    /// <c>last_hidden_state</c>: one vector a token) one vector a sample: the tokens' vectors averaged over the attention
+    /// mask (the ids that are not <paramref name="padId"/>), as sentence-transformers pools them. The output keeps its
+    /// name; the tokens' vectors are renamed <c>NAME/percept.tokens</c> and stay reachable by it.
+    /// </summary>
+    /// <returns>The outputs now pooled.</returns>
+    public static IReadOnlyList<string> PoolTokenOutputs(ModelProto proto, string idsInput, long padId)
+    {
+        var g = proto.Graph;
+        var pooled = new List<string>();
+        long opset = proto.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(0).Max();
+        int idsType = (int)TensorProto.Types.DataType.Int64;
+        string ids = idsInput + "/percept.ids";
+        foreach (var output in g.Output.ToList())
+        {
+            if (output.Type?.TensorType is not { ElemType: (int)TensorProto.Types.DataType.Float } t || t.Shape?.Dim.Count != 3) continue;
+            if (g.Input.Any(i => i.Name == output.Name)) continue;
+            string name = output.Name, tokens = name + "/percept.tokens";
+            foreach (var n in g.Node)
+            {
+                for (int k = 0; k < n.Output.Count; k++) if (n.Output[k] == name) n.Output[k] = tokens;
+                for (int k = 0; k < n.Input.Count; k++) if (n.Input[k] == name) n.Input[k] = tokens;
+            }
+            string p = name + "/percept.pool.";
+            var nodes = new List<NodeProto>
+            {
+                Node("Cast", [ids], p + "ids", ("to", idsType)),
+                Constant(p + "pad", idsType, padId),
+                Node("Equal", [p + "ids", p + "pad"], p + "is_pad"),
+                Node("Not", [p + "is_pad"], p + "keep_bool"),
+                Node("Cast", [p + "keep_bool"], p + "keep", ("to", (int)TensorProto.Types.DataType.Float)),
+            };
+            // keep [N, T] → [N, T, 1]; Σ_t h·keep / max(Σ_t keep, 1): the mean over the tokens kept (an all-padding row stays 0).
+            nodes.AddRange(opset >= 13
+                ? [Node("Constant", [], p + "axis2", ("value", Axes(2))), Node("Unsqueeze", [p + "keep", p + "axis2"], p + "keep3"),
+                   Node("Mul", [tokens, p + "keep3"], p + "kept"),
+                   Node("Constant", [], p + "axis1", ("value", Axes(1))),
+                   Node("ReduceSum", [p + "kept", p + "axis1"], p + "sum", ("keepdims", 0)),
+                   Node("ReduceSum", [p + "keep3", p + "axis1"], p + "count", ("keepdims", 0))]
+                : [Node("Unsqueeze", [p + "keep"], p + "keep3", ("axes", new long[] { 2 })),
+                   Node("Mul", [tokens, p + "keep3"], p + "kept"),
+                   Node("ReduceSum", [p + "kept"], p + "sum", ("axes", new long[] { 1 }), ("keepdims", 0)),
+                   Node("ReduceSum", [p + "keep3"], p + "count", ("axes", new long[] { 1 }), ("keepdims", 0))]);
+            nodes.Add(Node("Constant", [], p + "one", ("value", FloatScalar(1f))));
+            nodes.Add(Node("Max", [p + "count", p + "one"], p + "divisor"));
+            nodes.Add(Node("Div", [p + "sum", p + "divisor"], name));
+            g.Node.AddRange(nodes);
+            var dims = t.Shape.Dim;
+            var shape = new TensorShapeProto();
+            shape.Dim.Add(dims[0].Clone());
+            shape.Dim.Add(dims[2].Clone());
+            output.Type.TensorType.Shape = shape;
+            pooled.Add(name);
+        }
+        return pooled;
+    }
+
+    static TensorProto Axes(long axis)
+    {
+        var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(1);
+        t.Int64Data.Add(axis);
+        return t;
+    }
+
+    static TensorProto FloatScalar(float value)
+    {
+        var t = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float };
+        t.FloatData.Add(value);
+        return t;
+    }
+
     static NodeProto Node(string op, string[] inputs, string output, params (string Name, object Value)[] attributes)
     {
         var n = new NodeProto { OpType = op, Name = output };
@@ -98,10 +173,18 @@ internal static class TokenInputs
             n.Attribute.Add(value switch
             {
                 int i => new AttributeProto { Name = key, Type = AttributeProto.Types.AttributeType.Int, I = i },
+                long[] ints => Ints(key, ints),
                 TensorProto t => new AttributeProto { Name = key, Type = AttributeProto.Types.AttributeType.Tensor, T = t },
                 _ => throw new ArgumentException("attribute type"),
             });
         return n;
+    }
+
+    static AttributeProto Ints(string key, long[] values)
+    {
+        var a = new AttributeProto { Name = key, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
     }
 
     static NodeProto Constant(string output, int type, long value) => Node("Constant", [], output, ("value", Scalar(type, value, scalar: true)));

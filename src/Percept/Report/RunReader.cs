@@ -223,7 +223,7 @@ public sealed class RunReader : IDisposable
     {
         var vocabulary = _vocabulary.Value;
         int length = ids.Length;
-        while (length > 0 && ids[length - 1] == Model.TokenInputs.PadId) length--;
+        while (length > 0 && ids[length - 1] == (Run.Manifest.Text?.PadId ?? Model.TokenInputs.PadId)) length--;
         return ids.Take(length).Select(v => (int)v is int id && id >= 0 && id < vocabulary.Length ? vocabulary[id] : $"#{(int)v}").ToArray();
     }
 

@@ -213,6 +213,7 @@ public sealed class Run
                 "data" => data with { Path = now },
                 "labels" => data with { LabelsPath = now },
                 "classes" => data with { ClassNamesPath = now },
+                "tokenizer" => data with { TokenizerPath = now },
                 _ => data,
             };
         }

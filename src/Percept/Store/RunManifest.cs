@@ -84,7 +84,9 @@ public sealed record RunManifest
         public long NonFiniteOutputs { get; init; }
         public long NonFiniteFeatures { get; init; }
     }
-    public sealed record TextSection(int Tokens, string Embedding, int VocabularySize, int Dimension, bool Vocabulary);
+    /// <param name="PadId">The id that pads the texts (the tokenizer's; 0 for ids given as a <c>.npy</c>).</param>
+    /// <param name="Truncated">Texts cut to <paramref name="Tokens"/> by the tokenizer.</param>
+    public sealed record TextSection(int Tokens, string Embedding, int VocabularySize, int Dimension, bool Vocabulary, int PadId = 0, int Truncated = 0);
 
     internal static readonly JsonSerializerOptions Json = new()
     {

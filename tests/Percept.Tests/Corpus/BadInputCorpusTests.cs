@@ -79,7 +79,7 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
     public void The_corpus_covers_every_kind_of_input()
     {
         var names = Directory.GetDirectories(CorpusRoot).Select(d => Path.GetFileName(d)!).ToArray();
-        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "manifest-", "parquet-", "serve-", "merge-", "shard-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
+        foreach (var kind in new[] { "idx-", "npy-", "csv-", "onnx-", "image-", "manifest-", "parquet-", "text-", "serve-", "merge-", "shard-" }) Assert.Contains(names, n => n.StartsWith(kind, StringComparison.Ordinal));
         Assert.True(names.Length >= 30, $"{names.Length} cases");
     }
 
@@ -104,6 +104,15 @@ public class BadInputCorpusTests : IClassFixture<BadInputCorpusTests.Inputs>
         string err = stderr.ToString().TrimEnd();
 
         Assert.True(code == int.Parse(expect[0], System.Globalization.CultureInfo.InvariantCulture), $"{name}: exit {code}, expected {expect[0]}; stderr: {err}");
+        if (code == 0)
+        {
+            // Input Percept takes with a warning: the run is made (at out/), every line is a warning, and the expected
+            // one is said once.
+            Assert.All(err.Split('\n'), line => Assert.StartsWith("warning: ", line));
+            err = Assert.Single(err.Split('\n'), line => line.StartsWith(expect[1], StringComparison.Ordinal));
+            Assert.True(Directory.Exists(Path.Combine(work, "out")), $"{name}: no run");
+            Directory.Delete(Path.Combine(work, "out"), recursive: true);
+        }
         Assert.True(!err.Contains('\n'), $"{name}: more than one line on stderr:\n{err}");
         Assert.StartsWith(expect[1], err);
         // A third line, when there is one, is a part of the message that must be in it (after a path, say).
