@@ -15,7 +15,7 @@ namespace Percept.Tests.Model;
 /// </summary>
 public class PretrainedModelTests
 {
-    static string Cache => Environment.GetEnvironmentVariable("PERCEPT_MODEL_CACHE") is { Length: > 0 } c ? c
+    static string Cache => Environment.GetEnvironmentVariable("PERCEPT_MODELS") is { Length: > 0 } c ? c
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "percept-models");
 
     /// <summary>The restored model's path, or the test skipped with the restore's last line.</summary>
