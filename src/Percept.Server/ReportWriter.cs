@@ -167,6 +167,7 @@ public static partial class ReportWriter
         perRow = (int)Math.Ceiling(Math.Sqrt(count));
         int rows = (count + perRow - 1) / perRow, columns = perRow;
         var (channels, _, _, channelsFirst) = Data.Preprocessor.ImageAxes(shape, Data.InputLayout.Auto);
+        bool bgr = run.Manifest.Source?.Preprocess.Color == Data.ColorMode.Bgr;
         int atlasW = perRow * t, atlasH = rows * t;
         var pixels = new byte[atlasW * atlasH * 4];
         int i = 0;
@@ -190,7 +191,8 @@ public static partial class ReportWriter
                         int o = ((top + ty) * atlasW + left + tx) * 4;
                         for (int ch = 0; ch < 3; ch++)
                         {
-                            int c = channels >= 3 ? ch : 0;
+                            // A BGR model's input shown in its own colours.
+                            int c = channels >= 3 ? (bgr ? 2 - ch : ch) : 0;
                             pixels[o + ch] = (byte)Math.Clamp((int)(255 * (x[channelsFirst ? c * h * w + p : p * channels + c] - min) / range + 0.5f), 0, 255);
                         }
                         pixels[o + 3] = 255;

@@ -42,7 +42,7 @@ public static class AnalyzeCommand
             new("mean", "A[,B,C]", "per-channel mean to subtract", "Preprocessing"),
             new("std", "A[,B,C]", "per-channel standard deviation to divide by", "Preprocessing"),
             new("layout", "auto|nchw|nhwc", "where the channels are (default: from the model's input shape)", "Preprocessing"),
-            new("color", "auto|gray|rgb", "colour mode of images (default: from the model's input shape)", "Preprocessing"),
+            new("color", "auto|gray|rgb|bgr", "colour mode of images (default: from the model's input shape; bgr: three channels in BGR order, as Caffe's and CNTK's exports take them)", "Preprocessing"),
             new("layers", "A,B", "layers to record (default: every layer with learned parameters; see 'percept layers')", "Perception vectors"),
             new("pooling", "mean|max", "how spatial axes are reduced (default mean)", "Perception vectors"),
             new("max-width", "N", "random-project vectors wider than N (default 4096; 0 = never)", "Perception vectors"),

@@ -64,7 +64,7 @@ public static class ExplainCommand
             new("mean", "A[,B,C]", "as for 'analyze'", "Preprocessing"),
             new("std", "A[,B,C]", "as for 'analyze'", "Preprocessing"),
             new("layout", "auto|nchw|nhwc", "as for 'analyze'", "Preprocessing"),
-            new("color", "auto|gray|rgb", "as for 'analyze'", "Preprocessing"),
+            new("color", "auto|gray|rgb|bgr", "as for 'analyze'", "Preprocessing"),
             new("size", "N", "as for 'analyze'", "Preprocessing"),
             new("input", "NAME", "as for 'analyze'", "Preprocessing"),
             new("output", "NAME", "as for 'analyze'", "Preprocessing"),

@@ -4,7 +4,11 @@ namespace Percept.Data;
 public enum InputLayout { Auto, Nchw, Nhwc }
 
 /// <summary>Colour of the images fed to the model.</summary>
-public enum ColorMode { Auto, Gray, Rgb }
+/// <summary>
+/// The colour the model takes: as its input shape says (Auto), one gray channel, or three in RGB order, or in BGR order
+/// (Caffe's and CNTK's exports: the decoded image's red and blue swapped on the way in).
+/// </summary>
+public enum ColorMode { Auto, Gray, Rgb, Bgr }
 
 /// <summary>Preprocessing applied to raw samples before they reach the model.</summary>
 public sealed record PreprocessOptions
@@ -62,7 +66,7 @@ public sealed class Preprocessor
     public static (int Height, int Width, int Channels) ImageTarget(int[] modelSampleShape, PreprocessOptions options, int? fallbackSize)
     {
         var (c, h, w, _) = ImageAxes(modelSampleShape, options.Layout);
-        int channels = options.Color switch { ColorMode.Gray => 1, ColorMode.Rgb => 3, _ => c > 0 ? c : 3 };
+        int channels = options.Color switch { ColorMode.Gray => 1, ColorMode.Rgb or ColorMode.Bgr => 3, _ => c > 0 ? c : 3 };
         if (h <= 0 || w <= 0)
         {
             if (fallbackSize is not int s) throw new PerceptException($"the model's input has no fixed height and width; give one with {Terms.Option("size")}");
@@ -96,12 +100,14 @@ public sealed class Preprocessor
                      && modelSampleShape.Zip(format.Shape).All(p => p.First < 0 || p.First == p.Second);
         int modelFixed = modelSampleShape.All(d => d > 0) ? modelSampleShape.Aggregate(1, (a, b) => a * b) : -1;
 
-        if (format.Kind == SampleKind.Image && modelSampleShape.Length is 2 or 3 && !exact)
+        // An image goes through the image path unless it already has the model's shape (BGR always: it swaps channels).
+        if (format.Kind == SampleKind.Image && modelSampleShape.Length is 2 or 3 && (!exact || options.Color == ColorMode.Bgr))
         {
             var (c, h, w, first) = ImageAxes(modelSampleShape, options.Layout);
             _mode = Mode.Image;
             _srcC = format.Shape[2];
-            _dstC = options.Color switch { ColorMode.Gray => 1, ColorMode.Rgb => 3, _ => c > 0 ? c : _srcC };
+            _dstC = options.Color switch { ColorMode.Gray => 1, ColorMode.Rgb or ColorMode.Bgr => 3, _ => c > 0 ? c : _srcC };
+            _reverse = options.Color == ColorMode.Bgr;
             if (c > 0 && c != _dstC)
                 throw new PerceptException($"{Terms.Option("color")} asks for {_dstC} channel(s) but the model takes {c}");
             if (_dstC is not (1 or 3) && _dstC != _srcC)
@@ -114,10 +120,12 @@ public sealed class Preprocessor
             if (modelSampleShape.Length == 2 && _dstC != 1)
                 throw new PerceptException($"model input {modelText} takes one channel; the data has {_dstC}");
             _channelCount = _dstC;
-            Description = $"{format.ShapeText} image → {(first ? "NCHW" : "NHWC")} {string.Join("x", InputShape)}";
+            Description = $"{format.ShapeText} image → {(first ? "NCHW" : "NHWC")} {string.Join("x", InputShape)}{(_reverse ? " BGR" : "")}";
         }
         else if (exact || (modelFixed > 0 && modelFixed == format.Length))
         {
+            if (options.Color == ColorMode.Bgr)
+                throw new PerceptException($"{Terms.Option("color")} bgr swaps the channels of images Percept decodes and resizes; these samples ({format.ShapeText}) go to the model as they are");
             _mode = Mode.PassThrough;
             InputShape = exact ? [.. format.Shape] : [.. modelSampleShape];
             // Mean/std per channel of the first axis for image-like tensors, per feature for vectors.
@@ -180,6 +188,8 @@ public sealed class Preprocessor
     }
 
     readonly int _vocabulary;
+    /// <summary>Channels fed in reverse order (BGR).</summary>
+    readonly bool _reverse;
 
     void Tokens(ReadOnlySpan<float> src, Span<float> dst)
     {
@@ -210,7 +220,7 @@ public sealed class Preprocessor
     void Image(ReadOnlySpan<float> src, Span<float> dst)
     {
         int plane = _h * _w;
-        if (_srcC == _dstC && (_dstC == 1 || !_channelsFirst))
+        if (_srcC == _dstC && (_dstC == 1 || !_channelsFirst) && !_reverse)
         {
             // Same memory order in and out: one affine map per channel (vectorised for a single channel).
             if (_dstC == 1)
@@ -233,7 +243,7 @@ public sealed class Preprocessor
             {
                 float v = _dstC == 1
                     ? (_srcC >= 3 ? 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2] : px[0])
-                    : (_srcC >= _dstC ? px[c] : px[0]);
+                    : (_srcC >= _dstC ? px[_reverse ? _dstC - 1 - c : c] : px[0]);
                 v = (v * _scale - _mean[c]) * _invStd[c];
                 dst[_channelsFirst ? c * plane + p : p * _dstC + c] = v;
             }

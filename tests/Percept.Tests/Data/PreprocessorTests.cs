@@ -21,6 +21,35 @@ public class PreprocessorTests
                 Assert.Equal((raw[p * 3 + c] / 255f - mean[c]) / std[c], dst[c * 6 + p], 1e-5);
     }
 
+    [Theory]
+    [InlineData(true)]   // NCHW, as Caffe's and CNTK's exports take it
+    [InlineData(false)]  // NHWC
+    public void Bgr_feeds_the_decoded_image_with_red_and_blue_swapped_and_the_means_in_that_order(bool channelsFirst)
+    {
+        // A 2×2 RGB image with distinct channels; the model's means are given in its own (B, G, R) order.
+        var format = new SampleFormat(SampleKind.Image, [2, 2, 3], IsBytes: false);
+        float[] raw = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120];
+        float[] mean = [1, 2, 3];
+        int[] shape = channelsFirst ? [3, 2, 2] : [2, 2, 3];
+        var bgr = new Preprocessor(format, shape, new PreprocessOptions { Color = ColorMode.Bgr, Scale = 1, Mean = mean });
+        var b = new float[12];
+        bgr.Apply(raw, 12, 1, b);
+        // RGB for comparison (an NHWC image of the model's own shape goes through as it is, so only NCHW here).
+        var r = new float[12];
+        if (channelsFirst) new Preprocessor(format, shape, new PreprocessOptions { Color = ColorMode.Rgb, Scale = 1, Mean = mean }).Apply(raw, 12, 1, r);
+        for (int p = 0; p < 4; p++)
+            for (int c = 0; c < 3; c++)
+            {
+                int at = channelsFirst ? c * 4 + p : p * 3 + c;
+                Assert.Equal(raw[p * 3 + (2 - c)] - mean[c], b[at]);
+                if (channelsFirst) Assert.Equal(raw[p * 3 + c] - mean[c], r[at]);
+            }
+        Assert.Contains("BGR", bgr.Description);
+        // Samples that go to the model as they are (no decoding) cannot be swapped: said so.
+        var e = Assert.Throws<PerceptException>(() => new Preprocessor(new SampleFormat(SampleKind.Tensor, [3, 2, 2], false), [3, 2, 2], new PreprocessOptions { Color = ColorMode.Bgr }));
+        Assert.Contains("bgr", e.Message);
+    }
+
     [Fact]
     public void Nhwc_models_keep_channels_last_and_gray_becomes_rgb()
     {

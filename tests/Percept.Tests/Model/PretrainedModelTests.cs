@@ -38,7 +38,7 @@ public class PretrainedModelTests
         using var dir = new TempDir();
         string manifest = Path.Combine(TestFiles.Root, "tests", "fixtures", "tables", "manifest", "manifest.csv");
         var (code, stdout, stderr) = CliHarness.Percept("analyze", "--model", model, "--data", manifest, "--classes", TestFiles.FashionClasses,
-            "--scale", "1", "--mean", "103.94,116.78,123.68", "--out", dir["run"]);
+            "--color", "bgr", "--scale", "1", "--mean", "103.94,116.78,123.68", "--out", dir["run"]);
         Assert.True(code == 0, stderr);
         // The finding: 512 pooled features were taken for class scores ("accuracy: 0.00 %"). Now an embedding.
         Assert.Contains("is an embedding (512 × 1 × 1), not class scores", stdout);

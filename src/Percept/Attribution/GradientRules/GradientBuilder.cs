@@ -202,7 +202,7 @@ sealed partial class GradientBuilder(OnnxModel model, string input, string outpu
         foreach (var n in G.Node)
         {
             if (n.OpType is "Upsample" or "MeanVarianceNormalization" or "Scan")
-                throw Unsupported(n, $"MaxPool's gradient needs opset 9, where {n.OpType} runs differently (a model of opset 8 with both); --method occlusion works for any model");
+                throw Unsupported(n, $"a MaxPool in an opset-8 model: MaxPool's gradient needs opset 9, where {n.OpType} runs differently");
             if (n.OpType == "BatchNormalization" && n.Attribute.FirstOrDefault(a => a.Name == "spatial") is { } spatial)
             {
                 if (spatial.I != 1) throw Unsupported(n, "spatial = 0 at opset < 9");
