@@ -109,9 +109,10 @@ public static partial class ReportWriter
         }
         if (m.Neighbors != null)
         {
-            // The run's graph, each sample's neighbours ranked by the cosine of their perception vectors (as Fetch Similar ranks them).
+            // The run's graph, each sample's neighbours ranked by the cosine of their perception vectors (as Fetch Similar
+            // ranks them): said as it starts, since it is the long step (a Ctrl+C lands in it).
+            log?.Invoke($"neighbours: ranking up to {Neighbors} per sample");
             var (indices, similarities, k) = SimilarSamples.All(run, Neighbors, cancellationToken);
-            log?.Invoke($"neighbours: {k} per sample");
             json.WriteStartObject("neighbors");
             json.WriteBase64String("indices", MemoryMarshal.AsBytes(indices.AsSpan()));
             json.WriteBase64String("similarities", MemoryMarshal.AsBytes(similarities.AsSpan()));
