@@ -184,7 +184,8 @@ public static class RunComparison
     static ComparedRun Describe(Run r) =>
         new(r.Directory, Path.GetFileName(r.Manifest.Model.Path), r.Count, r.Manifest.Summary?.Accuracy, r.Manifest.Summary?.MeanLoss);
 
-    static (string?[] Ids, int[] Labels, int[] Predictions, float[] Loss) Read(Run run)
+    /// <summary>A run's ids, labels and predictions (−1: none) and losses (NaN: none), from its samples table.</summary>
+    internal static (string?[] Ids, int[] Labels, int[] Predictions, float[] Loss) Read(Run run)
     {
         using var samples = run.OpenSamples();
         var ids = samples.ReadText(SampleKeys.IdField.Name);

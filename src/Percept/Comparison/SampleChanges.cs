@@ -31,8 +31,8 @@ public static class SampleChanges
     /// <param name="k">Neighbours per sample (at most the runs' graphs' k).</param>
     public static SampleChangeSet Compute(Run a, Run b, int k = 10, CancellationToken ct = default)
     {
-        var (idsA, labels, predA) = Read(a);
-        var (idsB, _, predB) = Read(b);
+        var (idsA, labels, predA, _) = RunComparison.Read(a);
+        var (idsB, _, predB, _) = RunComparison.Read(b);
         var indexB = new Dictionary<string, int>(idsB.Length, StringComparer.Ordinal);
         for (int j = 0; j < idsB.Length; j++) indexB.TryAdd(idsB[j] ?? "", j);
         var toB = new int[idsA.Length];
@@ -86,21 +86,9 @@ public static class SampleChanges
     static Matrix? AlignMap(Run a, Run b, int[] toB)
     {
         if (a.Manifest.Map is not { Dimensions: 2 } || b.Manifest.Map is not { Dimensions: 2 }) return null;
-        var mapA = a.ReadMatrix(MapFields.Map); var mapB = b.ReadMatrix(MapFields.Map);
-        var shared = Enumerable.Range(0, toB.Length).Where(i => toB[i] >= 0
-            && float.IsFinite(mapA.Row(i)[0]) && float.IsFinite(mapA.Row(i)[1]) && float.IsFinite(mapB.Row(toB[i])[0]) && float.IsFinite(mapB.Row(toB[i])[1])).ToArray();
-        if (shared.Length < 3) return mapB;
-        var from = new Matrix(shared.Length, 2); var to = new Matrix(shared.Length, 2);
-        for (int s = 0; s < shared.Length; s++) { mapB.Row(toB[shared[s]]).CopyTo(from.Row(s)); mapA.Row(shared[s]).CopyTo(to.Row(s)); }
-        return Procrustes.Align(from, to, mapB, allowScaling: true);
-    }
-
-    static (string?[] Ids, int[] Labels, int[] Predictions) Read(Run run)
-    {
-        using var samples = run.OpenSamples();
-        int[] Filled() { var x = new int[run.Count]; Array.Fill(x, -1); return x; }
-        return (samples.ReadText(SampleKeys.IdField.Name),
-            samples.Has(PerceptionFields.Label.Name) ? samples.ReadInt32(PerceptionFields.Label) : Filled(),
-            samples.Has(PerceptionFields.Prediction.Name) ? samples.ReadInt32(PerceptionFields.Prediction) : Filled());
+        var fromB = new int[b.Count];
+        Array.Fill(fromB, -1);
+        for (int i = 0; i < toB.Length; i++) if (toB[i] >= 0) fromB[toB[i]] = i;
+        return Procrustes.AlignOnShared(b.ReadMatrix(MapFields.Map), a.ReadMatrix(MapFields.Map), fromB);
     }
 }

@@ -80,21 +80,10 @@ public static class LayerMaps
         var map = new Matrix(space.Rows, 2);
         map.Data.AsSpan().Fill(float.NaN);
         for (int r = 0; r < finite.Length; r++) coordinates.Row(r).CopyTo(map.Row(finite[r]));
-        if (run.Manifest.Map is { Dimensions: 2 }) map = AlignToRun(run, map);
+        // Turned onto the run's map over the samples finite in both.
+        if (run.Manifest.Map is { Dimensions: 2 }) map = Procrustes.AlignOnShared(map, run.ReadMatrix(MapFields.Map), Enumerable.Range(0, map.Rows).ToArray());
         progress?.Report(new("done", 1));
         return map;
-    }
-
-    /// <summary>Turns a layer's map onto the run's map over the samples finite in both.</summary>
-    static Matrix AlignToRun(Run run, Matrix map)
-    {
-        var reference = run.ReadMatrix(MapFields.Map);
-        var both = Enumerable.Range(0, map.Rows).Where(i => float.IsFinite(map.Row(i)[0]) && float.IsFinite(reference.Row(i)[0])
-            && float.IsFinite(map.Row(i)[1]) && float.IsFinite(reference.Row(i)[1])).ToArray();
-        if (both.Length < 3) return map;
-        var from = Matrix.From(new SelectedRows(map, both));
-        var to = Matrix.From(new SelectedRows(reference, both));
-        return Procrustes.Align(from, to, map, allowScaling: true);
     }
 
     /// <summary>

@@ -54,6 +54,21 @@ public static class Procrustes
         return result;
     }
 
+    /// <summary>
+    /// <paramref name="points"/> moved (rotation, reflection, uniform scale, translation) onto <paramref name="reference"/>
+    /// over the rows they share: point i is reference row <paramref name="referenceRow"/>[i] (−1: none), and only pairs
+    /// finite in both count. Fewer than three such pairs: the points as they are.
+    /// </summary>
+    public static Matrix AlignOnShared(Matrix points, Matrix reference, IReadOnlyList<int> referenceRow)
+    {
+        static bool Finite(ReadOnlySpan<float> row) { foreach (var v in row) if (!float.IsFinite(v)) return false; return true; }
+        var shared = Enumerable.Range(0, points.Rows).Where(i => referenceRow[i] >= 0 && Finite(points.Row(i)) && Finite(reference.Row(referenceRow[i]))).ToArray();
+        if (shared.Length < 3) return points;
+        var from = new Matrix(shared.Length, points.Columns); var to = new Matrix(shared.Length, points.Columns);
+        for (int s = 0; s < shared.Length; s++) { points.Row(shared[s]).CopyTo(from.Row(s)); reference.Row(referenceRow[shared[s]]).CopyTo(to.Row(s)); }
+        return Align(from, to, points, allowScaling: true);
+    }
+
     static double[] Mean(Matrix m)
     {
         var mean = new double[m.Columns];

@@ -8,7 +8,7 @@ import createScatterplot from 'regl-scatterplot';
 import { isReport, source, type CompareResult, type Field } from '../data';
 import { selectTab } from '../layout/layout';
 import { showLayer, shownLayer } from '../layers/layers';
-import { MISSING_COLOUR } from '../map/scales';
+import { MISSING_COLOUR, mapFrame, normalizeMap } from '../map/scales';
 import { scatterplot } from '../map/map';
 import { follow, onSelectionChange, select } from '../selection/selection';
 import { showGallery } from '../gallery/gallery';
@@ -109,19 +109,6 @@ onSelectionChange(() => {
   syncing = false;
 });
 
-/** Normalises B's aligned map by A's frame (A's map is drawn in [−1, 1] by its own bounding box). */
-function frameOfA(mapA: Float32Array, mapB: Float32Array): { bx: Float32Array; by: Float32Array } {
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-  for (let i = 0; i < mapA.length; i += 2) {
-    const x = mapA[i], y = mapA[i + 1];
-    if (x < minX) minX = x; if (x > maxX) maxX = x; if (y < minY) minY = y; if (y > maxY) maxY = y;
-  }
-  const cx = (minX + maxX) / 2, cy = (minY + maxY) / 2, half = Math.max(maxX - minX, maxY - minY, 1e-12) / 2 / 0.95;
-  const n = mapB.length >> 1, bx = new Float32Array(n), by = new Float32Array(n);
-  for (let j = 0; j < n; j++) { bx[j] = (mapB[2 * j] - cx) / half; by[j] = (mapB[2 * j + 1] - cy) / half; }
-  return { bx, by };
-}
-
 /** Draws B's dots coloured by the change of their sample in A (B's samples that A lacks: grey). */
 async function drawB() {
   if (!comparing || !plotB) return;
@@ -194,7 +181,8 @@ export async function compareWith(b: string) {
     change[i] = cols.values[3 * i]; kept[i] = cols.values[3 * i + 1]; toB[i] = cols.values[3 * i + 2];
     if (toB[i] >= 0) fromB[toB[i]] = i;
   }
-  const { bx, by } = frameOfA(mapA.columns === 2 ? mapA.values : new Float32Array(0), mapB.values);
+  // B's aligned map in A's frame (A's map is drawn in [−1, 1] by its own bounding box).
+  const { x: bx, y: by } = normalizeMap(mapB.values, 2, mapFrame(mapA.values, mapA.columns));
   comparing = { a: s.run.id, b, result, toB, fromB, change, kept, bx, by };
   s.run.fields = [...s.run.fields.filter((f) => f.name !== CHANGE_FIELD && f.name !== KEPT_FIELD), ...fields(result)];
   s.columns.set(CHANGE_FIELD, change); s.columns.set(KEPT_FIELD, kept);

@@ -111,21 +111,26 @@ function encodeRank(values: Float32Array) {
 }
 
 /** Map coordinates scaled into [-1, 1] on both axes with the same factor (so distances keep their proportions). */
-export function normalizeMap(map: Float32Array, dims: number): { x: Float32Array; y: Float32Array } {
+export function normalizeMap(map: Float32Array, dims: number, frame = mapFrame(map, dims)): { x: Float32Array; y: Float32Array } {
   const n = Math.floor(map.length / dims);
   const x = new Float32Array(n), y = new Float32Array(n);
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const a = map[i * dims], b = dims > 1 ? map[i * dims + 1] : 0;
-    if (a < minX) minX = a; if (a > maxX) maxX = a; if (b < minY) minY = b; if (b > maxY) maxY = b;
-  }
-  const cx = (minX + maxX) / 2, cy = (minY + maxY) / 2;
-  const half = Math.max(maxX - minX, maxY - minY, 1e-12) / 2 / 0.95;
+  const { cx, cy, half } = frame;
   for (let i = 0; i < n; i++) {
     x[i] = (map[i * dims] - cx) / half;
     y[i] = ((dims > 1 ? map[i * dims + 1] : 0) - cy) / half;
   }
   return { x, y };
+}
+
+/** The frame normalizeMap puts a map in: its bounding box's centre and half its longer side (over 0.95). */
+export function mapFrame(map: Float32Array, dims: number): { cx: number; cy: number; half: number } {
+  const n = Math.floor(map.length / dims);
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const a = map[i * dims], b = dims > 1 ? map[i * dims + 1] : 0;
+    if (a < minX) minX = a; if (a > maxX) maxX = a; if (b < minY) minY = b; if (b > maxY) maxY = b;
+  }
+  return { cx: (minX + maxX) / 2, cy: (minY + maxY) / 2, half: Math.max(maxX - minX, maxY - minY, 1e-12) / 2 / 0.95 };
 }
 
 /**
