@@ -95,6 +95,7 @@ static partial class Api
         AttributionMethod Method(HttpContext c, RunEntry e)
         {
             string m = c.Request.Query["method"].ToString() is { Length: > 0 } s ? s
+                : e.ClassMeanMaps ? Methods(e)[0].Name
                 : e.Run.Manifest.Text != null ? AttributionMethods.Saliency.Name : AttributionMethods.GradCam.Name;
             var method = AttributionMethods.Find(m) ?? throw new ApiError(400, AttributionMethods.UnknownMethod(m));
             if (e.Run.Manifest.Text != null && !Methods(e).Contains(method))
@@ -220,6 +221,7 @@ static partial class Api
         (RunEntry Entry, int Sample, AttributionMethod Method, string? Layer) HeatmapRequest(HttpContext c, string run, string sample)
         {
             var e = Find(run);
+            Explainable(e);
             var method = Method(c, e);
             return (e, Sample(e, sample), method, Layer(c, e, method));
         }
@@ -308,9 +310,13 @@ static partial class Api
             throw new ApiError(422, "this run's samples are token ids (a text model): their words and scores are in the sample, explain and similar answers, not in pictures");
     }
 
-    /// <summary>The methods the run's model can use: class-score methods for classifiers, and for text models those taken at the embedding output.</summary>
+    /// <summary>The methods the run's model can use: class-score methods for classifiers, for text models those taken at the embedding
+    /// output, and for a model without class scores those of the similarity to each class's mean.</summary>
     static IReadOnlyList<AttributionMethod> Methods(RunEntry e)
     {
+        // A model without class scores: the similarity to each class's mean, by Grad-CAM where its vectors read a convolution, else gradient × input.
+        if (e.ClassMeanMaps)
+            return e.CamLayers.Count > 0 ? [AttributionMethods.GradCam, AttributionMethods.GradientTimesInput] : [AttributionMethods.GradientTimesInput];
         var all = AttributionMethods.For(e.Run.Manifest.NumClasses >= 2);
         return e.Run.Manifest.Text != null ? all.Where(m => m.NeedsGradients && !m.NeedsLayer).ToArray() : all;
     }
@@ -318,15 +324,25 @@ static partial class Api
     static string Safe(string? s) => s == null ? "-" : string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '_' or '.' ? ch : '_'));
 
     /// <summary>The largest |value| over every target's map of one explanation: the shared scale.</summary>
-    static float SharedLargest(SampleExplanation ex) => Images.LargestMagnitude(ex.Result.Maps);
+    static float SharedLargest((AttributionResult Result, string? Layer) ex) => Images.LargestMagnitude(ex.Result.Maps);
 
-    static SampleExplanation Explain(RunEntry e, int sample, AttributionMethod method, string? layer)
+    /// <summary>Refuses heat maps of a run that has nothing to explain: no class scores, and no labelled classes whose means could stand in.</summary>
+    static void Explainable(RunEntry e)
     {
-        if (e.Run.Manifest.NumClasses < 2)
-            throw new ApiError(422, "this run's model does not output class scores; there is no class to explain");
+        if (e.Run.Manifest.NumClasses < 2 && !e.ClassMeanMaps)
+            throw new ApiError(422, e.Run.Manifest.Data.HasLabels
+                ? "this run's model does not output class scores, and its perception vectors are not mean-pooled, so no class has a mean to compare with"
+                : "this run's model does not output class scores and the run has no labels; there is no class to explain (Fetch Similar compares samples)");
+    }
+
+    static (AttributionResult Result, string? Layer) Explain(RunEntry e, int sample, AttributionMethod method, string? layer)
+    {
+        Explainable(e);
         if (!Methods(e).Contains(method))
-            throw new ApiError(422, $"{method.Label} does not apply to a text model; use {string.Join(", ", Methods(e).Select(m => m.Name))} (taken at the embedding output)");
-        return e.Explain(sample, method.Name, layer);
+            throw new ApiError(422, e.ClassMeanMaps
+                ? $"{method.Label} does not apply to a model without class scores; use {string.Join(", ", Methods(e).Select(m => m.Name))} (of the similarity to each class's mean)"
+                : $"{method.Label} does not apply to a text model; use {string.Join(", ", Methods(e).Select(m => m.Name))} (taken at the embedding output)");
+        return e.Heatmaps(sample, method.Name, layer);
     }
 
     internal static IResult Binary(float[] values, int rows, int columns)

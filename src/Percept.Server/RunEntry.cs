@@ -54,15 +54,26 @@ public sealed class RunEntry : IDisposable
 
     /// <summary>
     /// Layers Grad-CAM and LayerCAM can read (<see cref="AttributionMethods.CamLayers"/>), read from the run's model on first
-    /// use; none when the model has moved or gives no class scores.
+    /// use; none when the model has moved or gives no class scores. For a run with <see cref="ClassMeanMaps"/>, those up to the last
+    /// convolution its perception vectors depend on.
     /// </summary>
     public IReadOnlyList<string> CamLayers => _camLayers.Value;
     readonly Lazy<IReadOnlyList<string>> _camLayers;
 
     static IReadOnlyList<string> ReadCamLayers(Run run)
     {
-        if (run.Manifest.NumClasses < 2 || run.Sources[0].Found is not { } model) return [];
-        try { return AttributionMethods.CamLayers(Percept.Model.OnnxModel.Load(model)).Select(l => l.Name).ToArray(); }
+        if (run.Sources[0].Found is not { } model) return [];
+        bool classMeans = run.Manifest.NumClasses < 2 && run.Manifest.Data.HasLabels && run.Manifest.Perception.Pooling == "mean";
+        if (run.Manifest.NumClasses < 2 && !classMeans || run.Manifest.Text != null && classMeans) return [];
+        try
+        {
+            var onnx = Percept.Model.OnnxModel.Load(model);
+            var layers = AttributionMethods.CamLayers(onnx).Select(l => l.Name).ToList();
+            if (!classMeans) return layers;
+            // Class-mean maps differentiate the perception vectors: a convolution after the last recorded layer gets no gradient.
+            string? last = Percept.Attribution.Similarity.DefaultCamLayer(onnx, run.Manifest)?.Name;
+            return last == null ? [] : layers.Take(layers.IndexOf(last) + 1).ToArray();
+        }
         catch (PerceptException) { return []; }
     }
 
@@ -120,6 +131,39 @@ public sealed class RunEntry : IDisposable
         // Bounded: the oldest are let go (each request recomputes or reads its pictures from the cache).
         while (_explanations.Count > KeptExplanations && _explained.TryDequeue(out var oldest)) _explanations.TryRemove(oldest, out _);
         return explanation;
+    }
+
+    /// <summary>
+    /// Whether the run's heat maps are of classes' mean directions (<see cref="SimilarityExplainer.ExplainClassMeans"/>): a
+    /// model without class scores (an embedding model) whose run has labels and mean-pooled perception vectors.
+    /// </summary>
+    public bool ClassMeanMaps => Run.Manifest.NumClasses < 2 && Run.Manifest.Data.HasLabels && Run.Manifest.Perception.Pooling == "mean";
+
+    readonly ConcurrentDictionary<(int Sample, string Method, string? Layer), (AttributionResult Result, string? Layer)> _classMeans = new();
+    readonly ConcurrentQueue<(int Sample, string Method, string? Layer)> _classMeansKept = new();
+
+    /// <summary>
+    /// A sample's heat maps as the dashboard shows them: every class and the loss for a classifier (<see cref="Explain"/>);
+    /// for a run with <see cref="ClassMeanMaps"/>, what makes the sample like each class's mean direction, Grad-CAM of the
+    /// cosine at <paramref name="layer"/> for <paramref name="method"/> gradcam, gradient × input otherwise. Kept as
+    /// <see cref="Explain"/> keeps its results.
+    /// </summary>
+    public (AttributionResult Result, string? Layer) Heatmaps(int sample, string method, string? layer)
+    {
+        if (!ClassMeanMaps)
+        {
+            var ex = Explain(sample, method, layer);
+            return (ex.Result, ex.Layer);
+        }
+        var key = (sample, method, layer);
+        if (_classMeans.TryGetValue(key, out var kept)) return kept;
+        var overlay = method == AttributionMethods.GradCam.Name ? SimilarityOverlay.GradCam : SimilarityOverlay.Gradient;
+        var explainer = _similarity.Value;
+        string? camLayer = overlay == SimilarityOverlay.GradCam ? explainer.CamLayer(layer) : null;
+        var made = (explainer.ExplainClassMeans(sample, null, overlay, camLayer).Maps, camLayer);
+        if (_classMeans.TryAdd(key, made)) _classMeansKept.Enqueue(key);
+        while (_classMeans.Count > KeptExplanations && _classMeansKept.TryDequeue(out var oldest)) _classMeans.TryRemove(oldest, out _);
+        return made;
     }
 
     /// <summary>What makes samples a and b alike, with the run's model and data kept open between requests.</summary>

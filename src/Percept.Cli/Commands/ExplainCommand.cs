@@ -31,6 +31,10 @@ public static class ExplainCommand
             sum over them); with --raw, the gradient (or attribution) itself, [targets, tokens, dimensions].
             With --similar-to: what makes A and B alike to the model, gradient × input of the cosine similarity of their
             perception vectors, for each of the two ([2, height, width]).
+            A run of a model without class scores (an embedding model) has no class score to explain: with --run, each
+            target class's map shows what makes the sample like that class's mean direction in perception space (the mean
+            of its labelled samples' unit-length perception vectors), by --method gradcam (the default for images) or
+            gradxinput; --target pred is the class whose mean lies nearest.
             """,
         Options =
         [
@@ -90,6 +94,8 @@ public static class ExplainCommand
         var options = Options(a);
         string target = a.Get("target") ?? "pred";
         var targetParts = TargetParts(target);
+        if (a.Get("run") is { } meansRun && RunFolders.Open(meansRun, new Store.RunLocations(a.Get("model"), a.Get("data"))) is { Manifest.NumClasses: < 2 } embeddingRun)
+            return ClassMeans(a, embeddingRun, sample, a.Get("method") == null ? null : method, targetParts, output, stdout);
 
         using var explainer = a.Get("run") is { } runPath
             ? new RunExplainer(RunFolders.Open(runPath, new Store.RunLocations(a.Get("model"), a.Get("data"))))
@@ -175,6 +181,53 @@ public static class ExplainCommand
         {
             HeatmapImage.Render(pair, pairInputs, null, pairPng);
             stdout.WriteLine($"picture: {pairPng}");
+        }
+        return CommandLine.Ok;
+    }
+
+    /// <summary>
+    /// A run of a model without class scores: what in the sample makes it like each target class's mean direction in
+    /// perception space (pred: the class whose mean it lies nearest), Grad-CAM of the cosine or gradient × input.
+    /// </summary>
+    static int ClassMeans(Arguments a, Store.Run run, int sample, AttributionMethod? method, string[] parts, string output, TextWriter stdout)
+    {
+        if (a.Has("faithfulness") || a.Has("raw")) throw new UsageException("--faithfulness and --raw are for class scores; this run's model has none (its maps are of the similarity to each class's mean)");
+        bool text = run.Manifest.Text != null;
+        if (text && a.Has("png")) throw new UsageException("--png draws heat maps over images; a text model's scores are one per token (printed with --vocab)");
+        method ??= text ? AttributionMethods.GradientTimesInput : AttributionMethods.GradCam;
+        if (method != AttributionMethods.GradCam && method != AttributionMethods.GradientTimesInput)
+            throw new UsageException($"this run's model has no class scores: its maps are of the similarity to each class's mean, by --method {AttributionMethods.GradCam.Name} or {AttributionMethods.GradientTimesInput.Name}, not {method.Name}");
+        var overlay = method == AttributionMethods.GradCam ? SimilarityOverlay.GradCam : SimilarityOverlay.Gradient;
+        using var explainer = new SimilarityExplainer(run);
+        var (cosines, label) = explainer.ClassLikeness(sample);
+        var names = run.Manifest.Classes;
+        string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
+        var classes = new List<int>();
+        foreach (var part in parts)
+        {
+            switch (part)
+            {
+                case "pred":
+                    classes.Add(Enumerable.Range(0, cosines.Length).Where(c => !float.IsNaN(cosines[c])).MaxBy(c => cosines[c])); break;
+                case "label":
+                    if (label < 0) throw new PerceptException("--target label needs a labelled sample");
+                    classes.Add(label); break;
+                case "loss": throw new PerceptException("this run's model has no class scores, so no loss: --target takes pred, label, all or class indices");
+                case "all": classes.AddRange(Enumerable.Range(0, cosines.Length).Where(c => !float.IsNaN(cosines[c]))); break;
+                default: classes.Add(int.Parse(part, NumberStyles.Integer, CultureInfo.InvariantCulture)); break;
+            }
+        }
+        string? layer = overlay == SimilarityOverlay.GradCam ? explainer.CamLayer(a.Get("layer")) : null;
+        var (result, inputs) = explainer.ExplainClassMeans(sample, classes, overlay, layer);
+        if (text) Npy.Write(output, result.Maps, classes.Count, result.Width);
+        else Npy.Write(output, result.Maps, classes.Count, result.Height, result.Width);
+        stdout.WriteLine($"sample {sample}: {(label >= 0 ? $"label {Name(label)}, " : "")}nearest class mean {Name(classes.Count > 0 ? Enumerable.Range(0, cosines.Length).Where(c => !float.IsNaN(cosines[c])).MaxBy(c => cosines[c]) : -1)} "
+            + $"(the model has no class scores; cosine of its perception vector with each class's mean direction: {string.Join(", ", classes.Distinct().Select(c => string.Create(CultureInfo.InvariantCulture, $"{Name(c)} {cosines[c]:F3}")))})");
+        stdout.WriteLine($"{method.Name}{(layer != null ? $" at {layer}" : "")} of the likeness to {string.Join(", ", classes.Select(Name))} → {output}");
+        if (a.Get("png") is { } png)
+        {
+            HeatmapImage.Render(result, inputs, names, png);
+            stdout.WriteLine($"picture: {png}");
         }
         return CommandLine.Ok;
     }

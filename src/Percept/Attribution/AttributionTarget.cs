@@ -1,8 +1,9 @@
 namespace Percept.Attribution;
 
 /// <summary>What an attribution explains.</summary>
-/// <param name="Kind">"class" (a class score), "loss" (cross-entropy against the label), "similarity" (to another sample).</param>
-/// <param name="Class">The class for "class" targets; the label for "loss"; the sample for "similarity".</param>
+/// <param name="Kind">"class" (a class score), "loss" (cross-entropy against the label), "similarity" (to another sample),
+/// "class-mean" (the cosine with a class's mean direction in perception space, for a model without class scores).</param>
+/// <param name="Class">The class for "class" and "class-mean" targets; the label for "loss"; the sample for "similarity".</param>
 public sealed record AttributionTarget(string Kind, int Class)
 {
     public string Name(IReadOnlyList<string>? classes) => Kind switch

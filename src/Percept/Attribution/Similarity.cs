@@ -139,6 +139,114 @@ public sealed class SimilarityExplainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// What in sample <paramref name="a"/> makes it like each class as the model sees it: one map per class, of the cosine
+    /// of the sample's perception vector with the class's mean direction (the mean of its labelled samples' unit-length
+    /// perception vectors), made as <see cref="Explain"/> makes a pair's. The heat maps of a model without class scores (an
+    /// embedding model, a feature extractor), which has no class score to explain.
+    /// </summary>
+    /// <param name="classes">The classes to explain, or null: every class with labelled samples when there are at most
+    /// <paramref name="most"/>, else the sample's label and the classes whose means lie nearest, <paramref name="most"/> in all.</param>
+    /// <returns>Maps <c>[classes, height, width]</c> in class order (targets of kind "class-mean", scored by the cosine),
+    /// and the input averaged over channels.</returns>
+    /// <exception cref="PerceptException">No labels, a class without labelled samples, or a sample out of range.</exception>
+    public (AttributionResult Maps, float[] Inputs) ExplainClassMeans(int a, IReadOnlyList<int>? classes = null,
+        SimilarityOverlay overlay = SimilarityOverlay.Gradient, string? layer = null, int most = 10)
+    {
+        lock (_gate)
+        {
+            if (a < 0 || a >= _run.Count) throw new PerceptException($"sample {a} must be between 0 and {_run.Count - 1}");
+            var (means, labels) = ClassMeans();
+            var self = new float[_embedding.Columns];
+            _embedding.ReadRow(a, self);
+            var cosines = means.Select(m => m == null ? float.NaN : Similarity.Cosine(self, m)).ToArray();
+            int[] chosen;
+            if (classes != null)
+            {
+                foreach (int c in classes)
+                    if (c < 0 || c >= means.Length || means[c] == null)
+                        throw new PerceptException($"class {c} has no labelled sample in this run, so it has no mean to compare with");
+                chosen = classes.ToArray();
+            }
+            else
+            {
+                var present = Enumerable.Range(0, means.Length).Where(c => means[c] != null).ToList();
+                if (present.Count > most)
+                {
+                    // The label first, then the nearest means: the classes the sample could be taken for.
+                    var keep = new List<int>();
+                    if (labels[a] >= 0 && labels[a] < means.Length && means[labels[a]] != null) keep.Add(labels[a]);
+                    keep.AddRange(present.Where(c => !keep.Contains(c)).OrderByDescending(c => cosines[c]).Take(most - keep.Count));
+                    present = [.. keep.Order()];
+                }
+                chosen = [.. present];
+            }
+            var cam = overlay == SimilarityOverlay.GradCam ? CamGraph(layer) : null;
+            var x = ReadInput(a);
+            var (_, h, w, _) = Axes();
+            var maps = new float[chosen.Length * h * w];
+            for (int k = 0; k < chosen.Length; k++)
+                Map(cam, x, self, means[chosen[k]]!, cosines[chosen[k]], maps.AsSpan(k * h * w, h * w));
+            var result = new AttributionResult(maps, h, w, chosen.Select(c => new AttributionTarget("class-mean", c)).ToArray(),
+                chosen.Select(c => cosines[c]).ToArray());
+            return (result, Explainer.Gray(x, _pre.InputShape, h, w));
+        }
+    }
+
+    /// <summary>Sample <paramref name="a"/>'s cosine with each class's mean direction (NaN for a class without labelled samples), and its label (−1: none).</summary>
+    /// <exception cref="PerceptException">The run has no labels, or the sample is out of range.</exception>
+    public (float[] Cosines, int Label) ClassLikeness(int a)
+    {
+        lock (_gate)
+        {
+            if (a < 0 || a >= _run.Count) throw new PerceptException($"sample {a} must be between 0 and {_run.Count - 1}");
+            var (means, labels) = ClassMeans();
+            var self = new float[_embedding.Columns];
+            _embedding.ReadRow(a, self);
+            return (means.Select(m => m == null ? float.NaN : Similarity.Cosine(self, m)).ToArray(), labels[a]);
+        }
+    }
+
+    (float[]?[] Means, int[] Labels)? _classMeans;
+
+    /// <summary>Per class, the mean of its labelled samples' unit-length perception vectors (null for a class with none), read once.</summary>
+    (float[]?[] Means, int[] Labels) ClassMeans()
+    {
+        if (_classMeans is { } kept) return kept;
+        int[] labels;
+        using (var samples = _run.OpenSamples())
+            labels = samples.Has(PerceptionFields.Label.Name) ? samples.ReadInt32(PerceptionFields.Label) : [];
+        int classes = Math.Max(_run.Manifest.Classes?.Count ?? 0, labels.DefaultIfEmpty(-1).Max() + 1);
+        if (!labels.Any(l => l >= 0))
+            throw new PerceptException("the run has no labels, so no class has a mean to compare with; Fetch Similar compares samples");
+        int width = _embedding.Columns;
+        var sums = new double[classes][];
+        var counts = new int[classes];
+        const int Block = 4096;
+        var rows = new float[Block * width];
+        for (int start = 0; start < _run.Count; start += Block)
+        {
+            int n = Math.Min(Block, _run.Count - start);
+            _embedding.Read(start, n, rows);
+            for (int r = 0; r < n; r++)
+            {
+                int c = labels[start + r];
+                if (c < 0) continue;
+                var row = rows.AsSpan(r * width, width);
+                double norm = 0;
+                foreach (float v in row) norm += (double)v * v;
+                if (!(norm > 0) || double.IsInfinity(norm)) continue; // a zero or broken vector has no direction
+                double inv = 1 / Math.Sqrt(norm);
+                var sum = sums[c] ??= new double[width];
+                for (int j = 0; j < width; j++) sum[j] += row[j] * inv;
+                counts[c]++;
+            }
+        }
+        var means = sums.Select((s, c) => s == null ? null : s.Select(v => (float)(v / counts[c])).ToArray()).ToArray();
+        _classMeans = (means, labels);
+        return (means, labels);
+    }
+
     /// <summary>The two samples' perception vectors and their cosine, and the Grad-CAM graph the overlay needs (null for gradient × input).</summary>
     /// <exception cref="PerceptException">A sample out of range, or Grad-CAM without a layer for it (checked before any work).</exception>
     (float[] A, float[] B, float Cosine, GradientGraph? Cam) Pair(int a, int b, SimilarityOverlay overlay, string? layer)

@@ -15,7 +15,7 @@ namespace Percept.Tests.Perception;
 public class EmbeddingModelTests
 {
     /// <summary>The first <paramref name="n"/> bundled test images and labels as IDX files in <paramref name="dir"/>.</summary>
-    static (string Images, string Labels) Images(TempDir dir, int n)
+    internal static (string Images, string Labels) Images(TempDir dir, int n)
     {
         byte[] Read(string path)
         {

@@ -24,6 +24,13 @@ function clear() {
   $('tabs').replaceChildren(); $('heatmap').replaceChildren(); $('heatmap-scale').replaceChildren(); $('opacity-box').hidden = true;
 }
 
+/** What a target's map shows: the loss's error, a class score, or (a model without class scores) the likeness to a class's mean. */
+function caption(t: Explanation['targets'][number], parts: 'regions' | 'words') {
+  if (t.kind === 'loss') return `Loss Analysis: ${parts} that drive the error`;
+  if (t.kind === 'class-mean') return `Like ${t.name}: ${parts} that make it resemble the class's mean`;
+  return `Class ${t.name}: ${parts} that support it`;
+}
+
 /** The colour bar of an explanation: blue (against) through transparent to warm (for), labelled with the values drawn at each end. */
 function colourBar(ex: Explanation, k: number) {
   const largest = ex.scale === 'shared' ? ex.sharedLargest : ex.targets[k].largest;
@@ -62,7 +69,7 @@ async function analyze() {
         // Text: the sample's words, each shaded by its score for this target.
         const largest = ex.scale === 'shared' ? ex.sharedLargest : t.largest;
         view.replaceChildren(tokensView(words, t.values, largest, ex.colourBar),
-          el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: words that drive the error' : `Class ${t.name}: words that support it`} · score ${formatNumber(t.score)}` }),
+          el('div', { textContent: `${caption(t, 'words')} · ${t.kind === 'class-mean' ? 'cosine' : 'score'} ${formatNumber(t.score)}` }),
           ...(t.note ? [el('div', { className: 'note ig-note', textContent: t.note })] : []));
         scaleBox.replaceChildren(colourBar(ex, k));
         [...tabs.children].forEach((b, j) => b.classList.toggle('active', j === k));
@@ -71,7 +78,7 @@ async function analyze() {
       const overlay = el('img', { className: 'overlay', src: withQuery(rel(t.image), 'size=256'), alt: `${t.name} heat map` });
       overlay.style.opacity = opacity.value;
       view.replaceChildren(el('div', { className: 'stack' }, el('img', { src: withQuery(rel(ex.image), 'size=256'), alt: 'input' }), overlay),
-        el('div', { textContent: `${t.kind === 'loss' ? 'Loss Analysis: regions that drive the error' : `Class ${t.name}: regions that support it`} · score ${formatNumber(t.score)}${ex.layer ? ` · layer ${ex.layer}` : ''}` }),
+        el('div', { textContent: `${caption(t, 'regions')} · ${t.kind === 'class-mean' ? 'cosine' : 'score'} ${formatNumber(t.score)}${ex.layer ? ` · layer ${ex.layer}` : ''}` }),
         ...(t.note ? [el('div', { className: 'note ig-note', textContent: t.note })] : []));
       scaleBox.replaceChildren(colourBar(ex, k));
       [...tabs.children].forEach((b, j) => b.classList.toggle('active', j === k));
@@ -82,8 +89,13 @@ async function analyze() {
       b.addEventListener('click', () => show(k));
       return b;
     }));
-    const pred = Number(s.columns.get('prediction')?.[sample] ?? 0);
-    show(Math.min(Number.isNaN(pred) ? 0 : pred, ex.targets.length - 1));
+    if (ex.targets.some((t) => t.kind === 'class-mean')) {
+      // A model without class scores: the class whose mean the sample lies nearest opens first.
+      show(ex.targets.reduce((best, t, k) => (t.score > ex.targets[best].score ? k : best), 0));
+    } else {
+      const pred = Number(s.columns.get('prediction')?.[sample] ?? 0);
+      show(Math.min(Number.isNaN(pred) ? 0 : pred, ex.targets.length - 1));
+    }
     $('opacity-box').hidden = ex.targets.some((t) => t.values);
     opacity.oninput = () => view.querySelectorAll<HTMLImageElement>('img.overlay').forEach((img) => (img.style.opacity = opacity.value));
   } catch (e) {
