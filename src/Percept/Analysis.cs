@@ -120,6 +120,7 @@ public static class Analysis
             pass = new PerceptionPass(writer, table, layers, options.Pooling, dataset.ClassNames, dataset.Split, namesMustMatch: options.Data.ClassNamesPath != null)
             {
                 RowOffset = start, Segment = segment, KeepSegments = shard != null,
+                PadId = input.IsTokenIds ? options.Data.PadId() : null,
             };
             var source = shard == null ? dataset : new DatasetSlice(dataset, start, count);
             if (count > 0)
@@ -137,7 +138,7 @@ public static class Analysis
             if (vocabulary != null) writer.WriteDocument(PerceptionFields.Vocabulary, string.Join('\n', vocabulary));
             var texts = dataset as TextDataset;
             return m with { Text = new RunManifest.TextSection(preprocessor.InputLength, embedding.Tensor, embedding.VocabularySize, embedding.Dimension, vocabulary != null,
-                texts?.PadId ?? 0, texts?.Truncated ?? 0) };
+                texts?.PadId ?? 0, texts?.Truncated ?? 0, MaskedPooling: true) };
         }
         if (pass.Rows == 0 && slice is { SliceCount: 0 } empty)
             throw new PerceptException($"shard {empty.Index + 1} of {empty.Count} has no samples: {dataset.Count:N0} samples make {(dataset.Count + empty.Segment - 1) / empty.Segment} segments of {empty.Segment:N0}; use fewer shards");

@@ -316,7 +316,7 @@ public sealed class SimilarityExplainer : IDisposable
     /// <summary>Gradient × input of cos(v_self, v_other) with respect to this sample's input, summed over channels.</summary>
     void Attribute(float[] x, float[] self, float[] other, float cosine, Span<float> map)
     {
-        var seeds = Seeds(self, other, cosine);
+        var seeds = Seeds(self, other, cosine, _lookup != null ? x : null);
         if (_lookup != null)
         {
             // Token ids: the gradient is taken at the embedding output, and the map is gradient × embedding summed per token.
@@ -341,8 +341,12 @@ public sealed class SimilarityExplainer : IDisposable
     /// ∂cos(v_self, v_other)/∂(each perception layer's activation), one seed per seeded tensor: back through the projection,
     /// the layers' weights and standard deviations, and the mean pooling (1/area on every position).
     /// </summary>
-    float[][] Seeds(float[] self, float[] other, float cosine)
+    /// <param name="ids">A text sample's token ids: a layer with one vector per token was pooled over those that are not
+    /// padding (when the run says so), so only they get a share of the gradient.</param>
+    float[][] Seeds(float[] self, float[] other, float cosine, float[]? ids = null)
     {
+        bool[]? kept = ids != null && _run.Manifest.Text is { MaskedPooling: true } text ? ids.Select(id => id != text.PadId).ToArray() : null;
+        int keptCount = kept?.Count(k => k) ?? 0;
         var layers = _run.Manifest.Perception.Layers;
         // ∂cos/∂v = other/(|v||o|) − cos · v/|v|².
         double ns = Math.Sqrt(self.Sum(v => (double)v * v)), no = Math.Sqrt(other.Sum(v => (double)v * v));
@@ -367,15 +371,32 @@ public sealed class SimilarityExplainer : IDisposable
             int channels = layer.Width;
             long perSample = shape.Aggregate(1L, (q, r) => q * r);
             int spatial = (int)(perSample / channels);
+            // Pooled over the tokens kept (PerceptionPass.PadId): 1/kept on each of them, nothing on padding.
+            bool masked = kept != null && channelsLast && shape.Length == 2 && shape[0] == kept.Length; // [tokens, D]: no batch axis
             for (int c = 0; c < channels; c++)
             {
                 float std = stats[channels + c];
-                float g = std > PerceptionVectorBuilder.ConstantFeatureStd ? dz[offset + c] * layer.Weight / std / spatial : 0f;
-                for (int s = 0; s < spatial; s++) seeds[e][channelsLast ? s * channels + c : c * spatial + s] += g;
+                float g = std > PerceptionVectorBuilder.ConstantFeatureStd ? dz[offset + c] * layer.Weight / std / (masked ? Math.Max(1, keptCount) : spatial) : 0f;
+                for (int s = 0; s < spatial; s++)
+                    if (!masked || kept![s]) seeds[e][channelsLast ? s * channels + c : c * spatial + s] += g;
             }
             offset += channels;
         }
         return seeds;
+    }
+
+    /// <summary>
+    /// ∂cos(v_a, v_b)/∂(each recorded tensor of sample a's forward pass), by tensor name: the seeds the backward pass starts
+    /// from (<see cref="Seeds"/>), for tests to hold against finite differences.
+    /// </summary>
+    internal Dictionary<string, float[]> LayerGradients(int a, int b)
+    {
+        lock (_gate)
+        {
+            var (va, vb, cosine, _) = Pair(a, b, SimilarityOverlay.Gradient, null);
+            var seeds = Seeds(va, vb, cosine, _lookup != null ? ReadInput(a) : null);
+            return _tensors.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => seeds[p.i]);
+        }
     }
 
     /// <summary>Channels, height, width and order of the maps' input: an image's, a vector's (1 × features) or a text's (1 × tokens, the embedding's dimensions as channels).</summary>

@@ -40,6 +40,12 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
     /// <summary>Samples with a NaN or infinite pooled feature in some layer (left out of the statistics), and the first of them.</summary>
     public long NonFiniteFeatures { get; private set; }
     public long FirstNonFiniteFeatures { get; private set; } = -1;
+    /// <summary>
+    /// For a text model: the id that pads its token ids. A layer with one vector per token (<c>[N, tokens, D]</c>) is then
+    /// pooled over the tokens that are not padding, as the model's own mean-pooled output is; null pools every position.
+    /// </summary>
+    public long? PadId { get; init; }
+    bool[] _keep = [];
     readonly HashSet<long> _nonFiniteRows = [];
 
     /// <summary>The output's shape, batch axis −1.</summary>
@@ -274,7 +280,7 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
             var shape = value.GetTensorTypeAndShape().Shape;
             int channels = Stats[l].Features;
             var pooled = _pooled[l].AsSpan(0, count * channels);
-            Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled);
+            Pooling.Pool(value.GetTensorDataAsSpan<float>(), shape, Layers[l].ChannelsLast, pooling, count, pooled, Kept(batch, shape, l));
             _layerWriters[l]!.Append(pooled);
             if (Numerics.AllFinite(pooled)) _segment[l].Add(pooled, count);
             else
@@ -290,6 +296,19 @@ internal sealed class PerceptionPass(IRunOutput output, SampleTableWriter sample
         Rows += count;
         _segmentRows += count;
         if ((RowOffset + Rows) % Segment == 0) CloseSegment();
+    }
+
+    /// <summary>The batch's tokens that are not padding, when layer <paramref name="l"/> has one vector per token; else empty (every position).</summary>
+    ReadOnlySpan<bool> Kept(PreparedBatch batch, ReadOnlySpan<long> shape, int l)
+    {
+        if (PadId is not { } pad || !Layers[l].ChannelsLast || shape.Length != 3) return default;
+        int count = batch.Count;
+        int tokens = batch.Input.Length / Math.Max(1, batch.Labels.Length);
+        if (shape[1] != tokens) return default;
+        if (_keep.Length < count * tokens) _keep = new bool[batch.Labels.Length * tokens];
+        var ids = batch.Input.AsSpan(0, count * tokens);
+        for (int i = 0; i < ids.Length; i++) _keep[i] = ids[i] != pad;
+        return _keep.AsSpan(0, count * tokens);
     }
 
     void Append(in SampleRow r) => samples.Row()

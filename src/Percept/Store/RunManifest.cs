@@ -86,7 +86,10 @@ public sealed record RunManifest
     }
     /// <param name="PadId">The id that pads the texts (the tokenizer's; 0 for ids given as a <c>.npy</c>).</param>
     /// <param name="Truncated">Texts cut to <paramref name="Tokens"/> by the tokenizer.</param>
-    public sealed record TextSection(int Tokens, string Embedding, int VocabularySize, int Dimension, bool Vocabulary, int PadId = 0, int Truncated = 0);
+    /// <param name="MaskedPooling">Whether layers with one vector per token were pooled over the tokens that are not padding
+    /// (runs made before this was so pooled every position, padding too).</param>
+    public sealed record TextSection(int Tokens, string Embedding, int VocabularySize, int Dimension, bool Vocabulary, int PadId = 0, int Truncated = 0,
+        bool MaskedPooling = false);
 
     internal static readonly JsonSerializerOptions Json = new()
     {

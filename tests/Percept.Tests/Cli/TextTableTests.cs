@@ -72,7 +72,7 @@ public class TextTableTests(TextTableRunsFixture runs) : IClassFixture<TextTable
         Assert.Equal(reference.Manifest.Summary!.Accuracy, run.Manifest.Summary!.Accuracy);
         // The tokenizer's vocabulary is the run's, as --vocab's is; the texts' other columns are fields.
         Assert.Equal(reference.ReadDocument(PerceptionFields.Vocabulary), run.ReadDocument(PerceptionFields.Vocabulary));
-        Assert.Equal(new RunManifest.TextSection(16, reference.Manifest.Text!.Embedding, 34, 24, true, 0, 0), run.Manifest.Text);
+        Assert.Equal(new RunManifest.TextSection(16, reference.Manifest.Text!.Embedding, 34, 24, true, 0, 0, MaskedPooling: true), run.Manifest.Text);
         Assert.Equal(["site"], run.Manifest.Data.MetadataColumns);
         Assert.Equal("r003", run.ReadColumn("id")[3]);
         Assert.Equal("site-b", run.ReadColumn("site")[3]);
