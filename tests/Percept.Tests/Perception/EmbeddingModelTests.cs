@@ -67,6 +67,12 @@ public class EmbeddingModelTests
         }
         Assert.InRange(agreement.Average(v => (double)v), 0.15, 1);  // random features of images still group some classes (chance: 0.1)
         Assert.Equal(10, json.RootElement.GetProperty("class_proximity").GetProperty("classes").GetArrayLength());
+        // The report is written, and claims no accuracy either.
+        (code, _, stderr) = CliHarness.Percept("report", dir["run"], "--out", dir["report.html"]);
+        Assert.True(code == 0, stderr);
+        string html = File.ReadAllText(dir["report.html"]);
+        Assert.Contains("\"accuracy\":null", html);
+        Assert.Contains("\"meanLoss\":null", html);
     }
 
     [Fact]
