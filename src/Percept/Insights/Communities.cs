@@ -6,7 +6,8 @@ namespace Percept.Insights;
 /// Clusters of the k-NN graph by label propagation (Raghavan, Albert and Kumara 2007): every sample starts in its own
 /// cluster and, visiting the samples in a seeded random order, takes the cluster most of its neighbours (both the
 /// samples it lists and those that list it, weighted by similarity) are in, until almost nothing moves. Linear in the
-/// number of edges, no number of clusters to choose, deterministic for a seed. Clusters smaller than a minimum size
+/// number of edges (a round visits only the samples next to the last moves), no number of clusters to choose, deterministic
+/// for a seed. Clusters smaller than a minimum size
 /// are marked −1 (no cluster).
 /// </summary>
 public static class Communities
@@ -38,23 +39,48 @@ public static class Communities
         var label = Enumerable.Range(0, n).ToArray();
         var order = Enumerable.Range(0, n).ToArray();
         var rng = new SplitMix64(seed);
-        var votes = new Dictionary<int, float>();
+        // Each label's vote, indexed by label (labels are sample indices), and the labels a sample's neighbours carry: the
+        // votes are summed in edge order into a dense array and only the touched entries are read and cleared, a constant
+        // time per edge instead of a dictionary's hashing.
+        var vote = new float[n];
+        var touched = new int[Math.Max(1, degree.DefaultIfEmpty(0).Max())];
+        // A sample whose neighbours' labels have not changed since it last voted would vote the same way again and stay:
+        // only samples next to a move are visited again (the same clusters as visiting every sample each round, for a
+        // fraction of the work once the clusters settle).
+        var stale = new bool[n];
+        Array.Fill(stale, true);
         for (int round = 0; round < maxRounds; round++)
         {
             rng.Shuffle(order.AsSpan());
             int moved = 0;
             foreach (int i in order)
             {
-                votes.Clear();
+                if (!stale[i]) continue;
+                stale[i] = false;
+                int m = 0;
                 for (int e = start[i]; e < start[i + 1]; e++)
-                    votes[label[adjacent[e]]] = votes.GetValueOrDefault(label[adjacent[e]]) + weight[e];
-                if (votes.Count == 0) continue;
+                {
+                    int l = label[adjacent[e]];
+                    if (vote[l] == 0) touched[m++] = l;   // weights are at least 1e-3: a touched label's vote is never 0
+                    vote[l] += weight[e];
+                }
+                if (m == 0) continue;
                 // The heaviest cluster; ties go to the sample's own, then to the smallest label (deterministic).
                 int best = -1;
                 float bestVote = float.NegativeInfinity;
-                foreach (var (l, v) in votes)
+                for (int t = 0; t < m; t++)
+                {
+                    int l = touched[t];
+                    float v = vote[l];
+                    vote[l] = 0;
                     if (v > bestVote || (v == bestVote && (l == label[i] || (best != label[i] && l < best)))) { best = l; bestVote = v; }
-                if (best != label[i]) { label[i] = best; moved++; }
+                }
+                if (best != label[i])
+                {
+                    label[i] = best;
+                    moved++;
+                    for (int e = start[i]; e < start[i + 1]; e++) stale[adjacent[e]] = true;
+                }
             }
             if (moved <= n / 1000) break;
         }
