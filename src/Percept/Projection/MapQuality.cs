@@ -80,7 +80,10 @@ public static class MapQuality
     public static float[] PerPointPreservation(KnnGraph highGraph, Matrix low, int k = 10, ulong seed = 0, int threads = 0)
     {
         k = Math.Min(k, highGraph.K);
-        var lowGraph = NNDescent.Build(low, k, Metric.Euclidean, new NNDescentOptions { Seed = seed, Threads = threads });
+        // A map of up to three coordinates: its exact neighbours from a k-d tree; wider, NN-descent's.
+        var lowGraph = low.Columns <= LowDimensionalKnn.MaxDimensions
+            ? LowDimensionalKnn.Search(low, k, threads)
+            : NNDescent.Build(low, k, Metric.Euclidean, new NNDescentOptions { Seed = seed, Threads = threads });
         var result = new float[low.Rows];
         Parallel.For(0, low.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount }, i =>
         {
