@@ -194,12 +194,20 @@ public static class ExplainCommand
         if (a.Has("faithfulness") || a.Has("raw")) throw new UsageException("--faithfulness and --raw are for class scores; this run's model has none (its maps are of the similarity to each class's mean)");
         bool text = run.Manifest.Text != null;
         if (text && a.Has("png")) throw new UsageException("--png draws heat maps over images; a text model's scores are one per token (printed with --vocab)");
-        method ??= text ? AttributionMethods.GradientTimesInput : AttributionMethods.GradCam;
-        if (method != AttributionMethods.GradCam && method != AttributionMethods.GradientTimesInput)
+        if (method != null && method != AttributionMethods.GradCam && method != AttributionMethods.GradientTimesInput)
             throw new UsageException($"this run's model has no class scores: its maps are of the similarity to each class's mean, by --method {AttributionMethods.GradCam.Name} or {AttributionMethods.GradientTimesInput.Name}, not {method.Name}");
-        var overlay = method == AttributionMethods.GradCam ? SimilarityOverlay.GradCam : SimilarityOverlay.Gradient;
         using var explainer = new SimilarityExplainer(run);
+        // Grad-CAM by default where the perception vectors depend on a convolution, as the dashboard chooses; else gradient × input.
+        if (method == null)
+        {
+            bool cam = !text;
+            if (cam) try { explainer.CamLayer(); } catch (PerceptException) { cam = false; }
+            method = cam ? AttributionMethods.GradCam : AttributionMethods.GradientTimesInput;
+        }
+        var overlay = method == AttributionMethods.GradCam ? SimilarityOverlay.GradCam : SimilarityOverlay.Gradient;
         var (cosines, label) = explainer.ClassLikeness(sample);
+        if (cosines.All(float.IsNaN))
+            throw new PerceptException($"sample {sample}'s perception vector is not finite, so it has no likeness to any class");
         var names = run.Manifest.Classes;
         string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
         var classes = new List<int>();

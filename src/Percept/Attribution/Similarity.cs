@@ -88,7 +88,7 @@ public sealed class SimilarityExplainer : IDisposable
         try
         {
             _tensors = m.Perception.Layers.Select(l => l.Tensor).Distinct().ToArray();
-            _graph = GradientGraph.Build(_model, input, _pre.InputShape, m.Model.Output, [], _tensors);
+            _graph = Graph([], inputGradient: true);
             // A text model is differentiated at its embedding lookup's output: each sample's embedding comes from a forward pass.
             if (_graph.Embedding is { } lookup) _lookup = new ModelRunner(_model, input, _pre.InputShape, [new Fetch(lookup.Tensor)]);
             _stats = m.Perception.Layers.Select(l => run.ReadFloat32(PerceptionFields.LayerStats.Member(l.Name))).ToArray();
@@ -288,13 +288,34 @@ public sealed class SimilarityExplainer : IDisposable
             ?? throw new PerceptException("no convolution comes at or before the run's last perception layer, so the similarity depends on none; its maps are gradient × input");
     }
 
+    /// <summary>
+    /// The gradient graph of the cosine, seeded on the recorded tensors. The cosine does not depend on the model's output,
+    /// so a model whose last operators have no gradient rule (an embedding ending in LpNormalization) is built up to its
+    /// deepest recorded layer instead.
+    /// </summary>
+    GradientGraph Graph(string[] activations, bool inputGradient)
+    {
+        string output = _run.Manifest.Model.Output;
+        try { return GradientGraph.Build(_model, _input, _pre.InputShape, output, activations, _tensors, inputGradient); }
+        catch (PerceptException) when (DeepestTensor() is { } last && last != output)
+        {
+            return GradientGraph.Build(_model.WithOutput(last), _input, _pre.InputShape, last, activations, _tensors, inputGradient);
+        }
+    }
+
+    /// <summary>The recorded tensor that comes last in the model's order of perception layers, or null.</summary>
+    string? DeepestTensor()
+    {
+        var order = _model.PerceptionLayers.Select((l, i) => (l.Name, i)).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First().i);
+        return _run.Manifest.Perception.Layers.Where(l => order.ContainsKey(l.Name)).MaxBy(l => order[l.Name])?.Tensor;
+    }
+
     GradientGraph CamGraph(string? layerName)
     {
         var layer = _model.FindLayer(CamLayer(layerName));
         string tensor = layer.ActivationTensor ?? layer.Output;
         if (!_camGraphs.TryGetValue(tensor, out var graph))
-            _camGraphs[tensor] = graph = GradientGraph.Build(_model, _input, _pre.InputShape, _run.Manifest.Model.Output, [tensor], _tensors,
-                inputGradient: false);
+            _camGraphs[tensor] = graph = Graph([tensor], inputGradient: false);
         return graph;
     }
 

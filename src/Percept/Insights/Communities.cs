@@ -75,6 +75,7 @@ public static class Communities
                     vote[l] = 0;
                     if (v > bestVote || (v == bestVote && (l == label[i] || (best != label[i] && l < best)))) { best = l; bestVote = v; }
                 }
+                if (best < 0) continue; // every vote NaN (a broken distance): the sample keeps its cluster
                 if (best != label[i])
                 {
                     label[i] = best;

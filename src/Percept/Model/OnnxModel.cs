@@ -115,6 +115,18 @@ public sealed partial class OnnxModel
     }
 
     /// <summary>
+    /// A copy of the model whose one output is <paramref name="tensor"/> (an intermediate tensor): what comes after it is
+    /// left out of any graph built for that output. ONNX Runtime infers the output's type.
+    /// </summary>
+    public OnnxModel WithOutput(string tensor)
+    {
+        var copy = _proto.Clone();
+        copy.Graph.Output.Clear();
+        copy.Graph.Output.Add(new ValueInfoProto { Name = tensor });
+        return new OnnxModel(Path, copy, _tokenInputs);
+    }
+
+    /// <summary>
     /// Reads weights kept in external data files (as PyTorch ≥ 2 writes large models: <c>model.onnx</c> and
     /// <c>model.onnx.data</c>) into the model, so that every session built from it works from any working folder.
     /// </summary>

@@ -17,7 +17,8 @@ public static class LowDimensionalKnn
 
     /// <summary>Each point's <paramref name="k"/> nearest other points, closest first, with Euclidean distances.</summary>
     /// <exception cref="PerceptException">More than <see cref="MaxDimensions"/> columns, or fewer than k + 1 points.</exception>
-    public static KnnGraph Search(Matrix points, int k, int threads = 0)
+    /// <param name="seed">For NN-descent, when the map goes to it.</param>
+    public static KnnGraph Search(Matrix points, int k, int threads = 0, ulong seed = 0)
     {
         int n = points.Rows, d = points.Columns;
         if (d < 1 || d > MaxDimensions) throw new PerceptException($"the k-d tree takes maps of 1 to {MaxDimensions} dimensions, not {d}");
@@ -25,7 +26,7 @@ public static class LowDimensionalKnn
         var tree = new Tree(points);
         // Many points at one spot (a collapsed map) make a leaf no box can prune: the tree would
         // compare them all with each other. NN-descent takes such maps.
-        if (tree.LargestLeaf > MaxLeaf) return NNDescent.Build(points, k, Metric.Euclidean, new NNDescentOptions { Threads = threads });
+        if (tree.LargestLeaf > MaxLeaf) return NNDescent.Build(points, k, Metric.Euclidean, new NNDescentOptions { Seed = seed, Threads = threads });
         var indices = new int[n * k];
         var distances = new float[n * k];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };

@@ -37,6 +37,8 @@ internal static class PerceptionVectors
         var builder = new PerceptionVectorBuilder(means, stds, maxWidth, seed);
         var readers = new FieldReader?[layerFields.Length];
         Task? reading = null, writing = null;
+        // Disposed after the finally below has waited for the tasks: a write still running must not find it closed.
+        using var writer = output.Create(PerceptionFields.Embedding, builder.Width);
         try
         {
             for (int l = 0; l < layerCount; l++) readers[l] = output.Open(layerFields[l]);
@@ -47,7 +49,6 @@ internal static class PerceptionVectors
             var vectors = new[] { new float[Chunk * builder.Width], new float[Chunk * builder.Width] };
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = ct };
             const int part = SparseRandomProjection.BatchRows * 4;
-            using var writer = output.Create(PerceptionFields.Embedding, builder.Width);
             int chunks = (int)((rows + Chunk - 1) / Chunk);
             int Rows(int c) => (int)Math.Min(Chunk, rows - (long)c * Chunk);
             void Read(int c)

@@ -82,7 +82,7 @@ public static class MapQuality
         k = Math.Min(k, highGraph.K);
         // A map of up to three coordinates: its exact neighbours from a k-d tree; wider, NN-descent's.
         var lowGraph = low.Columns <= LowDimensionalKnn.MaxDimensions
-            ? LowDimensionalKnn.Search(low, k, threads)
+            ? LowDimensionalKnn.Search(low, k, threads, seed)
             : NNDescent.Build(low, k, Metric.Euclidean, new NNDescentOptions { Seed = seed, Threads = threads });
         var result = new float[low.Rows];
         Parallel.For(0, low.Rows, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount }, i =>

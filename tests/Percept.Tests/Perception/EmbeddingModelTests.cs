@@ -99,6 +99,14 @@ public class EmbeddingModelTests
         var exact = ExactKnn.Search(outputs, graph.K, Metric.Cosine);
         for (int i = 0; i < run.Count; i++)
             Assert.Equal(exact.NeighborsOf(i).ToArray().Order(), graph.NeighborsOf(i).ToArray().Order());
+        // Its heat maps are of the classes' mean directions: by gradient × input (no convolution to read), the gradient graph
+        // built up to the last recorded layer, since LpNormalization, after it, has no gradient rule.
+        var (code3, stdout3, stderr3) = CliHarness.Percept("explain", "--run", dir["run"], "--sample", "5", "--target", "all", "--out", dir["maps.npy"]);
+        Assert.True(code3 == 0, stderr3);
+        Assert.Contains("gradxinput of the likeness to 0, 1, 2", stdout3);
+        var maps = Percept.IO.Npy.ReadFloat32(dir["maps.npy"], out var mapShape);
+        Assert.Equal(new long[] { 3, 1, 4 }, mapShape);
+        Assert.Contains(maps, v => v != 0);
         // Asked to, the same model is read as logits: then it has classes.
         var (code2, _, stderr2) = CliHarness.Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["logits"], "--output-kind", "logits", "--map", "pca");
         Assert.True(code2 == 0, stderr2);

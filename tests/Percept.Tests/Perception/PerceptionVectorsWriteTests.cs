@@ -64,13 +64,16 @@ public class PerceptionVectorsWriteTests
         string[] names = ["a"];
         int rows = 5 * 4096;
         using var writer = new RunWriter(dir["run"], overwrite: false, warn: null);
-        var (stats, _) = Layers(writer, names, [64], rows, seed: 3);
+        var (stats, _) = Layers(writer, names, [1024], rows, seed: 3);
         using var cancel = new CancellationTokenSource();
         var progress = new Inline(p => { if (p.Done >= 4096) cancel.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() =>
             PerceptionVectors.Write(writer, names, [PerceptionFields.Layer.Member("a")], stats, rows, 0, 1, 2, progress, cancel.Token));
         using var reader = writer.Open(PerceptionFields.Layer.Member("a"));
         Assert.Equal(rows, reader.Rows);
+        // The first chunk's write had started when the cancellation came: it finished before the vectors' file was closed.
+        using var vectors = writer.Open(PerceptionFields.Embedding);
+        Assert.Equal(4096, vectors.Rows);
     }
 
     /// <summary>Progress reported on the caller's thread, as it happens (<see cref="Progress{T}"/> posts it later).</summary>
