@@ -79,6 +79,8 @@ public static class ShardMerge
                 throw new PerceptException($"{run.Directory} preprocessed its data otherwise ({m.Data.Preprocessing}) than {first.Directory} ({a.Data.Preprocessing})");
             if (!SamePerception(m.Perception, a.Perception) || m.Model.Output != a.Model.Output || m.Model.OutputKind != a.Model.OutputKind)
                 throw new PerceptException($"{run.Directory} was made with other perception options (layers, pooling, width, seed or output) than {first.Directory}");
+            if ((m.Text?.MaskedPooling ?? false) != (a.Text?.MaskedPooling ?? false))
+                throw new PerceptException($"{run.Directory} pooled its token layers {(m.Text?.MaskedPooling == true ? "over the tokens that are not padding" : "over every position")}; {first.Directory} did not: make every shard with one build of Percept");
             if (s.BatchSize != s0.BatchSize || s.Segment != s0.Segment)
                 throw new PerceptException($"{run.Directory} was made with batch size {s.BatchSize}; {first.Directory} with {s0.BatchSize}: give every shard the same {Terms.Option("batch-size")}");
         }

@@ -62,6 +62,8 @@ public static class DomainComparison
         var layers = ma.Perception.Layers;
         if (layers.Count == 0 || mb.Perception.Layers.Count != layers.Count || layers.Zip(mb.Perception.Layers).Any(p => p.First.Name != p.Second.Name || p.First.Width != p.Second.Width))
             throw new PerceptException("the runs record different layers: analyse both datasets with the same model and options");
+        if ((ma.Text?.MaskedPooling ?? false) != (mb.Text?.MaskedPooling ?? false))
+            throw new PerceptException("one run pooled its token layers over the tokens that are not padding and the other over every position (an older run): analyse both datasets with the same build of Percept");
 
         // B in A's space: B's pooled layers standardised with A's statistics, weighted and projected as A's vectors were.
         var stats = layers.Select(l => a.ReadFloat32(PerceptionFields.LayerStats.Member(l.Name))).ToArray();

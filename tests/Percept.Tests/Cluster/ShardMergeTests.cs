@@ -190,6 +190,32 @@ public class ShardMergeTests
     }
 
     [Fact]
+    public void Shards_that_pooled_their_token_layers_otherwise_are_refused()
+    {
+        using var dir = new TempDir();
+        string Fixture(string f) => Path.Combine(TestFiles.Root, "tests", "fixtures", "text", f);
+        // The fixture's 600 texts four times over: two shards need two segments of whole batches.
+        var ids = Npy.ReadInt64(Fixture("tokens.npy"), out var shape);
+        var labels = Npy.ReadInt64(Fixture("labels.npy"), out _);
+        Npy.Write(dir["tokens.npy"], Enumerable.Repeat(ids, 4).SelectMany(x => x).ToArray(), 4 * shape[0], shape[1]);
+        Npy.Write(dir["labels.npy"], Enumerable.Repeat(labels, 4).SelectMany(x => x).ToArray(), 4 * shape[0]);
+        AnalysisOptions Text(string output) => new()
+        {
+            ModelPath = Fixture("model.onnx"), OutputDirectory = output, BatchSize = 50, Insights = false,
+            Data = new DataSource { Path = dir["tokens.npy"], LabelsPath = dir["labels.npy"], ClassNamesPath = Fixture("classes.txt") },
+        };
+        for (int i = 0; i < 2; i++) Analysis.Shard(Text(dir[$"shards/{i}"]), new ShardSpec(i, 2));
+        // A shard made by a build that pooled over padding too: its manifest says so.
+        string manifest = Path.Combine(dir["shards/1"], "run.json");
+        string json = File.ReadAllText(manifest);
+        Assert.Contains("\"masked_pooling\": true", json);
+        File.WriteAllText(manifest, json.Replace("\"masked_pooling\": true", "\"masked_pooling\": false"));
+        var refused = Assert.Throws<PerceptException>(() => ShardMerge.Merge([dir["shards"]], new MergeOptions { OutputDirectory = dir["merged"], Insights = false }));
+        Assert.Contains("pooled its token layers", refused.Message);
+        Assert.False(Directory.Exists(dir["merged"]));
+    }
+
+    [Fact]
     public void Slices_are_contiguous_whole_segments_covering_the_data_once()
     {
         foreach (int samples in new[] { 1, 1023, 1024, 1025, 10_000, 1_050_000 })
