@@ -115,7 +115,8 @@ public static class TinyModels
     }
 
     /// <summary>A sentence-embedding-like model: x[N,F] → Gemm(hidden) → Relu → Gemm(width) → LpNormalization (unit vectors, no classes).</summary>
-    public static string NormalisedEmbedding(string path, int features, int hidden, int width, int seed = 5)
+    /// <param name="normalise">False: the same model without its LpNormalization (output <c>e</c>, the projection itself).</param>
+    public static string NormalisedEmbedding(string path, int features, int hidden, int width, int seed = 5, bool normalise = true)
     {
         var rng = new Random(seed);
         var g = new GraphProto { Name = "embedding" };
@@ -127,8 +128,12 @@ public static class TinyModels
         g.Node.Add(Node("Gemm", "/hidden/Gemm", ["x", "w1", "b1"], ["h"], IntAttr("transB", 1)));
         g.Node.Add(Node("Relu", "/act/Relu", ["h"], ["a"]));
         g.Node.Add(Node("Gemm", "/proj/Gemm", ["a", "w2", "b2"], ["e"], IntAttr("transB", 1)));
-        g.Node.Add(Node("LpNormalization", "/norm/LpNormalization", ["e"], ["embedding"], IntAttr("axis", 1)));
-        g.Output.Add(Value("embedding", -1, width));
+        if (normalise)
+        {
+            g.Node.Add(Node("LpNormalization", "/norm/LpNormalization", ["e"], ["embedding"], IntAttr("axis", 1)));
+            g.Output.Add(Value("embedding", -1, width));
+        }
+        else g.Output.Add(Value("e", -1, width));
         return Save(path, g);
     }
 

@@ -107,6 +107,18 @@ public class EmbeddingModelTests
         var maps = Percept.IO.Npy.ReadFloat32(dir["maps.npy"], out var mapShape);
         Assert.Equal(new long[] { 3, 1, 4 }, mapShape);
         Assert.Contains(maps, v => v != 0);
+        // The same model without its normalisation records the same layers, so it has the same perception vectors and
+        // cosines; its graph is the usual one (its output is the last recorded layer), whose seeds the finite-difference
+        // tests check. The maps of the two must agree.
+        string plain = TinyModels.NormalisedEmbedding(dir["plain.onnx"], 4, 16, 6, normalise: false);
+        var (code4, _, stderr4) = CliHarness.Percept("analyze", "--model", plain, "--data", dir["t.csv"], "--out", dir["plain"], "--map-space", "output", "--output-kind", "embedding");
+        Assert.True(code4 == 0, stderr4);
+        Assert.Equal(run.ReadMatrix(PerceptionFields.Embedding).Data, Run.Open(dir["plain"]).ReadMatrix(PerceptionFields.Embedding).Data);
+        (code4, _, stderr4) = CliHarness.Percept("explain", "--run", dir["plain"], "--sample", "5", "--target", "all", "--out", dir["plain-maps.npy"]);
+        Assert.True(code4 == 0, stderr4);
+        var plainMaps = Percept.IO.Npy.ReadFloat32(dir["plain-maps.npy"], out _);
+        float scale = plainMaps.Max(Math.Abs);
+        for (int i = 0; i < maps.Length; i++) Assert.True(Math.Abs(maps[i] - plainMaps[i]) <= 1e-4f * scale, $"value {i}: {maps[i]} against {plainMaps[i]}");
         // Asked to, the same model is read as logits: then it has classes.
         var (code2, _, stderr2) = CliHarness.Percept("analyze", "--model", model, "--data", dir["t.csv"], "--out", dir["logits"], "--output-kind", "logits", "--map", "pca");
         Assert.True(code2 == 0, stderr2);
