@@ -63,7 +63,7 @@ public sealed class RunEntry : IDisposable
     static IReadOnlyList<string> ReadCamLayers(Run run)
     {
         if (run.Sources[0].Found is not { } model) return [];
-        bool classMeans = run.Manifest.NumClasses < 2 && run.Manifest.Data.HasLabels && run.Manifest.Perception.Pooling == "mean";
+        bool classMeans = HasClassMeanMaps(run.Manifest);
         if (run.Manifest.NumClasses < 2 && !classMeans || run.Manifest.Text != null && classMeans) return [];
         try
         {
@@ -137,7 +137,9 @@ public sealed class RunEntry : IDisposable
     /// Whether the run's heat maps are of classes' mean directions (<see cref="SimilarityExplainer.ExplainClassMeans"/>): a
     /// model without class scores (an embedding model) whose run has labels and mean-pooled perception vectors.
     /// </summary>
-    public bool ClassMeanMaps => Run.Manifest.NumClasses < 2 && Run.Manifest.Data.HasLabels && Run.Manifest.Perception.Pooling == "mean";
+    public bool ClassMeanMaps => HasClassMeanMaps(Run.Manifest);
+
+    static bool HasClassMeanMaps(RunManifest m) => m.NumClasses < 2 && m.Data.HasLabels && m.Perception.Pooling == "mean";
 
     readonly ConcurrentDictionary<(int Sample, string Method, string? Layer), (AttributionResult Result, string? Layer)> _classMeans = new();
     readonly ConcurrentQueue<(int Sample, string Method, string? Layer)> _classMeansKept = new();

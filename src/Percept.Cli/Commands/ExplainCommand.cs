@@ -210,13 +210,13 @@ public static class ExplainCommand
             throw new PerceptException($"sample {sample}'s perception vector is not finite, so it has no likeness to any class");
         var names = run.Manifest.Classes;
         string Name(int c) => names != null && c >= 0 && c < names.Count ? names[c] : c.ToString(CultureInfo.InvariantCulture);
+        int nearest = Enumerable.Range(0, cosines.Length).Where(c => !float.IsNaN(cosines[c])).MaxBy(c => cosines[c]);
         var classes = new List<int>();
         foreach (var part in parts)
         {
             switch (part)
             {
-                case "pred":
-                    classes.Add(Enumerable.Range(0, cosines.Length).Where(c => !float.IsNaN(cosines[c])).MaxBy(c => cosines[c])); break;
+                case "pred": classes.Add(nearest); break;
                 case "label":
                     if (label < 0) throw new PerceptException("--target label needs a labelled sample");
                     classes.Add(label); break;
@@ -229,7 +229,7 @@ public static class ExplainCommand
         var (result, inputs) = explainer.ExplainClassMeans(sample, classes, overlay, layer);
         if (text) Npy.Write(output, result.Maps, classes.Count, result.Width);
         else Npy.Write(output, result.Maps, classes.Count, result.Height, result.Width);
-        stdout.WriteLine($"sample {sample}: {(label >= 0 ? $"label {Name(label)}, " : "")}nearest class mean {Name(classes.Count > 0 ? Enumerable.Range(0, cosines.Length).Where(c => !float.IsNaN(cosines[c])).MaxBy(c => cosines[c]) : -1)} "
+        stdout.WriteLine($"sample {sample}: {(label >= 0 ? $"label {Name(label)}, " : "")}nearest class mean {Name(nearest)} "
             + $"(the model has no class scores; cosine of its perception vector with each class's mean direction: {string.Join(", ", classes.Distinct().Select(c => string.Create(CultureInfo.InvariantCulture, $"{Name(c)} {cosines[c]:F3}")))})");
         stdout.WriteLine($"{method.Name}{(layer != null ? $" at {layer}" : "")} of the likeness to {string.Join(", ", classes.Select(Name))} → {output}");
         if (a.Get("png") is { } png)

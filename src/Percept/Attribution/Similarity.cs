@@ -155,11 +155,8 @@ public sealed class SimilarityExplainer : IDisposable
     {
         lock (_gate)
         {
-            if (a < 0 || a >= _run.Count) throw new PerceptException($"sample {a} must be between 0 and {_run.Count - 1}");
-            var (means, labels) = ClassMeans();
-            var self = new float[_embedding.Columns];
-            _embedding.ReadRow(a, self);
-            var cosines = means.Select(m => m == null ? float.NaN : Similarity.Cosine(self, m)).ToArray();
+            var (self, cosines, label) = Likeness(a);
+            var means = ClassMeans().Means;
             int[] chosen;
             if (classes != null)
             {
@@ -175,7 +172,7 @@ public sealed class SimilarityExplainer : IDisposable
                 {
                     // The label first, then the nearest means: the classes the sample could be taken for.
                     var keep = new List<int>();
-                    if (labels[a] >= 0 && labels[a] < means.Length && means[labels[a]] != null) keep.Add(labels[a]);
+                    if (label >= 0 && label < means.Length && means[label] != null) keep.Add(label);
                     keep.AddRange(present.Where(c => !keep.Contains(c)).OrderByDescending(c => cosines[c]).Take(most - keep.Count));
                     present = [.. keep.Order()];
                 }
@@ -199,12 +196,19 @@ public sealed class SimilarityExplainer : IDisposable
     {
         lock (_gate)
         {
-            if (a < 0 || a >= _run.Count) throw new PerceptException($"sample {a} must be between 0 and {_run.Count - 1}");
-            var (means, labels) = ClassMeans();
-            var self = new float[_embedding.Columns];
-            _embedding.ReadRow(a, self);
-            return (means.Select(m => m == null ? float.NaN : Similarity.Cosine(self, m)).ToArray(), labels[a]);
+            var (_, cosines, label) = Likeness(a);
+            return (cosines, label);
         }
+    }
+
+    /// <summary>Sample <paramref name="a"/>'s perception vector, its cosine with each class's mean direction, and its label (under <see cref="_gate"/>).</summary>
+    (float[] Self, float[] Cosines, int Label) Likeness(int a)
+    {
+        if (a < 0 || a >= _run.Count) throw new PerceptException($"sample {a} must be between 0 and {_run.Count - 1}");
+        var (means, labels) = ClassMeans();
+        var self = new float[_embedding.Columns];
+        _embedding.ReadRow(a, self);
+        return (self, means.Select(m => m == null ? float.NaN : Similarity.Cosine(self, m)).ToArray(), labels[a]);
     }
 
     (float[]?[] Means, int[] Labels)? _classMeans;

@@ -35,10 +35,14 @@ async function sortedIndices(indices: number[], key: string): Promise<number[]> 
   return [...indices].sort((a, b) => (key === 'confidence' ? v(a) - v(b) : v(b) - v(a)));
 }
 
-/** "Shirt → T-shirt/top", each class name kept on one line (a caption breaks at the arrow, never inside a name). */
+/**
+ * "Shirt → T-shirt/top", each class name kept on one line (a caption breaks at the arrow, never inside a name); the label
+ * alone where there is no prediction (a model without class scores).
+ */
 function caption(label: string | null, prediction: string | null) {
-  return el('div', { className: 'caption' }, el('span', { className: 'nowrap', textContent: label ?? '—' }), ' → ',
-    el('span', { className: 'nowrap', textContent: prediction ?? '—' }));
+  const name = (text: string | null) => el('span', { className: 'nowrap', textContent: text ?? '—' });
+  return prediction == null ? el('div', { className: 'caption' }, name(label))
+    : el('div', { className: 'caption' }, name(label), ' → ', name(prediction));
 }
 
 let focused = -1;
