@@ -36,7 +36,12 @@ internal static class Numerics
         return p * BitConverter.Int32BitsToSingle(((int)fl + 127) << 23);
     }
 
-    /// <summary><see cref="FastPow(float, float)"/> on eight lanes at once, by the same formulas.</summary>
+    /// <summary>
+    /// x^y on eight lanes for finite x &gt; 0, within 1e-5 relative of <see cref="FastPow(float, float)"/>'s formulas but
+    /// cheaper: log₂ of the mantissa by the same atanh series with t = (m − 1)/(m + 1) from an approximate reciprocal
+    /// and one Newton step (no division), and 2^f for the fraction f ∈ [−½, ½] (rounded, not floored) by a shorter
+    /// series, each polynomial in fused multiply-adds.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> FastPow(Vector256<float> x, float y)
     {
@@ -44,17 +49,34 @@ internal static class Numerics
         var exponent = Vector256.ConvertToSingle(((bits >> 23) & Vector256.Create(0xFF)) - Vector256.Create(127));
         var m = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F800000)).AsSingle();
         var one = Vector256<float>.One;
-        var t = (m - one) / (m + one);
+        var t = (m - one) * Reciprocal(m + one);
         var t2 = t * t;
-        var series = one + t2 * (Vector256.Create(1f / 3) + t2 * (Vector256.Create(0.2f) + t2 * (Vector256.Create(1f / 7) + t2 * Vector256.Create(1f / 9))));
-        var log2 = exponent + Vector256.Create(2.88539008f) * t * series;
-        var e = Vector256.Min(Vector256.Max(log2 * y, Vector256.Create(-126f)), Vector256.Create(127.99f));
-        var fl = Vector256.Floor(e);
-        var f = (e - fl) * Vector256.Create(0.693147181f);
-        var p = one + f * (one + f * (Vector256.Create(0.5f) + f * (Vector256.Create(1f / 6) + f * (Vector256.Create(1f / 24)
-            + f * (Vector256.Create(1f / 120) + f * (Vector256.Create(1f / 720) + f * Vector256.Create(1f / 5040)))))));
-        var scale = ((Vector256.ConvertToInt32(fl) + Vector256.Create(127)) << 23).AsSingle();
+        var series = Vector256.FusedMultiplyAdd(t2, Vector256.Create(1f / 9), Vector256.Create(1f / 7));
+        series = Vector256.FusedMultiplyAdd(t2, series, Vector256.Create(0.2f));
+        series = Vector256.FusedMultiplyAdd(t2, series, Vector256.Create(1f / 3));
+        series = Vector256.FusedMultiplyAdd(t2, series, one);
+        var log2 = Vector256.FusedMultiplyAdd(Vector256.Create(2.88539008f) * t, series, exponent);
+        var e = Vector256.Min(Vector256.Max(log2 * y, Vector256.Create(-126f)), Vector256.Create(127.49f));
+        var whole = Vector256.Round(e);
+        // e^g for g = (e − whole)·ln 2 ∈ [−0.347, 0.347]: terms to g⁶/6! leave < 1.3e-7.
+        var g = (e - whole) * Vector256.Create(0.693147181f);
+        var p = Vector256.FusedMultiplyAdd(g, Vector256.Create(1f / 720), Vector256.Create(1f / 120));
+        p = Vector256.FusedMultiplyAdd(g, p, Vector256.Create(1f / 24));
+        p = Vector256.FusedMultiplyAdd(g, p, Vector256.Create(1f / 6));
+        p = Vector256.FusedMultiplyAdd(g, p, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(g, p, one);
+        p = Vector256.FusedMultiplyAdd(g, p, one);
+        var scale = ((Vector256.ConvertToInt32(whole) + Vector256.Create(127)) << 23).AsSingle();
         return p * scale;
+    }
+
+    /// <summary>1/x on eight lanes: the hardware's 12-bit estimate where there is one, refined by a Newton step (about 23 bits).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Reciprocal(Vector256<float> x)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return Vector256<float>.One / x;
+        var r = System.Runtime.Intrinsics.X86.Avx.Reciprocal(x);
+        return r * Vector256.FusedMultiplyAdd(-x, r, Vector256.Create(2f));
     }
 
     /// <summary>Whether every value is finite (no NaN, no infinity).</summary>
