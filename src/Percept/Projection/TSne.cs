@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Percept.Neighbors;
 
 namespace Percept.Projection;
@@ -130,28 +132,84 @@ public static class TSne
         return new TSneResult(new Matrix(y, n, Dims), kl);
     }
 
+    /// <summary>The kernels of the attractive sum: one edge at a time, or eight on vector lanes with the points gathered or loaded.</summary>
+    internal enum AttractionKernel { Scalar, Gathered, Loaded }
+
+    static AttractionKernel BestAttraction => !Avx2.IsSupported ? AttractionKernel.Scalar : Cpu.SlowGathers ? AttractionKernel.Loaded : AttractionKernel.Gathered;
+
     /// <summary>Σⱼ exaggeration · pᵢⱼ qᵢⱼ (yᵢ − yⱼ) over the sparse P (the attractive half of the gradient, without its factor 4).</summary>
-    static void Attraction(float[] y, Umap.SparseGraph p, float exaggeration, float[] grad, int threads)
+    internal static void Attraction(float[] y, Umap.SparseGraph p, float exaggeration, float[] grad, int threads, AttractionKernel? kernel = null)
     {
         int n = p.Rows;
         const int chunk = 1024;
+        var use = kernel ?? BestAttraction;
         Parallel.For(0, (n + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
         {
-            int i1 = Math.Min(n, (c + 1) * chunk);
-            var start = p.RowStart; var cols = p.Columns; var w = p.Weights;
-            for (int i = c * chunk; i < i1; i++)
+            int i0 = c * chunk, i1 = Math.Min(n, (c + 1) * chunk);
+            if (use == AttractionKernel.Gathered) AttractRows<GatheredPointPairs>(y, p, exaggeration, grad, i0, i1);
+            else if (use == AttractionKernel.Loaded) AttractRows<LoadedPointPairs>(y, p, exaggeration, grad, i0, i1);
+            else AttractRowsScalar(y, p, exaggeration, grad, i0, i1);
+        });
+    }
+
+    static void AttractRowsScalar(float[] y, Umap.SparseGraph p, float exaggeration, float[] grad, int i0, int i1)
+    {
+        var start = p.RowStart; var cols = p.Columns; var w = p.Weights;
+        for (int i = i0; i < i1; i++)
+        {
+            float yx = y[2 * i], yy = y[2 * i + 1], ax = 0, ay = 0;
+            for (int e = start[i], end = start[i + 1]; e < end; e++)
             {
-                float yx = y[2 * i], yy = y[2 * i + 1], ax = 0, ay = 0;
-                for (int e = start[i], end = start[i + 1]; e < end; e++)
+                int j = cols[e];
+                float dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
+                float f = w[e] / (1f + dx * dx + dy * dy);
+                ax += f * dx; ay += f * dy;
+            }
+            grad[2 * i] = exaggeration * ax; grad[2 * i + 1] = exaggeration * ay;
+        }
+    }
+
+    /// <summary>
+    /// The attractive sum eight edges at a time: the neighbours' (x, y) fetched as 64-bit pairs (lanes in the order
+    /// 0 1 4 5 2 3 6 7, the weights permuted to match), then the row's last few edges one at a time. The sum is taken
+    /// in a fixed order (eight partial sums, then the tail), whatever the threads.
+    /// </summary>
+    static unsafe void AttractRows<TPairs>(float[] y, Umap.SparseGraph p, float exaggeration, float[] grad, int i0, int i1) where TPairs : struct, IPointPairs
+    {
+        var start = p.RowStart;
+        var order = Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7);
+        var one = Vector256<float>.One;
+        fixed (float* points = y)
+        fixed (int* cols = p.Columns)
+        fixed (float* w = p.Weights)
+        {
+            for (int i = i0; i < i1; i++)
+            {
+                float yx = points[2 * i], yy = points[2 * i + 1];
+                var hx = Vector256.Create(yx); var hy = Vector256.Create(yy);
+                var ax = Vector256<float>.Zero; var ay = Vector256<float>.Zero;
+                int e = start[i], end = start[i + 1];
+                for (; e + 8 <= end; e += 8)
                 {
-                    int j = cols[e];
-                    float dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
-                    float f = w[e] / (1f + dx * dx + dy * dy);
+                    var index = Vector256.Load(cols + e);
+                    var lo = TPairs.Fetch(points, index.GetLower());
+                    var hi = TPairs.Fetch(points, index.GetUpper());
+                    var dx = hx - Avx.Shuffle(lo, hi, 0b10_00_10_00);
+                    var dy = hy - Avx.Shuffle(lo, hi, 0b11_01_11_01);
+                    var f = Avx2.PermuteVar8x32(Vector256.Load(w + e), order) / (one + dx * dx + dy * dy);
                     ax += f * dx; ay += f * dy;
                 }
-                grad[2 * i] = exaggeration * ax; grad[2 * i + 1] = exaggeration * ay;
+                float sx = Vector256.Sum(ax), sy = Vector256.Sum(ay);
+                for (; e < end; e++)
+                {
+                    int j = cols[e];
+                    float dx = yx - points[2 * j], dy = yy - points[2 * j + 1];
+                    float f = w[e] / (1f + dx * dx + dy * dy);
+                    sx += f * dx; sy += f * dy;
+                }
+                grad[2 * i] = exaggeration * sx; grad[2 * i + 1] = exaggeration * sy;
             }
-        });
+        }
     }
 
     /// <summary>

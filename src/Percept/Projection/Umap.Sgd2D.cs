@@ -20,8 +20,8 @@ public static partial class Umap
         public void Run(int i0, int i1, int ep, ref SplitMix64 rng)
         {
             if (!Avx2.IsSupported) RunScalar(i0, i1, ep, ref rng);
-            else if (Cpu.SlowGathers) RunVector<LoadedPairs>(i0, i1, ep, ref rng);
-            else RunVector<GatheredPairs>(i0, i1, ep, ref rng);
+            else if (Cpu.SlowGathers) RunVector<LoadedPointPairs>(i0, i1, ep, ref rng);
+            else RunVector<GatheredPointPairs>(i0, i1, ep, ref rng);
         }
 
         /// <summary>The kernels of the step: one sample at a time, or on vector lanes with the points gathered or loaded.</summary>
@@ -31,8 +31,8 @@ public static partial class Umap
         internal void Run(int i0, int i1, int ep, ref SplitMix64 rng, Kernel kernel)
         {
             if (kernel == Kernel.Scalar) RunScalar(i0, i1, ep, ref rng);
-            else if (kernel == Kernel.Gathered) RunVector<GatheredPairs>(i0, i1, ep, ref rng);
-            else RunVector<LoadedPairs>(i0, i1, ep, ref rng);
+            else if (kernel == Kernel.Gathered) RunVector<GatheredPointPairs>(i0, i1, ep, ref rng);
+            else RunVector<LoadedPointPairs>(i0, i1, ep, ref rng);
         }
 
         /// <summary>
@@ -84,7 +84,7 @@ public static partial class Umap
             }
         }
 
-        unsafe void RunVector<TPairs>(int i0, int i1, int ep, ref SplitMix64 rng) where TPairs : struct, IPairs
+        unsafe void RunVector<TPairs>(int i0, int i1, int ep, ref SplitMix64 rng) where TPairs : struct, IPointPairs
         {
             var state = Vector256.Create((uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(),
                 (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next());
@@ -163,7 +163,7 @@ public static partial class Umap
         /// power and the division).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        unsafe void Step<TPairs>(int i, int e, int ep, ref NegativeDraws<TPairs> draws) where TPairs : struct, IPairs
+        unsafe void Step<TPairs>(int i, int e, int ep, ref NegativeDraws<TPairs> draws) where TPairs : struct, IPointPairs
         {
             float yx = heads[2 * i], yy = heads[2 * i + 1];
             int j = columns[e];
@@ -223,7 +223,7 @@ public static partial class Umap
         /// their points, fetched one batch ahead (software pipelining: the loads are in flight while the batch before them
         /// is computed; points read a few hundred cycles early, which moves no sample, the same indices in the same order).
         /// </summary>
-        unsafe struct NegativeDraws<TPairs> where TPairs : struct, IPairs
+        unsafe struct NegativeDraws<TPairs> where TPairs : struct, IPointPairs
         {
             public readonly float* Points;
             readonly Vector256<uint> count;
@@ -250,31 +250,6 @@ public static partial class Umap
                 nextK = MultiplyHigh(random, count).AsInt32();
                 nextLo = TPairs.Fetch(Points, nextK.GetLower());
                 nextHi = TPairs.Fetch(Points, nextK.GetUpper());
-            }
-        }
-
-        /// <summary>How the vector step fetches four points' (x, y) pairs (each pair one 64-bit element) by their indices.</summary>
-        internal unsafe interface IPairs
-        {
-            static abstract Vector256<float> Fetch(float* points, Vector128<int> indices);
-        }
-
-        /// <summary>One hardware gather of four 64-bit elements: fast on Intel since Haswell (slower under the Downfall mitigation) and on Zen 3 and later.</summary>
-        internal readonly unsafe struct GatheredPairs : IPairs
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static Vector256<float> Fetch(float* points, Vector128<int> indices) => Avx2.GatherVector256((double*)points, indices, 8).AsSingle();
-        }
-
-        /// <summary>Four scalar 64-bit loads put into the vector: the same lanes, for CPUs whose gathers are microcoded (Zen 1 and 2).</summary>
-        internal readonly unsafe struct LoadedPairs : IPairs
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static Vector256<float> Fetch(float* points, Vector128<int> indices)
-            {
-                var p = (double*)points;
-                return Vector256.Create(Vector128.Create(p[indices.ToScalar()], p[indices.GetElement(1)]),
-                    Vector128.Create(p[indices.GetElement(2)], p[indices.GetElement(3)])).AsSingle();
             }
         }
 

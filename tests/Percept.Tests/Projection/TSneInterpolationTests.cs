@@ -76,4 +76,42 @@ public class TSneInterpolationTests
         Assert.Equal(z1, z4);
         Assert.Equal(one, four);
     }
+
+    [SkippableTheory]
+    [InlineData("Scalar")]
+    [InlineData("Gathered")]
+    [InlineData("Loaded")]
+    public void Each_attraction_kernel_equals_the_sum_by_definition(string kernelName)
+    {
+        // Rows of 0 to 37 edges (every tail length of the eight-lane loop), random weights, a layout with clusters.
+        var kernel = Enum.Parse<TSne.AttractionKernel>(kernelName);
+        Skip.If(kernel != TSne.AttractionKernel.Scalar && !System.Runtime.Intrinsics.X86.Avx2.IsSupported, "no AVX2: only the scalar kernel runs here");
+        const int n = 1203;
+        var rng = new Random(8);
+        var y = Layout(n, 30, 2);
+        var rowStart = new int[n + 1];
+        var columns = new List<int>();
+        for (int i = 0; i < n; i++)
+        {
+            int count = i % 38;
+            for (int t = 0; t < count; t++) columns.Add((i + 1 + rng.Next(n - 1)) % n);
+            rowStart[i + 1] = columns.Count;
+        }
+        var weights = columns.Select(_ => (float)rng.NextDouble() * 1e-4f).ToArray();
+        var p = new Umap.SparseGraph(rowStart, columns.ToArray(), weights, n);
+        var grad = new float[2 * n];
+        TSne.Attraction(y, p, 12f, grad, threads: 2, kernel);
+        for (int i = 0; i < n; i++)
+        {
+            double ax = 0, ay = 0, scale = 0;
+            for (int e = rowStart[i]; e < rowStart[i + 1]; e++)
+            {
+                int j = columns[e];
+                double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1], f = weights[e] / (1 + dx * dx + dy * dy);
+                ax += f * dx; ay += f * dy; scale += Math.Abs(f) * (Math.Abs(dx) + Math.Abs(dy));
+            }
+            Assert.Equal(12 * ax, grad[2 * i], 12 * 1e-6 * scale + 1e-30);
+            Assert.Equal(12 * ay, grad[2 * i + 1], 12 * 1e-6 * scale + 1e-30);
+        }
+    }
 }
