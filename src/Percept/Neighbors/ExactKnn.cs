@@ -54,6 +54,11 @@ public static class ExactKnn
             MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount,
             CancellationToken = cancellationToken,
         };
+        if (self && n > BlockPanels * PanelWidth)
+        {
+            SearchSymmetric(x, xNorm, panels, panelNorms, panelCount, k, metric, distances, indices, options);
+            return new KnnGraph(indices, distances, nq, k);
+        }
         bool pairs = Vector512.IsHardwareAccelerated;
         Parallel.For(0, tiles, options, () => new float[8 * PanelWidth], (tile, _, scratch) =>
         {
@@ -137,6 +142,125 @@ public static class ExactKnn
             return scratch;
         }, _ => { });
         return new KnnGraph(indices, distances, nq, k);
+    }
+
+    /// <summary>
+    /// The data as their own queries, each distance computed once for both of its points: the points are cut into
+    /// blocks of 512 (a cache block of panels), each block paired with itself and with every other block once, and a
+    /// pair's distances offered to the heaps of its query points (rows) and of its panel points (columns), half the dot
+    /// products of querying every point against every block. Pairs are taken in rounds in which no block appears twice
+    /// (the circle method of a round-robin tournament), so a round's pairs run in parallel without locks, and every
+    /// heap sees its offers in the same order whatever the number of threads. A distance is the same sum whichever of
+    /// its points asks (‖xᵢ‖² + ‖xⱼ‖² − 2 xᵢ·xⱼ, the dot product in dimension order), so the result is that of querying
+    /// each point in turn, up to the choice among tied points.
+    /// </summary>
+    static void SearchSymmetric(Matrix x, float[] norms, float[] panels, float[] panelNorms, int panelCount, int k, Metric metric,
+        float[] distances, int[] indices, ParallelOptions options)
+    {
+        int n = x.Rows, dims = x.Columns, blockPoints = BlockPanels * PanelWidth;
+        int blocks = (n + blockPoints - 1) / blockPoints;
+        Array.Fill(distances, float.PositiveInfinity);
+        Array.Fill(indices, -1);
+        // Each heap's worst distance, side by side so that a panel's sixteen are one load; lanes past the last point
+        // are −∞, so nothing is offered to them.
+        var worst = new float[panelCount * PanelWidth];
+        worst.AsSpan(0, n).Fill(float.PositiveInfinity);
+        worst.AsSpan(n).Fill(float.NegativeInfinity);
+        bool pairs = Vector512.IsHardwareAccelerated;
+
+        Parallel.For(0, blocks, options, () => new float[8 * PanelWidth], (b, _, scratch) => { Pair(b, b, scratch); return scratch; }, _ => { });
+        int slots = blocks + (blocks & 1);
+        var round = new (int, int)[slots / 2];
+        for (int r = 0; r < slots - 1; r++)
+        {
+            int m = 0;
+            for (int t = 0; t < slots / 2; t++)
+            {
+                int a = t == 0 ? slots - 1 : (r + t) % (slots - 1), b = (r - t + slots - 1) % (slots - 1);
+                if (a < blocks && b < blocks) round[m++] = (a, b);
+            }
+            Parallel.For(0, m, options, () => new float[8 * PanelWidth], (t, _, scratch) => { Pair(round[t].Item1, round[t].Item2, scratch); return scratch; }, _ => { });
+        }
+        Parallel.For(0, (n + 255) / 256, options, c =>
+        {
+            for (int i = c * 256, end = Math.Min(n, i + 256); i < end; i++)
+            {
+                var heapD = distances.AsSpan(i * k, k);
+                NeighborHeap.Sort(heapD, indices.AsSpan(i * k, k));
+                for (int t = 0; t < k; t++) heapD[t] = Distance.Report(heapD[t], metric);
+            }
+        });
+
+        // The points of block qb as queries against the panels of block pb.
+        void Pair(int qb, int pb, float[] scratch)
+        {
+            int q0 = qb * blockPoints, q1 = Math.Min(n, q0 + blockPoints);
+            int p0 = pb * BlockPanels, p1 = Math.Min(panelCount, p0 + BlockPanels);
+            bool diagonal = qb == pb;
+            for (int i = q0; i < q1; i += 4)
+            {
+                int rows = Math.Min(4, q1 - i);
+                for (int p = p0; p < p1; p++)
+                {
+                    if (pairs && rows == 4 && p + 1 < p1)
+                    {
+                        DotPanelPair(x, i, panels.AsSpan(p * dims * PanelWidth, 2 * dims * PanelWidth), scratch);
+                        Offer(i, rows, p, scratch, 0, diagonal);
+                        Offer(i, rows, ++p, scratch, 4 * PanelWidth, diagonal);
+                    }
+                    else
+                    {
+                        DotPanel(x, i, rows, panels.AsSpan(p * dims * PanelWidth, dims * PanelWidth), scratch);
+                        Offer(i, rows, p, scratch, 0, diagonal);
+                    }
+                }
+            }
+        }
+
+        // Queries i..i+rows against panel p (dot products at scratch[at + r·16 + lane]): each lane under the query's
+        // worst goes to the query's heap; off the diagonal, each under the panel point's worst to the point's heap. A
+        // block with itself offers each pair twice, once from each side, as a row: no columns there.
+        void Offer(int i, int rows, int p, float[] scratch, int at, bool diagonal)
+        {
+            int j0 = p * PanelWidth;
+            var pn0 = Vector256.LoadUnsafe(ref panelNorms[0], (nuint)j0);
+            var pn1 = Vector256.LoadUnsafe(ref panelNorms[0], (nuint)(j0 + 8));
+            var two = Vector256.Create(2f);
+            for (int r = 0; r < rows; r++)
+            {
+                int qi = i + r;
+                var qn = Vector256.Create(norms[qi]);
+                var d0 = qn + pn0 - two * Vector256.Create(scratch, at + r * PanelWidth);
+                var d1 = qn + pn1 - two * Vector256.Create(scratch, at + r * PanelWidth + 8);
+                var thr = Vector256.Create(worst[qi]);
+                uint mask = Vector256.LessThan(d0, thr).ExtractMostSignificantBits() | (Vector256.LessThan(d1, thr).ExtractMostSignificantBits() << 8);
+                if (mask != 0)
+                {
+                    var heapD = distances.AsSpan(qi * k, k);
+                    var heapI = indices.AsSpan(qi * k, k);
+                    while (mask != 0)
+                    {
+                        int l = System.Numerics.BitOperations.TrailingZeroCount(mask);
+                        mask &= mask - 1;
+                        int j = j0 + l;
+                        float dj = l < 8 ? d0.GetElement(l) : d1.GetElement(l - 8);
+                        if (j != qi && NeighborHeap.Push(heapD, heapI, MathF.Max(0, dj), j, checkDuplicate: false)) worst[qi] = heapD[0];
+                    }
+                }
+                if (diagonal) continue;
+                mask = Vector256.LessThan(d0, Vector256.LoadUnsafe(ref worst[0], (nuint)j0)).ExtractMostSignificantBits()
+                    | (Vector256.LessThan(d1, Vector256.LoadUnsafe(ref worst[0], (nuint)(j0 + 8))).ExtractMostSignificantBits() << 8);
+                while (mask != 0)
+                {
+                    int l = System.Numerics.BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    int j = j0 + l;
+                    float dj = l < 8 ? d0.GetElement(l) : d1.GetElement(l - 8);
+                    var heapD = distances.AsSpan(j * k, k);
+                    if (NeighborHeap.Push(heapD, indices.AsSpan(j * k, k), MathF.Max(0, dj), qi, checkDuplicate: false)) worst[j] = heapD[0];
+                }
+            }
+        }
     }
 
     /// <summary>The data as panels of 16 points, each stored dimension-major (panel[d·16 + lane]); missing points are zero.</summary>

@@ -79,6 +79,8 @@ public class NeighborsTests
     [InlineData(31, 29)]
     [InlineData(33, 50)]
     [InlineData(50, 1107)]   // 70 panels: three cache blocks, panels in pairs and one left over (the 512-bit kernel)
+    [InlineData(6, 2049)]    // five blocks (the last of one point): an odd number, so each round leaves one out
+    [InlineData(12, 1600)]   // four blocks: an even number, every block in every round
     public void Exact_knn_matches_a_naive_reference_for_every_width(int dims, int rows)
     {
         foreach (var metric in new[] { Metric.Euclidean, Metric.Cosine })
@@ -102,6 +104,26 @@ public class NeighborsTests
             var (_, qd) = Naive(x, q, k, metric, self: false);
             for (int i = 0; i < 11 * k; i++) Assert.Equal(qd[i], gq.Distances[i], 1e-4);
         }
+    }
+
+    [Fact]
+    public void Exact_knn_with_many_neighbours_matches_the_naive_reference_and_not_the_thread_count()
+    {
+        // t-SNE's k (3 x perplexity) over several blocks: each distance computed once and offered to both its points.
+        var x = RandomMatrix(1700, 21, 77);
+        const int k = 90;
+        var (_, dist) = Naive(x, x, k, Metric.Euclidean, self: true);
+        var one = ExactKnn.Search(x, k, Metric.Euclidean, threads: 1);
+        for (int i = 0; i < x.Rows * k; i++) Assert.Equal(dist[i], one.Distances[i], 1e-4);
+        for (int i = 0; i < x.Rows; i++)
+        {
+            var row = one.NeighborsOf(i).ToArray();
+            Assert.DoesNotContain(i, row);
+            Assert.Equal(k, row.Distinct().Count());
+        }
+        var four = ExactKnn.Search(x, k, Metric.Euclidean, threads: 4);
+        Assert.Equal(one.Indices, four.Indices);
+        Assert.Equal(one.Distances, four.Distances);
     }
 
     [Fact]

@@ -203,7 +203,8 @@ public class ProjectionTests
     {
         string line = Cpu.Describe();
         Assert.StartsWith("cpu: ", line);
-        Assert.Matches(@"UMAP negatives: (scalar|vector, hardware gathers|vector, loaded one by one \(slow gathers\))", line);
+        Assert.Matches(@"UMAP negatives and t-SNE attraction: (scalar|vector, hardware gathers|vector, loaded one by one \(slow gathers\))", line);
+        Assert.Matches(@"exact k-NN: (4 x 32 on 512-bit|4 x 16 on 256-bit|portable)", line);
         Assert.Matches(@"sparse projection: (256-bit columns|portable)", line);
         Assert.Matches(@"vectors (512|256|128|0)-bit", line);
     }
