@@ -57,7 +57,7 @@ public sealed class ExactIndex
     /// Every point's <paramref name="k"/> nearest points (itself excluded), as
     /// <see cref="ExactKnn.Search(Matrix, int, Metric, int, CancellationToken)"/>.
     /// </summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked before each block of 64 rows).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (checked before each block of 64 rows, or each pair of 512-point blocks).</exception>
     public KnnGraph All(int k, int threads = 0, CancellationToken cancellationToken = default) =>
         ExactKnn.Search(_source, k, _metric, threads, cancellationToken);
 }

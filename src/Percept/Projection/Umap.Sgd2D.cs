@@ -188,7 +188,7 @@ public static partial class Umap
             var k2 = kx * kx + ky * ky;
             // Lanes past the edge's count, the head itself and coincident points move nothing.
             var live = Vector256.GreaterThan(k2, Vector256<float>.Zero).AsInt32()
-                & Vector256.GreaterThan(Vector256.Create(Math.Min(negatives, 7) + 1), lane)
+                & Vector256.GreaterThan(Vector256.Create(Math.Clamp(negatives, 0, 7) + 1), lane)
                 & (~Vector256.Equals(Avx2.PermuteVar8x32(k, lane), self) | pull);
             var safe = Vector256.ConditionalSelect(live.AsSingle(), k2, one);
             var p = Numerics.FastPow(safe, b);

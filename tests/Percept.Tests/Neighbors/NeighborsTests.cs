@@ -78,7 +78,7 @@ public class NeighborsTests
     [InlineData(17, 130)]
     [InlineData(31, 29)]
     [InlineData(33, 50)]
-    [InlineData(50, 1107)]   // 70 panels: three cache blocks, panels in pairs and one left over (the 512-bit kernel)
+    [InlineData(50, 1107)]   // 70 panels: three cache blocks, 32 + 32 + 6 panels in pairs (the 512-bit kernel)
     [InlineData(6, 2049)]    // five blocks (the last of one point): an odd number, so each round leaves one out
     [InlineData(12, 1600)]   // four blocks: an even number, every block in every round
     public void Exact_knn_matches_a_naive_reference_for_every_width(int dims, int rows)
@@ -106,24 +106,30 @@ public class NeighborsTests
         }
     }
 
-    [Fact]
-    public void Exact_knn_with_many_neighbours_matches_the_naive_reference_and_not_the_thread_count()
+    [Theory]
+    [InlineData(1700, 21, 90)]   // t-SNE's k (3 x perplexity) over four blocks
+    [InlineData(513, 9, 512)]    // two blocks, the second of one point; every other point a neighbour
+    [InlineData(2049, 50, 30)]   // five blocks: an odd number, each round leaves one out
+    public void Exact_knn_computing_each_distance_once_matches_the_naive_reference_and_the_search_per_query(int rows, int dims, int k)
     {
-        // t-SNE's k (3 x perplexity) over several blocks: each distance computed once and offered to both its points.
-        var x = RandomMatrix(1700, 21, 77);
-        const int k = 90;
+        var x = RandomMatrix(rows, dims, rows + dims);
         var (_, dist) = Naive(x, x, k, Metric.Euclidean, self: true);
-        var one = ExactKnn.Search(x, k, Metric.Euclidean, threads: 1);
-        for (int i = 0; i < x.Rows * k; i++) Assert.Equal(dist[i], one.Distances[i], 1e-4);
-        for (int i = 0; i < x.Rows; i++)
+        var once = ExactKnn.Search(x, null, k, Metric.Euclidean, 1, symmetric: true);
+        for (int i = 0; i < rows * k; i++) Assert.Equal(dist[i], once.Distances[i], 1e-4);
+        for (int i = 0; i < rows; i++)
         {
-            var row = one.NeighborsOf(i).ToArray();
+            var row = once.NeighborsOf(i).ToArray();
             Assert.DoesNotContain(i, row);
             Assert.Equal(k, row.Distinct().Count());
         }
-        var four = ExactKnn.Search(x, k, Metric.Euclidean, threads: 4);
-        Assert.Equal(one.Indices, four.Indices);
-        Assert.Equal(one.Distances, four.Distances);
+        // The same distances from either point, so the same graph as querying each point in turn (random data: no ties).
+        var perQuery = ExactKnn.Search(x, null, k, Metric.Euclidean, 1, symmetric: false);
+        Assert.Equal(perQuery.Indices, once.Indices);
+        Assert.Equal(perQuery.Distances, once.Distances);
+        // Rounds run in parallel: the same graph whatever the threads.
+        var four = ExactKnn.Search(x, null, k, Metric.Euclidean, 4, symmetric: true);
+        Assert.Equal(once.Indices, four.Indices);
+        Assert.Equal(once.Distances, four.Distances);
     }
 
     [Fact]

@@ -39,12 +39,6 @@ public class UmapStepTests
         return (rowStart, columns.ToArray(), epochs, start);
     }
 
-    /// <summary>
-    /// What the vector kernel computes, written out plainly. Its random stream: eight lanes seeded from the chunk's
-    /// generator, each a PCG-RXS-M-XS 32, eight indices a batch; the heads of [i0, i1) in two halves whose due edges are
-    /// taken in turn; per edge one batch whose lane 0 is the edge's tail and whose lanes 1 to min(count, 7) are negative
-    /// samples, then batches of eight for the rest; everything from the head's position before the step.
-    /// </summary>
     /// <summary>One sample's move of head i at (yx, yy): the pull towards tail k at (kx, ky), or a push from it.</summary>
     static (double X, double Y) Move(int i, int k, float kx, float ky, double yx, double yy, bool pull)
     {
@@ -61,6 +55,12 @@ public class UmapStepTests
     delegate void Stepper(float[] y, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
         float alpha, float negRate, int ep, ref SplitMix64 rng);
 
+    /// <summary>
+    /// What the vector kernel computes, written out plainly. Its random stream: eight lanes seeded from the chunk's
+    /// generator, each a PCG-RXS-M-XS 32, eight indices a batch; the heads of [i0, i1) in two halves whose due edges are
+    /// taken in turn; per edge one batch whose lane 0 is the edge's tail and whose lanes 1 to min(count, 7) are negative
+    /// samples, then batches of eight for the rest; everything from the head's position before the step.
+    /// </summary>
     static void Reference(float[] y, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
         float alpha, float negRate, int ep, ref SplitMix64 rng)
     {
