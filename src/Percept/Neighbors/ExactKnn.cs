@@ -10,8 +10,9 @@ namespace Percept.Neighbors;
 /// ‖q‖² + ‖x‖² − 2 q·x. The dot products run as a small matrix product: the data are packed once into panels of 16
 /// points stored dimension by dimension, so two 256-bit registers hold one dimension of 16 points, and a micro-kernel
 /// multiplies 4 queries by a panel with 8 fused multiply-adds per dimension (64 dot products in flight, in registers).
-/// Panels are taken in blocks that stay in cache, and each query keeps a k-heap fed only by the lanes that beat its
-/// current k-th distance. On 512-bit CPUs the kernel takes two panels at once (4 × 32 lanes). When the data are their
+/// Panels are taken in blocks that stay in cache, and each query keeps a k-heap fed only by the lanes that reach its
+/// current k-th distance; among equal distances the lower index is kept, so the graph does not depend on the order in
+/// which points are offered. On 512-bit CPUs the kernel takes two panels at once (4 × 32 lanes). When the data are their
 /// own queries and there are enough blocks for every thread, each distance is computed once for both its points
 /// (<see cref="SearchSymmetric"/>). Memory: the packed copy of the data and one heap per query; no N×N matrix.
 /// </summary>
@@ -119,14 +120,14 @@ public static class ExactKnn
                         // The same sums on one 512-bit vector of 16 lanes.
                         var d = Vector512.Create(qNorm[qi]) + Vector512.LoadUnsafe(ref panelNorms[0], (nuint)j0)
                             - Vector512.Create(2f) * Vector512.Create(scratch, at + r * PanelWidth);
-                        ulong wide = Vector512.LessThan(d, Vector512.Create(heapD[0])).ExtractMostSignificantBits();
+                        ulong wide = Vector512.LessThanOrEqual(d, Vector512.Create(heapD[0])).ExtractMostSignificantBits();
                         while (wide != 0)
                         {
                             int l = System.Numerics.BitOperations.TrailingZeroCount(wide);
                             wide &= wide - 1;
                             int j = j0 + l;
                             float dj = d.GetElement(l);
-                            if (dj < heapD[0] && !(self && j == qi)) NeighborHeap.Push(heapD, heapI, MathF.Max(0, dj), j, checkDuplicate: false);
+                            if (!(self && j == qi)) NeighborHeap.PushOrdered(heapD, heapI, MathF.Max(0, dj), j);
                         }
                         continue;
                     }
@@ -134,14 +135,14 @@ public static class ExactKnn
                     var d0 = qn + Vector256.LoadUnsafe(ref panelNorms[0], (nuint)j0) - Vector256.Create(2f) * Vector256.Create(scratch, at + r * PanelWidth);
                     var d1 = qn + Vector256.LoadUnsafe(ref panelNorms[0], (nuint)(j0 + 8)) - Vector256.Create(2f) * Vector256.Create(scratch, at + r * PanelWidth + 8);
                     var thr = Vector256.Create(heapD[0]);
-                    uint mask = Vector256.LessThan(d0, thr).ExtractMostSignificantBits() | (Vector256.LessThan(d1, thr).ExtractMostSignificantBits() << 8);
+                    uint mask = Vector256.LessThanOrEqual(d0, thr).ExtractMostSignificantBits() | (Vector256.LessThanOrEqual(d1, thr).ExtractMostSignificantBits() << 8);
                     while (mask != 0)
                     {
                         int l = System.Numerics.BitOperations.TrailingZeroCount(mask);
                         mask &= mask - 1;
                         int j = j0 + l;
                         float dj = l < 8 ? d0.GetElement(l) : d1.GetElement(l - 8);
-                        if (dj < heapD[0] && !(self && j == qi)) NeighborHeap.Push(heapD, heapI, MathF.Max(0, dj), j, checkDuplicate: false);
+                        if (!(self && j == qi)) NeighborHeap.PushOrdered(heapD, heapI, MathF.Max(0, dj), j);
                     }
                 }
             }
@@ -164,15 +165,16 @@ public static class ExactKnn
     /// (the circle method of a round-robin tournament), so a round's pairs run in parallel without locks, and every
     /// heap sees its offers in the same order whatever the number of threads. A distance is the same sum whichever of
     /// its points asks (‖xᵢ‖² + ‖xⱼ‖² − 2 xᵢ·xⱼ, the dot product in dimension order, fused multiply-adds wherever the
-    /// CPU has them, in the vector kernels and the scalar tail alike), so the result is that of querying each point in
-    /// turn, up to the choice among tied points.
+    /// CPU has them, in the vector kernels and the scalar tail alike), and every heap keeps the k first by distance and
+    /// then index whatever the order of its offers, so the result is that of querying each point in turn, ties included.
     /// </summary>
     static void SearchSymmetric(Matrix x, int[] order, float[] panels, float[] panelNorms, int panelCount, int k, Metric metric,
         float[] outDistances, int[] outIndices, ParallelOptions options)
     {
         int n = x.Rows, dims = x.Columns, blockPoints = BlockPanels * PanelWidth;
         int blocks = (n + blockPoints - 1) / blockPoints;
-        // Points, panels and heaps are in the spatial order; the graph is put back in the data's order at the end.
+        // Points, panels and heaps are in the spatial order, the heaps' entries the data's indices (ties go to the lower,
+        // as when each point is queried in turn); each heap is put back at its point's row at the end.
         var norms = panelNorms;
         var distances = new float[n * k];
         var indices = new int[n * k];
@@ -206,7 +208,7 @@ public static class ExactKnn
                 var heapD = outDistances.AsSpan(i * k, k);
                 var heapI = outIndices.AsSpan(i * k, k);
                 distances.AsSpan(r * k, k).CopyTo(heapD);
-                for (int t = 0; t < k; t++) heapI[t] = order[indices[r * k + t]];
+                indices.AsSpan(r * k, k).CopyTo(heapI);
                 NeighborHeap.Sort(heapD, heapI);
                 for (int t = 0; t < k; t++) heapD[t] = Distance.Report(heapD[t], metric);
             }
@@ -254,7 +256,7 @@ public static class ExactKnn
                 var d0 = qn + pn0 - two * Vector256.Create(scratch, at + r * PanelWidth);
                 var d1 = qn + pn1 - two * Vector256.Create(scratch, at + r * PanelWidth + 8);
                 var thr = Vector256.Create(worst[qi]);
-                uint mask = Vector256.LessThan(d0, thr).ExtractMostSignificantBits() | (Vector256.LessThan(d1, thr).ExtractMostSignificantBits() << 8);
+                uint mask = Vector256.LessThanOrEqual(d0, thr).ExtractMostSignificantBits() | (Vector256.LessThanOrEqual(d1, thr).ExtractMostSignificantBits() << 8);
                 if (mask != 0)
                 {
                     var heapD = distances.AsSpan(qi * k, k);
@@ -265,12 +267,13 @@ public static class ExactKnn
                         mask &= mask - 1;
                         int j = j0 + l;
                         float dj = l < 8 ? d0.GetElement(l) : d1.GetElement(l - 8);
-                        if (j != qi && NeighborHeap.Push(heapD, heapI, MathF.Max(0, dj), j, checkDuplicate: false)) worst[qi] = heapD[0];
+                        // Lanes past the last point (+∞) reach a heap that is not yet full; they are not points.
+                        if (j != qi && j < n && NeighborHeap.PushOrdered(heapD, heapI, MathF.Max(0, dj), order[j])) worst[qi] = heapD[0];
                     }
                 }
                 if (diagonal) continue;
-                mask = Vector256.LessThan(d0, Vector256.LoadUnsafe(ref worst[0], (nuint)j0)).ExtractMostSignificantBits()
-                    | (Vector256.LessThan(d1, Vector256.LoadUnsafe(ref worst[0], (nuint)(j0 + 8))).ExtractMostSignificantBits() << 8);
+                mask = Vector256.LessThanOrEqual(d0, Vector256.LoadUnsafe(ref worst[0], (nuint)j0)).ExtractMostSignificantBits()
+                    | (Vector256.LessThanOrEqual(d1, Vector256.LoadUnsafe(ref worst[0], (nuint)(j0 + 8))).ExtractMostSignificantBits() << 8);
                 while (mask != 0)
                 {
                     int l = System.Numerics.BitOperations.TrailingZeroCount(mask);
@@ -278,7 +281,7 @@ public static class ExactKnn
                     int j = j0 + l;
                     float dj = l < 8 ? d0.GetElement(l) : d1.GetElement(l - 8);
                     var heapD = distances.AsSpan(j * k, k);
-                    if (NeighborHeap.Push(heapD, indices.AsSpan(j * k, k), MathF.Max(0, dj), qi, checkDuplicate: false)) worst[j] = heapD[0];
+                    if (NeighborHeap.PushOrdered(heapD, indices.AsSpan(j * k, k), MathF.Max(0, dj), order[qi])) worst[j] = heapD[0];
                 }
             }
         }

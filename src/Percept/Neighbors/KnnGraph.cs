@@ -70,6 +70,30 @@ internal static class NeighborHeap
         return true;
     }
 
+    /// <summary>
+    /// Pushes (d, j) if it comes before the heap's last in the order of distance, then index, and returns true if it
+    /// was added: the heap keeps the k first of everything offered in that order, whatever the order of the offers
+    /// (ties included). Empty slots are (+∞, −1).
+    /// </summary>
+    public static bool PushOrdered(Span<float> dist, Span<int> idx, float d, int j)
+    {
+        if (!(d < dist[0] || (d == dist[0] && j < idx[0]))) return false;
+        int n = dist.Length, i = 0;
+        while (true)
+        {
+            int l = 2 * i + 1, r = l + 1;
+            if (l >= n) break;
+            int c = r < n && After(dist[r], idx[r], dist[l], idx[l]) ? r : l;
+            if (!After(dist[c], idx[c], d, j)) break;
+            dist[i] = dist[c]; idx[i] = idx[c];
+            i = c;
+        }
+        dist[i] = d; idx[i] = j;
+        return true;
+    }
+
+    static bool After(float da, int ia, float db, int ib) => da > db || (da == db && ia > ib);
+
     /// <summary>Sorts a heap's contents ascending by distance (heap order is destroyed).</summary>
     public static void Sort(Span<float> dist, Span<int> idx)
     {

@@ -133,6 +133,27 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void Exact_knn_keeps_the_lower_index_among_tied_points_on_either_path()
+    {
+        // Points on a small integer grid, many of them repeated: distances tie everywhere.
+        var rng = new Random(5);
+        var x = new Matrix(Enumerable.Range(0, 1300 * 3).Select(_ => (float)rng.Next(0, 4)).ToArray(), 1300, 3);
+        const int k = 40;
+        var all = Naive(x, x, x.Rows - 1, Metric.Euclidean, self: true);
+        foreach (bool once in new[] { true, false })
+        {
+            var g = ExactKnn.Search(x, null, k, Metric.Euclidean, 2, symmetric: once);
+            for (int i = 0; i < x.Rows; i++)
+            {
+                // The k first of every other point by (distance, index).
+                var want = Enumerable.Range(0, x.Rows - 1).Select(t => (D: all.Dist[i * (x.Rows - 1) + t], J: all.Idx[i * (x.Rows - 1) + t]))
+                    .OrderBy(p => p.D).ThenBy(p => p.J).Take(k).Select(p => p.J).ToArray();
+                Assert.Equal(want, g.NeighborsOf(i).ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void Batched_distances_equal_the_squared_distances_by_definition_for_every_width_and_batch_length()
     {
         for (int dims = 1; dims <= 41; dims++)
