@@ -109,19 +109,8 @@ internal sealed class TSneInterpolation
             }
         });
 
-        _fft!.Forward(aRe, aIm, g, threads);
-        _fft.Forward(bRe, bIm, g, threads);
-        var kernel = _kernelTransform;
-        Parallel.For(0, m, parallel, row =>
-        {
-            for (int at = row * m, end = at + m; at < end; at++)
-            {
-                float k = kernel[at];
-                aRe[at] *= k; aIm[at] *= k; bRe[at] *= k; bIm[at] *= k;
-            }
-        });
-        _fft.Inverse(aRe, aIm, g, threads);
-        _fft.Inverse(bRe, bIm, g, threads);
+        _fft!.Convolve(aRe, aIm, _kernelTransform, g, g, threads);
+        _fft.Convolve(bRe, bIm, _kernelTransform, g, g, threads);
 
         // Interpolate the four potentials back to the points.
         var zParts = new double[Slices];

@@ -81,6 +81,31 @@ public class Fft2DTests
             }
     }
 
+    [Theory]
+    [InlineData(30, 15)]
+    [InlineData(36, 18)]   // an even number of stages (4, 3, 3): the forward result in the first buffer
+    [InlineData(50, 25)]
+    [InlineData(90, 45)]   // more rows than one panel, and a panel left partly empty
+    public void Convolve_equals_forward_product_and_inverse_bit_for_bit(int m, int g)
+    {
+        var rng = new Random(m);
+        var re = new float[m * m]; var im = new float[m * m];
+        for (int r = 0; r < g; r++) for (int c = 0; c < g; c++) { re[r * m + c] = (float)rng.NextDouble(); im[r * m + c] = (float)(rng.NextDouble() - 0.5); }
+        var kernel = Enumerable.Range(0, m * m).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var fft = new Fft2D(m);
+        var er = (float[])re.Clone(); var ei = (float[])im.Clone();
+        fft.Forward(er, ei, g, 2);
+        for (int t = 0; t < m * m; t++) { er[t] *= kernel[t]; ei[t] *= kernel[t]; }
+        fft.Inverse(er, ei, g, 2);
+        fft.Convolve(re, im, kernel, g, g, 2);
+        for (int r = 0; r < m; r++)
+            for (int c = 0; c < g; c++)
+            {
+                Assert.Equal(er[r * m + c], re[r * m + c]);
+                Assert.Equal(ei[r * m + c], im[r * m + c]);
+            }
+    }
+
     [Fact]
     public void Sizes_with_other_prime_factors_are_refused_and_next_smooth_finds_the_next_allowed()
     {
