@@ -213,9 +213,11 @@ function detailIndices(budget: number): { indices: number[] | null; complete: bo
 
 function setLodNote(complete: boolean) {
   const s = state();
-  $('lod-note').textContent = moving && lightWhileMoving() ? 'density while moving' : !dense() ? ''
+  const light = moving && lightWhileMoving();
+  $('lod-note').textContent = light ? 'density while moving' : !dense() ? ''
     : complete ? 'every dot on screen drawn' : `density of ${s.shown.toLocaleString()}; a sample of dots drawn — zoom in for all`;
-  $('lod-note').dataset.complete = String(complete);
+  // Never complete while the map moves: a settle that ends after the next move began leaves the light view.
+  $('lod-note').dataset.complete = String(complete && !light);
 }
 
 /** After the map stops moving: the dots on screen (or an even sample of them) drawn individually over the density. */
@@ -240,6 +242,8 @@ async function settle() {
   const { indices, complete } = detailIndices(REST_BUDGET);
   drawn = indices;
   await scatterplot.filter(indices ?? [], { preventEvent: true });
+  // The map moved again while the dots were being drawn: the move's own settle finishes the view.
+  if (moving) return;
   reselect();
   drawDensity();
   setLodNote(complete);
