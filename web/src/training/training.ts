@@ -85,22 +85,29 @@ export function renderTraining(run: RunSummary, go: (run: string) => void = last
       el('span', { className: 'swatch-line', style: `background:${LOSS}` }), `mean loss ${l == null ? '—' : l.toFixed(4)}`,
       ...(d != null ? [el('br'), `dots moved ${d.toFixed(3)} of the map's scale since the epoch before`] : []));
   };
-  const nearest = (e: MouseEvent) => {
+  const nearest = (clientX: number) => {
     const r = chart.getBoundingClientRect();
-    const px = ((e.clientX - r.left) / r.width) * w;
+    const px = ((clientX - r.left) / r.width) * w;
     let best = 0;
     for (let i = 1; i < n; i++) if (Math.abs(x(i) - px) < Math.abs(x(best) - px)) best = i;
     return best;
   };
-  chart.addEventListener('mousemove', (e) => { const i = nearest(e); hover.setAttribute('x1', String(x(i))); hover.setAttribute('x2', String(x(i))); hover.setAttribute('visibility', 'visible'); describe(i); });
+  const show = (i: number) => { hover.setAttribute('x1', String(x(i))); hover.setAttribute('x2', String(x(i))); hover.setAttribute('visibility', 'visible'); describe(i); };
+  chart.addEventListener('mousemove', (e) => { hoverX = e.clientX; show(nearest(e.clientX)); });
   chart.addEventListener('mouseleave', () => { hover.setAttribute('visibility', 'hidden'); describe(t.epoch - 1); });
-  chart.addEventListener('click', (e) => { const id = t.runs[nearest(e)]; if (id && id !== run.id) go(id); });
+  chart.addEventListener('click', (e) => { const id = t.runs[nearest(e.clientX)]; if (id && id !== run.id) go(id); });
   chart.style.cursor = 'pointer';
   describe(t.epoch - 1);
   box.replaceChildren(el('div', { className: 'legend-caption' },
     el('span', { className: 'swatch-line', style: `background:${ACCURACY}` }), 'accuracy (left axis)  ',
     el('span', { className: 'swatch-line', style: `background:${LOSS}` }), 'mean loss (right axis)'), chart, readout);
+  // Drawn again under a pointer that has not moved (the pane's width settled): the hover read-out stays where it was.
+  if (hoverX != null) show(nearest(hoverX));
 }
+
+/** The pointer's x while it is over the chart (kept across redraws; cleared when it leaves the chart's box). */
+let hoverX: number | null = null;
+$('epoch-chart').addEventListener('mouseleave', () => { hoverX = null; });
 
 // Drawn again when its pane's width changes (a hover read-out in progress is kept when it does not).
 new ResizeObserver(() => { if (last?.run.training && $('epoch-chart').clientWidth !== last.width) renderTraining(last.run, last.go); }).observe($('epoch-chart'));
