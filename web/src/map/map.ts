@@ -242,8 +242,6 @@ async function settle() {
   const { indices, complete } = detailIndices(REST_BUDGET);
   drawn = indices;
   await scatterplot.filter(indices ?? [], { preventEvent: true });
-  // The map moved again while the dots were being drawn: the move's own settle finishes the view.
-  if (moving) return;
   reselect();
   drawDensity();
   setLodNote(complete);
