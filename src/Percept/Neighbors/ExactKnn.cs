@@ -327,10 +327,10 @@ public static class ExactKnn
         {
             // Four queries by sixteen points: each dimension is two panel loads, four broadcasts and eight independent
             // fused multiply-adds, enough accumulators to keep both FMA pipes busy.
-            ref float r0 = ref MemoryMarshal.GetReference(q.Row(order is null ? i : order[i]));
-            ref float r1 = ref MemoryMarshal.GetReference(q.Row(order is null ? i + 1 : order[i + 1]));
-            ref float r2 = ref MemoryMarshal.GetReference(q.Row(order is null ? i + 2 : order[i + 2]));
-            ref float r3 = ref MemoryMarshal.GetReference(q.Row(order is null ? i + 3 : order[i + 3]));
+            ref float r0 = ref QueryRow(q, order, i);
+            ref float r1 = ref QueryRow(q, order, i + 1);
+            ref float r2 = ref QueryRow(q, order, i + 2);
+            ref float r3 = ref QueryRow(q, order, i + 3);
             ref float pp = ref MemoryMarshal.GetReference(panel);
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
             for (int d = 0; d < dims; d++)
@@ -376,10 +376,10 @@ public static class ExactKnn
     static void DotPanelPair(Matrix q, int i, ReadOnlySpan<float> twoPanels, float[] scratch, int[]? order = null)
     {
         int dims = q.Columns, second = dims * PanelWidth;
-        ref float r0 = ref MemoryMarshal.GetReference(q.Row(order is null ? i : order[i]));
-        ref float r1 = ref MemoryMarshal.GetReference(q.Row(order is null ? i + 1 : order[i + 1]));
-        ref float r2 = ref MemoryMarshal.GetReference(q.Row(order is null ? i + 2 : order[i + 2]));
-        ref float r3 = ref MemoryMarshal.GetReference(q.Row(order is null ? i + 3 : order[i + 3]));
+        ref float r0 = ref QueryRow(q, order, i);
+        ref float r1 = ref QueryRow(q, order, i + 1);
+        ref float r2 = ref QueryRow(q, order, i + 2);
+        ref float r3 = ref QueryRow(q, order, i + 3);
         ref float pp = ref MemoryMarshal.GetReference(twoPanels);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         for (int d = 0; d < dims; d++)
@@ -396,6 +396,10 @@ public static class ExactKnn
         a0.CopyTo(scratch, 0); a1.CopyTo(scratch, 16); a2.CopyTo(scratch, 32); a3.CopyTo(scratch, 48);
         b0.CopyTo(scratch, 64); b1.CopyTo(scratch, 80); b2.CopyTo(scratch, 96); b3.CopyTo(scratch, 112);
     }
+
+    /// <summary>The first value of query <paramref name="i"/>: row i of <paramref name="q"/>, or row order[i] in a spatial order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ref float QueryRow(Matrix q, int[]? order, int i) => ref MemoryMarshal.GetReference(q.Row(order is null ? i : order[i]));
 
     internal static float[] SquaredNorms(Matrix m)
     {

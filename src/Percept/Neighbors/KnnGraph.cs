@@ -92,7 +92,8 @@ internal static class NeighborHeap
         return true;
     }
 
-    static bool After(float da, int ia, float db, int ib) => da > db || (da == db && ia > ib);
+    /// <summary>Whether (da, ia) comes after (db, ib) in the order of distance, then index.</summary>
+    internal static bool After(float da, int ia, float db, int ib) => da > db || (da == db && ia > ib);
 
     /// <summary>Sorts a heap's contents ascending by distance (heap order is destroyed).</summary>
     public static void Sort(Span<float> dist, Span<int> idx)

@@ -162,7 +162,7 @@ public static class LowDimensionalKnn
         }
 
         /// <summary>Whether (s, j) sorts after (t, i): farther, or as far with a larger index.</summary>
-        static bool After(float s, int j, float t, int i) => s > t || (s == t && j > i);
+        static bool After(float s, int j, float t, int i) => NeighborHeap.After(s, j, t, i);
 
         void Offer(float s, int j)
         {

@@ -52,10 +52,7 @@ public static partial class Umap
                     // Heads and tails may be the same array: the head is read and written back at each edge.
                     float yx = heads[2 * i], yy = heads[2 * i + 1];
                     int j = columns[e];
-                    float eps = epochsPerSample[e];
-                    nextSample[e] += eps;
-                    int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / eps);
-                    nextNegative[e] += negatives * eps / negRate;
+                    int negatives = Schedule(e, ep);
                     float gx = 0, gy = 0;
                     float dx = yx - tails[2 * j], dy = yy - tails[2 * j + 1], d2 = dx * dx + dy * dy;
                     if (d2 > 0)
@@ -156,6 +153,17 @@ public static partial class Umap
             return mask;
         }
 
+        /// <summary>Moves edge e's next sample on by its period and returns how many negative samples it takes this epoch (umap-learn's schedule).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        int Schedule(int e, int ep)
+        {
+            float eps = epochsPerSample[e];
+            nextSample[e] += eps;
+            int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / eps);
+            nextNegative[e] += negatives * eps / negRate;
+            return negatives;
+        }
+
         /// <summary>
         /// Edge e's step, in one vector pass: lane 0 the attractive pull towards the edge's tail, lanes 1–7 up to seven
         /// negative samples (more, rare, in further passes of eight), all from the head's position before the step and
@@ -167,10 +175,7 @@ public static partial class Umap
         {
             float yx = heads[2 * i], yy = heads[2 * i + 1];
             int j = columns[e];
-            float eps = epochsPerSample[e];
-            nextSample[e] += eps;
-            int negatives = (int)((ep + 1 - nextNegative[e]) * negRate / eps);
-            nextNegative[e] += negatives * eps / negRate;
+            int negatives = Schedule(e, ep);
             var hx = Vector256.Create(yx); var hy = Vector256.Create(yy);
             var lane = Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7);
             var pull = Vector256.Create(-1, 0, 0, 0, 0, 0, 0, 0);
