@@ -83,11 +83,18 @@ public static class NNDescent
                 var leaf = leaves[l].Select(v => rank[v]).ToArray();
                 var list = new List<(int, int, float)>(leaf.Length * (leaf.Length - 1) / 2);
                 var found = new float[leaf.Length];
-                for (int a = 0; a < leaf.Length; a++)
+                var found2 = new float[leaf.Length];
+                for (int a = 0; a + 1 < leaf.Length; a += 2)
                 {
+                    // Two points at a time against the rest of the leaf after the first (the second's partners are the
+                    // same less itself): the same pairs in the same order as one point at a time.
                     var rest = leaf.AsSpan(a + 1);
-                    Distance.SquaredToMany(x, norms, leaf[a], rest, found);
-                    for (int b = 0; b < rest.Length; b++) list.Add((leaf[a], rest[b], found[b]));
+                    if (rest.Length > 1) Distance.SquaredToMany2(x, norms, leaf[a], leaf[a + 1], rest, found, found2);
+                    else Distance.SquaredToMany(x, norms, leaf[a], rest, found);
+                    // From the second tree on, only pairs that would enter a heap are queued (the heaps are not
+                    // written while a tree's leaves are joined).
+                    Offer(list, leaf[a], rest, found, dist, k);
+                    Offer(list, leaf[a + 1], rest[1..], found2.AsSpan(1), dist, k);
                 }
                 updates[l] = list;
             });
@@ -128,24 +135,28 @@ public static class NNDescent
                     int i1 = Math.Min(n, (blk + 1) * Block);
                     Span<int> partners = stackalloc int[2 * maxCandidates];
                     Span<float> found = stackalloc float[2 * maxCandidates];
+                    Span<float> found2 = stackalloc float[2 * maxCandidates];
                     for (int i = blk * Block; i < i1; i++)
                     {
                         var nc = newCand.AsSpan(i * maxCandidates, maxCandidates);
                         var oc = oldCand.AsSpan(i * maxCandidates, maxCandidates);
-                        for (int a = 0; a < nc.Length && nc[a] >= 0; a++)
+                        int na = nc.IndexOf(-1);
+                        if (na < 0) na = nc.Length;
+                        for (int a = 0; a < na; a += 2)
                         {
-                            // Each new candidate against the later new ones and all old ones, in one batch of distances.
+                            // Two new candidates at a time, each against the later new ones and all old ones: the rows
+                            // they meet are read once for both. The partners of nc[a + 1] are those of nc[a] less nc[a + 1]
+                            // itself, so both lists (and the updates, in the same order as one candidate at a time) come
+                            // from one batch of distances.
                             int p = nc[a], m = 0;
-                            for (int b = a + 1; b < nc.Length && nc[b] >= 0; b++) if (nc[b] != p) partners[m++] = nc[b];
-                            for (int b = 0; b < oc.Length && oc[b] >= 0; b++) if (oc[b] != p) partners[m++] = oc[b];
-                            Distance.SquaredToMany(x, norms, p, partners[..m], found);
-                            for (int t = 0; t < m; t++)
-                            {
-                                int q = partners[t];
-                                float d = found[t];
-                                // Heaps are not written while a group is joined, so these thresholds are stable.
-                                if (d < dist[p * k] || d < dist[q * k]) list.Add((p, q, d));
-                            }
+                            for (int b = a + 1; b < na; b++) partners[m++] = nc[b];
+                            for (int b = 0; b < oc.Length && oc[b] >= 0; b++) partners[m++] = oc[b];
+                            if (m == 0) break;
+                            bool pair = a + 1 < na;
+                            if (pair) Distance.SquaredToMany2(x, norms, p, nc[a + 1], partners[..m], found, found2);
+                            else Distance.SquaredToMany(x, norms, p, partners[..m], found);
+                            Offer(list, p, partners[..m], found, dist, k);
+                            if (pair) Offer(list, nc[a + 1], partners[1..m], found2[1..], dist, k);
                         }
                     }
                 });
@@ -171,6 +182,19 @@ public static class NNDescent
             }
         });
         return new KnnGraph(outIdx, outDist, n, k);
+    }
+
+    /// <summary>Queues the pairs (p, q) of the distances found that would enter either heap (q = p skipped).</summary>
+    static void Offer(List<(int, int, float)> list, int p, ReadOnlySpan<int> partners, ReadOnlySpan<float> found, float[] dist, int k)
+    {
+        float dp = dist[p * k];
+        for (int t = 0; t < partners.Length; t++)
+        {
+            int q = partners[t];
+            float d = found[t];
+            // Heaps are not written while a group is joined, so these thresholds are stable.
+            if (q != p && (d < dp || d < dist[q * k])) list.Add((p, q, d));
+        }
     }
 
     static int PushBoth(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k, bool both)

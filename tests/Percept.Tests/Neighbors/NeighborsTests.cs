@@ -176,6 +176,35 @@ public class NeighborsTests
     }
 
     [Fact]
+    public void Distances_from_two_rows_at_once_equal_the_definition_and_the_one_row_batches_bit_for_bit()
+    {
+        for (int dims = 1; dims <= 41; dims++)
+        {
+            var x = RandomMatrix(23, dims, 100 + dims);
+            var norms = ExactKnn.SquaredNorms(x);
+            for (int m = 0; m <= 13; m++)
+            {
+                // Partners repeat and include the two rows themselves, as NN-descent's lists may.
+                var partners = Enumerable.Range(1, m).Select(t => (t * 5) % 23).ToArray();
+                var got0 = new float[m]; var got1 = new float[m];
+                var one0 = new float[m]; var one1 = new float[m];
+                Distance.SquaredToMany2(x, norms, 3, 11, partners, got0, got1);
+                Distance.SquaredToMany(x, norms, 3, partners, one0);
+                Distance.SquaredToMany(x, norms, 11, partners, one1);
+                Assert.Equal(one0, got0);
+                Assert.Equal(one1, got1);
+                for (int t = 0; t < m; t++)
+                    foreach (var (p, got) in new[] { (3, got0[t]), (11, got1[t]) })
+                    {
+                        double want = 0;
+                        for (int d = 0; d < dims; d++) want += Math.Pow(x.Row(p)[d] - x.Row(partners[t])[d], 2);
+                        Assert.True(Math.Abs(got - want) <= 1e-4 * Math.Max(1, want), $"dims {dims}, batch {m}, row {p}, partner {t}: {got} vs {want}");
+                    }
+            }
+        }
+    }
+
+    [Fact]
     public void NN_descent_reaches_high_recall_on_fashion_mnist_whatever_the_thread_count()
     {
         var (x, _) = Fashion(3000);
