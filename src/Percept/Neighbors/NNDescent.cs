@@ -19,6 +19,8 @@ public sealed record NNDescentOptions
     public int Threads { get; init; }
     /// <summary>Stops the build (checked in every parallel loop and between iterations).</summary>
     public CancellationToken CancellationToken { get; init; }
+    /// <summary>For tests: measure every pair, one candidate at a time (the same graph, bit for bit, only slower).</summary>
+    internal bool EveryPair { get; init; }
 }
 
 /// <summary>
@@ -82,31 +84,25 @@ public static class NNDescent
             {
                 var leaf = leaves[l].Select(v => rank[v]).ToArray();
                 var list = new List<(int, int, float)>(leaf.Length * (leaf.Length - 1) / 2);
-                var found = new float[leaf.Length];
-                var found2 = new float[leaf.Length];
-                for (int a = 0; a + 1 < leaf.Length; a += 2)
-                {
-                    // Two points at a time against the rest of the leaf after the first (the second's partners are the
-                    // same less itself): the same pairs in the same order as one point at a time.
-                    var rest = leaf.AsSpan(a + 1);
-                    if (rest.Length > 1) Distance.SquaredToMany2(x, norms, leaf[a], leaf[a + 1], rest, found, found2);
-                    else Distance.SquaredToMany(x, norms, leaf[a], rest, found);
-                    // From the second tree on, only pairs that would enter a heap are queued (the heaps are not
-                    // written while a tree's leaves are joined).
-                    Offer(list, leaf[a], rest, found, dist, k);
-                    Offer(list, leaf[a + 1], rest[1..], found2.AsSpan(1), dist, k);
-                }
+                // All pairs of the leaf, as a join of points that are all new; from the second tree on, pairs already
+                // in a heap are skipped and only pairs that would enter one are queued.
+                JoinPoint(x, norms, leaf, [], idx, dist, k, list, new JoinScratch(leaf.Length), o.EveryPair);
                 updates[l] = list;
             });
             ApplyParallel(updates, 0, updates.Length, dist, idx, isNew, k, parallel);
         }
         // Any slot still empty gets a random point.
         var rng = new SplitMix64(o.Seed ^ 0x5EEDUL);
+        var one = new float[1];
         for (int i = 0; i < n; i++)
             for (int t = 0; t < k && idx[i * k] < 0; t++)
             {
                 int j = (int)(rng.Next() % (ulong)n);
-                if (j != i) PushBoth(i, j, Distance.Squared(x.Row(i), x.Row(j)), dist, idx, isNew, k, both: false);
+                if (j == i) continue;
+                // Both ways and measured as the joins measure (see JoinPoint).
+                Distance.SquaredToMany(x, norms, i, [j], one);
+                Push(i, j, one[0], dist, idx, isNew, k);
+                Push(j, i, one[0], dist, idx, isNew, k);
             }
 
         var newCand = new int[n * maxCandidates];
@@ -133,32 +129,10 @@ public static class NNDescent
                     var list = groupUpdates[blk - g0];
                     list.Clear();
                     int i1 = Math.Min(n, (blk + 1) * Block);
-                    Span<int> partners = stackalloc int[2 * maxCandidates];
-                    Span<float> found = stackalloc float[2 * maxCandidates];
-                    Span<float> found2 = stackalloc float[2 * maxCandidates];
+                    var join = new JoinScratch(2 * maxCandidates);
                     for (int i = blk * Block; i < i1; i++)
-                    {
-                        var nc = newCand.AsSpan(i * maxCandidates, maxCandidates);
-                        var oc = oldCand.AsSpan(i * maxCandidates, maxCandidates);
-                        int na = nc.IndexOf(-1);
-                        if (na < 0) na = nc.Length;
-                        for (int a = 0; a < na; a += 2)
-                        {
-                            // Two new candidates at a time, each against the later new ones and all old ones: the rows
-                            // they meet are read once for both. The partners of nc[a + 1] are those of nc[a] less nc[a + 1]
-                            // itself, so both lists (and the updates, in the same order as one candidate at a time) come
-                            // from one batch of distances.
-                            int p = nc[a], m = 0;
-                            for (int b = a + 1; b < na; b++) partners[m++] = nc[b];
-                            for (int b = 0; b < oc.Length && oc[b] >= 0; b++) partners[m++] = oc[b];
-                            if (m == 0) break;
-                            bool pair = a + 1 < na;
-                            if (pair) Distance.SquaredToMany2(x, norms, p, nc[a + 1], partners[..m], found, found2);
-                            else Distance.SquaredToMany(x, norms, p, partners[..m], found);
-                            Offer(list, p, partners[..m], found, dist, k);
-                            if (pair) Offer(list, nc[a + 1], partners[1..m], found2[1..], dist, k);
-                        }
-                    }
+                        JoinPoint(x, norms, newCand.AsSpan(i * maxCandidates, maxCandidates), oldCand.AsSpan(i * maxCandidates, maxCandidates),
+                            idx, dist, k, list, join, o.EveryPair);
                 });
                 changes += ApplyParallel(groupUpdates, 0, g1 - g0, dist, idx, isNew, k, parallel);
             }
@@ -184,24 +158,92 @@ public static class NNDescent
         return new KnnGraph(outIdx, outDist, n, k);
     }
 
-    /// <summary>Queues the pairs (p, q) of the distances found that would enter either heap (q = p skipped).</summary>
-    static void Offer(List<(int, int, float)> list, int p, ReadOnlySpan<int> partners, ReadOnlySpan<float> found, float[] dist, int k)
+    sealed class JoinScratch(int length)
+    {
+        public readonly int[] Partners = new int[length], Gathered = new int[length], Both = new int[length], OnlyP = new int[length], OnlyS = new int[length];
+        public readonly float[] Found = new float[length], Found2 = new float[length], Dist = new float[length], Dist2 = new float[length];
+        public readonly bool[] NeedP = new bool[length], NeedS = new bool[length];
+    }
+
+    /// <summary>
+    /// Joins one point's sampled neighbours: each new candidate with the later new ones and with all old ones, two new
+    /// candidates at a time so that the rows they meet are read once for both. A pair already in the first point's heap
+    /// is not measured again: its push there would be a duplicate, and the other heap was offered the same distance when
+    /// the pair first met (every update is pushed both ways, and a heap's bound only falls), so skipping it leaves every
+    /// heap as it would be. The pairs measured are queued in the order of one candidate at a time.
+    /// </summary>
+    static void JoinPoint(Matrix x, float[] norms, ReadOnlySpan<int> nc, ReadOnlySpan<int> oc, int[] idx, float[] dist, int k,
+        List<(int, int, float)> list, JoinScratch w, bool everyPair)
+    {
+        int na = nc.IndexOf(-1);
+        if (na < 0) na = nc.Length;
+        int no = oc.IndexOf(-1);
+        if (no < 0) no = oc.Length;
+        var partners = w.Partners;
+        for (int a = 0; a < na; a += everyPair ? 1 : 2)
+        {
+            // The partners of nc[a + 1] are those of nc[a] less nc[a + 1] itself (the first of them).
+            int p = nc[a], m = na - a - 1 + no;
+            if (m == 0) break;
+            nc[(a + 1)..na].CopyTo(partners);
+            oc[..no].CopyTo(partners.AsSpan(na - a - 1));
+            if (everyPair)
+            {
+                // The reference: this candidate alone, every partner measured.
+                for (int t = 0; t < m; t++) w.NeedP[t] = partners[t] != p;
+                Distance.SquaredToMany(x, norms, p, partners.AsSpan(0, m), w.Found);
+                Offer(list, p, partners.AsSpan(0, m), w.Found, w.NeedP, dist, k);
+                continue;
+            }
+            bool pair = a + 1 < na;
+            int s = pair ? nc[a + 1] : -1;
+            ReadOnlySpan<int> hp = idx.AsSpan(p * k, k), hs = pair ? idx.AsSpan(s * k, k) : default;
+            int nb = 0, np = 0, ns = 0;
+            for (int t = 0; t < m; t++)
+            {
+                int q = partners[t];
+                bool forP = q != p && !hp.Contains(q);
+                bool forS = pair && q != s && !hs.Contains(q);
+                w.NeedP[t] = forP; w.NeedS[t] = forS;
+                if (forP && forS) w.Both[nb++] = t;
+                else if (forP) w.OnlyP[np++] = t;
+                else if (forS) w.OnlyS[ns++] = t;
+            }
+            if (nb > 0)
+            {
+                for (int u = 0; u < nb; u++) w.Gathered[u] = partners[w.Both[u]];
+                Distance.SquaredToMany2(x, norms, p, s, w.Gathered.AsSpan(0, nb), w.Dist, w.Dist2);
+                for (int u = 0; u < nb; u++) { w.Found[w.Both[u]] = w.Dist[u]; w.Found2[w.Both[u]] = w.Dist2[u]; }
+            }
+            if (np > 0)
+            {
+                for (int u = 0; u < np; u++) w.Gathered[u] = partners[w.OnlyP[u]];
+                Distance.SquaredToMany(x, norms, p, w.Gathered.AsSpan(0, np), w.Dist);
+                for (int u = 0; u < np; u++) w.Found[w.OnlyP[u]] = w.Dist[u];
+            }
+            if (ns > 0)
+            {
+                for (int u = 0; u < ns; u++) w.Gathered[u] = partners[w.OnlyS[u]];
+                Distance.SquaredToMany(x, norms, s, w.Gathered.AsSpan(0, ns), w.Dist);
+                for (int u = 0; u < ns; u++) w.Found2[w.OnlyS[u]] = w.Dist[u];
+            }
+            Offer(list, p, partners.AsSpan(0, m), w.Found, w.NeedP, dist, k);
+            if (pair) Offer(list, s, partners.AsSpan(0, m), w.Found2, w.NeedS, dist, k);
+        }
+    }
+
+    /// <summary>Queues the pairs (p, q) measured (where <paramref name="need"/> says so) that would enter either heap.</summary>
+    static void Offer(List<(int, int, float)> list, int p, ReadOnlySpan<int> partners, ReadOnlySpan<float> found, ReadOnlySpan<bool> need, float[] dist, int k)
     {
         float dp = dist[p * k];
         for (int t = 0; t < partners.Length; t++)
         {
+            if (!need[t]) continue;
             int q = partners[t];
             float d = found[t];
             // Heaps are not written while a group is joined, so these thresholds are stable.
-            if (q != p && (d < dp || d < dist[q * k])) list.Add((p, q, d));
+            if (d < dp || d < dist[q * k]) list.Add((p, q, d));
         }
-    }
-
-    static int PushBoth(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k, bool both)
-    {
-        int c = Push(p, q, d, dist, idx, isNew, k);
-        if (both) c += Push(q, p, d, dist, idx, isNew, k);
-        return c;
     }
 
     static int Push(int p, int q, float d, float[] dist, int[] idx, bool[] isNew, int k)

@@ -204,6 +204,22 @@ public class NeighborsTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 15, 0, 0, false)]     // Fashion-MNIST, the defaults
+    [InlineData(1, 10, 1, 4, false)]     // random 37-d, one tree of leaves of 4: most slots filled at random first
+    [InlineData(2, 7, 3, 9, true)]       // random 37-d, cosine
+    public void NN_descent_skipping_known_pairs_two_candidates_at_a_time_gives_the_graph_of_measuring_every_pair(int data, int k, int trees, int leaf, bool cosine)
+    {
+        var x = data == 0 ? Fashion(2000).X : RandomMatrix(1501, 37, data);
+        var metric = cosine ? Metric.Cosine : Metric.Euclidean;
+        var options = new NNDescentOptions { Seed = 11, Trees = trees, LeafSize = leaf, Threads = 2 };
+        var fast = NNDescent.Build(x, k, metric, options);
+        var reference = NNDescent.Build(x, k, metric, options with { EveryPair = true });
+        Assert.Equal(reference.Indices, fast.Indices);
+        Assert.Equal(reference.Distances, fast.Distances);
+        if (data == 0) Assert.True(fast.Recall(ExactKnn.Search(x, k, metric)) >= 0.95);
+    }
+
     [Fact]
     public void NN_descent_reaches_high_recall_on_fashion_mnist_whatever_the_thread_count()
     {
