@@ -35,7 +35,7 @@ public static class Cpu
         $"vectors {(Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0)}-bit" +
         $" (AVX2 {(Avx2.IsSupported ? "yes" : "no")}, FMA {(Fma.IsSupported ? "yes" : "no")}, AVX-512F {(Avx512F.IsSupported ? "yes" : "no")});" +
         $" UMAP negatives and t-SNE attraction: {(!Avx2.IsSupported ? "scalar" : SlowGathers ? "vector, loaded one by one (slow gathers)" : "vector, hardware gathers")};" +
-        $" dot products: {(Vector256.IsHardwareAccelerated ? "4-row 256-bit tiles, NN-descent 2 x 4" : "portable")};" +
+        $" dot products: {(Vector256.IsHardwareAccelerated ? "2 x 4 tiles on 256-bit (NN-descent, PCA)" : "portable")};" +
         $" exact k-NN: {(Vector512.IsHardwareAccelerated ? "4 x 32 on 512-bit" : Vector256.IsHardwareAccelerated ? "4 x 16 on 256-bit" : "portable")};" +
         $" sparse projection: {(Vector256.IsHardwareAccelerated ? "256-bit columns" : "portable")}";
 

@@ -7,7 +7,8 @@ namespace Percept.Core;
 
 /// <summary>
 /// Register-blocked kernels for the products the stages above share (NN-descent distances, PCA): four rows at a time,
-/// so that the row they meet is loaded once for four and four sums are in flight. 256-bit lanes with a scalar tail.
+/// so that the row they meet is loaded once for four and four sums are in flight, or two by four, so that each of the
+/// four is also loaded once for two. 256-bit lanes with a scalar tail.
 /// </summary>
 public static class Kernels
 {
@@ -101,6 +102,46 @@ public static class Kernels
         }
         for (; i < n; i++)
             Unsafe.Add(ref ra, i) += a0 * Unsafe.Add(ref r0, i) + a1 * Unsafe.Add(ref r1, i) + a2 * Unsafe.Add(ref r2, i) + a3 * Unsafe.Add(ref r3, i);
+    }
+
+    /// <summary>
+    /// <see cref="MultiplyAdd4"/> into two accumulators over the same four rows: acc0 += a0·x0 + … + a3·x3 and
+    /// acc1 += b0·x0 + … + b3·x3, each x loaded once for both. Each accumulator gets the same bits as from MultiplyAdd4.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyAdd2x4(Span<float> acc0, Span<float> acc1, float a0, float a1, float a2, float a3, float b0, float b1, float b2, float b3,
+        ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, ReadOnlySpan<float> x3)
+    {
+        int n = acc0.Length, i = 0;
+        ref float ra = ref MemoryMarshal.GetReference(acc0); ref float rb = ref MemoryMarshal.GetReference(acc1);
+        ref float r0 = ref MemoryMarshal.GetReference(x0); ref float r1 = ref MemoryMarshal.GetReference(x1);
+        ref float r2 = ref MemoryMarshal.GetReference(x2); ref float r3 = ref MemoryMarshal.GetReference(x3);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var c0 = Vector256.Create(a0); var c1 = Vector256.Create(a1); var c2 = Vector256.Create(a2); var c3 = Vector256.Create(a3);
+            var e0 = Vector256.Create(b0); var e1 = Vector256.Create(b1); var e2 = Vector256.Create(b2); var e3 = Vector256.Create(b3);
+            for (; i + 8 <= n; i += 8)
+            {
+                var u = Vector256.LoadUnsafe(ref ra, (nuint)i);
+                var v = Vector256.LoadUnsafe(ref rb, (nuint)i);
+                var w = Vector256.LoadUnsafe(ref r0, (nuint)i);
+                u = MultiplyAdd(c0, w, u); v = MultiplyAdd(e0, w, v);
+                w = Vector256.LoadUnsafe(ref r1, (nuint)i);
+                u = MultiplyAdd(c1, w, u); v = MultiplyAdd(e1, w, v);
+                w = Vector256.LoadUnsafe(ref r2, (nuint)i);
+                u = MultiplyAdd(c2, w, u); v = MultiplyAdd(e2, w, v);
+                w = Vector256.LoadUnsafe(ref r3, (nuint)i);
+                u = MultiplyAdd(c3, w, u); v = MultiplyAdd(e3, w, v);
+                u.StoreUnsafe(ref ra, (nuint)i);
+                v.StoreUnsafe(ref rb, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float w0 = Unsafe.Add(ref r0, i), w1 = Unsafe.Add(ref r1, i), w2 = Unsafe.Add(ref r2, i), w3 = Unsafe.Add(ref r3, i);
+            Unsafe.Add(ref ra, i) += a0 * w0 + a1 * w1 + a2 * w2 + a3 * w3;
+            Unsafe.Add(ref rb, i) += b0 * w0 + b1 * w1 + b2 * w2 + b3 * w3;
+        }
     }
 
     /// <summary>a·b + c, fused where the CPU has FMA.</summary>

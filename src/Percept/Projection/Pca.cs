@@ -190,7 +190,27 @@ public static class Pca
         {
             int i0 = b * Blocks.Rows, rows = Math.Min(Blocks.Rows, n - i0);
             var block = Blocks.Read(x, i0, rows, buffer);
-            for (int i = i0; i < i0 + rows; i++)
+            int i = i0;
+            Span<float> dots = stackalloc float[8];
+            for (; i + 2 <= i0 + rows; i += 2)
+            {
+                // Two rows and four components at a time: each component row is read once for two data rows (the same
+                // sums, bit for bit, as one row at a time below).
+                var row = block.Slice((i - i0) * d, d);
+                var next = block.Slice((i + 1 - i0) * d, d);
+                int c = 0;
+                for (; c + 4 <= l; c += 4)
+                {
+                    Kernels.Dot2x4(row, next, w.AsSpan(c * d, d), w.AsSpan((c + 1) * d, d), w.AsSpan((c + 2) * d, d), w.AsSpan((c + 3) * d, d), dots);
+                    for (int t = 0; t < 4; t++) { y[i * l + c + t] = dots[t] - shift[c + t]; y[(i + 1) * l + c + t] = dots[4 + t] - shift[c + t]; }
+                }
+                for (; c < l; c++)
+                {
+                    y[i * l + c] = TensorPrimitives.Dot(row, w.AsSpan(c * d, d)) - shift[c];
+                    y[(i + 1) * l + c] = TensorPrimitives.Dot(next, w.AsSpan(c * d, d)) - shift[c];
+                }
+            }
+            for (; i < i0 + rows; i++)
             {
                 var row = block.Slice((i - i0) * d, d);
                 int c = 0;
@@ -230,7 +250,17 @@ public static class Pca
                 {
                     var r0 = block.Slice((i - i0) * d, d); var r1 = block.Slice((i + 1 - i0) * d, d);
                     var r2 = block.Slice((i + 2 - i0) * d, d); var r3 = block.Slice((i + 3 - i0) * d, d);
-                    for (int c = 0; c < l; c++)
+                    int c = 0;
+                    // Two accumulator rows at a time: each data row is read once for both.
+                    for (; c + 2 <= l; c += 2)
+                    {
+                        float y0 = y[i * l + c], y1 = y[(i + 1) * l + c], y2 = y[(i + 2) * l + c], y3 = y[(i + 3) * l + c];
+                        float z0 = y[i * l + c + 1], z1 = y[(i + 1) * l + c + 1], z2 = y[(i + 2) * l + c + 1], z3 = y[(i + 3) * l + c + 1];
+                        colSum[c] += (double)y0 + y1 + y2 + y3;
+                        colSum[c + 1] += (double)z0 + z1 + z2 + z3;
+                        Kernels.MultiplyAdd2x4(acc.AsSpan(c * d, d), acc.AsSpan((c + 1) * d, d), y0, y1, y2, y3, z0, z1, z2, z3, r0, r1, r2, r3);
+                    }
+                    for (; c < l; c++)
                     {
                         float y0 = y[i * l + c], y1 = y[(i + 1) * l + c], y2 = y[(i + 2) * l + c], y3 = y[(i + 3) * l + c];
                         colSum[c] += (double)y0 + y1 + y2 + y3;
