@@ -80,15 +80,17 @@ public static class NNDescent
         {
             var leaves = tree.Leaves;
             var updates = new List<(int, int, float)>[leaves.Count];
-            Parallel.For(0, leaves.Count, parallel, l =>
+            int longest = leaves.Max(l => l.Length);
+            Parallel.For(0, leaves.Count, parallel, () => new JoinScratch(longest), (l, _, scratch) =>
             {
                 var leaf = leaves[l].Select(v => rank[v]).ToArray();
                 var list = new List<(int, int, float)>(leaf.Length * (leaf.Length - 1) / 2);
                 // All pairs of the leaf, as a join of points that are all new; from the second tree on, pairs already
                 // in a heap are skipped and only pairs that would enter one are queued.
-                JoinPoint(x, norms, leaf, [], idx, dist, k, list, new JoinScratch(leaf.Length), o.EveryPair);
+                JoinPoint(x, norms, leaf, [], idx, dist, k, list, scratch, o.EveryPair);
                 updates[l] = list;
-            });
+                return scratch;
+            }, _ => { });
             ApplyParallel(updates, 0, updates.Length, dist, idx, isNew, k, parallel);
         }
         // Any slot still empty gets a random point.
