@@ -28,7 +28,30 @@ public sealed class PcaModel(float[] mean, float[] components, double[] explaine
             {
                 int i0 = b * Blocks.Rows, rows = Math.Min(Blocks.Rows, data.Rows - i0);
                 var block = Blocks.Read(data, i0, rows, buffer);
-                for (int r = 0; r < rows; r++)
+                int r = 0;
+                Span<float> dots = stackalloc float[8];
+                for (; r + 2 <= rows; r += 2)
+                {
+                    // Two rows against four components at a time (each component row read once for both), the same sums
+                    // as one row at a time below.
+                    var row = block.Slice(r * d, d);
+                    var next = block.Slice((r + 1) * d, d);
+                    var dst = result.Row(i0 + r);
+                    var dst2 = result.Row(i0 + r + 1);
+                    int c = 0;
+                    for (; c + 4 <= count; c += 4)
+                    {
+                        Kernels.Dot2x4(row, next, Components.AsSpan(c * d, d), Components.AsSpan((c + 1) * d, d), Components.AsSpan((c + 2) * d, d),
+                            Components.AsSpan((c + 3) * d, d), dots);
+                        for (int t = 0; t < 4; t++) { dst[c + t] = dots[t] - shift[c + t]; dst2[c + t] = dots[4 + t] - shift[c + t]; }
+                    }
+                    for (; c < count; c++)
+                    {
+                        dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * d, d)) - shift[c];
+                        dst2[c] = TensorPrimitives.Dot(next, Components.AsSpan(c * d, d)) - shift[c];
+                    }
+                }
+                for (; r < rows; r++)
                 {
                     var row = block.Slice(r * d, d);
                     var dst = result.Row(i0 + r);
@@ -322,7 +345,11 @@ public static class Pca
                 for (; i + 4 <= b1; i += 4)
                 {
                     var r0 = a.AsSpan(i * l, l); var r1 = a.AsSpan((i + 1) * l, l); var r2 = a.AsSpan((i + 2) * l, l); var r3 = a.AsSpan((i + 3) * l, l);
-                    for (int c = 0; c < l; c++) Kernels.MultiplyAdd4(acc.AsSpan(c * l, l), r0[c], r0, r1[c], r1, r2[c], r2, r3[c], r3);
+                    int c = 0;
+                    for (; c + 2 <= l; c += 2)
+                        Kernels.MultiplyAdd2x4(acc.AsSpan(c * l, l), acc.AsSpan((c + 1) * l, l), r0[c], r1[c], r2[c], r3[c],
+                            r0[c + 1], r1[c + 1], r2[c + 1], r3[c + 1], r0, r1, r2, r3);
+                    for (; c < l; c++) Kernels.MultiplyAdd4(acc.AsSpan(c * l, l), r0[c], r0, r1[c], r1, r2[c], r2, r3[c], r3);
                 }
                 for (; i < b1; i++)
                 {
