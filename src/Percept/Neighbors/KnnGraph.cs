@@ -78,6 +78,13 @@ internal static class NeighborHeap
     public static bool PushOrdered(Span<float> dist, Span<int> idx, float d, int j)
     {
         if (!(d < dist[0] || (d == dist[0] && j < idx[0]))) return false;
+        SiftDownOrdered(dist, idx, d, j);
+        return true;
+    }
+
+    /// <summary>Puts (d, j) at the root of the max-heap in dist/idx (ordered by distance, then index) and sifts it down.</summary>
+    public static void SiftDownOrdered(Span<float> dist, Span<int> idx, float d, int j)
+    {
         int n = dist.Length, i = 0;
         while (true)
         {
@@ -89,7 +96,6 @@ internal static class NeighborHeap
             i = c;
         }
         dist[i] = d; idx[i] = j;
-        return true;
     }
 
     /// <summary>Whether (da, ia) comes after (db, ib) in the order of distance, then index.</summary>

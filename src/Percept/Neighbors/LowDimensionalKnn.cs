@@ -190,19 +190,6 @@ public static class LowDimensionalKnn
             if (_count > 0) SiftDown(_heapD[_count], _heapI[_count]);
         }
 
-        void SiftDown(float s, int j)
-        {
-            int c = 0;
-            while (true)
-            {
-                int l = 2 * c + 1, r = l + 1;
-                if (l >= _count) break;
-                int m = r < _count && After(_heapD[r], _heapI[r], _heapD[l], _heapI[l]) ? r : l;
-                if (!After(_heapD[m], _heapI[m], s, j)) break;
-                _heapD[c] = _heapD[m]; _heapI[c] = _heapI[m];
-                c = m;
-            }
-            _heapD[c] = s; _heapI[c] = j;
-        }
+        void SiftDown(float s, int j) => NeighborHeap.SiftDownOrdered(_heapD.AsSpan(0, _count), _heapI.AsSpan(0, _count), s, j);
     }
 }

@@ -19,54 +19,9 @@ public sealed class PcaModel(float[] mean, float[] components, double[] explaine
     public Matrix Transform(IRowSource data, int threads = 0, CancellationToken cancellationToken = default)
     {
         if (data.Columns != Dimensions) throw new PerceptException($"PCA was fitted on {Dimensions} columns; the data have {data.Columns}");
-        var result = new Matrix(data.Rows, Count);
-        var shift = new float[Count];
-        for (int c = 0; c < Count; c++) shift[c] = TensorPrimitives.Dot(Mean, Components.AsSpan(c * Dimensions, Dimensions));
-        int d = Dimensions, count = Count;
-        Parallel.For(0, Blocks.Count(data.Rows), new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = cancellationToken },
-            () => new float[Blocks.Rows * d], (b, _, buffer) =>
-            {
-                int i0 = b * Blocks.Rows, rows = Math.Min(Blocks.Rows, data.Rows - i0);
-                var block = Blocks.Read(data, i0, rows, buffer);
-                int r = 0;
-                Span<float> dots = stackalloc float[8];
-                for (; r + 2 <= rows; r += 2)
-                {
-                    // Two rows against four components at a time (each component row read once for both), the same sums
-                    // as one row at a time below.
-                    var row = block.Slice(r * d, d);
-                    var next = block.Slice((r + 1) * d, d);
-                    var dst = result.Row(i0 + r);
-                    var dst2 = result.Row(i0 + r + 1);
-                    int c = 0;
-                    for (; c + 4 <= count; c += 4)
-                    {
-                        Kernels.Dot2x4(row, next, Components.AsSpan(c * d, d), Components.AsSpan((c + 1) * d, d), Components.AsSpan((c + 2) * d, d),
-                            Components.AsSpan((c + 3) * d, d), dots);
-                        for (int t = 0; t < 4; t++) { dst[c + t] = dots[t] - shift[c + t]; dst2[c + t] = dots[4 + t] - shift[c + t]; }
-                    }
-                    for (; c < count; c++)
-                    {
-                        dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * d, d)) - shift[c];
-                        dst2[c] = TensorPrimitives.Dot(next, Components.AsSpan(c * d, d)) - shift[c];
-                    }
-                }
-                for (; r < rows; r++)
-                {
-                    var row = block.Slice(r * d, d);
-                    var dst = result.Row(i0 + r);
-                    int c = 0;
-                    for (; c + 4 <= count; c += 4)
-                    {
-                        Kernels.Dot4(row, Components.AsSpan(c * d, d), Components.AsSpan((c + 1) * d, d), Components.AsSpan((c + 2) * d, d), Components.AsSpan((c + 3) * d, d),
-                            out float d0, out float d1, out float d2, out float d3);
-                        dst[c] = d0 - shift[c]; dst[c + 1] = d1 - shift[c + 1]; dst[c + 2] = d2 - shift[c + 2]; dst[c + 3] = d3 - shift[c + 3];
-                    }
-                    for (; c < count; c++) dst[c] = TensorPrimitives.Dot(row, Components.AsSpan(c * d, d)) - shift[c];
-                }
-                return buffer;
-            }, _ => { });
-        return result;
+        // The same product as the fit's passes over the data: (X − 1μᵀ) Cᵀ, n × Count.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = cancellationToken };
+        return new Matrix(Pca.CentredTimes(data, Mean, Components, Count, parallel), data.Rows, Count);
     }
 }
 
@@ -203,7 +158,7 @@ public static class Pca
     }
 
     /// <summary>(X − 1μᵀ) Wᵀ for W given as l rows of length d; returns n × l row-major.</summary>
-    static float[] CentredTimes(IRowSource x, float[] mean, float[] w, int l, ParallelOptions parallel)
+    internal static float[] CentredTimes(IRowSource x, float[] mean, float[] w, int l, ParallelOptions parallel)
     {
         int n = x.Rows, d = x.Columns;
         var shift = new float[l];
