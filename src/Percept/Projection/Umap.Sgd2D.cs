@@ -219,7 +219,13 @@ public static partial class Umap
                 sx += Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
                 sy += Avx.Min(Avx.Max(coeff * ky, minusFour), four) & live.AsSingle();
             }
-            heads[2 * i] = yx + Vector256.Sum(sx) * alpha; heads[2 * i + 1] = yy + Vector256.Sum(sy) * alpha;
+            // The x and y sums side by side (pairs, then the two halves, then the last pair) and the head moved as one
+            // 64-bit pair: half the instructions of two separate sums.
+            var pairs = Avx.HorizontalAdd(sx, sy);
+            var quarters = pairs.GetLower() + pairs.GetUpper();
+            var sums = Sse3.HorizontalAdd(quarters, quarters);
+            ref double head = ref Unsafe.As<float, double>(ref heads[2 * i]);
+            head = Vector128.FusedMultiplyAdd(sums, Vector128.Create(alpha), Vector128.CreateScalarUnsafe(head).AsSingle()).AsDouble().ToScalar();
             if (moveOther) { tails[2 * j] -= gx.ToScalar() * alpha; tails[2 * j + 1] -= gy.ToScalar() * alpha; }
         }
 
