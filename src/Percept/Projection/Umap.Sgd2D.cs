@@ -204,20 +204,10 @@ public static partial class Umap
             var gx = Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
             var gy = Avx.Min(Avx.Max(coeff * ky, minusFour), four) & live.AsSingle();
             var sx = gx; var sy = gy;
-            for (int s = 7; s < negatives; s += 8)
+            if (negatives > 7)
             {
-                draws.Take(out k, out lo, out hi);
-                px = Avx.Shuffle(lo, hi, 0b10_00_10_00);
-                py = Avx.Shuffle(lo, hi, 0b11_01_11_01);
-                kx = hx - px; ky = hy - py;
-                k2 = kx * kx + ky * ky;
-                live = Vector256.GreaterThan(k2, Vector256<float>.Zero).AsInt32()
-                    & Vector256.GreaterThan(Vector256.Create(negatives - s), lane)
-                    & ~Vector256.Equals(Avx2.PermuteVar8x32(k, lane), self);
-                safe = Vector256.ConditionalSelect(live.AsSingle(), k2, one);
-                coeff = Vector256.Create(2f * gamma * b) / ((Vector256.Create(0.001f) + safe) * (Vector256.Create(a) * Numerics.FastPow(safe, b) + one));
-                sx += Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
-                sy += Avx.Min(Avx.Max(coeff * ky, minusFour), four) & live.AsSingle();
+                var more = MorePushes(negatives, hx, hy, self, draws, sx, sy);
+                draws = more.Draws; sx = more.X; sy = more.Y;
             }
             // The x and y sums side by side (pairs, then the two halves, then the last pair) and the head moved as one
             // 64-bit pair: half the instructions of two separate sums.
@@ -227,6 +217,39 @@ public static partial class Umap
             ref double head = ref Unsafe.As<float, double>(ref heads[2 * i]);
             head = Vector128.FusedMultiplyAdd(sums, Vector128.Create(alpha), Vector128.CreateScalarUnsafe(head).AsSingle()).AsDouble().ToScalar();
             if (moveOther) { tails[2 * j] -= gx.ToScalar() * alpha; tails[2 * j + 1] -= gy.ToScalar() * alpha; }
+        }
+
+        /// <summary>
+        /// The pushes of an edge's negative samples past its first seven, in batches of eight, added to the sums given
+        /// (none at the default rate of five negatives a sample; every step at a rate past seven). Not inlined,
+        /// and the draws passed by value: with this loop inlined into both of the step's copies the JIT had more
+        /// temporaries than it tracks, and kept nearly every vector of the step on the stack (about 80 256-bit stores a
+        /// step, which a first-generation Zen does at one 128-bit half a cycle).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        unsafe (NegativeDraws<TPairs> Draws, Vector256<float> X, Vector256<float> Y) MorePushes<TPairs>(int negatives,
+            Vector256<float> hx, Vector256<float> hy, Vector256<int> self, NegativeDraws<TPairs> draws, Vector256<float> sx,
+            Vector256<float> sy) where TPairs : struct, IPointPairs
+        {
+            var lane = Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7);
+            var four = Vector256.Create(4f); var minusFour = Vector256.Create(-4f);
+            var one = Vector256<float>.One;
+            for (int s = 7; s < negatives; s += 8)
+            {
+                draws.Take(out var k, out var lo, out var hi);
+                var px = Avx.Shuffle(lo, hi, 0b10_00_10_00);
+                var py = Avx.Shuffle(lo, hi, 0b11_01_11_01);
+                var kx = hx - px; var ky = hy - py;
+                var k2 = kx * kx + ky * ky;
+                var live = Vector256.GreaterThan(k2, Vector256<float>.Zero).AsInt32()
+                    & Vector256.GreaterThan(Vector256.Create(negatives - s), lane)
+                    & ~Vector256.Equals(Avx2.PermuteVar8x32(k, lane), self);
+                var safe = Vector256.ConditionalSelect(live.AsSingle(), k2, one);
+                var coeff = Vector256.Create(2f * gamma * b) / ((Vector256.Create(0.001f) + safe) * (Vector256.Create(a) * Numerics.FastPow(safe, b) + one));
+                sx += Avx.Min(Avx.Max(coeff * kx, minusFour), four) & live.AsSingle();
+                sy += Avx.Min(Avx.Max(coeff * ky, minusFour), four) & live.AsSingle();
+            }
+            return (draws, sx, sy);
         }
 
         /// <summary>
