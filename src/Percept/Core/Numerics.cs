@@ -51,7 +51,8 @@ internal static class Numerics
         var one = Vector256<float>.One;
         var t = (m - one) * Reciprocal(m + one);
         // Both polynomials by Estrin's scheme (pairs of terms side by side, then joined by powers of the variable): the
-        // same terms as Horner's rule, half the chain of dependent operations, which is what a UMAP step waits on.
+        // same terms as Horner's rule, a shorter chain of dependent operations (6 to 3 for the exponential's, 4 to 3 for
+        // the logarithm's), which is what a UMAP step waits on.
         var t2 = t * t;
         var t4 = t2 * t2;
         var lowTerms = Vector256.FusedMultiplyAdd(t2, Vector256.Create(1f / 3), one);

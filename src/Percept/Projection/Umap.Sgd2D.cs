@@ -221,7 +221,8 @@ public static partial class Umap
 
         /// <summary>
         /// The pushes of an edge's negative samples past its first seven, in batches of eight, added to the sums given
-        /// (none at the default rate of five negatives a sample; every step at a rate past seven). Not inlined,
+        /// (at the default rate of five, only an edge sampled every one to two epochs after an epoch it skipped; at rates
+        /// past seven, most steps). Not inlined,
         /// and the draws passed by value: with this loop inlined into both of the step's copies the JIT had more
         /// temporaries than it tracks, and kept nearly every vector of the step on the stack (about 80 256-bit stores a
         /// step, which a first-generation Zen does at one 128-bit half a cycle).
