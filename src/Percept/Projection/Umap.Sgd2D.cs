@@ -222,10 +222,9 @@ public static partial class Umap
         /// <summary>
         /// The pushes of an edge's negative samples past its first seven, in batches of eight, added to the sums given
         /// (at the default rate of five, only an edge sampled every one to two epochs after an epoch it skipped; at rates
-        /// past seven, most steps). Not inlined,
-        /// and the draws passed by value: with this loop inlined into both of the step's copies the JIT had more
-        /// temporaries than it tracks, and kept nearly every vector of the step on the stack (about 80 256-bit stores a
-        /// step, which a first-generation Zen does at one 128-bit half a cycle).
+        /// past seven, most steps). Not inlined, and the draws passed by value: with this loop inlined into both of the
+        /// step's copies the JIT had more temporaries than it tracks, and kept nearly every vector of the step on the
+        /// stack (about 80 256-bit stores a step, which a first-generation Zen does at one 128-bit half a cycle).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         unsafe (NegativeDraws<TPairs> Draws, Vector256<float> X, Vector256<float> Y) MorePushes<TPairs>(int negatives,
