@@ -74,6 +74,17 @@ public sealed class IdxDataset : IDataset
         return [.. bytes.Select(b => (int)b)];
     }
 
+    /// <summary>The size a gzip file's trailer gives (its last member's data, modulo 2³²), or null for a file too short to hold one.</summary>
+    static uint? GzipTrailerSize(string path)
+    {
+        using var f = File.OpenRead(path);
+        if (f.Length < 18) return null;
+        Span<byte> tail = stackalloc byte[4];
+        f.Seek(-4, SeekOrigin.End);
+        f.ReadExactly(tail);
+        return BinaryPrimitives.ReadUInt32LittleEndian(tail);
+    }
+
     static bool IsGzip(string path)
     {
         using var f = File.OpenRead(path);
@@ -130,17 +141,19 @@ public sealed class IdxDataset : IDataset
         catch (InvalidDataException e) { throw new PerceptException($"corrupt gzip stream in {path}: {e.Message}"); }
     }
 
-    /// <summary>
-    /// Bytes of data after the header for a plain file. A gzip file is not decompressed twice just to measure it:
-    /// a short one fails while streaming, which leaves no run behind either.
-    /// </summary>
     /// <summary>Values one sample may hold (2²⁸: a 16384 × 16384 image); a header asking for more is corrupt or not for Percept.</summary>
     public const long MaxSampleValues = 1L << 28;
 
-    /// <summary>Bytes of data after the header: the file's size, or for gzip the data decompressed, read up to one byte past <paramref name="need"/>.</summary>
+    /// <summary>
+    /// Bytes of data after the header: the file's size; for gzip, <paramref name="need"/> when the file's last four bytes (a
+    /// gzip member's size, modulo 2³²) say the header and exactly that, else the data decompressed, read up to one byte past
+    /// <paramref name="need"/>. A cut file has lost its trailer; a file damaged inside fails while streaming, which leaves
+    /// no run behind either; a file of several members (bgzip) is counted.
+    /// </summary>
     static long DataLength(string path, long offset, long need)
     {
         if (!IsGzip(path)) return new FileInfo(path).Length - offset;
+        if (GzipTrailerSize(path) == (uint)(offset + need)) return need;
         using var s = OpenData(path, offset);
         var buffer = new byte[1 << 16];
         long total = 0;
@@ -181,6 +194,15 @@ public sealed class IdxDataset : IDataset
             }
             batch.Count = count;
             yield return batch;
+        }
+        // A gzip file measured by its trailer (DataLength) is checked for data past the samples here, at its end.
+        if (Count > 0 && s is GZipStream)
+        {
+            int extra;
+            try { extra = s.ReadByte(); }
+            catch (InvalidDataException e) { throw new PerceptException($"corrupt gzip stream in {_imagesPath}: {e.Message}"); }
+            if (extra >= 0)
+                throw new PerceptException($"IDX file {_imagesPath} holds more bytes after its {Count} samples of {Format.ShapeText}: the header does not describe the file");
         }
     }
 

@@ -66,6 +66,37 @@ public class IdxDatasetTests
         return [.. bytes];
     }
 
+    static byte[] Gzip(byte[] data)
+    {
+        using var m = new MemoryStream();
+        using (var gz = new GZipStream(m, CompressionLevel.Fastest)) gz.Write(data);
+        return m.ToArray();
+    }
+
+    [Fact]
+    public void A_gzip_file_is_measured_by_its_trailer_or_counted_when_it_has_several_members()
+    {
+        using var dir = new TempDir();
+        var idx = Idx(8, [3, 2, 2], 12);
+        for (int i = 16; i < idx.Length; i++) idx[i] = (byte)(i * 7);
+        File.WriteAllBytes(dir["plain.idx"], idx);
+        File.WriteAllBytes(dir["one.idx.gz"], Gzip(idx));
+        // bgzip writes many members, and the trailer gives only the last one's size: such a file is counted.
+        File.WriteAllBytes(dir["two.idx.gz"], [.. Gzip(idx[..7]), .. Gzip(idx[7..])]);
+        float[] Values(string path) { using var d = new IdxDataset(path); var b = d.ReadBatches(10).Single(); return b.Values.AsSpan(0, b.Count * 4).ToArray(); }
+        var expected = Values(dir["plain.idx"]);
+        Assert.Equal(expected, Values(dir["one.idx.gz"]));
+        Assert.Equal(expected, Values(dir["two.idx.gz"]));
+        // A last member whose size happens to be the whole file's expected size: the bytes past the samples are found
+        // while streaming.
+        File.WriteAllBytes(dir["more.idx.gz"], [.. Gzip(idx[..5]), .. Gzip([.. idx[5..], 1, 2, 3, 4, 5])]);
+        Assert.Contains("holds more bytes after its 3 samples", Assert.Throws<PerceptException>(() => Values(dir["more.idx.gz"])).Message);
+        File.WriteAllBytes(dir["more2.idx.gz"], [.. Gzip(idx[..5]), .. Gzip([.. idx[5..], 1])]);
+        Assert.Contains("holds 1 bytes after its 3 samples", Assert.Throws<PerceptException>(() => new IdxDataset(dir["more2.idx.gz"])).Message);
+        File.WriteAllBytes(dir["short.idx.gz"], [.. Gzip(idx[..5]), .. Gzip(idx[5..^1])]);
+        Assert.Contains("truncated IDX", Assert.Throws<PerceptException>(() => new IdxDataset(dir["short.idx.gz"])).Message);
+    }
+
     [Fact]
     public void Corrupt_truncated_and_mismatched_files_fail_with_one_clear_line()
     {
