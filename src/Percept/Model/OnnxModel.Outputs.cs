@@ -77,9 +77,9 @@ public sealed partial class OnnxModel
     public Dictionary<string, int> BatchAxes(ModelInput input, int[] sampleShape, IReadOnlyList<string> tensors)
     {
         var axes = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (tensors.Count == 0) return axes;
+        // A model whose batch size is fixed has nothing to probe (and a session spared: a second copy of its weights).
+        if (tensors.Count == 0 || input.Shape[0] > 0) return axes;
         using var runner = new ModelRunner(this, input, sampleShape, tensors.Select(t => new Fetch(t)).ToArray());
-        if (runner.FixedBatch != null) return axes;
         int length = sampleShape.Aggregate(1, (a, b) => a * b);
         long[][] Shapes(int count)
         {
