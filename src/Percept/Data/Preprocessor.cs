@@ -236,6 +236,19 @@ public sealed class Preprocessor
             }
             return;
         }
+        if (_channelsFirst && _srcC >= _dstC && _dstC > 1)
+        {
+            // Channels-last in, channels-first out (each output channel one source channel, maybe reversed): a plane at a
+            // time, the same arithmetic as below.
+            for (int c = 0; c < _dstC; c++)
+            {
+                int from = _reverse ? _dstC - 1 - c : c;
+                float scale = _scale, mean = _mean[c], invStd = _invStd[c];
+                var to = dst.Slice(c * plane, plane);
+                for (int p = 0, i = from; p < to.Length; p++, i += _srcC) to[p] = (src[i] * scale - mean) * invStd;
+            }
+            return;
+        }
         for (int p = 0; p < plane; p++)
         {
             var px = src.Slice(p * _srcC, _srcC);

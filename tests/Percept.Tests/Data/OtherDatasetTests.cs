@@ -121,4 +121,45 @@ public class OtherDatasetTests
         for (int i = 0; i < 64; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1, $"pixel {i}: 16-bit {a[i]}, 8-bit {b[i]}");
         Assert.True(b.Max() > 200);
     }
+
+    [Theory]
+    [InlineData(5, 4, 13, 11)]
+    [InlineData(28, 28, 224, 224)]
+    [InlineData(7, 9, 7, 30)]
+    public void An_enlarged_picture_is_the_bilinear_resampling_of_its_pixels(int width, int height, int toWidth, int toHeight)
+    {
+        using var dir = new TempDir();
+        var rng = new Random(width * 100 + toWidth);
+        using (var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++) bitmap.SetPixel(x, y, new SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)));
+            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(dir["a.png"], png.ToArray());
+        }
+        var pixels = new float[toWidth * toHeight * 3];
+        Assert.True(ImageDecoder.TryDecode(dir["a.png"], toHeight, toWidth, 3, pixels));
+        using var original = SKBitmap.Decode(dir["a.png"]);
+        // Pixel centres mapped onto the original's, the edges clamped.
+        static (int, int, double) Taps(int i, int from, int to)
+        {
+            double s = Math.Clamp((i + 0.5) * from / to - 0.5, 0, from - 1);
+            int a = (int)Math.Floor(s);
+            return (a, Math.Min(a + 1, from - 1), s - a);
+        }
+        double worst = 0;
+        for (int y = 0; y < toHeight; y++)
+            for (int x = 0; x < toWidth; x++)
+            {
+                var (x0, x1, fx) = Taps(x, width, toWidth);
+                var (y0, y1, fy) = Taps(y, height, toHeight);
+                for (int c = 0; c < 3; c++)
+                {
+                    double V(int px, int py) { var k = original.GetPixel(px, py); return c == 0 ? k.Red : c == 1 ? k.Green : k.Blue; }
+                    double expected = (1 - fy) * ((1 - fx) * V(x0, y0) + fx * V(x1, y0)) + fy * ((1 - fx) * V(x0, y1) + fx * V(x1, y1));
+                    worst = Math.Max(worst, Math.Abs(pixels[(y * toWidth + x) * 3 + c] - expected));
+                }
+            }
+        Assert.True(worst <= 1, $"a pixel {worst:F2} away from the bilinear value");
+    }
 }
