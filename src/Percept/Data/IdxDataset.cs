@@ -4,7 +4,9 @@ using System.IO.Compression;
 namespace Percept.Data;
 
 /// <summary>
-/// Images and labels in the IDX format of MNIST and Fashion-MNIST (plain or gzip-compressed), read as a stream.
+/// Images and labels in the IDX format of MNIST and Fashion-MNIST (plain or gzip-compressed), read as a stream. A file
+/// whose length does not fit its header is refused when it is opened, except a gzip file whose trailer agrees with the
+/// header but which holds more data (several members): that is found when the stream ends.
 /// </summary>
 public sealed class IdxDataset : IDataset
 {
@@ -196,7 +198,7 @@ public sealed class IdxDataset : IDataset
             yield return batch;
         }
         // A gzip file measured by its trailer (DataLength) is checked for data past the samples here, at its end.
-        if (Count > 0 && s is GZipStream)
+        if (s is GZipStream)
         {
             int extra;
             try { extra = s.ReadByte(); }

@@ -36,6 +36,8 @@ public static class ImageDecoder
 
     static bool TryDecode(SKCodec? codec, int h, int w, int channels, Span<float> destination)
     {
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "gray (1) or RGB (3)");
+        if (destination.Length < h * w * channels) throw new ArgumentException($"{h} x {w} x {channels} values do not fit in {destination.Length}", nameof(destination));
         // SKCodec, not SKBitmap.Decode: a truncated file decodes "incomplete" there, which is a failure, not a picture.
         if (codec == null) return false;
         var full = codec.Info.WithColorType(SKColorType.Rgba8888).WithAlphaType(SKAlphaType.Unpremul);

@@ -49,6 +49,7 @@ internal sealed class FeatureStatistics
     /// <summary><paramref name="sum"/>[j] += <paramref name="row"/>[j], in double.</summary>
     internal static void AddRow(ReadOnlySpan<float> row, Span<double> sum)
     {
+        sum = sum[..row.Length];
         int j = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -66,6 +67,8 @@ internal sealed class FeatureStatistics
     /// <summary><paramref name="m2"/>[j] += (<paramref name="row"/>[j] − <paramref name="mean"/>[j])², in double (a product and a sum, never fused).</summary>
     internal static void AddSquaredDeviations(ReadOnlySpan<float> row, ReadOnlySpan<double> mean, Span<double> m2)
     {
+        mean = mean[..row.Length];
+        m2 = m2[..row.Length];
         int j = 0;
         if (Vector256.IsHardwareAccelerated)
         {

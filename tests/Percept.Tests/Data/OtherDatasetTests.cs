@@ -161,5 +161,10 @@ public class OtherDatasetTests
                 }
             }
         Assert.True(worst <= 1, $"a pixel {worst:F2} away from the bilinear value");
+        // Gray is the rounded luma of the same resized pixels, row by row.
+        var gray = new float[toWidth * toHeight];
+        Assert.True(ImageDecoder.TryDecode(dir["a.png"], toHeight, toWidth, 1, gray));
+        for (int i = 0; i < gray.Length; i++)
+            Assert.Equal(MathF.Round(0.299f * pixels[3 * i] + 0.587f * pixels[3 * i + 1] + 0.114f * pixels[3 * i + 2]), gray[i]);
     }
 }

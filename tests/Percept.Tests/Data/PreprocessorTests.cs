@@ -51,25 +51,28 @@ public class PreprocessorTests
     }
 
     [Theory]
-    [InlineData(5, 7, false)]
-    [InlineData(3, 1, true)]
-    [InlineData(224, 224, true)]
-    public void Nchw_images_are_each_value_scaled_shifted_and_divided_by_the_formula(int height, int width, bool bgr)
+    [InlineData(5, 7, false, 3)]
+    [InlineData(3, 1, true, 3)]
+    [InlineData(224, 224, true, 3)]
+    [InlineData(4, 9, false, 4)]
+    [InlineData(6, 5, true, 4)]
+    public void Nchw_images_are_each_value_scaled_shifted_and_divided_by_the_formula(int height, int width, bool bgr, int channels)
     {
         var rng = new Random(height * 7 + width);
-        var format = new SampleFormat(SampleKind.Image, [height, width, 3], IsBytes: true);
+        var format = new SampleFormat(SampleKind.Image, [height, width, channels], IsBytes: true);
         float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
         var pre = new Preprocessor(format, [3, height, width], new PreprocessOptions { Mean = mean, Std = std, Color = bgr ? ColorMode.Bgr : ColorMode.Rgb });
-        int length = 3 * height * width;
+        int length = channels * height * width, input = 3 * height * width;
         var raw = Enumerable.Range(0, 2 * length).Select(_ => (float)rng.Next(256)).ToArray();
-        var dst = new float[2 * length];
+        var dst = new float[2 * input];
         pre.Apply(raw, length, 2, dst);
+        // A fourth (alpha) channel is left out; BGR takes the first three in reverse.
         for (int s = 0; s < 2; s++)
             for (int c = 0; c < 3; c++)
                 for (int p = 0; p < height * width; p++)
                 {
-                    float v = raw[s * length + p * 3 + (bgr ? 2 - c : c)];
-                    Assert.Equal((v * (1f / 255f) - mean[c]) * (1f / std[c]), dst[s * length + c * height * width + p]);
+                    float v = raw[s * length + p * channels + (bgr ? 2 - c : c)];
+                    Assert.Equal((v * (1f / 255f) - mean[c]) * (1f / std[c]), dst[s * input + c * height * width + p]);
                 }
     }
 
