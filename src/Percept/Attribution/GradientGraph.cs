@@ -82,6 +82,7 @@ public sealed class GradientGraph : IDisposable
         var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // As in ModelRunner: a server holds several sessions, and idle intra-op threads spinning would take the cores of the busy one.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        if (Core.Cpu.IntraOpThreads(0) is > 0 and var intraOp) options.IntraOpNumThreads = intraOp;
         if (Environment.GetEnvironmentVariable("PERCEPT_ORT_PROFILE") is { Length: > 0 } prefix) { options.ProfileOutputPathPrefix = prefix; options.EnableProfiling = true; }
         try
         {

@@ -30,6 +30,44 @@ public static class Cpu
         _ => Id.Vendor is "AuthenticAMD" or "HygonGenuine" && Id.Family is 0x17 or 0x18,
     };
 
+    /// <summary>CPUs online on the machine (<c>/sys/devices/system/cpu/online</c>; elsewhere the CPUs this process may use).</summary>
+    public static int Online { get; } = ReadOnline();
+
+    /// <summary>
+    /// The intra-op threads to give ONNX Runtime for <paramref name="requested"/> (0: its default). Left to itself, ONNX
+    /// Runtime makes a thread per physical core of the machine and pins each to its core, outside the CPUs the process was
+    /// given (<c>taskset</c>, a scheduler's affinity mask): a process held to fewer CPUs than the machine has online gets
+    /// one thread per CPU it may use instead, which ONNX Runtime does not pin.
+    /// </summary>
+    public static int IntraOpThreads(int requested) => IntraOpThreads(requested, Environment.ProcessorCount, Online);
+
+    internal static int IntraOpThreads(int requested, int usable, int online) => requested > 0 ? requested : usable < online ? usable : 0;
+
+    /// <summary>The CPUs in a Linux CPU list such as <c>0-3,8,10-11</c>; 0 when it cannot be read.</summary>
+    internal static int CountCpuList(string list)
+    {
+        int count = 0;
+        foreach (var part in list.Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var ends = part.Split('-');
+            if (ends.Length > 2 || !int.TryParse(ends[0], out int from) || !int.TryParse(ends[^1], out int to) || to < from) return 0;
+            count += to - from + 1;
+        }
+        return count;
+    }
+
+    static int ReadOnline()
+    {
+        try
+        {
+            const string path = "/sys/devices/system/cpu/online";
+            if (File.Exists(path) && CountCpuList(File.ReadAllText(path)) is > 0 and var n) return n;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return Environment.ProcessorCount;
+    }
+
     /// <summary>The kernel paths taken, in a line for benchmark output.</summary>
     public static string Kernels =>
         $"vectors {(Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : Vector128.IsHardwareAccelerated ? 128 : 0)}-bit" +

@@ -25,7 +25,7 @@ public sealed class ModelRunner : IDisposable
     /// <param name="input">The input to feed (float32).</param>
     /// <param name="sampleShape">Concrete per-sample input shape (free axes resolved from the data).</param>
     /// <param name="fetch">Outputs and intermediate tensors to fetch (optionally pooled in the graph), in the order <see cref="Run"/> returns them.</param>
-    /// <param name="threads">Intra-op threads (0 = ONNX Runtime's default).</param>
+    /// <param name="threads">Intra-op threads (0: ONNX Runtime's default, or one per CPU the process may use when it is held to fewer than the machine has; <see cref="Core.Cpu.IntraOpThreads(int)"/>).</param>
     public ModelRunner(OnnxModel model, ModelInput input, int[] sampleShape, IReadOnlyList<Fetch> fetch, int threads = 0)
     {
         if (input.ElementType != "float")
@@ -42,7 +42,7 @@ public sealed class ModelRunner : IDisposable
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        if (threads > 0) _options.IntraOpNumThreads = threads;
+        if (Core.Cpu.IntraOpThreads(threads) is > 0 and var intraOp) _options.IntraOpNumThreads = intraOp;
         // Percept reads the next batch on another thread while the model runs; spinning intra-op threads would take
         // that thread's core.
         _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
