@@ -21,13 +21,22 @@ public static class DelimitedText
 
     /// <summary>Opens <paramref name="path"/> with its header read; the caller disposes the reader.</summary>
     /// <param name="what">What the file is, for messages ("CSV file", "manifest", "metadata file").</param>
-    /// <exception cref="PerceptException">The file is missing or has no header.</exception>
+    /// <exception cref="PerceptException">The file is missing, has no header, or names a column twice.</exception>
     public static SepReader Open(string path, string what)
     {
         if (!File.Exists(path)) throw new PerceptException($"{what} not found: {path}");
-        var reader = Sep.New(IsTabSeparated(path) ? '\t' : ',')
-            .Reader(o => o with { Unescape = true, Trim = SepTrim.Outer, DisableColCountCheck = true })
-            .FromFile(path);
+        SepReader reader;
+        try
+        {
+            reader = Sep.New(IsTabSeparated(path) ? '\t' : ',')
+                .Reader(o => o with { Unescape = true, Trim = SepTrim.Outer, DisableColCountCheck = true })
+                .FromFile(path);
+        }
+        catch (ArgumentException e)
+        {
+            // Sep refuses a header that names a column twice (its message names the column and where).
+            throw new PerceptException($"{what} {path} has a header Percept cannot read: {e.Message.Split('\n')[0].TrimEnd('.')}; every column needs its own name");
+        }
         if (reader.Header.IsEmpty)
         {
             reader.Dispose();

@@ -60,6 +60,14 @@ public class DelimitedTextTests
         File.WriteAllText(dir["q.csv"], "a,b,label\n1,2,0\n\"3,4,0\n5,6,1\n");
         Assert.Equal($"CSV row 2 of {dir["q.csv"]} has 1 cells; the header has 3 (a quoted field runs over several lines: a quote not closed?)",
             Assert.Throws<PerceptException>(() => new CsvDataset(dir["q.csv"])).Message);
+        // A column named twice (found by the readers' fuzzing): one line, naming the column.
+        File.WriteAllText(dir["d.csv"], "a,b,c,c,label\n1,2,3,4,0\n");
+        var d = Assert.Throws<PerceptException>(() => new CsvDataset(dir["d.csv"])).Message;
+        Assert.StartsWith($"CSV file {dir["d.csv"]} has a header Percept cannot read:", d);
+        Assert.Contains("'c'", d);
+        Assert.DoesNotContain("\n", d);
+        File.WriteAllText(dir["m.csv"], "index,x,x\n0,1,2\n");
+        Assert.Contains("every column needs its own name", Assert.Throws<PerceptException>(() => new MetadataFile(dir["m.csv"])).Message);
     }
 
     [Fact]
