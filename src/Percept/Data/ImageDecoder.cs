@@ -45,12 +45,15 @@ public static class ImageDecoder
         if ((long)full.Width * full.Height > MaxPixels) return false;
         using var original = new SKBitmap(full);
         if (codec.GetPixels(full, original.GetPixels()) != SKCodecResult.Success) return false;
+        // Enlarged or kept at its size (a 28 × 28 picture fed to a 224 × 224 network), the picture is resampled here:
+        // Skia's resize took 0.74 ms for 28 × 28 -> 224 × 224, this 0.1 ms (bench/README.md, issue 27's seventh pass).
+        if (w >= full.Width && h >= full.Height)
+        {
+            Enlarge(original.GetPixelSpan(), original.RowBytes, full.Width, full.Height, h, w, channels, destination);
+            return true;
+        }
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        // Mipmaps only where the picture shrinks. Enlarged (a 28 × 28 picture fed to a 224 × 224 network), every pixel
-        // comes from the full-size picture either way, and the mipmapped resize took 4.5 times as long for values within
-        // 1 of these (bench/README.md, issue 27's sixth pass).
-        var mipmaps = w < full.Width || h < full.Height ? SKMipmapMode.Linear : SKMipmapMode.None;
-        using var resized = original.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, mipmaps));
+        using var resized = original.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
         if (resized == null) return false;
         ReadOnlySpan<byte> px = resized.GetPixelSpan();
         int stride = resized.RowBytes;
@@ -61,8 +64,80 @@ public static class ImageDecoder
             if (channels == 3)
                 for (int x = 0, o = 0; x < line.Length; x += 4, o += 3) { row[o] = line[x]; row[o + 1] = line[x + 1]; row[o + 2] = line[x + 2]; }
             else
-                for (int x = 0, o = 0; x < line.Length; x += 4, o++) row[o] = MathF.Round(0.299f * line[x] + 0.587f * line[x + 1] + 0.114f * line[x + 2]);
+                for (int x = 0, o = 0; x < line.Length; x += 4, o++) row[o] = Luma(line[x], line[x + 1], line[x + 2]);
         }
         return true;
+    }
+
+    static float Luma(float r, float g, float b) => MathF.Round(0.299f * r + 0.587f * g + 0.114f * b);
+
+    /// <summary>
+    /// Bilinear resampling of an RGBA picture (<paramref name="sw"/> × <paramref name="sh"/>, alpha ignored) to
+    /// <paramref name="w"/> × <paramref name="h"/> at least as large: output pixel centres mapped onto the picture's, the
+    /// edges clamped, values rounded to whole levels as a decoded picture has. Rows first, then columns, in float: the
+    /// same value as Skia's linear filter within its 1/255 steps.
+    /// </summary>
+    internal static void Enlarge(ReadOnlySpan<byte> rgba, int stride, int sw, int sh, int h, int w, int channels, Span<float> destination)
+    {
+        var (left, right, along) = Taps(sw, w);
+        var (top, bottom, down) = Taps(sh, h);
+        // Each picture row resampled across to w pixels of R, G, B; only the rows some output row reads.
+        int line = 3 * w;
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(sh * line + line);
+        var across = rented.AsSpan(0, sh * line);
+        int firstRow = top[0], lastRow = bottom[h - 1];
+        for (int y = firstRow; y <= lastRow; y++)
+        {
+            var src = rgba.Slice(y * stride, 4 * sw);
+            var dst = across.Slice(y * line, line);
+            for (int x = 0, o = 0; x < w; x++, o += 3)
+            {
+                int a = 4 * left[x], b = 4 * right[x];
+                float f = along[x], g = 1 - f;
+                dst[o] = g * src[a] + f * src[b];
+                dst[o + 1] = g * src[a + 1] + f * src[b + 1];
+                dst[o + 2] = g * src[a + 2] + f * src[b + 2];
+            }
+        }
+        var blended = rented.AsSpan(sh * line, line);
+        for (int y = 0; y < h; y++)
+        {
+            var upper = across.Slice(top[y] * line, line);
+            var lower = across.Slice(bottom[y] * line, line);
+            var row = channels == 3 ? destination.Slice(y * line, line) : blended;
+            float f = down[y], g = 1 - f;
+            int i = 0;
+            if (System.Numerics.Vector.IsHardwareAccelerated)
+            {
+                var vf = new System.Numerics.Vector<float>(f);
+                var vg = new System.Numerics.Vector<float>(g);
+                for (int n = System.Numerics.Vector<float>.Count; i <= line - n; i += n)
+                    System.Numerics.Vector.Round(vg * new System.Numerics.Vector<float>(upper[i..]) + vf * new System.Numerics.Vector<float>(lower[i..])).CopyTo(row[i..]);
+            }
+            for (; i < line; i++) row[i] = MathF.Round(g * upper[i] + f * lower[i]);
+            if (channels == 1)
+            {
+                var gray = destination.Slice(y * w, w);
+                for (int x = 0; x < w; x++) gray[x] = Luma(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
+            }
+        }
+        System.Buffers.ArrayPool<float>.Shared.Return(rented);
+    }
+
+    /// <summary>For each of <paramref name="to"/> output positions, the two source positions it lies between and its weight on the second.</summary>
+    static (int[] First, int[] Second, float[] Weight) Taps(int from, int to)
+    {
+        var first = new int[to];
+        var second = new int[to];
+        var weight = new float[to];
+        for (int i = 0; i < to; i++)
+        {
+            double s = Math.Clamp((i + 0.5) * from / to - 0.5, 0, from - 1);
+            int a = (int)s;
+            first[i] = a;
+            second[i] = Math.Min(a + 1, from - 1);
+            weight[i] = (float)(s - a);
+        }
+        return (first, second, weight);
     }
 }

@@ -126,6 +126,8 @@ public class OtherDatasetTests
     [InlineData(5, 4, 13, 11)]
     [InlineData(28, 28, 224, 224)]
     [InlineData(7, 9, 7, 30)]
+    [InlineData(1, 1, 3, 5)]
+    [InlineData(6, 6, 6, 6)]
     public void An_enlarged_picture_is_the_bilinear_resampling_of_its_pixels(int width, int height, int toWidth, int toHeight)
     {
         using var dir = new TempDir();
@@ -160,11 +162,49 @@ public class OtherDatasetTests
                     worst = Math.Max(worst, Math.Abs(pixels[(y * toWidth + x) * 3 + c] - expected));
                 }
             }
-        Assert.True(worst <= 1, $"a pixel {worst:F2} away from the bilinear value");
+        // Rounded to whole levels, nothing more.
+        Assert.True(worst <= 0.5 + 1e-3, $"a pixel {worst:F3} away from the bilinear value");
+        // And within Skia's 1/255 steps of its own linear resize, which resamples pictures that shrink.
+        using (var skia = original.Resize(new SKImageInfo(toWidth, toHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear)))
+            for (int y = 0; y < toHeight; y++)
+                for (int x = 0; x < toWidth; x++)
+                {
+                    var k = skia.GetPixel(x, y);
+                    int i = (y * toWidth + x) * 3;
+                    Assert.True(Math.Abs(pixels[i] - k.Red) <= 1 && Math.Abs(pixels[i + 1] - k.Green) <= 1 && Math.Abs(pixels[i + 2] - k.Blue) <= 1,
+                        $"({x}, {y}): {pixels[i]} {pixels[i + 1]} {pixels[i + 2]}, Skia {k.Red} {k.Green} {k.Blue}");
+                }
         // Gray is the rounded luma of the same resized pixels, row by row.
         var gray = new float[toWidth * toHeight];
         Assert.True(ImageDecoder.TryDecode(dir["a.png"], toHeight, toWidth, 1, gray));
         for (int i = 0; i < gray.Length; i++)
             Assert.Equal(MathF.Round(0.299f * pixels[3 * i] + 0.587f * pixels[3 * i + 1] + 0.114f * pixels[3 * i + 2]), gray[i]);
+    }
+
+    [Theory]
+    [InlineData(30, 20, 10, 8)]
+    [InlineData(10, 30, 20, 12)]
+    public void A_picture_that_shrinks_on_either_axis_is_Skias_mipmapped_resize(int width, int height, int toWidth, int toHeight)
+    {
+        using var dir = new TempDir();
+        var rng = new Random(width + 7 * toHeight);
+        using (var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++) bitmap.SetPixel(x, y, new SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)));
+            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(dir["a.png"], png.ToArray());
+        }
+        var pixels = new float[toWidth * toHeight * 3];
+        Assert.True(ImageDecoder.TryDecode(dir["a.png"], toHeight, toWidth, 3, pixels));
+        using var original = SKBitmap.Decode(dir["a.png"]);
+        using var skia = original.Resize(new SKImageInfo(toWidth, toHeight, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        for (int y = 0; y < toHeight; y++)
+            for (int x = 0; x < toWidth; x++)
+            {
+                var k = skia.GetPixel(x, y);
+                int i = (y * toWidth + x) * 3;
+                Assert.Equal([k.Red, k.Green, k.Blue], new[] { (byte)pixels[i], (byte)pixels[i + 1], (byte)pixels[i + 2] });
+            }
     }
 }
