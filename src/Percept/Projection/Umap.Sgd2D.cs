@@ -11,11 +11,12 @@ public static partial class Umap
     /// <summary>
     /// One epoch's steps for the heads of one chunk of a 2-D map: coordinates as scalars, no spans; an edge's pull and
     /// its negative samples computed together on vector lanes, the samples' points gathered straight from the layout
-    /// with indices from eight independent 32-bit generators (a permuted congruential generator per lane, seeded from
+    /// (or its copy) with indices from eight independent 32-bit generators (a permuted congruential generator per lane, seeded from
     /// the chunk's stream), and two heads' edges in flight at once.
     /// </summary>
-    internal readonly struct Sgd2D(float[] heads, float[] tails, int[] rowStart, int[] columns, float[] epochsPerSample, float[] nextSample,
-        float[] nextNegative, float a, float b, float gamma, float alpha, float negRate, bool moveOther)
+    /// <param name="samples">Where negative samples are read: the tails, or a copy of them taken at the epoch's start.</param>
+    internal readonly struct Sgd2D(float[] heads, float[] tails, float[] samples, int[] rowStart, int[] columns, float[] epochsPerSample,
+        float[] nextSample, float[] nextNegative, float a, float b, float gamma, float alpha, float negRate, bool moveOther)
     {
         public void Run(int i0, int i1, int ep, ref SplitMix64 rng)
         {
@@ -42,7 +43,7 @@ public static partial class Umap
         /// </summary>
         void RunScalar(int i0, int i1, int ep, ref SplitMix64 rng)
         {
-            int tailCount = tails.Length / 2;
+            int tailCount = samples.Length / 2;
             float twoGB = 2f * gamma * b;
             for (int i = i0; i < i1; i++)
             {
@@ -67,7 +68,7 @@ public static partial class Umap
                         // A uniform index by multiply-high of 32 random bits (a 64-bit modulo costs more than the step).
                         int k = (int)(((rng.Next() >> 32) * (ulong)tailCount) >> 32);
                         if (k == i && moveOther) continue;
-                        float kx = yx - tails[2 * k], ky = yy - tails[2 * k + 1], k2 = kx * kx + ky * ky;
+                        float kx = yx - samples[2 * k], ky = yy - samples[2 * k + 1], k2 = kx * kx + ky * ky;
                         if (k2 > 0)
                         {
                             float coeff = twoGB / ((0.001f + k2) * (a * Numerics.FastPow(k2, b) + 1f));
@@ -85,9 +86,9 @@ public static partial class Umap
         {
             var state = Vector256.Create((uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(),
                 (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next(), (uint)rng.Next());
-            fixed (float* td = tails)
+            fixed (float* sd = samples)
             {
-                var draws = new NegativeDraws<TPairs>(td, state, tails.Length / 2);
+                var draws = new NegativeDraws<TPairs>(sd, state, samples.Length / 2);
                 // Two heads at a time, one from each half of the chunk, their edges taken in turn. One edge's step is a
                 // chain of dependent operations (the attractive pull, the powers, the divisions, the sum of the pushes,
                 // the write back) far longer than its work, so a single head leaves the core idle; two independent chains
@@ -186,7 +187,7 @@ public static partial class Umap
             draws.Take(out var k, out var lo, out var hi);
             // Each point's (x, y) came as one 64-bit element, four to a vector (lanes 0–3 in lo, 4–7 in hi), split here
             // into x and y lanes in the order 0 1 4 5 2 3 6 7, which the masks follow. Lane 0 takes the edge's tail.
-            lo = Vector256.WithElement(lo.AsDouble(), 0, *(double*)(draws.Points + 2 * j)).AsSingle();
+            lo = Vector256.WithElement(lo.AsDouble(), 0, Unsafe.As<float, double>(ref tails[2 * j])).AsSingle();
             var px = Avx.Shuffle(lo, hi, 0b10_00_10_00);
             var py = Avx.Shuffle(lo, hi, 0b11_01_11_01);
             var kx = hx - px; var ky = hy - py;

@@ -188,7 +188,7 @@ public class ProjectionTests
         {
             var y = (float[])start.Clone();
             var nextSample = (float[])epochs.Clone(); var nextNegative = epochs.Select(e => e / 5f).ToArray();
-            var sgd = new Umap.Sgd2D(y, y, rowStart, columns, epochs, nextSample, nextNegative, 1.577f, 0.895f, 1f, 1f, 5f, true);
+            var sgd = new Umap.Sgd2D(y, y, y, rowStart, columns, epochs, nextSample, nextNegative, 1.577f, 0.895f, 1f, 1f, 5f, true);
             var generator = new SplitMix64(9);
             for (int ep = 0; ep < 10; ep++) sgd.Run(0, n, ep, ref generator, hardware ? Umap.Sgd2D.Kernel.Gathered : Umap.Sgd2D.Kernel.Loaded);
             return y;

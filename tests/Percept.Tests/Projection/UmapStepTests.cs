@@ -52,7 +52,7 @@ public class UmapStepTests
         return (Math.Clamp(coeff * dx, -4, 4), Math.Clamp(coeff * dy, -4, 4));
     }
 
-    delegate void Stepper(float[] y, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
+    delegate void Stepper(float[] y, float[] samples, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
         float alpha, float negRate, int ep, ref SplitMix64 rng);
 
     /// <summary>
@@ -61,7 +61,7 @@ public class UmapStepTests
     /// taken in turn; per edge one batch whose lane 0 is the edge's tail and whose lanes 1 to min(count, 7) are negative
     /// samples, then batches of eight for the rest; everything from the head's position before the step.
     /// </summary>
-    static void Reference(float[] y, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
+    static void Reference(float[] y, float[] samples, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
         float alpha, float negRate, int ep, ref SplitMix64 rng)
     {
         int n = y.Length / 2;
@@ -78,7 +78,7 @@ public class UmapStepTests
                 uint word = ((s >> (int)((s >> 28) + 4)) ^ s) * 277803737u;
                 k[l] = (int)(((ulong)((word >> 22) ^ word) * (ulong)n) >> 32);
                 state[l] = s * 747796405u + 2891336453u;
-                x[l] = y[2 * k[l]]; yy[l] = y[2 * k[l] + 1];
+                x[l] = samples[2 * k[l]]; yy[l] = samples[2 * k[l] + 1];
             }
             return (k, x, yy);
         }
@@ -126,8 +126,9 @@ public class UmapStepTests
         }
     }
 
-    /// <summary>What the scalar kernel computes: heads in order, a draw per negative sample, every point read when used.</summary>
-    static void ScalarReference(float[] y, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
+    /// <summary>What the scalar kernel computes: heads in order, a draw per negative sample, every point read when used
+    /// (negative samples from <paramref name="samples"/>, the layout itself or its copy).</summary>
+    static void ScalarReference(float[] y, float[] samples, int[] rowStart, int[] columns, float[] epochs, float[] nextSample, float[] nextNegative,
         float alpha, float negRate, int ep, ref SplitMix64 rng)
     {
         int n = y.Length / 2;
@@ -145,7 +146,7 @@ public class UmapStepTests
                 for (int s = 0; s < negatives; s++)
                 {
                     int k = (int)(((rng.Next() >> 32) * (ulong)n) >> 32);
-                    var (mx, my) = Move(i, k, y[2 * k], y[2 * k + 1], yx, yy, false);
+                    var (mx, my) = Move(i, k, samples[2 * k], samples[2 * k + 1], yx, yy, false);
                     sx += mx; sy += my;
                 }
                 y[2 * i] = (float)(yx + sx * alpha); y[2 * i + 1] = (float)(yy + sy * alpha);
@@ -154,16 +155,20 @@ public class UmapStepTests
     }
 
     [SkippableTheory]
-    [InlineData(601, 10, 5f, "Gathered", false)]
-    [InlineData(601, 10, 5f, "Loaded", false)]
-    [InlineData(601, 10, 5f, "Scalar", false)]
-    [InlineData(333, 7, 13f, "Gathered", false)]    // 13 negative samples an edge: a second and third batch
-    [InlineData(333, 7, 13f, "Loaded", false)]
-    [InlineData(333, 7, 13f, "Scalar", false)]
-    [InlineData(98, 3, 5f, "Loaded", true)]
-    [InlineData(601, 10, 5f, "Gathered", true)]
-    [InlineData(601, 10, 5f, "Scalar", true)]
-    public void Each_step_kernel_equals_a_naive_reference_with_the_same_draws(int n, int k, float negRate, string kernelName, bool coincident)
+    [InlineData(601, 10, 5f, "Gathered", false, false)]
+    [InlineData(601, 10, 5f, "Loaded", false, false)]
+    [InlineData(601, 10, 5f, "Scalar", false, false)]
+    [InlineData(333, 7, 13f, "Gathered", false, false)]    // 13 negative samples an edge: a second and third batch
+    [InlineData(333, 7, 13f, "Loaded", false, false)]
+    [InlineData(333, 7, 13f, "Scalar", false, false)]
+    [InlineData(98, 3, 5f, "Loaded", true, false)]
+    [InlineData(601, 10, 5f, "Gathered", true, false)]
+    [InlineData(601, 10, 5f, "Scalar", true, false)]
+    // Negative samples from a copy of the layout (as when fitting), which differs from it: the pull must read the layout.
+    [InlineData(601, 10, 5f, "Gathered", false, true)]
+    [InlineData(333, 7, 13f, "Loaded", false, true)]
+    [InlineData(601, 10, 5f, "Scalar", true, true)]
+    public void Each_step_kernel_equals_a_naive_reference_with_the_same_draws(int n, int k, float negRate, string kernelName, bool coincident, bool copy)
     {
         var kernel = Enum.Parse<Umap.Sgd2D.Kernel>(kernelName);
         Skip.If(kernel != Umap.Sgd2D.Kernel.Scalar && !System.Runtime.Intrinsics.X86.Avx2.IsSupported, "no AVX2: only the scalar step runs here");
@@ -184,10 +189,13 @@ public class UmapStepTests
                 fresh.CopyTo(y, 0);
             }
             var reference = (float[])y.Clone();
+            // The copy: the layout as it was an epoch before (another random layout), so that reading one for the other fails.
+            var samples = copy ? Graph(n, k, 7 * n + ep, coincident).Start : y;
+            var refSamples = copy ? samples : reference;
             float alpha = 1f - ep / 4f;
-            var sgd = new Umap.Sgd2D(y, y, rowStart, columns, epochs, nextSample, nextNegative, A, B, Gamma, alpha, negRate, true);
+            var sgd = new Umap.Sgd2D(y, y, samples, rowStart, columns, epochs, nextSample, nextNegative, A, B, Gamma, alpha, negRate, true);
             sgd.Run(0, n, ep, ref generator, kernel);
-            (kernel == Umap.Sgd2D.Kernel.Scalar ? (Stepper)ScalarReference : Reference)(reference, rowStart, columns, epochs, refNextSample, refNextNegative, alpha, negRate, ep, ref refGenerator);
+            (kernel == Umap.Sgd2D.Kernel.Scalar ? (Stepper)ScalarReference : Reference)(reference, refSamples, rowStart, columns, epochs, refNextSample, refNextNegative, alpha, negRate, ep, ref refGenerator);
             Assert.Equal(refNextSample, nextSample);
             Assert.Equal(refNextNegative, nextNegative);
             // Nearly every coordinate within 1e-4 of the reference (a dropped or misplaced sample moves most points by
@@ -201,6 +209,35 @@ public class UmapStepTests
         double moved = 0;
         for (int t = 0; t < y.Length; t++) moved = Math.Max(moved, Math.Abs(start[t] - y[t]));
         Assert.True(moved > 1, $"the layout barely moved ({moved})");
+    }
+
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(777, 9)]
+    [InlineData(5000, 15)]
+    public void The_layout_order_renumbers_the_graph_without_changing_it(int n, int k)
+    {
+        var (rowStart, columns, epochs, start) = Graph(n, k, n + k, coincident: n > 1);
+        var y = new Matrix(start, n, 2);
+        var (order, newStart, newColumns, periods) = Umap.InLayoutOrder(y, rowStart, columns, epochs);
+        Assert.Equal(Enumerable.Range(0, n), order.Order());
+        var rank = new int[n];
+        for (int r = 0; r < n; r++) rank[order[r]] = r;
+        Assert.Equal(columns.Length, newStart[n]);
+        for (int r = 0; r < n; r++)
+        {
+            int i = order[r];
+            var before = Enumerable.Range(rowStart[i], rowStart[i + 1] - rowStart[i]).Select(e => (rank[columns[e]], epochs[e]));
+            var after = Enumerable.Range(newStart[r], newStart[r + 1] - newStart[r]).Select(e => (newColumns[e], periods[e]));
+            Assert.Equal(before, after);
+        }
+        if (n < 100) return;
+        // Points next to each other in the order lie near each other: the mean step along it is a few grid cells (20 / √n
+        // apart), against about 10 between points taken at random from [−10, 10]².
+        double step = 0;
+        for (int r = 1; r < n; r++) step += Math.Sqrt(Math.Pow(start[2 * order[r]] - start[2 * order[r - 1]], 2) + Math.Pow(start[2 * order[r] + 1] - start[2 * order[r - 1] + 1], 2));
+        step /= n - 1;
+        Assert.True(step < 4 * 20 / Math.Sqrt(n), $"mean step {step:F3} along the order, cells {20 / Math.Sqrt(n):F3} apart");
     }
 
     [Fact]
