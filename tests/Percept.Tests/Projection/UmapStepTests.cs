@@ -212,14 +212,15 @@ public class UmapStepTests
     }
 
     [Theory]
-    [InlineData(1, 3)]
-    [InlineData(777, 9)]
-    [InlineData(5000, 15)]
-    public void The_layout_order_renumbers_the_graph_without_changing_it(int n, int k)
+    [InlineData(1, 3, 1)]
+    [InlineData(777, 9, 2)]
+    [InlineData(5000, 15, 4)]
+    [InlineData(5000, 15, 7)]
+    public void The_regions_renumber_the_graph_without_changing_it(int n, int k, int regions)
     {
         var (rowStart, columns, epochs, start) = Graph(n, k, n + k, coincident: n > 1);
         var y = new Matrix(start, n, 2);
-        var (order, newStart, newColumns, periods) = Umap.InLayoutOrder(y, rowStart, columns, epochs);
+        var (order, newStart, newColumns, periods) = Umap.InRegions(y, rowStart, columns, epochs, regions);
         Assert.Equal(Enumerable.Range(0, n), order.Order());
         var rank = new int[n];
         for (int r = 0; r < n; r++) rank[order[r]] = r;
@@ -231,13 +232,25 @@ public class UmapStepTests
             var after = Enumerable.Range(newStart[r], newStart[r + 1] - newStart[r]).Select(e => (newColumns[e], periods[e]));
             Assert.Equal(before, after);
         }
-        if (n < 100) return;
-        // Points next to each other in the order lie near each other: the mean step along it is a few grid cells (20 / √n
-        // apart), against about 10 between points taken at random from [−10, 10]².
-        double step = 0;
-        for (int r = 1; r < n; r++) step += Math.Sqrt(Math.Pow(start[2 * order[r]] - start[2 * order[r - 1]], 2) + Math.Pow(start[2 * order[r] + 1] - start[2 * order[r - 1] + 1], 2));
-        step /= n - 1;
-        Assert.True(step < 4 * 20 / Math.Sqrt(n), $"mean step {step:F3} along the order, cells {20 / Math.Sqrt(n):F3} apart");
+        // Equal parts, each in the points' own order, and regions of the layout: on average a region's points are nearer
+        // its centre than the layout's points are to the layout's (on the jittered grid a quarter of the layout is about
+        // half as spread; a part that crosses one of the curve's jumps is two pieces, so not every part is compact).
+        double Spread(IEnumerable<int> points)
+        {
+            var p = points.ToArray();
+            double cx = p.Average(i => start[2 * i]), cy = p.Average(i => start[2 * i + 1]);
+            return p.Average(i => Math.Sqrt(Math.Pow(start[2 * i] - cx, 2) + Math.Pow(start[2 * i + 1] - cy, 2)));
+        }
+        double spread = 0;
+        for (int t = 0; t < regions; t++)
+        {
+            // Region t holds the curve's places r with r · regions / n = t.
+            static int From(int t, int n, int regions) => (int)(((long)t * n + regions - 1) / regions);
+            var part = order[From(t, n, regions)..From(t + 1, n, regions)];
+            Assert.True(part.Zip(part.Skip(1)).All(p => p.First < p.Second), $"region {t} is not in the points' order");
+            spread += Spread(part) / regions;
+        }
+        if (regions > 1) Assert.True(spread < 0.8 * Spread(Enumerable.Range(0, n)), $"the regions are spread over the layout ({spread:F2})");
     }
 
     [Fact]
