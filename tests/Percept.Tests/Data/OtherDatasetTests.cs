@@ -122,6 +122,17 @@ public class OtherDatasetTests
         Assert.True(b.Max() > 200);
     }
 
+    /// <summary>Writes a PNG of random opaque colours.</summary>
+    static void WriteRandomPng(string path, int width, int height, int seed)
+    {
+        var rng = new Random(seed);
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++) bitmap.SetPixel(x, y, new SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)));
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, png.ToArray());
+    }
+
     [Theory]
     [InlineData(5, 4, 13, 11)]
     [InlineData(28, 28, 224, 224)]
@@ -131,14 +142,7 @@ public class OtherDatasetTests
     public void An_enlarged_picture_is_the_bilinear_resampling_of_its_pixels(int width, int height, int toWidth, int toHeight)
     {
         using var dir = new TempDir();
-        var rng = new Random(width * 100 + toWidth);
-        using (var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
-        {
-            for (int y = 0; y < height; y++)
-                for (int x = 0; x < width; x++) bitmap.SetPixel(x, y, new SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)));
-            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-            File.WriteAllBytes(dir["a.png"], png.ToArray());
-        }
+        WriteRandomPng(dir["a.png"], width, height, width * 100 + toWidth);
         var pixels = new float[toWidth * toHeight * 3];
         Assert.True(ImageDecoder.TryDecode(dir["a.png"], toHeight, toWidth, 3, pixels));
         using var original = SKBitmap.Decode(dir["a.png"]);
@@ -187,14 +191,7 @@ public class OtherDatasetTests
     public void A_picture_that_shrinks_on_either_axis_is_Skias_mipmapped_resize(int width, int height, int toWidth, int toHeight)
     {
         using var dir = new TempDir();
-        var rng = new Random(width + 7 * toHeight);
-        using (var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
-        {
-            for (int y = 0; y < height; y++)
-                for (int x = 0; x < width; x++) bitmap.SetPixel(x, y, new SKColor((byte)rng.Next(256), (byte)rng.Next(256), (byte)rng.Next(256)));
-            using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-            File.WriteAllBytes(dir["a.png"], png.ToArray());
-        }
+        WriteRandomPng(dir["a.png"], width, height, width + 7 * toHeight);
         var pixels = new float[toWidth * toHeight * 3];
         Assert.True(ImageDecoder.TryDecode(dir["a.png"], toHeight, toWidth, 3, pixels));
         using var original = SKBitmap.Decode(dir["a.png"]);
