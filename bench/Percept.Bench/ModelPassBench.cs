@@ -89,11 +89,12 @@ static class ModelPassBench
             // Each part's wall time and the CPU time the process spent in it (all threads): on a machine whose cores the
             // session already fills, what Percept adds costs its CPU time divided by the cores. (The model stage's CPU time
             // cannot be told apart from the rest of its analysis, so it is not printed.)
+            static TimeSpan Cpu() { using var self = Process.GetCurrentProcess(); return self.TotalProcessorTime; }
             static (double Wall, double Cpu) Timed(Func<double> part)
             {
-                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var cpu = Cpu();
                 double wall = part();
-                return (wall, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+                return (wall, (Cpu() - cpu).TotalSeconds);
             }
             static (double Wall, double Cpu) Best((double Wall, double Cpu) a, (double Wall, double Cpu) b) => b.Wall < a.Wall ? b : a;
             Plain();

@@ -49,7 +49,7 @@ public static class ImageDecoder
         // Skia's resize took 0.74 ms for 28 × 28 -> 224 × 224, this 0.1 ms (bench/README.md, issue 27's seventh pass).
         if (w >= full.Width && h >= full.Height)
         {
-            Enlarge(original.GetPixelSpan(), original.RowBytes, full.Width, full.Height, h, w, channels, destination);
+            Enlarge(original.GetPixelSpan(), original.RowBytes, full.Width, full.Height, w, h, channels, destination);
             return true;
         }
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -77,19 +77,23 @@ public static class ImageDecoder
     /// edges clamped, values rounded to whole levels as a decoded picture has. Rows first, then columns, in float: the
     /// same value as Skia's linear filter within its 1/255 steps.
     /// </summary>
-    internal static void Enlarge(ReadOnlySpan<byte> rgba, int stride, int sw, int sh, int h, int w, int channels, Span<float> destination)
+    internal static void Enlarge(ReadOnlySpan<byte> rgba, int stride, int sw, int sh, int w, int h, int channels, Span<float> destination)
     {
         var (left, right, along) = Taps(sw, w);
         var (top, bottom, down) = Taps(sh, h);
-        // Each picture row resampled across to w pixels of R, G, B; only the rows some output row reads.
+        // Picture rows resampled across to w pixels of R, G, B, two at a time: an output row blends rows top[y] and
+        // bottom[y] (the same row, or the next), and both only grow with y, so row r is kept in slot r mod 2.
         int line = 3 * w;
-        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(sh * line + line);
-        var across = rented.AsSpan(0, sh * line);
-        int firstRow = top[0], lastRow = bottom[h - 1];
-        for (int y = firstRow; y <= lastRow; y++)
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(3 * line);
+        var slots = rented.AsSpan(0, 2 * line);
+        var blended = rented.AsSpan(2 * line, line);
+        Span<int> held = [-1, -1];
+        Span<float> Across(int r, ReadOnlySpan<byte> rgba, Span<float> slots, Span<int> held)
         {
-            var src = rgba.Slice(y * stride, 4 * sw);
-            var dst = across.Slice(y * line, line);
+            var dst = slots.Slice((r & 1) * line, line);
+            if (held[r & 1] == r) return dst;
+            held[r & 1] = r;
+            var src = rgba.Slice(r * stride, 4 * sw);
             for (int x = 0, o = 0; x < w; x++, o += 3)
             {
                 int a = 4 * left[x], b = 4 * right[x];
@@ -98,12 +102,12 @@ public static class ImageDecoder
                 dst[o + 1] = g * src[a + 1] + f * src[b + 1];
                 dst[o + 2] = g * src[a + 2] + f * src[b + 2];
             }
+            return dst;
         }
-        var blended = rented.AsSpan(sh * line, line);
         for (int y = 0; y < h; y++)
         {
-            var upper = across.Slice(top[y] * line, line);
-            var lower = across.Slice(bottom[y] * line, line);
+            ReadOnlySpan<float> upper = Across(top[y], rgba, slots, held);
+            ReadOnlySpan<float> lower = Across(bottom[y], rgba, slots, held);
             var row = channels == 3 ? destination.Slice(y * line, line) : blended;
             float f = down[y], g = 1 - f;
             int i = 0;

@@ -207,13 +207,17 @@ public static partial class Umap
     {
         float maxW = 0;
         foreach (var w in g.Weights) maxW = Math.Max(maxW, w);
-        var period = new float[g.Columns.Length];
-        for (int e = 0; e < period.Length; e++)
-            // Edges too weak to be sampled once in the whole run are dropped (umap-learn prunes them the same way).
-            period[e] = g.Weights[e] < maxW / epochs ? float.PositiveInfinity : maxW / g.Weights[e];
-        int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
-        if (!(moveOther && y.Columns == 2 && threads > 1 && g.Rows >= 2 * threads))
+        // Each edge's sampling period in epochs; edges too weak to be sampled once in the whole run are dropped (umap-learn
+        // prunes them the same way).
+        void Periods(float[] weights, float[] periods)
         {
+            for (int e = 0; e < weights.Length; e++) periods[e] = weights[e] < maxW / epochs ? float.PositiveInfinity : maxW / weights[e];
+        }
+        int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        if (!(moveOther && ReferenceEquals(y, tails) && y.Columns == 2 && threads > 1 && g.Rows >= 2 * threads))
+        {
+            var period = new float[g.Weights.Length];
+            Periods(g.Weights, period);
             Epochs(y, tails, g.RowStart, g.Columns, period, epochs, a, b, o, moveOther, copyForNegatives: false, cancellationToken);
             return;
         }
@@ -223,9 +227,10 @@ public static partial class Umap
         // over it, two per thread: the threads take the heads in ranges, so each thread's heads lie in one part of the
         // layout with most of their neighbours), and negative samples, read anywhere, come from a copy of the layout taken
         // at each epoch's start. Measured at 70,000 points on two threads (bench/README.md, issue 27's seventh pass): the
-        // UMAP stage 21 % faster with trustworthiness unchanged; ordered along the curve itself, or in one part per thread,
-        // the maps were as fast but 0.0002-0.0003 less trustworthy. One thread runs as before, bit for bit.
-        var (order, rowStart, columns, periods) = InRegions(y, g.RowStart, g.Columns, period, 2 * threads);
+        // UMAP stage 17-21 % faster with trustworthiness unchanged; ordered along the curve itself, or in one part per
+        // thread, the maps were as fast but 0.0002-0.0003 less trustworthy. One thread runs as before, bit for bit.
+        var (order, rowStart, columns, periods) = InRegions(y, g.RowStart, g.Columns, g.Weights, 2 * threads, threads);
+        Periods(periods, periods);
         int n = g.Rows;
         var local = new Matrix(n, 2);
         for (int r = 0; r < n; r++) { local.Data[2 * r] = y.Data[2 * order[r]]; local.Data[2 * r + 1] = y.Data[2 * order[r] + 1]; }
@@ -234,11 +239,13 @@ public static partial class Umap
     }
 
     /// <summary>
-    /// The points of a 2-D layout cut into <paramref name="regions"/> equal parts along a Z-order curve over it (the
-    /// coordinates' top 16 bits interleaved), region after region, each region's points in their own order; and the
-    /// graph renumbered to it: <c>Order[r]</c> is the point that comes r-th, and rows, columns and sampling periods follow.
+    /// The points of a 2-D layout cut into <paramref name="regions"/> equal parts along a Z-order curve over it (each
+    /// coordinate scaled to 16 bits over the layout's extent, the bits interleaved), region after region, each region's
+    /// points in their own order; and the graph renumbered to it: <c>Order[r]</c> is the point that comes r-th, and rows,
+    /// columns and the edges' <paramref name="values"/> follow.
     /// </summary>
-    internal static (int[] Order, int[] RowStart, int[] Columns, float[] Periods) InRegions(Matrix y, int[] rowStart, int[] columns, float[] period, int regions)
+    internal static (int[] Order, int[] RowStart, int[] Columns, float[] Values) InRegions(Matrix y, int[] rowStart, int[] columns, float[] values,
+        int regions, int threads = 0)
     {
         int n = y.Rows;
         float minX = float.PositiveInfinity, minY = float.PositiveInfinity, maxX = float.NegativeInfinity, maxY = float.NegativeInfinity;
@@ -252,7 +259,8 @@ public static partial class Umap
         var keys = new ulong[n];
         for (int i = 0; i < n; i++)
         {
-            // NaN (never in a layout Percept starts from) would land at 0.
+            // A coordinate that is not finite (never in a layout Percept starts from) makes the keys 0, and the parts
+            // then follow the points' own order.
             uint qx = (uint)Math.Clamp((y.Data[2 * i] - minX) * sx, 0f, 65535f), qy = (uint)Math.Clamp((y.Data[2 * i + 1] - minY) * sy, 0f, 65535f);
             keys[i] = (ulong)(Spread(qx) | Spread(qy) << 1) << 32 | (uint)i;
         }
@@ -270,13 +278,13 @@ public static partial class Umap
         var start = new int[n + 1];
         for (int r = 0; r < n; r++) start[r + 1] = start[r] + rowStart[order[r] + 1] - rowStart[order[r]];
         var cols = new int[columns.Length];
-        var periods = new float[period.Length];
-        Parallel.For(0, n, r =>
+        var renumbered = new float[values.Length];
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : -1 }, r =>
         {
             int from = rowStart[order[r]], count = rowStart[order[r] + 1] - from;
-            for (int t = 0; t < count; t++) { cols[start[r] + t] = rank[columns[from + t]]; periods[start[r] + t] = period[from + t]; }
+            for (int t = 0; t < count; t++) { cols[start[r] + t] = rank[columns[from + t]]; renumbered[start[r] + t] = values[from + t]; }
         });
-        return (order, start, cols, periods);
+        return (order, start, cols, renumbered);
 
         // The 16 low bits of v moved to the even bit positions.
         static uint Spread(uint v)

@@ -72,6 +72,21 @@ public class ProjectionTests
         Assert.True(MapQuality.Evaluate(x, pca, 10, 2000).Trustworthiness < q.Trustworthiness - 0.03);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]   // 6 regions of 2,000 points: parts of 333 and 334
+    public void Umap_on_several_threads_is_as_trustworthy_as_on_one(int threads)
+    {
+        // Several threads renumber the points into regions of the layout and back (whatever cores the machine has).
+        var (x, labels) = NeighborsTests.Fashion(2000);
+        var one = Umap.Fit(x, new UmapOptions { Seed = 4, Threads = 1, Epochs = 200 }).Embedding;
+        var y = Umap.Fit(x, new UmapOptions { Seed = 4, Threads = threads, Epochs = 200 }).Embedding;
+        Assert.All(y.Data, v => Assert.True(float.IsFinite(v)));
+        double t1 = MapQuality.Evaluate(x, one, 10, 2000).Trustworthiness, t = MapQuality.Evaluate(x, y, 10, 2000).Trustworthiness;
+        Assert.True(t >= 0.95 && t >= t1 - 0.01, $"trustworthiness {t:F4} on {threads} threads, {t1:F4} on one");
+        Assert.True(KnnClassifierAccuracy(y, labels) >= 0.70);
+    }
+
     [Fact]
     public void Umap_makes_three_dimensional_maps_too()
     {
