@@ -218,7 +218,7 @@ public static partial class Umap
         {
             var period = new float[g.Weights.Length];
             Periods(g.Weights, period);
-            Epochs(y, tails, g.RowStart, g.Columns, period, epochs, a, b, o, moveOther, copyForNegatives: false, cancellationToken);
+            Epochs(y, tails, g.RowStart, g.Columns, period, epochs, a, b, o, threads, moveOther, copyForNegatives: false, cancellationToken);
             return;
         }
         // Fitting a 2-D map, each edge moves its tail, a point anywhere in the layout. With the points in the order they
@@ -234,7 +234,7 @@ public static partial class Umap
         int n = g.Rows;
         var local = new Matrix(n, 2);
         for (int r = 0; r < n; r++) { local.Data[2 * r] = y.Data[2 * order[r]]; local.Data[2 * r + 1] = y.Data[2 * order[r] + 1]; }
-        Epochs(local, local, rowStart, columns, periods, epochs, a, b, o, moveOther, copyForNegatives: true, cancellationToken);
+        Epochs(local, local, rowStart, columns, periods, epochs, a, b, o, threads, moveOther, copyForNegatives: true, cancellationToken);
         for (int r = 0; r < n; r++) { y.Data[2 * order[r]] = local.Data[2 * r]; y.Data[2 * order[r] + 1] = local.Data[2 * r + 1]; }
     }
 
@@ -299,10 +299,11 @@ public static partial class Umap
     /// <summary>
     /// The epochs of <see cref="Optimise"/> over a graph given by its rows and sampling periods (infinite: never sampled).
     /// </summary>
+    /// <param name="threads">Threads at most (as <see cref="Optimise"/> counted them).</param>
     /// <param name="copyForNegatives">Negative samples are read from a copy of <paramref name="tails"/> taken at each epoch's
     /// start (2-D only); otherwise from <paramref name="tails"/> as it moves.</param>
     static void Epochs(Matrix y, Matrix tails, int[] rowStart, int[] columns, float[] epochsPerSample, int epochs, float a, float b, UmapOptions o,
-        bool moveOther, bool copyForNegatives, CancellationToken cancellationToken)
+        int threads, bool moveOther, bool copyForNegatives, CancellationToken cancellationToken)
     {
         int n = y.Rows, dims = y.Columns;
         int edgeCount = columns.Length;
@@ -317,7 +318,8 @@ public static partial class Umap
         int chunk = 512, chunks = (n + chunk - 1) / chunk;
         int tailCount = tails.Rows;
         float gamma = o.RepulsionStrength;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = o.Threads > 0 ? o.Threads : Environment.ProcessorCount };
+        // The regions of Optimise assume this many threads taking the chunks in ranges.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
         var samples = copyForNegatives && dims == 2 ? new float[tails.Data.Length] : tails.Data;
         for (int epoch = 0; epoch < epochs; epoch++)
         {
